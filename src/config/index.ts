@@ -1,0 +1,209 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Tessera's configuration: one zod schema. Values come from, in increasing precedence:
+ * the defaults below ← an optional JSON file (`tessera.config.json` in the working directory, or the
+ * path in `TESSERA_CONFIG`) ← `TESSERA_*` environment variables ({@link ENV_VARS}).
+ * Durations are in **seconds** unless the key says otherwise.
+ */
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Public base URL of this server, without trailing slash; the OIDC issuer is `${publicUrl}/oidc`. */
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .default('http://127.0.0.1:3000'),
+    /** `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
+    databaseUrl: z
+      .string()
+      .refine((v) => /^sqlite:/.test(v) || /^postgres(ql)?:\/\//.test(v), {
+        message: 'must start with sqlite: or postgres://',
+      })
+      .default('sqlite:./data/tessera.db'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Redis URL for rate-limit counters shared by several nodes (optional). */
+    redisUrl: z.string().url().optional(),
+    /** Largest accepted request body, in bytes (default 1 MiB). */
+    bodyLimitBytes: z.coerce.number().int().positive().default(1_048_576),
+    /** Trust `X-Forwarded-For` from a reverse proxy when computing the client IP. */
+    trustProxy: z.boolean().default(false),
+    /** Region used to read phone numbers written without a leading `+` (ISO 3166-1 alpha-2, e.g. CN). */
+    defaultPhoneRegion: z.string().length(2).toUpperCase().optional(),
+    password: z
+      .object({
+        /** Minimum length in Unicode code points (NIST 800-63B-4 §3.1.1.2: ≥ 8; 15 when password-only). */
+        minLength: z.coerce.number().int().min(1).default(8),
+        /** Maximum length in code points (NIST: allow ≥ 64). */
+        maxLength: z.coerce.number().int().min(8).max(4096).default(256),
+        /** Reject the zxcvbn-ts common-password dictionary. */
+        rejectCommon: z.boolean().default(true),
+        /** Reject passwords that contain the username or the email local part. */
+        rejectUserInfo: z.boolean().default(true),
+        /**
+         * Optional character-class rule, Authing's levels: 0 any; 1 ≥ 6 chars; 2 ≥ 6 chars with two of
+         * letters/digits/symbols; 3 ≥ 6 chars with all three. NIST discourages composition rules: default 0.
+         */
+        characterLevel: z.coerce.number().int().min(0).max(3).default(0),
+        /** Concurrent argon2id computations allowed (each holds 19 MiB). Default: CPU count. */
+        hashConcurrency: z.coerce.number().int().min(1).default(availableParallelism()),
+      })
+      .prefault({}),
+    session: z
+      .object({
+        /** Absolute lifetime of a session, seconds (default 30 days). */
+        absoluteTtlSeconds: z.coerce.number().int().positive().default(30 * 86_400),
+        /** Idle timeout: a session unused this long ends, seconds (default 14 days). */
+        idleTtlSeconds: z.coerce.number().int().positive().default(14 * 86_400),
+      })
+      .prefault({}),
+    lockout: z
+      .object({
+        /** Failed sign-ins per identifier that lock it (LeanCloud: 6). */
+        maxFailures: z.coerce.number().int().min(1).default(6),
+        /** Window in which failures are counted, seconds (default 15 min). */
+        windowSeconds: z.coerce.number().int().positive().default(900),
+        /** Lock duration counted from the last failure, seconds (default 15 min). */
+        durationSeconds: z.coerce.number().int().positive().default(900),
+      })
+      .prefault({}),
+    rateLimit: z
+      .object({
+        /** Sign-in attempts per client IP per minute. */
+        signInPerMinute: z.coerce.number().int().min(1).default(30),
+        /** Sign-ups per client IP per hour. */
+        signUpPerHour: z.coerce.number().int().min(1).default(30),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+/** The validated, frozen configuration object. */
+export type Config = z.infer<typeof configSchema>;
+/** What callers may pass in: every key optional, nested objects partial. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Environment variables and the config key each one sets. Documented in README ("Configuration").
+ */
+export const ENV_VARS: Record<string, string> = {
+  TESSERA_HOST: 'host',
+  TESSERA_PORT: 'port',
+  TESSERA_PUBLIC_URL: 'publicUrl',
+  TESSERA_DATABASE_URL: 'databaseUrl',
+  TESSERA_LOG_LEVEL: 'logLevel',
+  TESSERA_REDIS_URL: 'redisUrl',
+  TESSERA_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  TESSERA_TRUST_PROXY: 'trustProxy',
+  TESSERA_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
+  TESSERA_PASSWORD_MIN_LENGTH: 'password.minLength',
+  TESSERA_PASSWORD_MAX_LENGTH: 'password.maxLength',
+  TESSERA_PASSWORD_REJECT_COMMON: 'password.rejectCommon',
+  TESSERA_PASSWORD_REJECT_USER_INFO: 'password.rejectUserInfo',
+  TESSERA_PASSWORD_CHARACTER_LEVEL: 'password.characterLevel',
+  TESSERA_HASH_CONCURRENCY: 'password.hashConcurrency',
+  TESSERA_SESSION_TTL_SECONDS: 'session.absoluteTtlSeconds',
+  TESSERA_SESSION_IDLE_TTL_SECONDS: 'session.idleTtlSeconds',
+  TESSERA_LOCKOUT_MAX_FAILURES: 'lockout.maxFailures',
+  TESSERA_LOCKOUT_WINDOW_SECONDS: 'lockout.windowSeconds',
+  TESSERA_LOCKOUT_DURATION_SECONDS: 'lockout.durationSeconds',
+  TESSERA_RATE_LIMIT_SIGN_IN_PER_MINUTE: 'rateLimit.signInPerMinute',
+  TESSERA_RATE_LIMIT_SIGN_UP_PER_HOUR: 'rateLimit.signUpPerHour',
+};
+
+/** Raised when configuration is invalid; `issues` names each bad key and why. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+function setPath(target: Tree, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null) node[part] = {};
+    node = node[part] as Tree;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Tree, v as Tree)
+        : v;
+  }
+  return out;
+}
+
+/** Boolean env values: accepts true/false/1/0/yes/no. */
+function envValue(raw: string): unknown {
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^(false|no|off)$/i.test(raw)) return false;
+  return raw;
+}
+
+/**
+ * Builds the configuration from defaults ← file ← environment.
+ * @param env the environment to read (default `process.env`)
+ * @param cwd directory in which to look for `tessera.config.json`
+ * @throws ConfigError naming each bad key (by its environment variable name when it came from there)
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  let fromFile: Tree = {};
+  const file = env.TESSERA_CONFIG ?? `${cwd}/tessera.config.json`;
+  if (env.TESSERA_CONFIG !== undefined || existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Tree;
+    } catch (error) {
+      throw new ConfigError([`${file}: ${(error as Error).message}`]);
+    }
+  }
+  const fromEnv: Tree = {};
+  const envNameOf: Record<string, string> = {};
+  for (const [name, path] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') {
+      setPath(fromEnv, path, envValue(raw));
+      envNameOf[path] = name;
+    }
+  }
+  return parseConfig(deepMerge(fromFile, fromEnv), envNameOf);
+}
+
+/**
+ * Validates a configuration object (defaults fill what is missing) and freezes it.
+ * @throws ConfigError listing every invalid key
+ */
+export function parseConfig(input: unknown, envNameOf: Record<string, string> = {}): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const path = issue.path.join('.');
+        const key = envNameOf[path] ? `${envNameOf[path]} (${path})` : path || '(root)';
+        return `${key}: ${issue.message}`;
+      }),
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+/** Which SQL engine a {@link DatabaseHandle} talks to. */
+export type DialectName = 'sqlite' | 'postgres';
+
+/** An open database: the Kysely instance plus the raw driver handle (rate limiters reuse it). */
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** The better-sqlite3 connection (SQLite only). */
+  sqlite?: BetterSqlite3.Database;
+  /** The pg pool (PostgreSQL only). */
+  pgPool?: pg.Pool;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database named by `url`:
+ * - `sqlite:<path>` — better-sqlite3 with WAL journaling, foreign keys on and a 5 s busy timeout; the
+ *   parent folder is created. `sqlite::memory:` opens a private in-memory database.
+ * - `postgres://…` — a pg pool (max `poolSize` connections). `int8` columns are parsed as numbers
+ *   (our millisecond timestamps fit in 2^53).
+ */
+export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new BetterSqlite3(file === '' ? ':memory:' : file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+  }
+  const types = {
+    getTypeParser: (oid: number, format?: string) =>
+      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const pgPool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
+  return { db, dialect: 'postgres', pgPool, close: () => db.destroy() };
+}
+
+/**
+ * Applies every pending migration. Safe to call on every start and from several nodes at once on
+ * PostgreSQL (Kysely's migrator takes a lock).
+ * @returns the names of the migrations applied by this call
+ * @throws Error when a migration fails (the error names it)
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

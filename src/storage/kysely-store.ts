@@ -1,0 +1,326 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { DatabaseHandle } from './database.js';
+import type { Database, SessionsTable, UsersTable } from './schema.js';
+import {
+  type SessionRecord,
+  type SessionStore,
+  type SignInGuardState,
+  type SignInGuardStore,
+  type Store,
+  type UniqueField,
+  UniqueViolation,
+  type UserPatch,
+  type UserRecord,
+  type UserStore,
+} from './store.js';
+
+/** Maps a driver error to {@link UniqueViolation} when it is a unique-constraint failure on users. */
+export function toUniqueViolation(error: unknown): UniqueViolation | undefined {
+  const e = error as { code?: string; message?: string; constraint?: string };
+  const text =
+    e?.code === '23505' ? (e.constraint ?? '') : e?.code?.startsWith('SQLITE_CONSTRAINT') ? (e.message ?? '') : '';
+  if (!text) return undefined;
+  const field: UniqueField | undefined = /primary_email/.test(text)
+    ? 'email'
+    : /primary_phone/.test(text)
+      ? 'phone'
+      : /username/.test(text)
+        ? 'username'
+        : undefined;
+  return field ? new UniqueViolation(field) : undefined;
+}
+
+async function mapUnique<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    throw toUniqueViolation(error) ?? error;
+  }
+}
+
+const b = (v: boolean): number => (v ? 1 : 0);
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (!text) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toUser(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    primaryEmail: row.primary_email,
+    primaryPhone: row.primary_phone,
+    name: row.name,
+    avatar: row.avatar,
+    profile: parseJson(row.profile, {}),
+    customData: parseJson(row.custom_data, {}),
+    passwordHash: row.password_hash,
+    passwordUpdatedAt: row.password_updated_at === null ? null : Number(row.password_updated_at),
+    emailVerified: Boolean(row.email_verified),
+    phoneVerified: Boolean(row.phone_verified),
+    isSuspended: Boolean(row.is_suspended),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    lastSignInAt: row.last_sign_in_at === null ? null : Number(row.last_sign_in_at),
+  };
+}
+
+/** Converts a camelCase user patch to column values. */
+function userColumns(patch: UserPatch): Partial<UsersTable> {
+  const out: Partial<UsersTable> = {};
+  if (patch.username !== undefined) out.username = patch.username;
+  if (patch.primaryEmail !== undefined) {
+    out.primary_email = patch.primaryEmail;
+    out.primary_email_key = patch.primaryEmail === null ? null : patch.primaryEmail.toLowerCase();
+  }
+  if (patch.primaryPhone !== undefined) out.primary_phone = patch.primaryPhone;
+  if (patch.name !== undefined) out.name = patch.name;
+  if (patch.avatar !== undefined) out.avatar = patch.avatar;
+  if (patch.profile !== undefined) out.profile = JSON.stringify(patch.profile);
+  if (patch.customData !== undefined) out.custom_data = JSON.stringify(patch.customData);
+  if (patch.passwordHash !== undefined) out.password_hash = patch.passwordHash;
+  if (patch.passwordUpdatedAt !== undefined) out.password_updated_at = patch.passwordUpdatedAt;
+  if (patch.emailVerified !== undefined) out.email_verified = b(patch.emailVerified);
+  if (patch.phoneVerified !== undefined) out.phone_verified = b(patch.phoneVerified);
+  if (patch.isSuspended !== undefined) out.is_suspended = b(patch.isSuspended);
+  if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
+  if (patch.lastSignInAt !== undefined) out.last_sign_in_at = patch.lastSignInAt;
+  return out;
+}
+
+class KyselyUserStore implements UserStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(user: UserRecord): Promise<void> {
+    const { updatedAt, ...rest } = user;
+    await mapUnique(() =>
+      this.db
+        .insertInto('users')
+        .values({
+          id: user.id,
+          created_at: user.createdAt,
+          username: null,
+          primary_email: null,
+          primary_email_key: null,
+          primary_phone: null,
+          name: null,
+          avatar: null,
+          profile: '{}',
+          custom_data: '{}',
+          password_hash: null,
+          password_updated_at: null,
+          email_verified: 0,
+          phone_verified: 0,
+          is_suspended: 0,
+          last_sign_in_at: null,
+          ...userColumns({ ...rest, updatedAt }),
+          updated_at: updatedAt,
+        })
+        .execute(),
+    );
+  }
+
+  private async one(where: (q: ReturnType<typeof this.base>) => ReturnType<typeof this.base>) {
+    const row = await where(this.base()).executeTakeFirst();
+    return row ? toUser(row) : undefined;
+  }
+
+  private base() {
+    return this.db.selectFrom('users').selectAll();
+  }
+
+  findById(id: string) {
+    return this.one((q) => q.where('id', '=', id));
+  }
+  findByUsername(username: string) {
+    return this.one((q) => q.where('username', '=', username));
+  }
+  findByEmail(email: string) {
+    return this.one((q) => q.where('primary_email_key', '=', email.toLowerCase()));
+  }
+  findByPhone(phone: string) {
+    return this.one((q) => q.where('primary_phone', '=', phone));
+  }
+
+  async update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
+    const columns = userColumns(patch);
+    if (Object.keys(columns).length > 0) {
+      await mapUnique(() => this.db.updateTable('users').set(columns).where('id', '=', id).execute());
+    }
+    return this.findById(id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}
+
+function toSession(row: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    tokenHash: row.token_hash,
+    amr: parseJson(row.amr, [] as string[]),
+    ip: row.ip,
+    userAgent: row.user_agent,
+    createdAt: Number(row.created_at),
+    lastUsedAt: Number(row.last_used_at),
+    expiresAt: Number(row.expires_at),
+  };
+}
+
+class KyselySessionStore implements SessionStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(s: SessionRecord): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id: s.id,
+        user_id: s.userId,
+        token_hash: s.tokenHash,
+        amr: JSON.stringify(s.amr),
+        ip: s.ip,
+        user_agent: s.userAgent,
+        created_at: s.createdAt,
+        last_used_at: s.lastUsedAt,
+        expires_at: s.expiresAt,
+      })
+      .execute();
+  }
+
+  async findByTokenHash(tokenHash: string) {
+    const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row ? toSession(row) : undefined;
+  }
+
+  async findById(id: string) {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSession(row) : undefined;
+  }
+
+  async listByUser(userId: string) {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('last_used_at', 'desc')
+      .execute();
+    return rows.map(toSession);
+  }
+
+  async touch(id: string, at: number) {
+    await this.db.updateTable('sessions').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  async rotate(id: string, oldHash: string, newHash: string, at: number) {
+    const r = await this.db
+      .updateTable('sessions')
+      .set({ token_hash: newHash, last_used_at: at })
+      .where('id', '=', id)
+      .where('token_hash', '=', oldHash)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async delete(id: string) {
+    const r = await this.db.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async deleteByUser(userId: string, exceptId?: string) {
+    let q = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (exceptId) q = q.where('id', '!=', exceptId);
+    const r = await q.executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async deleteExpired(now: number, idleMs: number) {
+    const r = await this.db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', now - idleMs)]))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+class KyselySignInGuardStore implements SignInGuardStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(key: string): Promise<SignInGuardState | undefined> {
+    const row = await this.db.selectFrom('sign_in_guards').selectAll().where('key', '=', key).executeTakeFirst();
+    return row
+      ? {
+          failures: Number(row.failures),
+          windowStartedAt: Number(row.window_started_at),
+          lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
+        }
+      : undefined;
+  }
+
+  async recordFailure(key: string, now: number, windowMs: number, maxFailures: number, lockMs: number) {
+    const windowFloor = now - windowMs;
+    const lockUntil = now + lockMs;
+    // One statement: concurrent failures never lose a count. A window older than windowMs, or an
+    // expired lock, starts counting again at 1.
+    const restart = sql`(sign_in_guards.window_started_at <= ${windowFloor} or (sign_in_guards.locked_until is not null and sign_in_guards.locked_until <= ${now}))`;
+    const next = sql`(case when ${restart} then 1 else sign_in_guards.failures + 1 end)`;
+    const row = await sql<{ failures: number; window_started_at: number; locked_until: number | null }>`
+      insert into sign_in_guards (key, failures, window_started_at, locked_until)
+      values (${key}, 1, ${now}, ${maxFailures <= 1 ? lockUntil : null})
+      on conflict (key) do update set
+        failures = ${next},
+        window_started_at = case when ${restart} then ${now} else sign_in_guards.window_started_at end,
+        locked_until = case when ${next} >= ${maxFailures} then ${lockUntil}
+                            when ${restart} then null
+                            else sign_in_guards.locked_until end
+      returning failures, window_started_at, locked_until`.execute(this.db);
+    const r = row.rows[0]!;
+    return {
+      failures: Number(r.failures),
+      windowStartedAt: Number(r.window_started_at),
+      lockedUntil: r.locked_until === null ? null : Number(r.locked_until),
+    };
+  }
+
+  async clear(key: string) {
+    await this.db.deleteFrom('sign_in_guards').where('key', '=', key).execute();
+  }
+}
+
+/** The Kysely implementation of {@link Store}, for SQLite and PostgreSQL alike. */
+export class KyselyStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly signInGuards: SignInGuardStore;
+  readonly db: Kysely<Database>;
+
+  constructor(handle: DatabaseHandle) {
+    this.db = handle.db;
+    this.dialect = handle.dialect;
+    this.users = new KyselyUserStore(handle.db);
+    this.sessions = new KyselySessionStore(handle.db);
+    this.signInGuards = new KyselySignInGuardStore(handle.db);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row types of every table, as stored. Timestamps are integers in **milliseconds since the epoch**
+ * (`bigint` columns); booleans are `integer` 0/1 on both dialects; JSON is stored as text.
+ */
+export interface UsersTable {
+  id: string;
+  username: string | null;
+  primary_email: string | null;
+  /** Lower-cased `primary_email`, unique: emails are compared case-insensitively. */
+  primary_email_key: string | null;
+  /** E.164, unique. */
+  primary_phone: string | null;
+  name: string | null;
+  avatar: string | null;
+  /** JSON object of OIDC standard claims. */
+  profile: string;
+  /** JSON object. */
+  custom_data: string;
+  /** PHC string (argon2id) or a tagged legacy hash; null when the user has no password. */
+  password_hash: string | null;
+  password_updated_at: number | null;
+  email_verified: number;
+  phone_verified: number;
+  is_suspended: number;
+  created_at: number;
+  updated_at: number;
+  last_sign_in_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 hex of the bearer token; the token itself is never stored. */
+  token_hash: string;
+  /** JSON array of authentication methods (RFC 8176 `amr` values such as "pwd", "otp"). */
+  amr: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+}
+
+/** Failed sign-in counters per identifier (lockout), shared by every node through the database. */
+export interface SignInGuardsTable {
+  key: string;
+  failures: number;
+  window_started_at: number;
+  locked_until: number | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  sign_in_guards: SignInGuardsTable;
+}
+
+/** Helper for tables whose column is filled by the database. */
+export type Auto<T> = Generated<T>;

@@ -1,0 +1,146 @@
+/**
+ * The one storage interface the domain talks to. Routes never use it directly (DESIGN.md). Records are
+ * camelCase with timestamps in **milliseconds since the epoch**. One implementation ({@link KyselyStore})
+ * serves SQLite and PostgreSQL; `test/storage.conformance.test.ts` holds both to the same contract.
+ */
+
+/** OIDC standard claims kept on a user (OpenID Connect Core §5.1), camelCase. */
+export interface UserProfile {
+  familyName?: string;
+  givenName?: string;
+  middleName?: string;
+  nickname?: string;
+  preferredUsername?: string;
+  profile?: string;
+  website?: string;
+  gender?: string;
+  birthdate?: string;
+  zoneinfo?: string;
+  locale?: string;
+  address?: {
+    formatted?: string;
+    streetAddress?: string;
+    locality?: string;
+    region?: string;
+    postalCode?: string;
+    country?: string;
+  };
+}
+
+/** A user as stored. `passwordHash` never leaves the domain. */
+export interface UserRecord {
+  id: string;
+  username: string | null;
+  primaryEmail: string | null;
+  /** E.164. */
+  primaryPhone: string | null;
+  name: string | null;
+  avatar: string | null;
+  profile: UserProfile;
+  customData: Record<string, unknown>;
+  passwordHash: string | null;
+  passwordUpdatedAt: number | null;
+  emailVerified: boolean;
+  phoneVerified: boolean;
+  isSuspended: boolean;
+  createdAt: number;
+  updatedAt: number;
+  lastSignInAt: number | null;
+}
+
+/** Fields of a user that can be changed with {@link UserStore.update}. */
+export type UserPatch = Partial<Omit<UserRecord, 'id' | 'createdAt'>>;
+
+/** Which unique identifier a write collided with. */
+export type UniqueField = 'username' | 'email' | 'phone';
+
+/** Thrown by the store when a write violates a unique constraint; the database decides races. */
+export class UniqueViolation extends Error {
+  constructor(readonly field: UniqueField) {
+    super(`unique violation on ${field}`);
+    this.name = 'UniqueViolation';
+  }
+}
+
+export interface UserStore {
+  /** @throws UniqueViolation when username, email (case-insensitive) or phone is taken */
+  insert(user: UserRecord): Promise<void>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  /** Exact, case-sensitive match. */
+  findByUsername(username: string): Promise<UserRecord | undefined>;
+  /** Case-insensitive match. */
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  /** Exact E.164 match. */
+  findByPhone(phone: string): Promise<UserRecord | undefined>;
+  /**
+   * Applies `patch` and returns the updated user, or undefined when no such user.
+   * @throws UniqueViolation on a collision (nothing is written)
+   */
+  update(id: string, patch: UserPatch): Promise<UserRecord | undefined>;
+  /** @returns true when a user was deleted (sessions cascade). */
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+/** One signed-in device. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  /** SHA-256 hex of the bearer token. */
+  tokenHash: string;
+  /** Authentication methods used (RFC 8176 values: `pwd`, `otp`, …). */
+  amr: string[];
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: number;
+  lastUsedAt: number;
+  /** Absolute expiry. */
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  insert(session: SessionRecord): Promise<void>;
+  findByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
+  findById(id: string): Promise<SessionRecord | undefined>;
+  listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Records use at `at` (ms). */
+  touch(id: string, at: number): Promise<void>;
+  /**
+   * Replaces the token hash only if it is still `oldHash` (one statement, so of two concurrent
+   * refreshes exactly one wins). @returns true when this call rotated it.
+   */
+  rotate(id: string, oldHash: string, newHash: string, at: number): Promise<boolean>;
+  /** @returns true when a session was deleted. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes every session of the user except `exceptId`. @returns how many were deleted. */
+  deleteByUser(userId: string, exceptId?: string): Promise<number>;
+  /** Deletes sessions whose absolute expiry or idle limit has passed. @returns how many. */
+  deleteExpired(now: number, idleMs: number): Promise<number>;
+}
+
+/** State of the failed-sign-in counter of one identifier. */
+export interface SignInGuardState {
+  failures: number;
+  windowStartedAt: number;
+  lockedUntil: number | null;
+}
+
+export interface SignInGuardStore {
+  get(key: string): Promise<SignInGuardState | undefined>;
+  /**
+   * Atomically counts one failure at `now`: a window older than `windowMs` restarts at 1; reaching
+   * `maxFailures` sets `lockedUntil = now + lockMs`. @returns the state after the update.
+   */
+  recordFailure(key: string, now: number, windowMs: number, maxFailures: number, lockMs: number): Promise<SignInGuardState>;
+  clear(key: string): Promise<void>;
+}
+
+/** Everything the domain can persist. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  users: UserStore;
+  sessions: SessionStore;
+  signInGuards: SignInGuardStore;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+}

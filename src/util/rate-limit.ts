@@ -1,0 +1,90 @@
+import { Redis } from 'ioredis';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  RateLimiterRes,
+  RateLimiterSQLite,
+} from 'rate-limiter-flexible';
+import { AppError } from '../errors/index.js';
+import type { DatabaseHandle } from '../storage/database.js';
+
+/** One rate limit: `points` actions per `durationSeconds` per key. */
+export interface LimitSpec {
+  /** Distinguishes this limiter's keys and (for SQL stores) names its table. */
+  name: string;
+  points: number;
+  durationSeconds: number;
+}
+
+/**
+ * Builds rate limiters (rate-limiter-flexible) on the store that lets several nodes share counts:
+ * Redis when `redisUrl` is set, else the application database (SQLite or PostgreSQL table
+ * `rl_<name>`). Counters therefore survive restarts.
+ */
+export class RateLimiters {
+  private redis?: Redis;
+
+  constructor(
+    private readonly handle: DatabaseHandle,
+    redisUrl?: string,
+  ) {
+    if (redisUrl) this.redis = new Redis(redisUrl, { enableOfflineQueue: false, lazyConnect: false });
+  }
+
+  /** Creates (and, for SQL stores, prepares the table of) one limiter. */
+  async create(spec: LimitSpec): Promise<Limiter> {
+    const base = { keyPrefix: `rl_${spec.name}`, points: spec.points, duration: spec.durationSeconds };
+    let limiter: RateLimiterAbstract;
+    if (this.redis) {
+      limiter = new RateLimiterRedis({ ...base, storeClient: this.redis });
+    } else if (this.handle.dialect === 'postgres') {
+      limiter = await new Promise<RateLimiterAbstract>((resolve, reject) => {
+        const l: RateLimiterAbstract = new RateLimiterPostgres(
+          { ...base, storeClient: this.handle.pgPool, tableName: `rl_${spec.name}` },
+          (err?: Error) => (err ? reject(err) : resolve(l)),
+        );
+      });
+    } else if (this.handle.sqlite) {
+      limiter = await new Promise<RateLimiterAbstract>((resolve, reject) => {
+        const l: RateLimiterAbstract = new RateLimiterSQLite(
+          { ...base, storeClient: this.handle.sqlite, storeType: 'better-sqlite3', tableName: `rl_${spec.name}` },
+          (err?: Error) => (err ? reject(err) : resolve(l)),
+        );
+      });
+    } else {
+      limiter = new RateLimiterMemory(base);
+    }
+    return new Limiter(limiter);
+  }
+
+  async close(): Promise<void> {
+    this.redis?.disconnect();
+  }
+}
+
+/** A ready rate limiter. */
+export class Limiter {
+  constructor(private readonly inner: RateLimiterAbstract) {}
+
+  /**
+   * Spends `points` for `key`.
+   * @throws AppError `request.rate_limited` (429) with `retryAfterSeconds` when the budget is used up
+   */
+  async consume(key: string, points = 1): Promise<void> {
+    try {
+      await this.inner.consume(key, points);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        throw new AppError('request.rate_limited', { retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)) });
+      }
+      throw error;
+    }
+  }
+
+  /** Forgets `key`'s count. */
+  async reset(key: string): Promise<void> {
+    await this.inner.delete(key);
+  }
+}
