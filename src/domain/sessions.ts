@@ -91,16 +91,17 @@ export class SessionService {
 
   /**
    * Rotates a session's token: the old token stops working at once. Of concurrent refreshes with one
-   * token exactly one succeeds.
+   * token exactly one succeeds. The session keeps its absolute expiry.
+   * @returns the new token, the session and its user
    * @throws AppError `auth.unauthorized` when the token is not a live session's current token
    */
-  async refresh(token: string): Promise<IssuedSession> {
-    const { session } = await this.authenticate(token);
+  async refresh(token: string): Promise<IssuedSession & { user: UserRecord }> {
+    const { session, user } = await this.authenticate(token);
     const next = newSecret(SESSION_TOKEN_PREFIX);
     const now = this.clock.now();
     const rotated = await this.store.sessions.rotate(session.id, session.tokenHash, sha256Hex(next), now);
     if (!rotated) throw new AppError('auth.unauthorized');
-    return { token: next, session: { ...session, tokenHash: sha256Hex(next), lastUsedAt: now } };
+    return { token: next, session: { ...session, tokenHash: sha256Hex(next), lastUsedAt: now }, user };
   }
 
   /** Ends the session with this token. @returns true when one ended. */

@@ -1,0 +1,167 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { DestinationStream } from 'pino';
+import { pino } from 'pino';
+import type { Config } from './config/index.js';
+import { AuthService } from './domain/auth.js';
+import { PasswordHasher, PasswordPolicy } from './domain/passwords.js';
+import { SessionService } from './domain/sessions.js';
+import { SignInGuard } from './domain/sign-in-guard.js';
+import { UserService } from './domain/users.js';
+import { authRoutes } from './http/auth/index.js';
+import { installErrorHandling } from './http/errors.js';
+import { systemRoutes } from './http/system.js';
+import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/database.js';
+import { KyselyStore } from './storage/kysely-store.js';
+import type { Store } from './storage/store.js';
+import { type Clock, systemClock } from './util/clock.js';
+import { RateLimiters } from './util/rate-limit.js';
+
+/** Options of {@link createApp} that are not configuration. */
+export interface AppOptions {
+  /** Time source for expiry, lockout and timestamps (tests pass a ManualClock). Default: system clock. */
+  clock?: Clock;
+  /** Where JSON logs go (default stdout). */
+  logStream?: DestinationStream;
+}
+
+/** The domain services, built once per app. */
+export interface Services {
+  store: Store;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+  users: UserService;
+  sessions: SessionService;
+  guard: SignInGuard;
+  auth: AuthService;
+}
+
+/** A built Tessera server. */
+export interface TesseraApp {
+  config: Config;
+  server: FastifyInstance;
+  services: Services;
+  database: DatabaseHandle;
+  /** Starts listening on `config.host:config.port` (port 0 picks a free one). @returns the base URL */
+  listen(): Promise<string>;
+  /** Stops the server and closes the database and limiter connections. */
+  close(): Promise<void>;
+}
+
+/** Query parameters whose values are secrets and never reach the logs. */
+const SECRET_PARAMS = /([?&](?:token|code|password|access_token|refresh_token|id_token_hint|session_token|client_secret|sessionToken|verification_id)=)[^&#]*/gi;
+
+/** A URL with secret query values replaced by `[redacted]`. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_PARAMS, '$1[redacted]');
+}
+
+/**
+ * The pino logger: JSON lines; request logs carry method, redacted URL and client IP only (no
+ * headers, no bodies); any `password`, `token`, `code`… field logged explicitly is censored.
+ */
+export function createLogger(level: string, stream?: DestinationStream) {
+  return pino(
+    {
+      level,
+      redact: {
+        paths: [
+          'password', '*.password', 'token', '*.token', 'code', '*.code', 'sessionToken', '*.sessionToken',
+          'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
+      serializers: {
+        req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: pino.stdSerializers.err,
+      },
+    },
+    stream,
+  );
+}
+
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * The only composition root (DESIGN.md): opens and migrates the database, builds the domain services
+ * and the Fastify server with every surface. Nothing is global: two apps in one process are independent.
+ * @throws when the database cannot be opened or migrated
+ */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<TesseraApp> {
+  const clock = options.clock ?? systemClock;
+  const database = openDatabase(config.databaseUrl);
+  let limiters: RateLimiters | undefined;
+  try {
+    await migrateToLatest(database.db);
+    const store = new KyselyStore(database);
+    const hasher = new PasswordHasher(config.password.hashConcurrency);
+    const policy = new PasswordPolicy(config.password);
+    const users = new UserService(store, hasher, policy, config, clock);
+    const sessions = new SessionService(store, config, clock);
+    const guard = new SignInGuard(store, config.lockout, clock);
+    limiters = new RateLimiters(database, config.redisUrl);
+    const auth = new AuthService(users, sessions, hasher, guard, {
+      signIn: await limiters.create({ name: 'sign_in', points: config.rateLimit.signInPerMinute, durationSeconds: 60 }),
+      signUp: await limiters.create({ name: 'sign_up', points: config.rateLimit.signUpPerHour, durationSeconds: 3600 }),
+    }, clock);
+    const services: Services = { store, hasher, policy, users, sessions, guard, auth };
+
+    const server = Fastify({
+      loggerInstance: createLogger(config.logLevel, options.logStream) as FastifyBaseLogger,
+      bodyLimit: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+    }).withTypeProvider<ZodTypeProvider>();
+    server.setValidatorCompiler(validatorCompiler);
+    server.setSerializerCompiler(serializerCompiler);
+    installErrorHandling(server);
+
+    await server.register(helmet, { global: true });
+    await server.register(cors, { origin: '*', exposedHeaders: ['Retry-After', 'Total-Number', 'Link'] });
+    await server.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'Tessera', version: '0.1.0', description: 'Self-hosted account service' },
+        servers: [{ url: config.publicUrl }],
+        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      },
+      transform: jsonSchemaTransform,
+      transformObject: jsonSchemaTransformObject,
+    });
+    await server.register(swaggerUi, { routePrefix: '/api/docs' });
+
+    await server.register(systemRoutes, { prefix: '/api', store });
+    await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy });
+    await server.ready();
+
+    const purge = setInterval(() => {
+      sessions.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'session purge failed'));
+    }, PURGE_INTERVAL_MS);
+    purge.unref();
+
+    const rl = limiters;
+    return {
+      config,
+      server,
+      services,
+      database,
+      async listen() {
+        return server.listen({ host: config.host, port: config.port });
+      },
+      async close() {
+        clearInterval(purge);
+        await server.close();
+        await rl.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await limiters?.close();
+    await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,63 @@
+import { Command } from 'commander';
+import { createApp } from '../app.js';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { migrateToLatest, openDatabase } from '../storage/database.js';
+
+/**
+ * The `tessera` command line: `tessera start` (migrate, then serve) and `tessera migrate`.
+ * Configuration comes from `tessera.config.json` and `TESSERA_*` variables (README "Configuration");
+ * invalid configuration exits with status 2 naming each bad key.
+ */
+const program = new Command()
+  .name('tessera')
+  .description('Tessera, a self-hosted account service')
+  .version('0.1.0');
+
+function config() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+program
+  .command('start')
+  .description('run pending migrations and start the server')
+  .action(async () => {
+    const app = await createApp(config());
+    const url = await app.listen();
+    app.server.log.info({ url, database: app.database.dialect }, 'tessera listening');
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.server.log.info({ signal }, 'shutting down');
+      await app.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and exit')
+  .action(async () => {
+    const handle = openDatabase(config().databaseUrl);
+    try {
+      const applied = await migrateToLatest(handle.db);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    } finally {
+      await handle.close();
+    }
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`tessera: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
