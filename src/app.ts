@@ -94,7 +94,10 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<TesseraApp> {
   const clock = options.clock ?? systemClock;
-  const database = openDatabase(config.databaseUrl);
+  const logger = createLogger(config.logLevel, options.logStream);
+  const database = openDatabase(config.databaseUrl, {
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost'),
+  });
   let limiters: RateLimiters | undefined;
   try {
     await migrateToLatest(database.db);
@@ -112,12 +115,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const services: Services = { store, hasher, policy, users, sessions, guard, auth };
 
     const server = Fastify({
-      loggerInstance: createLogger(config.logLevel, options.logStream) as FastifyBaseLogger,
+      loggerInstance: logger as FastifyBaseLogger,
       bodyLimit: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
     }).withTypeProvider<ZodTypeProvider>();
     server.setValidatorCompiler(validatorCompiler);
     server.setSerializerCompiler(serializerCompiler);
+    // The native API speaks JSON only; other bodies get 415 request.unsupported_media_type.
+    server.removeContentTypeParser('text/plain');
     installErrorHandling(server);
 
     await server.register(helmet, { global: true });

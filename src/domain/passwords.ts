@@ -152,11 +152,11 @@ export class PasswordPolicy {
 
   /**
    * Throws unless `password` is acceptable.
-   * @throws AppError `password.rejected` with `data: PasswordIssue[]`
+   * @throws AppError `password.rejected` with `data: { issues: PasswordIssue[] }`
    */
   assert(password: string, userInfo: { username?: string | null; email?: string | null } = {}): void {
     const issues = this.check(password, userInfo);
-    if (issues.length > 0) throw new AppError('password.rejected', { data: issues });
+    if (issues.length > 0) throw new AppError('password.rejected', { data: { issues } });
   }
 
   /** Policy verdict plus a zxcvbn strength estimate of `password` (only the first 256 code points are scored). */

@@ -25,9 +25,12 @@ export interface DatabaseHandle {
  * - `sqlite:<path>` — better-sqlite3 with WAL journaling, foreign keys on and a 5 s busy timeout; the
  *   parent folder is created. `sqlite::memory:` opens a private in-memory database.
  * - `postgres://…` — a pg pool (max `poolSize` connections). `int8` columns are parsed as numbers
- *   (our millisecond timestamps fit in 2^53).
+ *   (our millisecond timestamps fit in 2^53). `onIdleError` hears about idle connections the server dropped.
  */
-export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(
+  url: string,
+  options: { poolSize?: number; onIdleError?: (error: Error) => void } = {},
+): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
@@ -44,8 +47,30 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
       oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
   };
   const pgPool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+  // An idle client losing its connection (server restart, admin kill) emits 'error' on the pool;
+  // unhandled it would end the process. The next query reconnects; report it and carry on.
+  pgPool.on('error', (error) => options.onIdleError?.(error));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
-  return { db, dialect: 'postgres', pgPool, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    pgPool,
+    async close() {
+      // pg-pool's end() resolves before its clients' sockets are closed; wait for every client to be
+      // removed so that nothing is left talking to the server after close() (a following DROP
+      // DATABASE … WITH (FORCE) would otherwise kill them mid-close).
+      const open = pgPool.totalCount;
+      const removed = new Promise<void>((resolve) => {
+        let n = 0;
+        if (open === 0) resolve();
+        pgPool.on('remove', () => {
+          if (++n >= open) resolve();
+        });
+      });
+      await db.destroy();
+      await removed;
+    },
+  };
 }
 
 /**

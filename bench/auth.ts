@@ -1,0 +1,256 @@
+/**
+ * Throughput benchmark of Tessera's first-party auth API (`npm run bench:auth`).
+ *
+ * In one run it measures and prints:
+ *  1. argon2id verify limit — verifications per second (hashes/s) this machine sustains with exactly
+ *     2 concurrent `verify` calls of `@node-rs/argon2`, using the production parameters `ARGON2ID`
+ *     (m = 19 456 KiB, t = 2, p = 1), over a fixed duration after a short warm-up. No HTTP, no DB.
+ *  2. sign-up/s — real HTTP `POST /api/auth/sign-up` on 127.0.0.1 against a real app built with
+ *     `createApp`, unique usernames and a strong password, `--concurrency` requests in flight;
+ *     only 201 responses count (anything else is reported as an error).
+ *  3. sign-in/s — real HTTP `POST /api/auth/sign-in {username, password}` for the users created in
+ *     step 2, same concurrency, fixed duration; only 200 responses count.
+ *  4. the ratio sign-in/s ÷ verify limit (target ≥ 0.9): how close the full sign-in path (HTTP,
+ *     routing, validation, lockout check, DB reads/writes, session issue) gets to the bare argon2id cost.
+ * Plus p50/p99 latency (milliseconds, of the counted successful requests) of sign-up and sign-in, the
+ * database kind, the Node version and the CPU count.
+ *
+ * Units: rates are completed requests (or verifications) per second of wall-clock time; latencies are
+ * milliseconds from sending the request to reading the whole response body.
+ *
+ * The server and the load generator share this process (and its CPUs), as the brief asks; the
+ * client is Node's global fetch, which keeps connections alive.
+ *
+ * Options (flag, else environment variable, else default):
+ *   --seconds <n>      BENCH_SECONDS       measured duration of each phase (default 5)
+ *   --warmup <n>       BENCH_WARMUP        warm-up seconds before the argon2id and sign-in phases (default 1)
+ *   --concurrency <n>  BENCH_CONCURRENCY   HTTP requests in flight (default 8)
+ *   --pg <url>         TESSERA_DATABASE_URL  PostgreSQL instead of the default temp-file SQLite database
+ * With the defaults the whole run takes roughly 20 s.
+ */
+import { verify as argonVerify, hash as argonHash } from '@node-rs/argon2';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createApp, type TesseraApp } from '../src/app.js';
+import { parseConfig } from '../src/config/index.js';
+import { ARGON2ID } from '../src/domain/passwords.js';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    concurrency: { type: 'string' },
+    pg: { type: 'string' },
+  },
+  strict: true,
+});
+
+/** A positive number from a flag, else an environment variable, else `fallback`. */
+function numberOption(flag: string | undefined, envName: string, fallback: number): number {
+  const raw = flag ?? process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${envName}/--option must be a positive number, got ${raw}`);
+  return value;
+}
+
+const SECONDS = numberOption(flags.seconds, 'BENCH_SECONDS', 5);
+const WARMUP_SECONDS = numberOption(flags.warmup, 'BENCH_WARMUP', 1);
+const CONCURRENCY = Math.floor(numberOption(flags.concurrency, 'BENCH_CONCURRENCY', 8));
+/** The verify limit is defined with exactly this many concurrent argon2id verifications. */
+const VERIFY_CONCURRENCY = 2;
+
+const pgUrl = flags.pg ?? (process.env.TESSERA_DATABASE_URL || undefined);
+const sqliteFile = path.join(os.tmpdir(), `tessera-bench-${process.pid}.db`);
+const databaseUrl = pgUrl ?? `sqlite:${sqliteFile}`;
+
+/** Unique per run, so repeated runs against one PostgreSQL database do not collide on usernames. */
+const RUN_ID = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+/** A strong password (long, random, not in the common list, unrelated to the usernames). */
+const PASSWORD = `Tq7!vortex-${randomBytes(12).toString('base64url')}-lantern`;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** The `q`-quantile (0..1) of `sorted` (ascending), nearest-rank; NaN when empty. */
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Outcome of one closed-loop load phase. */
+interface PhaseResult {
+  /** Requests that got the expected status. */
+  ok: number;
+  /** Unexpected statuses (`HTTP 409`) and network errors (`TypeError: fetch failed`), with counts. */
+  errors: Map<string, number>;
+  /** Latencies of the successful requests, ms, ascending. */
+  latencies: number[];
+  /** Wall-clock seconds from the start to the completion of the last request. */
+  elapsed: number;
+}
+
+/**
+ * Runs `concurrency` workers in a closed loop: each sends a request, waits for the complete
+ * response, and sends the next until `seconds` have passed (requests in flight then finish and count).
+ * @param request sends request number `i` and resolves to its HTTP status
+ */
+async function closedLoop(seconds: number, concurrency: number, expected: number, request: (i: number) => Promise<number>): Promise<PhaseResult> {
+  const result: PhaseResult = { ok: 0, errors: new Map(), latencies: [], elapsed: 0 };
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let next = 0;
+  let lastEnd = start;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      let outcome: string;
+      try {
+        const status = await request(i);
+        outcome = status === expected ? 'ok' : `HTTP ${status}`;
+      } catch (error) {
+        outcome = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+      const t1 = performance.now();
+      lastEnd = Math.max(lastEnd, t1);
+      if (outcome === 'ok') {
+        result.ok++;
+        result.latencies.push(t1 - t0);
+      } else {
+        result.errors.set(outcome, (result.errors.get(outcome) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  result.elapsed = (lastEnd - start) / 1000;
+  result.latencies.sort((a, b) => a - b);
+  return result;
+}
+
+/** POSTs `body` as JSON and reads the whole response; resolves to the status. */
+async function postJson(url: string, body: unknown): Promise<number> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  await response.arrayBuffer(); // drain, so the keep-alive connection is reused
+  return response.status;
+}
+
+const fmtRate = (n: number) => n.toFixed(1);
+const fmtMs = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(1));
+const fmtErrors = (errors: Map<string, number>) => {
+  const total = [...errors.values()].reduce((a, b) => a + b, 0);
+  return total === 0 ? '0' : `${total} (${[...errors].map(([k, v]) => `${k} ×${v}`).join(', ')})`;
+};
+
+// ---------------------------------------------------------------------------------------------
+// 1. argon2id verify limit (no HTTP, no database)
+
+/**
+ * Verifications per second with exactly {@link VERIFY_CONCURRENCY} concurrent `verify` calls on a
+ * hash made with the production parameters, after `warmup` seconds of the same work.
+ */
+async function argon2VerifyLimit(seconds: number, warmup: number): Promise<{ rate: number; count: number; elapsed: number }> {
+  const stored = await argonHash(PASSWORD, ARGON2ID);
+  const loop = async (untilMs: number) => {
+    let count = 0;
+    while (performance.now() < untilMs) {
+      if (!(await argonVerify(stored, PASSWORD, ARGON2ID))) throw new Error('argon2id verify returned false');
+      count++;
+    }
+    return count;
+  };
+  const runAll = async (secs: number) => {
+    const start = performance.now();
+    const counts = await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, () => loop(start + secs * 1000)));
+    return { count: counts.reduce((a, b) => a + b, 0), elapsed: (performance.now() - start) / 1000 };
+  };
+  await runAll(warmup);
+  const { count, elapsed } = await runAll(seconds);
+  return { rate: count / elapsed, count, elapsed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const cpus = os.availableParallelism();
+  const dbKind = pgUrl ? 'postgres' : 'sqlite (temp file)';
+  console.log('Tessera auth benchmark');
+  console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database ${dbKind}`);
+  console.log(`  ${SECONDS} s per phase, ${WARMUP_SECONDS} s warm-up, HTTP concurrency ${CONCURRENCY}, hashConcurrency ${cpus}`);
+  console.log('');
+
+  // 1. The bare argon2id limit, measured before the app exists so nothing else competes for the CPUs.
+  const verify = await argon2VerifyLimit(SECONDS, WARMUP_SECONDS);
+  console.log(
+    `argon2id verify limit: ${fmtRate(verify.rate)} hashes/s ` +
+      `(${verify.count} verifies in ${verify.elapsed.toFixed(2)} s, ${VERIFY_CONCURRENCY} concurrent, ` +
+      `m=${ARGON2ID.memoryCost} t=${ARGON2ID.timeCost} p=${ARGON2ID.parallelism})`,
+  );
+
+  const config = parseConfig({
+    databaseUrl,
+    logLevel: 'silent',
+    host: '127.0.0.1',
+    port: 0,
+    rateLimit: { signInPerMinute: 1e9, signUpPerHour: 1e9 },
+    password: { hashConcurrency: cpus },
+  });
+  let app: TesseraApp | undefined;
+  try {
+    app = await createApp(config);
+    const base = await app.listen();
+
+    // 2. Sign-up: every request a new user; the created usernames feed the sign-in phase.
+    const created: string[] = [];
+    const signUp = await closedLoop(SECONDS, CONCURRENCY, 201, async (i) => {
+      const username = `bench_${RUN_ID}_${i}`;
+      const status = await postJson(`${base}/api/auth/sign-up`, { username, password: PASSWORD });
+      if (status === 201) created.push(username);
+      return status;
+    });
+    console.log(
+      `sign-up/s:             ${fmtRate(signUp.ok / signUp.elapsed)} /s ` +
+        `(${signUp.ok} × 201 in ${signUp.elapsed.toFixed(2)} s; p50 ${fmtMs(quantile(signUp.latencies, 0.5))} ms, ` +
+        `p99 ${fmtMs(quantile(signUp.latencies, 0.99))} ms; errors ${fmtErrors(signUp.errors)})`,
+    );
+    if (created.length === 0) throw new Error('no user was created, so sign-in cannot be measured');
+
+    // 3. Sign-in: round-robin over the users created above (all exist before this phase starts).
+    const signInOnce = (i: number) =>
+      postJson(`${base}/api/auth/sign-in`, { username: created[i % created.length], password: PASSWORD });
+    await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, signInOnce); // warm-up, not reported
+    const signIn = await closedLoop(SECONDS, CONCURRENCY, 200, signInOnce);
+    const signInRate = signIn.ok / signIn.elapsed;
+    console.log(
+      `sign-in/s:             ${fmtRate(signInRate)} /s ` +
+        `(${signIn.ok} × 200 in ${signIn.elapsed.toFixed(2)} s over ${created.length} users; p50 ${fmtMs(quantile(signIn.latencies, 0.5))} ms, ` +
+        `p99 ${fmtMs(quantile(signIn.latencies, 0.99))} ms; errors ${fmtErrors(signIn.errors)})`,
+    );
+
+    // 4. How much of the bare argon2id capacity the whole sign-in path delivers.
+    const ratio = signInRate / verify.rate;
+    console.log('');
+    console.log(`sign-in/s ÷ verify limit = ${ratio.toFixed(3)}  (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
+  } finally {
+    await app?.close();
+    if (!pgUrl) for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,99 @@
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { createApp, type AppOptions, type TesseraApp } from '../src/app.js';
+import { type Config, type ConfigInput, parseConfig } from '../src/config/index.js';
+
+/** PostgreSQL server for the PostgreSQL variants of the suites (set by .ci/run). */
+export const PG_URL = process.env.TESSERA_TEST_PG_URL;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/**
+ * A configuration for tests: private in-memory SQLite, silent logs, an ephemeral port, and per-IP
+ * rate limits high enough not to interfere (tests of the limits set their own).
+ */
+export function testConfig(overrides: DeepPartial<ConfigInput> = {}): Config {
+  const base: ConfigInput = {
+    databaseUrl: 'sqlite::memory:',
+    logLevel: 'silent',
+    port: 0,
+    password: { hashConcurrency: 2 },
+    rateLimit: { signInPerMinute: 100_000, signUpPerHour: 100_000 },
+  };
+  const merged = merge(base as Record<string, unknown>, overrides as Record<string, unknown>);
+  return parseConfig(merged);
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = v && typeof v === 'object' && prev && typeof prev === 'object' ? merge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/** A running app on 127.0.0.1 and a small JSON client for it. */
+export interface RunningApp {
+  app: TesseraApp;
+  base: string;
+  /** Sends a request; `body` objects are JSON-encoded, strings are sent as they are. */
+  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<Response & { json(): Promise<any> }>;
+  close(): Promise<void>;
+}
+
+/** Builds and starts an app on a real port. */
+export async function startApp(config: Config = testConfig(), options: AppOptions = {}): Promise<RunningApp> {
+  const app = await createApp(config, options);
+  const base = await app.listen();
+  return {
+    app,
+    base,
+    call(method, path, { body, token, headers = {} } = {}) {
+      const h: Record<string, string> = { ...headers };
+      if (token) h.authorization = `Bearer ${token}`;
+      let payload: string | undefined;
+      if (body !== undefined) {
+        payload = typeof body === 'string' ? body : JSON.stringify(body);
+        h['content-type'] ??= 'application/json';
+      }
+      return fetch(base + path, { method, headers: h, body: payload });
+    },
+    close: () => app.close(),
+  };
+}
+
+/** A log sink that keeps every line (to check what reaches the logs). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  get text() {
+    return this.lines.join('\n');
+  }
+}
+
+/**
+ * Creates a fresh, empty PostgreSQL database on the server of `baseUrl` and returns its URL and a
+ * function that drops it (so PostgreSQL suites never see each other's rows).
+ */
+export async function freshPgDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tessera_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}

@@ -1,0 +1,618 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
+import { KyselyStore } from '../src/storage/kysely-store.js';
+import { type SessionRecord, type UniqueField, UniqueViolation, type UserRecord } from '../src/storage/store.js';
+import { freshPgDatabase, PG_URL } from './helpers.js';
+
+/** A millisecond timestamp beyond 2^31 (and beyond 32-bit seconds too, as ms). */
+const T = 1_795_426_758_990;
+
+interface Opened {
+  handle: DatabaseHandle;
+  cleanup(): Promise<void>;
+}
+
+let seq = 0;
+const uid = (prefix = 'u') => `${prefix}${(++seq).toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10)}`;
+
+function user(overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id: uid('usr'),
+    username: null,
+    primaryEmail: null,
+    primaryPhone: null,
+    name: null,
+    avatar: null,
+    profile: {},
+    customData: {},
+    passwordHash: null,
+    passwordUpdatedAt: null,
+    emailVerified: false,
+    phoneVerified: false,
+    isSuspended: false,
+    createdAt: T,
+    updatedAt: T,
+    lastSignInAt: null,
+    ...overrides,
+  };
+}
+
+function session(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: uid('ses'),
+    userId,
+    tokenHash: uid('hash').padEnd(64, '0'),
+    amr: ['pwd'],
+    ip: '203.0.113.7',
+    userAgent: 'vitest',
+    createdAt: T,
+    lastUsedAt: T,
+    expiresAt: T + 30 * 86_400_000,
+    ...overrides,
+  };
+}
+
+/** Awaits `p` and returns the UniqueViolation field it rejected with (fails on anything else). */
+async function violationField(p: Promise<unknown>): Promise<UniqueField> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, 'expected a UniqueViolation').toBeInstanceOf(UniqueViolation);
+  return (error as UniqueViolation).field;
+}
+
+function storeSuite(name: string, open: () => Promise<Opened>) {
+  describe(`Store conformance: ${name}`, () => {
+    let opened: Opened;
+    let store: KyselyStore;
+
+    beforeAll(async () => {
+      opened = await open();
+      await migrateToLatest(opened.handle.db);
+      store = new KyselyStore(opened.handle);
+    });
+
+    afterAll(async () => {
+      await opened?.cleanup();
+    });
+
+    beforeEach(async () => {
+      const db = opened.handle.db;
+      await db.deleteFrom('sign_in_guards').execute();
+      await db.deleteFrom('sessions').execute();
+      await db.deleteFrom('users').execute();
+    });
+
+    it('ping() answers true and reports its dialect', async () => {
+      expect(await store.ping()).toBe(true);
+      expect(store.dialect).toBe(opened.handle.dialect);
+    });
+
+    describe('users', () => {
+      it('inserts and finds by id, returning every field as given', async () => {
+        const u = user({
+          username: 'Alice',
+          primaryEmail: 'Alice@Example.COM',
+          primaryPhone: '+8613800138000',
+          name: 'Alice Liddell',
+          avatar: 'https://cdn.example.com/a.png',
+          passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
+          passwordUpdatedAt: T + 1,
+          lastSignInAt: T + 2,
+          updatedAt: T + 3,
+        });
+        await store.users.insert(u);
+        expect(await store.users.findById(u.id)).toEqual(u);
+        expect(await store.users.findById('nope')).toBeUndefined();
+      });
+
+      it('finds by username exactly (case-sensitive)', async () => {
+        const u = user({ username: 'CaseUser' });
+        await store.users.insert(u);
+        expect((await store.users.findByUsername('CaseUser'))?.id).toBe(u.id);
+        expect(await store.users.findByUsername('caseuser')).toBeUndefined();
+        expect(await store.users.findByUsername('CASEUSER')).toBeUndefined();
+        expect(await store.users.findByUsername('CaseUse')).toBeUndefined();
+      });
+
+      it('finds by email case-insensitively and keeps the email as given', async () => {
+        const u = user({ primaryEmail: 'Mixed.Case@Example.Org' });
+        await store.users.insert(u);
+        for (const q of ['Mixed.Case@Example.Org', 'mixed.case@example.org', 'MIXED.CASE@EXAMPLE.ORG']) {
+          const found = await store.users.findByEmail(q);
+          expect(found?.id).toBe(u.id);
+          expect(found?.primaryEmail).toBe('Mixed.Case@Example.Org');
+        }
+        expect(await store.users.findByEmail('other@example.org')).toBeUndefined();
+      });
+
+      it('finds by phone exactly', async () => {
+        const u = user({ primaryPhone: '+14155550100' });
+        await store.users.insert(u);
+        expect((await store.users.findByPhone('+14155550100'))?.id).toBe(u.id);
+        expect(await store.users.findByPhone('14155550100')).toBeUndefined();
+        expect(await store.users.findByPhone('+14155550101')).toBeUndefined();
+      });
+
+      it('round-trips JSON fields (nested profile address, arbitrary customData)', async () => {
+        const profile = {
+          givenName: 'Zoë',
+          familyName: '王',
+          birthdate: '1990-02-28',
+          locale: 'zh-CN',
+          address: { streetAddress: '1 Main St\nApt "2"', locality: 'Springfield', postalCode: '12345', country: 'US' },
+        };
+        const customData = {
+          plan: 'pro',
+          seats: 12,
+          ratio: 0.25,
+          beta: true,
+          off: false,
+          none: null,
+          tags: ['a', 'b', 'ü'],
+          nested: { deep: { list: [1, { x: 'y' }] } },
+        };
+        const u = user({ profile, customData });
+        await store.users.insert(u);
+        const found = await store.users.findById(u.id);
+        expect(found?.profile).toEqual(profile);
+        expect(found?.customData).toEqual(customData);
+
+        const newProfile = { nickname: 'z', address: { formatted: 'Somewhere 1' } };
+        const updated = await store.users.update(u.id, { profile: newProfile, customData: { only: 1 } });
+        expect(updated?.profile).toEqual(newProfile);
+        expect(updated?.customData).toEqual({ only: 1 });
+        expect((await store.users.findById(u.id))?.customData).toEqual({ only: 1 });
+      });
+
+      it('round-trips booleans as booleans, both ways', async () => {
+        const a = user({ emailVerified: true, phoneVerified: false, isSuspended: true });
+        const b = user({ emailVerified: false, phoneVerified: true, isSuspended: false });
+        await store.users.insert(a);
+        await store.users.insert(b);
+        const fa = await store.users.findById(a.id);
+        const fb = await store.users.findById(b.id);
+        expect([fa?.emailVerified, fa?.phoneVerified, fa?.isSuspended]).toStrictEqual([true, false, true]);
+        expect([fb?.emailVerified, fb?.phoneVerified, fb?.isSuspended]).toStrictEqual([false, true, false]);
+        const ua = await store.users.update(a.id, { emailVerified: false, isSuspended: false, phoneVerified: true });
+        expect([ua?.emailVerified, ua?.phoneVerified, ua?.isSuspended]).toStrictEqual([false, true, false]);
+      });
+
+      it('round-trips millisecond timestamps beyond 2^31 as numbers', async () => {
+        expect(T).toBeGreaterThan(2 ** 31);
+        const u = user({ createdAt: T, updatedAt: T + 1, passwordUpdatedAt: T + 2, lastSignInAt: T + 3 });
+        await store.users.insert(u);
+        const found = await store.users.findById(u.id);
+        for (const [k, v] of [
+          ['createdAt', T],
+          ['updatedAt', T + 1],
+          ['passwordUpdatedAt', T + 2],
+          ['lastSignInAt', T + 3],
+        ] as const) {
+          expect(typeof found?.[k], k).toBe('number');
+          expect(found?.[k], k).toBe(v);
+        }
+        const later = T + 86_400_000 * 365;
+        const updated = await store.users.update(u.id, { lastSignInAt: later, updatedAt: later });
+        expect(updated?.lastSignInAt).toBe(later);
+        expect(updated?.updatedAt).toBe(later);
+        expect(updated?.createdAt).toBe(T);
+        const cleared = await store.users.update(u.id, { lastSignInAt: null, passwordUpdatedAt: null });
+        expect(cleared?.lastSignInAt).toBeNull();
+        expect(cleared?.passwordUpdatedAt).toBeNull();
+      });
+
+      it('update applies the patch, leaves other fields and returns the user', async () => {
+        const u = user({ username: 'before', name: 'Before', primaryEmail: 'b@example.com' });
+        await store.users.insert(u);
+        const updated = await store.users.update(u.id, { username: 'after', primaryEmail: 'New@Example.com' });
+        expect(updated).toEqual({ ...u, username: 'after', primaryEmail: 'New@Example.com' });
+        expect(await store.users.findByUsername('before')).toBeUndefined();
+        expect(await store.users.findByEmail('b@example.com')).toBeUndefined();
+        expect((await store.users.findByEmail('new@example.com'))?.id).toBe(u.id);
+
+        const cleared = await store.users.update(u.id, { primaryEmail: null, username: null });
+        expect(cleared?.primaryEmail).toBeNull();
+        expect(cleared?.username).toBeNull();
+        expect(await store.users.findByEmail('new@example.com')).toBeUndefined();
+        // An empty patch changes nothing and still returns the user.
+        expect(await store.users.update(u.id, {})).toEqual(cleared);
+      });
+
+      it('update of a missing id returns undefined and creates nothing', async () => {
+        expect(await store.users.update('missing', { name: 'x', username: 'ghost' })).toBeUndefined();
+        expect(await store.users.update('missing', {})).toBeUndefined();
+        expect(await store.users.findByUsername('ghost')).toBeUndefined();
+        expect(await store.users.count()).toBe(0);
+      });
+
+      it('allows many users without username, email or phone', async () => {
+        await store.users.insert(user());
+        await store.users.insert(user());
+        await store.users.insert(user());
+        expect(await store.users.count()).toBe(3);
+      });
+
+      it('insert throws UniqueViolation naming the field (username, email in any case, phone)', async () => {
+        await store.users.insert(user({ username: 'taken', primaryEmail: 'Taken@Example.com', primaryPhone: '+15550001111' }));
+        expect(await violationField(store.users.insert(user({ username: 'taken' })))).toBe('username');
+        expect(await violationField(store.users.insert(user({ primaryEmail: 'taken@example.COM' })))).toBe('email');
+        expect(await violationField(store.users.insert(user({ primaryPhone: '+15550001111' })))).toBe('phone');
+        // Username is case-sensitive, so a different case is a different username.
+        await store.users.insert(user({ username: 'TAKEN' }));
+        expect(await store.users.count()).toBe(2);
+      });
+
+      it('update throws UniqueViolation naming the field and writes nothing', async () => {
+        await store.users.insert(user({ username: 'owner', primaryEmail: 'owner@example.com', primaryPhone: '+15550002222' }));
+        const other = user({ username: 'other', name: 'Other' });
+        await store.users.insert(other);
+        expect(await violationField(store.users.update(other.id, { username: 'owner', name: 'Changed' }))).toBe('username');
+        expect(await violationField(store.users.update(other.id, { primaryEmail: 'OWNER@Example.com', name: 'Changed' }))).toBe(
+          'email',
+        );
+        expect(await violationField(store.users.update(other.id, { primaryPhone: '+15550002222', name: 'Changed' }))).toBe(
+          'phone',
+        );
+        expect(await store.users.findById(other.id)).toEqual(other);
+      });
+
+      it('delete removes the user, cascades its sessions and reports whether it deleted', async () => {
+        const u = user();
+        const keep = user();
+        await store.users.insert(u);
+        await store.users.insert(keep);
+        const s1 = session(u.id);
+        const s2 = session(u.id);
+        const s3 = session(keep.id);
+        for (const s of [s1, s2, s3]) await store.sessions.insert(s);
+
+        expect(await store.users.delete(u.id)).toBe(true);
+        expect(await store.users.findById(u.id)).toBeUndefined();
+        expect(await store.sessions.findById(s1.id)).toBeUndefined();
+        expect(await store.sessions.findByTokenHash(s2.tokenHash)).toBeUndefined();
+        expect(await store.sessions.listByUser(u.id)).toEqual([]);
+        expect(await store.sessions.findById(s3.id)).toEqual(s3);
+        expect(await store.users.delete(u.id)).toBe(false);
+        expect(await store.users.count()).toBe(1);
+      });
+
+      it('count counts users', async () => {
+        expect(await store.users.count()).toBe(0);
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const u = user({ username: `count${i}` });
+          ids.push(u.id);
+          await store.users.insert(u);
+        }
+        const n = await store.users.count();
+        expect(typeof n).toBe('number');
+        expect(n).toBe(5);
+        await store.users.delete(ids[0]!);
+        expect(await store.users.count()).toBe(4);
+      });
+
+      it('of 20 concurrent inserts with one username exactly one succeeds', async () => {
+        const attempts = Array.from({ length: 20 }, () => user({ username: 'racer' }));
+        const results = await Promise.allSettled(attempts.map((u) => store.users.insert(u)));
+        const ok = results.filter((r) => r.status === 'fulfilled');
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(ok).toHaveLength(1);
+        expect(failed).toHaveLength(19);
+        for (const f of failed) {
+          expect(f.reason).toBeInstanceOf(UniqueViolation);
+          expect((f.reason as UniqueViolation).field).toBe('username');
+        }
+        const winner = attempts[results.findIndex((r) => r.status === 'fulfilled')]!;
+        expect((await store.users.findByUsername('racer'))?.id).toBe(winner.id);
+        expect(await store.users.count()).toBe(1);
+      });
+    });
+
+    describe('sessions', () => {
+      let owner: UserRecord;
+      beforeEach(async () => {
+        owner = user({ username: 'sessionOwner' });
+        await store.users.insert(owner);
+      });
+
+      it('inserts and finds by token hash and by id, with every field as given', async () => {
+        const s = session(owner.id, { amr: ['pwd', 'otp'], createdAt: T, lastUsedAt: T + 5, expiresAt: T + 10 });
+        await store.sessions.insert(s);
+        expect(await store.sessions.findByTokenHash(s.tokenHash)).toEqual(s);
+        expect(await store.sessions.findById(s.id)).toEqual(s);
+        const found = await store.sessions.findById(s.id);
+        expect(typeof found?.expiresAt).toBe('number');
+        expect(await store.sessions.findByTokenHash('0'.repeat(64))).toBeUndefined();
+        expect(await store.sessions.findById('missing')).toBeUndefined();
+
+        const bare = session(owner.id, { ip: null, userAgent: null, amr: [] });
+        await store.sessions.insert(bare);
+        expect(await store.sessions.findById(bare.id)).toEqual(bare);
+      });
+
+      it('listByUser returns only that user’s sessions, most recently used first', async () => {
+        const other = user();
+        await store.users.insert(other);
+        const a = session(owner.id, { lastUsedAt: T + 100 });
+        const b = session(owner.id, { lastUsedAt: T + 300 });
+        const c = session(owner.id, { lastUsedAt: T + 200 });
+        const foreign = session(other.id, { lastUsedAt: T + 999 });
+        for (const s of [a, b, c, foreign]) await store.sessions.insert(s);
+        expect((await store.sessions.listByUser(owner.id)).map((s) => s.id)).toEqual([b.id, c.id, a.id]);
+        expect(await store.sessions.listByUser(owner.id)).toEqual([b, c, a]);
+        expect(await store.sessions.listByUser('nobody')).toEqual([]);
+
+        // Use reorders the list.
+        await store.sessions.touch(a.id, T + 400);
+        expect((await store.sessions.listByUser(owner.id)).map((s) => s.id)).toEqual([a.id, b.id, c.id]);
+      });
+
+      it('touch records use at the given time and changes nothing else', async () => {
+        const s = session(owner.id);
+        const other = session(owner.id);
+        await store.sessions.insert(s);
+        await store.sessions.insert(other);
+        await store.sessions.touch(s.id, T + 12_345);
+        expect(await store.sessions.findById(s.id)).toEqual({ ...s, lastUsedAt: T + 12_345 });
+        expect(await store.sessions.findById(other.id)).toEqual(other);
+        await store.sessions.touch('missing', T); // no error
+      });
+
+      it('rotate replaces the hash only while it is still the old one', async () => {
+        const s = session(owner.id);
+        await store.sessions.insert(s);
+        const h1 = 'a'.repeat(64);
+        const h2 = 'b'.repeat(64);
+        expect(await store.sessions.rotate(s.id, s.tokenHash, h1, T + 50)).toBe(true);
+        expect(await store.sessions.findByTokenHash(s.tokenHash)).toBeUndefined();
+        expect(await store.sessions.findByTokenHash(h1)).toEqual({ ...s, tokenHash: h1, lastUsedAt: T + 50 });
+
+        // A second rotation with the old hash loses.
+        expect(await store.sessions.rotate(s.id, s.tokenHash, h2, T + 60)).toBe(false);
+        expect(await store.sessions.findByTokenHash(h2)).toBeUndefined();
+        expect((await store.sessions.findById(s.id))?.tokenHash).toBe(h1);
+        expect((await store.sessions.findById(s.id))?.lastUsedAt).toBe(T + 50);
+
+        // The right hash on the wrong session, or a missing session, does nothing.
+        const t = session(owner.id);
+        await store.sessions.insert(t);
+        expect(await store.sessions.rotate(t.id, h1, h2, T + 70)).toBe(false);
+        expect(await store.sessions.rotate('missing', h1, h2, T + 70)).toBe(false);
+        expect((await store.sessions.findById(t.id))?.tokenHash).toBe(t.tokenHash);
+
+        // The current hash rotates again.
+        expect(await store.sessions.rotate(s.id, h1, h2, T + 80)).toBe(true);
+        expect((await store.sessions.findById(s.id))?.tokenHash).toBe(h2);
+      });
+
+      it('of concurrent rotations with the same old hash exactly one wins', async () => {
+        const s = session(owner.id);
+        await store.sessions.insert(s);
+        const newHashes = Array.from({ length: 10 }, (_, i) => i.toString(16).repeat(64));
+        const results = await Promise.all(newHashes.map((h, i) => store.sessions.rotate(s.id, s.tokenHash, h, T + i)));
+        expect(results.filter((r) => r === true)).toHaveLength(1);
+        expect(results.filter((r) => r === false)).toHaveLength(9);
+        const winner = results.indexOf(true);
+        const stored = await store.sessions.findById(s.id);
+        expect(stored?.tokenHash).toBe(newHashes[winner]);
+        expect(stored?.lastUsedAt).toBe(T + winner);
+      });
+
+      it('delete removes one session and reports whether it did', async () => {
+        const s = session(owner.id);
+        const t = session(owner.id);
+        await store.sessions.insert(s);
+        await store.sessions.insert(t);
+        expect(await store.sessions.delete(s.id)).toBe(true);
+        expect(await store.sessions.findById(s.id)).toBeUndefined();
+        expect(await store.sessions.findByTokenHash(s.tokenHash)).toBeUndefined();
+        expect(await store.sessions.delete(s.id)).toBe(false);
+        expect(await store.sessions.findById(t.id)).toEqual(t);
+      });
+
+      it('deleteByUser deletes every session of the user, optionally but one', async () => {
+        const other = user();
+        await store.users.insert(other);
+        const mine = [session(owner.id), session(owner.id), session(owner.id), session(owner.id)];
+        const theirs = session(other.id);
+        for (const s of [...mine, theirs]) await store.sessions.insert(s);
+
+        expect(await store.sessions.deleteByUser(owner.id, mine[1]!.id)).toBe(3);
+        expect((await store.sessions.listByUser(owner.id)).map((s) => s.id)).toEqual([mine[1]!.id]);
+        expect(await store.sessions.findById(theirs.id)).toEqual(theirs);
+
+        // exceptId of another user's session protects nothing of this user.
+        expect(await store.sessions.deleteByUser(owner.id, theirs.id)).toBe(1);
+        expect(await store.sessions.listByUser(owner.id)).toEqual([]);
+        expect(await store.sessions.findById(theirs.id)).toEqual(theirs);
+
+        expect(await store.sessions.deleteByUser(other.id)).toBe(1);
+        expect(await store.sessions.deleteByUser(other.id)).toBe(0);
+        expect(await store.sessions.findById(theirs.id)).toBeUndefined();
+      });
+
+      it('deleteExpired deletes sessions past absolute expiry or the idle limit (inclusive), and no others', async () => {
+        const now = T + 1_000_000;
+        const idle = 60_000;
+        const live = session(owner.id, { lastUsedAt: now - idle + 1, expiresAt: now + 1 });
+        const absolute = session(owner.id, { lastUsedAt: now, expiresAt: now - 1 });
+        const absoluteEdge = session(owner.id, { lastUsedAt: now, expiresAt: now });
+        const idled = session(owner.id, { lastUsedAt: now - idle - 1, expiresAt: now + 10 * idle });
+        const idleEdge = session(owner.id, { lastUsedAt: now - idle, expiresAt: now + 10 * idle });
+        for (const s of [live, absolute, absoluteEdge, idled, idleEdge]) await store.sessions.insert(s);
+
+        expect(await store.sessions.deleteExpired(now, idle)).toBe(4);
+        expect(await store.sessions.listByUser(owner.id)).toEqual([live]);
+        expect(await store.sessions.deleteExpired(now, idle)).toBe(0);
+        // Later, the survivor goes too.
+        expect(await store.sessions.deleteExpired(now + 2, idle)).toBe(1);
+        expect(await store.sessions.findById(live.id)).toBeUndefined();
+      });
+    });
+
+    describe('signInGuards', () => {
+      const W = 15 * 60_000;
+      const LOCK = 10 * 60_000;
+
+      it('get of an unknown key is undefined', async () => {
+        expect(await store.signInGuards.get('unknown')).toBeUndefined();
+      });
+
+      it('counts failures within the window and returns the state it stored', async () => {
+        const k = 'count-key';
+        expect(await store.signInGuards.recordFailure(k, T, W, 6, LOCK)).toEqual({
+          failures: 1,
+          windowStartedAt: T,
+          lockedUntil: null,
+        });
+        expect(await store.signInGuards.recordFailure(k, T + 1000, W, 6, LOCK)).toEqual({
+          failures: 2,
+          windowStartedAt: T,
+          lockedUntil: null,
+        });
+        const third = await store.signInGuards.recordFailure(k, T + W - 1, W, 6, LOCK);
+        expect(third).toEqual({ failures: 3, windowStartedAt: T, lockedUntil: null });
+        expect(await store.signInGuards.get(k)).toEqual(third);
+        expect(await store.signInGuards.get('another')).toBeUndefined();
+      });
+
+      it('restarts the window at 1 once windowMs has passed', async () => {
+        const k = 'window-key';
+        await store.signInGuards.recordFailure(k, T, W, 6, LOCK);
+        await store.signInGuards.recordFailure(k, T + 1, W, 6, LOCK);
+        await store.signInGuards.recordFailure(k, T + 2, W, 6, LOCK);
+        const later = T + W + 1;
+        expect(await store.signInGuards.recordFailure(k, later, W, 6, LOCK)).toEqual({
+          failures: 1,
+          windowStartedAt: later,
+          lockedUntil: null,
+        });
+        expect(await store.signInGuards.recordFailure(k, later + 5, W, 6, LOCK)).toEqual({
+          failures: 2,
+          windowStartedAt: later,
+          lockedUntil: null,
+        });
+      });
+
+      it('sets lockedUntil = now + lockMs on reaching maxFailures', async () => {
+        const k = 'lock-key';
+        for (let i = 0; i < 5; i++) {
+          const s = await store.signInGuards.recordFailure(k, T + i, W, 6, LOCK);
+          expect(s.failures).toBe(i + 1);
+          expect(s.lockedUntil).toBeNull();
+        }
+        const locked = await store.signInGuards.recordFailure(k, T + 5, W, 6, LOCK);
+        expect(locked).toEqual({ failures: 6, windowStartedAt: T, lockedUntil: T + 5 + LOCK });
+        expect(await store.signInGuards.get(k)).toEqual(locked);
+        expect(typeof locked.lockedUntil).toBe('number');
+      });
+
+      it('locks on the first failure when maxFailures is 1', async () => {
+        expect(await store.signInGuards.recordFailure('one-strike', T, W, 1, LOCK)).toEqual({
+          failures: 1,
+          windowStartedAt: T,
+          lockedUntil: T + LOCK,
+        });
+      });
+
+      it('clear forgets the key (and only that key)', async () => {
+        await store.signInGuards.recordFailure('clear-a', T, W, 6, LOCK);
+        await store.signInGuards.recordFailure('clear-b', T, W, 6, LOCK);
+        await store.signInGuards.clear('clear-a');
+        expect(await store.signInGuards.get('clear-a')).toBeUndefined();
+        expect((await store.signInGuards.get('clear-b'))?.failures).toBe(1);
+        await store.signInGuards.clear('never-seen'); // no error
+        expect(await store.signInGuards.recordFailure('clear-a', T + 10, W, 6, LOCK)).toEqual({
+          failures: 1,
+          windowStartedAt: T + 10,
+          lockedUntil: null,
+        });
+      });
+
+      it('counts every one of concurrent failures', async () => {
+        const k = 'concurrent-key';
+        const states = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.signInGuards.recordFailure(k, T + i, W, 1000, LOCK)),
+        );
+        expect(states.map((s) => s.failures).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        const final = await store.signInGuards.get(k);
+        expect(final?.failures).toBe(10);
+        expect(final?.lockedUntil).toBeNull();
+      });
+
+      it('concurrent failures reaching maxFailures lock the key', async () => {
+        const k = 'concurrent-lock';
+        await Promise.all(Array.from({ length: 8 }, () => store.signInGuards.recordFailure(k, T, W, 6, LOCK)));
+        expect(await store.signInGuards.get(k)).toEqual({ failures: 8, windowStartedAt: T, lockedUntil: T + LOCK });
+      });
+    });
+  });
+}
+
+storeSuite('SQLite (memory)', async () => {
+  const handle = openDatabase('sqlite::memory:');
+  return { handle, cleanup: () => handle.close() };
+});
+
+const sqliteFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-conformance-'));
+  return { dir, file: join(dir, 'nested', 'tessera.db') };
+};
+
+storeSuite('SQLite (file, WAL)', async () => {
+  const { dir, file } = sqliteFile();
+  const handle = openDatabase(`sqlite:${file}`);
+  expect(handle.sqlite?.pragma('journal_mode', { simple: true })).toBe('wal');
+  return {
+    handle,
+    async cleanup() {
+      await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SQLite file database', () => {
+  it('uses WAL journaling and keeps data across reopening', async () => {
+    const { dir, file } = sqliteFile();
+    try {
+      const first = openDatabase(`sqlite:${file}`);
+      expect(first.sqlite?.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(first.sqlite?.pragma('foreign_keys', { simple: true })).toBe(1);
+      await migrateToLatest(first.db);
+      const u = user({ username: 'persisted', primaryEmail: 'P@example.com', profile: { address: { country: 'NZ' } } });
+      await new KyselyStore(first).users.insert(u);
+      await first.close();
+
+      const second = openDatabase(`sqlite:${file}`);
+      try {
+        expect(await migrateToLatest(second.db)).toEqual([]);
+        expect(await new KyselyStore(second).users.findByEmail('p@EXAMPLE.com')).toEqual(u);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const pgUrl = PG_URL;
+describe.runIf(pgUrl)('PostgreSQL', () => {
+  storeSuite('PostgreSQL', async () => {
+    const fresh = await freshPgDatabase(pgUrl!);
+    const handle = openDatabase(fresh.url);
+    return {
+      handle,
+      async cleanup() {
+        await handle.close();
+        await fresh.drop();
+      },
+    };
+  });
+});
