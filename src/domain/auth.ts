@@ -81,7 +81,7 @@ export class AuthService {
   async signInWithPassword(kind: IdentifierKind, identifier: string, password: string, meta: RequestMeta): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
     const key = this.guard.key(kind, this.canonical(kind, identifier));
-    await this.guard.assertNotLocked(key);
+    const hasFailures = await this.guard.assertNotLocked(key);
     const user = await this.users.findByIdentifier(kind, identifier);
     const result = await this.hasher.verify(user?.passwordHash ?? null, password);
     if (!user || !result.ok) {
@@ -89,7 +89,7 @@ export class AuthService {
       throw new AppError('auth.invalid_credentials');
     }
     if (user.isSuspended) throw new AppError('auth.user_suspended');
-    await this.guard.clear(key);
+    if (hasFailures) await this.guard.clear(key);
     const now = this.clock.now();
     const updated = await this.users.update(user.id, {
       lastSignInAt: now,

@@ -24,14 +24,16 @@ export class SignInGuard {
   }
 
   /**
+   * @returns whether `key` has failures on record (so a success needs to {@link clear} them)
    * @throws AppError `auth.too_many_failures` (with Retry-After seconds) while `key` is locked
    */
-  async assertNotLocked(key: string): Promise<void> {
+  async assertNotLocked(key: string): Promise<boolean> {
     const state = await this.store.signInGuards.get(key);
     const now = this.clock.now();
     if (state?.lockedUntil && state.lockedUntil > now) {
       throw new AppError('auth.too_many_failures', { retryAfterSeconds: Math.ceil((state.lockedUntil - now) / 1000) });
     }
+    return state !== undefined;
   }
 
   /** Counts one failure. @returns true when this failure locked the key. */

@@ -149,10 +149,11 @@ class KyselyUserStore implements UserStore {
 
   async update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
     const columns = userColumns(patch);
-    if (Object.keys(columns).length > 0) {
-      await mapUnique(() => this.db.updateTable('users').set(columns).where('id', '=', id).execute());
-    }
-    return this.findById(id);
+    if (Object.keys(columns).length === 0) return this.findById(id);
+    const row = await mapUnique(() =>
+      this.db.updateTable('users').set(columns).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
+    return row ? toUser(row) : undefined;
   }
 
   async delete(id: string): Promise<boolean> {
