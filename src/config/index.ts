@@ -78,10 +78,59 @@ export const configSchema = z
         signUpPerHour: z.coerce.number().int().min(1).default(30),
       })
       .prefault({}),
+    /** Outgoing email (issue 3). Without `smtpUrl` mail goes to the log (development only). */
+    email: z
+      .object({
+        /** `smtp://user:pass@host:port` or `smtps://…`; unset → the console connector. */
+        smtpUrl: z.url({ protocol: /^smtps?$/ }).optional(),
+        /** RFC 5322 From header. */
+        from: z.string().min(3).default('Tessera <no-reply@localhost>'),
+      })
+      .prefault({}),
+    /** Outgoing SMS (issue 3). Without `webhookUrl` messages go to the log (development only). */
+    sms: z
+      .object({
+        /** Receives POST JSON {to, text, code, purpose, locale}. */
+        webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+        /** When set, requests carry `X-Tessera-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">`. */
+        webhookSecret: z.string().min(16).optional(),
+        /** Give up on the webhook after this many seconds. */
+        timeoutSeconds: z.coerce.number().positive().default(10),
+      })
+      .prefault({}),
+    /** Folder with template overrides `<Purpose>.<locale>.json` (see README). */
+    templatesDir: z.string().min(1).optional(),
+    /** One-time codes (NIST 800-63B-4 §3.1.3, ASVS 6.5/6.6). */
+    codes: z
+      .object({
+        /** Lifetime of a code and of its verification record, seconds (≤ 10 min per NIST). */
+        ttlSeconds: z.coerce.number().int().positive().max(600).default(600),
+        /** Wrong guesses after which a code is dead. */
+        maxAttempts: z.coerce.number().int().min(1).default(5),
+        /** Minimum seconds between two codes to one identifier for one purpose. */
+        resendIntervalSeconds: z.coerce.number().int().min(0).default(60),
+        /** Codes sent to one identifier per hour. */
+        perIdentifierPerHour: z.coerce.number().int().min(1).default(10),
+        /** Codes requested by one client IP per hour. */
+        perIpPerHour: z.coerce.number().int().min(1).default(30),
+      })
+      .prefault({}),
+    /** Sign-up and sign-in rules. */
+    signIn: z
+      .object({
+        /** Send a VerifyEmail message (code + link) after sign-up with an email. */
+        sendVerifyEmail: z.boolean().default(true),
+        /** Refuse password sign-in until the email is verified (`auth.email_not_verified`). */
+        requireVerifiedEmail: z.boolean().default(false),
+      })
+      .prefault({}),
+    /** An M2M app with these credentials and the management role is ensured at start (issue 4). */
+    adminClientId: z.string().min(1).optional(),
+    adminClientSecret: z.string().min(16).optional(),
   })
   .strict();
 
-/** The validated, frozen configuration object. */
+/** The validated, frozen configuration object.
 export type Config = z.infer<typeof configSchema>;
 /** What callers may pass in: every key optional, nested objects partial. */
 export type ConfigInput = z.input<typeof configSchema>;
@@ -112,6 +161,21 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_LOCKOUT_DURATION_SECONDS: 'lockout.durationSeconds',
   TESSERA_RATE_LIMIT_SIGN_IN_PER_MINUTE: 'rateLimit.signInPerMinute',
   TESSERA_RATE_LIMIT_SIGN_UP_PER_HOUR: 'rateLimit.signUpPerHour',
+  TESSERA_SMTP_URL: 'email.smtpUrl',
+  TESSERA_EMAIL_FROM: 'email.from',
+  TESSERA_SMS_WEBHOOK_URL: 'sms.webhookUrl',
+  TESSERA_SMS_WEBHOOK_SECRET: 'sms.webhookSecret',
+  TESSERA_SMS_WEBHOOK_TIMEOUT_SECONDS: 'sms.timeoutSeconds',
+  TESSERA_TEMPLATES_DIR: 'templatesDir',
+  TESSERA_CODE_TTL_SECONDS: 'codes.ttlSeconds',
+  TESSERA_CODE_MAX_ATTEMPTS: 'codes.maxAttempts',
+  TESSERA_CODE_RESEND_INTERVAL_SECONDS: 'codes.resendIntervalSeconds',
+  TESSERA_CODE_PER_IDENTIFIER_PER_HOUR: 'codes.perIdentifierPerHour',
+  TESSERA_CODE_PER_IP_PER_HOUR: 'codes.perIpPerHour',
+  TESSERA_SEND_VERIFY_EMAIL: 'signIn.sendVerifyEmail',
+  TESSERA_REQUIRE_VERIFIED_EMAIL_TO_SIGN_IN: 'signIn.requireVerifiedEmail',
+  TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
+  TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };
 
 /** Raised when configuration is invalid; `issues` names each bad key and why. */

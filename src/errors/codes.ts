@@ -47,6 +47,25 @@ export const ERROR_CODES = {
 
   // sessions
   'session.not_found': { status: 404, message: 'Session not found.' },
+
+  // sign-in rules
+  'auth.email_not_verified': { status: 403, message: 'The email address must be verified before signing in.' },
+
+  // connectors (email, SMS)
+  'connector.delivery_failed': { status: 502, message: 'The message could not be delivered; try again later.' },
+
+  // verification codes and records
+  'verification.not_found': { status: 404, message: 'Verification record not found or expired.' },
+  'verification.code_mismatch': { status: 400, message: 'The verification code is incorrect.' },
+  'verification.code_expired': { status: 400, message: 'The verification code has expired; request a new one.' },
+  'verification.too_many_attempts': {
+    status: 400,
+    message: 'Too many wrong codes; request a new one.',
+  },
+  'verification.resend_too_soon': { status: 429, message: 'A code was sent recently; wait before requesting another.' },
+  'verification.not_verified': { status: 400, message: 'The verification record has not been verified.' },
+  'verification.already_used': { status: 400, message: 'The verification record has already been used.' },
+  'verification.purpose_mismatch': { status: 400, message: 'The verification record was issued for another purpose.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */
