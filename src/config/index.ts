@@ -130,7 +130,7 @@ export const configSchema = z
   })
   .strict();
 
-/** The validated, frozen configuration object.
+/** The validated, frozen configuration object. */
 export type Config = z.infer<typeof configSchema>;
 /** What callers may pass in: every key optional, nested objects partial. */
 export type ConfigInput = z.input<typeof configSchema>;
