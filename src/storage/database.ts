@@ -39,8 +39,9 @@ export function openDatabase(
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+    const cached = withStatementCache(sqlite);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    return { db, dialect: 'sqlite', sqlite: cached, close: () => db.destroy() };
   }
   const types = {
     getTypeParser: (oid: number, format?: string) =>
@@ -77,27 +78,31 @@ export function openDatabase(
 const STATEMENT_CACHE_SIZE = 256;
 
 /**
- * Kysely's SQLite driver prepares every query afresh; preparing costs more than running our small
- * queries. This view of the connection reuses prepared statements by SQL text (LRU). Safe because
- * better-sqlite3 is synchronous and Kysely never streams from our store (a statement is only busy
- * while `iterate()` runs).
+ * Kysely's SQLite driver (and rate-limiter-flexible's) prepare every query afresh; preparing costs
+ * more than running our small queries. This view of the connection reuses prepared statements by
+ * SQL text (LRU) and passes everything else through. Safe because better-sqlite3 is synchronous
+ * and nothing streams from it (a statement is only busy while `iterate()` runs).
  */
-function withStatementCache(sqlite: BetterSqlite3.Database) {
+function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      let statement = cache.get(sql);
-      if (statement) {
-        cache.delete(sql);
-      } else {
-        statement = sqlite.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      }
-      cache.set(sql, statement);
-      return statement;
-    },
+  const prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement) {
+      cache.delete(sql);
+    } else {
+      statement = sqlite.prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, statement);
+    return statement;
   };
+  return new Proxy(sqlite, {
+    get(target, property) {
+      if (property === 'prepare') return prepare;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /**
