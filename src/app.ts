@@ -12,6 +12,9 @@ import { PasswordHasher, PasswordPolicy } from './domain/passwords.js';
 import { SessionService } from './domain/sessions.js';
 import { SignInGuard } from './domain/sign-in-guard.js';
 import { UserService } from './domain/users.js';
+import { type Connectors, createConnectors } from './connectors/index.js';
+import { VerificationService } from './domain/verification.js';
+import { codeRoutes } from './http/auth/codes.js';
 import { authRoutes } from './http/auth/index.js';
 import { installErrorHandling } from './http/errors.js';
 import { systemRoutes } from './http/system.js';
@@ -37,6 +40,7 @@ export interface Services {
   users: UserService;
   sessions: SessionService;
   guard: SignInGuard;
+  verification: VerificationService;
   auth: AuthService;
 }
 
@@ -99,6 +103,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost'),
   });
   let limiters: RateLimiters | undefined;
+  let connectors: Connectors | undefined;
   try {
     await migrateToLatest(database.db);
     const store = new KyselyStore(database);
@@ -108,11 +113,35 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const sessions = new SessionService(store, config, clock);
     const guard = new SignInGuard(store, config.lockout, clock);
     limiters = new RateLimiters(database, config.redisUrl);
-    const auth = new AuthService(users, sessions, hasher, guard, {
-      signIn: await limiters.create({ name: 'sign_in', points: config.rateLimit.signInPerMinute, durationSeconds: 60 }),
-      signUp: await limiters.create({ name: 'sign_up', points: config.rateLimit.signUpPerHour, durationSeconds: 3600 }),
-    }, clock);
-    const services: Services = { store, hasher, policy, users, sessions, guard, auth };
+    connectors = await createConnectors(config, logger);
+    const { email, sms } = connectors;
+    const verification = new VerificationService(
+      store,
+      { send: (channel, message) => (channel === 'email' ? email.send(message) : sms.send(message)) },
+      {
+        resend: await limiters.create({ name: 'code_resend', points: 1, durationSeconds: Math.max(1, config.codes.resendIntervalSeconds) }),
+        perIdentifier: await limiters.create({ name: 'code_identifier', points: config.codes.perIdentifierPerHour, durationSeconds: 3600 }),
+        perIp: await limiters.create({ name: 'code_ip', points: config.codes.perIpPerHour, durationSeconds: 3600 }),
+      },
+      config,
+      clock,
+    );
+    const auth = new AuthService(
+      users,
+      sessions,
+      hasher,
+      guard,
+      {
+        signIn: await limiters.create({ name: 'sign_in', points: config.rateLimit.signInPerMinute, durationSeconds: 60 }),
+        signUp: await limiters.create({ name: 'sign_up', points: config.rateLimit.signUpPerHour, durationSeconds: 3600 }),
+      },
+      verification,
+      policy,
+      config,
+      clock,
+    );
+    auth.onBackgroundError = (error, message) => logger.error({ err: error }, message);
+    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -141,14 +170,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     await server.register(systemRoutes, { prefix: '/api', store });
     await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy });
+    await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
     await server.ready();
 
     const purge = setInterval(() => {
       sessions.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'session purge failed'));
+      verification.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'verification purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
 
     const rl = limiters;
+    const conn = connectors;
     return {
       config,
       server,
@@ -161,10 +193,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         clearInterval(purge);
         await server.close();
         await rl.close();
+        await conn.email.close();
+        await conn.sms.close();
         await database.close();
       },
     };
   } catch (error) {
+    await connectors?.email.close();
+    await connectors?.sms.close();
     await limiters?.close();
     await database.close();
     throw error;

@@ -2,8 +2,10 @@ import { AppError } from '../errors/index.js';
 import type { UserProfile, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Limiter } from '../util/rate-limit.js';
+import type { Config } from '../config/index.js';
 import type { IdentifierKind } from './identifiers.js';
-import type { PasswordHasher } from './passwords.js';
+import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { CodeChannel, MessageLocale, VerificationService } from './verification.js';
 import type { IssuedSession, SessionMeta, SessionService } from './sessions.js';
 import type { SignInGuard } from './sign-in-guard.js';
 import type { UserService } from './users.js';
@@ -12,6 +14,8 @@ import type { UserService } from './users.js';
 export interface RequestMeta {
   ip?: string | null;
   userAgent?: string | null;
+  /** Language for messages sent on behalf of this request. */
+  locale?: MessageLocale;
 }
 
 /** Input of {@link AuthService.signUp}: identifiers are raw and normalised by {@link UserService}. */
@@ -30,6 +34,23 @@ export interface SignUpInput {
 export interface SignedIn {
   user: UserRecord;
   issued: IssuedSession;
+}
+
+/** Input of {@link AuthService.signUpWithCode}. */
+export interface CodeSignUpInput extends Omit<SignUpInput, 'email' | 'phone'> {
+  channel: CodeChannel;
+  identifier: string;
+  code: string;
+  verificationId?: string;
+}
+
+/** Input of {@link AuthService.resetPassword}. */
+export interface ResetPasswordInput {
+  channel: CodeChannel;
+  identifier: string;
+  code: string;
+  verificationId?: string;
+  newPassword: string;
 }
 
 /** The per-IP rate limiters of the sign-in surfaces. */
@@ -53,6 +74,9 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly guard: SignInGuard,
     private readonly limiters: AuthLimiters,
+    private readonly verification: VerificationService,
+    private readonly policy: PasswordPolicy,
+    private readonly config: Config,
     private readonly clock: Clock,
   ) {}
 
@@ -68,7 +92,150 @@ export class AuthService {
     const user = await this.users.create({ ...input });
     const signedIn = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
     const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
+    if (user.primaryEmail && this.config.signIn.sendVerifyEmail) await this.sendVerifyEmail(user, meta);
     return { user: signedIn, issued };
+  }
+
+  /**
+   * Sends the VerifyEmail message (code + one-click link) to a new user's email. Delivery problems
+   * do not undo the sign-up: they are reported through `onBackgroundError`, and the user can ask
+   * for another message with `POST /api/auth/codes` (purpose VerifyEmail).
+   */
+  private async sendVerifyEmail(user: UserRecord, meta: RequestMeta): Promise<void> {
+    try {
+      await this.verification.sendCode({
+        channel: 'email',
+        identifier: user.primaryEmail!,
+        purpose: 'VerifyEmail',
+        locale: meta.locale ?? 'en',
+        ip: meta.ip ?? null,
+        userId: user.id,
+        linkFor: (token) => `${this.config.publicUrl}/api/auth/verify-email?token=${encodeURIComponent(token)}`,
+      });
+    } catch (error) {
+      this.onBackgroundError(error, 'verify-email message not sent');
+    }
+  }
+
+  /** Where errors of work that must not fail the request go (set by the app to its logger). */
+  onBackgroundError: (error: unknown, message: string) => void = () => {};
+
+  /**
+   * Signs in with a one-time code sent to the email or phone (purpose SignIn). Proves the identifier,
+   * so it also marks it verified. Session `amr`: `["otp"]` for email, `["sms"]` for phone (RFC 8176).
+   * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
+   *   `verification.already_used` (a concurrent use won), `user.not_found` (the code was right but no
+   *   account has this identifier; the caller proved they own it, so this reveals nothing),
+   *   `auth.user_suspended`
+   */
+  async signInWithCode(
+    input: { channel: CodeChannel; identifier: string; code: string; verificationId?: string },
+    meta: RequestMeta,
+  ): Promise<SignedIn> {
+    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+    const record = await this.verification.verifyCode({ ...input, purpose: 'SignIn' });
+    const user = await this.users.findByIdentifier(input.channel === 'email' ? 'email' : 'phone', input.identifier);
+    if (!user) throw new AppError('user.not_found');
+    if (user.isSuspended) throw new AppError('auth.user_suspended');
+    await this.verification.consume(record.id);
+    const updated = await this.users.update(user.id, {
+      lastSignInAt: this.clock.now(),
+      ...(input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true }),
+    });
+    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, [input.channel === 'email' ? 'otp' : 'sms']));
+    return { user: updated, issued };
+  }
+
+  /**
+   * Creates a user whose email or phone is proven by a code (purpose Register; Authing's
+   * registerByPhoneCode / registerByEmailCode, LeanCloud's usersByMobilePhone) and signs them in. The
+   * password is optional. If creation fails (a taken username, a rejected password), the code stays
+   * usable for a corrected retry; it is consumed only with the account.
+   * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
+   *   the creation errors of {@link UserService.create}, `verification.already_used`
+   */
+  async signUpWithCode(input: CodeSignUpInput, meta: RequestMeta): Promise<SignedIn> {
+    await this.limiters.signUp.consume(meta.ip ?? 'unknown');
+    const { channel, identifier, code, verificationId, ...rest } = input;
+    const record = await this.verification.verifyCode({ channel, identifier, code, purpose: 'Register', ...(verificationId ? { verificationId } : {}) });
+    const user = await this.users.create({
+      ...rest,
+      ...(channel === 'email' ? { email: identifier, emailVerified: true } : { phone: identifier, phoneVerified: true }),
+    });
+    await this.verification.consume(record.id).catch(async (error: unknown) => {
+      // A concurrent request used the code first: this account has no proof, so it must not exist.
+      await this.users.delete(user.id);
+      throw error;
+    });
+    const signedIn = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
+    const amr = [channel === 'email' ? 'otp' : 'sms', ...(input.password ? ['pwd'] : [])];
+    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, amr));
+    return { user: signedIn, issued };
+  }
+
+  /**
+   * Sets a new password after proving the email or phone with a code (purpose ForgotPassword), then
+   * ends every session of the user and clears their lockout counters. The code is consumed only if the
+   * new password passes the policy.
+   * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
+   *   `user.not_found` (right code, no account), `password.rejected`, `verification.already_used`
+   */
+  async resetPassword(input: ResetPasswordInput, meta: RequestMeta): Promise<void> {
+    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+    const kind = input.channel === 'email' ? 'email' : 'phone';
+    const record = await this.verification.verifyCode({
+      channel: input.channel,
+      identifier: input.identifier,
+      code: input.code,
+      purpose: 'ForgotPassword',
+      ...(input.verificationId ? { verificationId: input.verificationId } : {}),
+    });
+    const user = await this.users.findByIdentifier(kind, input.identifier);
+    if (!user) throw new AppError('user.not_found');
+    this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
+    await this.verification.consume(record.id);
+    const now = this.clock.now();
+    await this.users.update(user.id, {
+      passwordHash: await this.hasher.hash(input.newPassword),
+      passwordUpdatedAt: now,
+      ...(kind === 'email' ? { emailVerified: true } : { phoneVerified: true }),
+    });
+    await this.sessions.revokeAll(user.id);
+    for (const [k, v] of [['username', user.username], ['email', user.primaryEmail], ['phone', user.primaryPhone]] as const) {
+      if (v) await this.guard.clear(this.guard.key(k, this.canonical(k, v)));
+    }
+  }
+
+  /**
+   * Marks an email verified with the code of a VerifyEmail message.
+   * @throws the code errors of {@link VerificationService.verifyCode}, `user.not_found`
+   */
+  async verifyEmailWithCode(input: { email: string; code: string; verificationId?: string }, meta: RequestMeta): Promise<void> {
+    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+    const record = await this.verification.verifyCode({
+      channel: 'email',
+      identifier: input.email,
+      code: input.code,
+      purpose: 'VerifyEmail',
+      ...(input.verificationId ? { verificationId: input.verificationId } : {}),
+    });
+    const user = await this.users.findByIdentifier('email', input.email);
+    if (!user) throw new AppError('user.not_found');
+    await this.verification.consume(record.id);
+    if (!user.emailVerified) await this.users.update(user.id, { emailVerified: true });
+  }
+
+  /**
+   * Marks an email verified through the one-click link of a VerifyEmail message. Only flips the flag
+   * when the user's primary email is still the address the link was sent to.
+   * @throws AppError `verification.not_found`, `verification.code_expired`, `verification.already_used`
+   */
+  async verifyEmailWithLink(token: string): Promise<void> {
+    const record = await this.verification.useLink(token);
+    const user = record.identifier ? await this.users.findByIdentifier('email', record.identifier) : undefined;
+    if (user && (!record.userId || record.userId === user.id) && !user.emailVerified) {
+      await this.users.update(user.id, { emailVerified: true });
+    }
   }
 
   /**
@@ -76,7 +243,8 @@ export class AuthService {
    * replaced by a current argon2id hash on success.
    * @throws AppError `request.rate_limited` (per IP), `auth.too_many_failures` (identifier locked; carries
    *   Retry-After), `auth.invalid_credentials` (unknown identifier, no password, or wrong password),
-   *   `auth.user_suspended` (right password, suspended account)
+   *   `auth.user_suspended` (right password, suspended account), `auth.email_not_verified` (right
+   *   password, `signIn.requireVerifiedEmail` on, email not verified)
    */
   async signInWithPassword(kind: IdentifierKind, identifier: string, password: string, meta: RequestMeta): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
@@ -89,6 +257,9 @@ export class AuthService {
       throw new AppError('auth.invalid_credentials');
     }
     if (user.isSuspended) throw new AppError('auth.user_suspended');
+    if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
+      throw new AppError('auth.email_not_verified');
+    }
     if (hasFailures) await this.guard.clear(key);
     const now = this.clock.now();
     const updated = await this.users.update(user.id, {

@@ -206,4 +206,12 @@ export class UserService {
       throw error;
     }
   }
+
+  /**
+   * Deletes a user; their sessions and verification records go with them (foreign keys cascade).
+   * @returns true when a user was deleted
+   */
+  delete(id: string): Promise<boolean> {
+    return this.store.users.delete(id);
+  }
 }

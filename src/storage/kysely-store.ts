@@ -1,11 +1,13 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
+import { KyselyVerificationStore } from './verification-store.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
   type SessionRecord,
   type SessionStore,
   type SignInGuardState,
   type SignInGuardStore,
+  type VerificationStore,
   type Store,
   type UniqueField,
   UniqueViolation,
@@ -306,6 +308,7 @@ export class KyselyStore implements Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly signInGuards: SignInGuardStore;
+  readonly verifications: VerificationStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -314,6 +317,7 @@ export class KyselyStore implements Store {
     this.users = new KyselyUserStore(handle.db);
     this.sessions = new KyselySessionStore(handle.db);
     this.signInGuards = new KyselySignInGuardStore(handle.db);
+    this.verifications = new KyselyVerificationStore(handle.db);
   }
 
   async ping(): Promise<boolean> {

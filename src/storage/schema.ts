@@ -51,10 +51,32 @@ export interface SignInGuardsTable {
   locked_until: number | null;
 }
 
+/** Verification records (codes, email links, identity proofs); see domain/verification.ts. */
+export interface VerificationsTable {
+  id: string;
+  type: string;
+  purpose: string;
+  identifier_type: string | null;
+  /** Lower-cased email or E.164 phone. */
+  identifier: string | null;
+  user_id: string | null;
+  /** HMAC-SHA256 of the code keyed by the record id; the code itself is never stored. */
+  code_hash: string | null;
+  /** SHA-256 of the email-link token, unique. */
+  link_hash: string | null;
+  attempts: number;
+  ip: string | null;
+  created_at: number;
+  expires_at: number;
+  verified_at: number | null;
+  consumed_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   sign_in_guards: SignInGuardsTable;
+  verifications: VerificationsTable;
 }
 
 /** Helper for tables whose column is filled by the database. */

@@ -135,12 +135,72 @@ export interface SignInGuardStore {
   clear(key: string): Promise<void>;
 }
 
+/** What a verification record proves (see domain/verification.ts). */
+export type VerificationType = 'password' | 'email_code' | 'phone_code';
+
+/** What a verification record may be used for. `Identity` is a proof of the caller's own identity. */
+export type VerificationPurpose =
+  | 'SignIn'
+  | 'Register'
+  | 'ForgotPassword'
+  | 'BindNewIdentifier'
+  | 'VerifyEmail'
+  | 'Generic'
+  | 'Identity';
+
+/** A verification record as stored. Timestamps in ms. */
+export interface VerificationRecord {
+  id: string;
+  type: VerificationType;
+  purpose: VerificationPurpose;
+  identifierType: 'email' | 'phone' | null;
+  /** Lower-cased email or E.164 phone. */
+  identifier: string | null;
+  userId: string | null;
+  codeHash: string | null;
+  linkHash: string | null;
+  attempts: number;
+  ip: string | null;
+  createdAt: number;
+  expiresAt: number;
+  verifiedAt: number | null;
+  consumedAt: number | null;
+}
+
+export interface VerificationStore {
+  insert(record: VerificationRecord): Promise<void>;
+  findById(id: string): Promise<VerificationRecord | undefined>;
+  findByLinkHash(linkHash: string): Promise<VerificationRecord | undefined>;
+  /** The newest record for the identifier and purpose that is neither consumed nor expired at `now`. */
+  findLatestLive(
+    identifierType: 'email' | 'phone',
+    identifier: string,
+    purpose: VerificationPurpose,
+    now: number,
+  ): Promise<VerificationRecord | undefined>;
+  /** Deletes the unconsumed records of an identifier and purpose except `exceptId` (a new code replaces old ones). */
+  deleteUnconsumedFor(identifierType: 'email' | 'phone', identifier: string, purpose: VerificationPurpose, exceptId: string): Promise<number>;
+  /**
+   * Counts one code attempt, in one statement, only while `attempts < maxAttempts` and the record is
+   * unconsumed. @returns the record after the update, or undefined when no attempt was left.
+   */
+  countAttempt(id: string, maxAttempts: number): Promise<VerificationRecord | undefined>;
+  /** Sets `verifiedAt` (and the user, when learnt). @returns false when the record is gone or consumed. */
+  markVerified(id: string, at: number, userId?: string | null): Promise<boolean>;
+  /** Sets `consumedAt` only if it is unset: of concurrent calls exactly one gets true. */
+  consume(id: string, at: number): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Deletes records that expired before `now`. @returns how many. */
+  deleteExpired(now: number): Promise<number>;
+}
+
 /** Everything the domain can persist. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   users: UserStore;
   sessions: SessionStore;
   signInGuards: SignInGuardStore;
+  verifications: VerificationStore;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
 }

@@ -21,6 +21,24 @@ export interface AuthRoutesOptions {
 /** Passwords are bounded so an attacker cannot make us hash megabytes; the policy's max applies on set. */
 const password = z.string().min(1).max(4096);
 const identifier = z.string().min(1).max(320);
+const code = z.string().max(16).optional().describe('One-time code (6 digits)');
+const verificationId = z.string().min(1).max(64).optional().describe('The record POST /api/auth/codes returned');
+
+/** A 400 `request.invalid` naming one input path (for rules a schema cannot express). */
+function invalid(path: string, message: string): AppError {
+  return new AppError('request.invalid', { data: { issues: [{ path, code: 'custom', message }] } });
+}
+
+/**
+ * The channel of a code flow: exactly one of email or phone (a username cannot receive codes).
+ * @throws AppError `auth.identifier_required`
+ */
+function codeChannel(ids: { username?: string | undefined; email?: string | undefined; phone?: string | undefined }): 'email' | 'phone' {
+  if (ids.username !== undefined || (ids.email === undefined) === (ids.phone === undefined)) {
+    throw new AppError('auth.identifier_required', { message: 'Exactly one of email or phone is required with a code.' });
+  }
+  return ids.email !== undefined ? 'email' : 'phone';
+}
 const errors = { '4xx': errorSchema };
 const bearer = [{ bearerAuth: [] }];
 
@@ -40,16 +58,21 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     {
       schema: {
         tags: ['auth'],
-        summary: 'Create a user with a password and sign in',
+        summary: 'Create a user (with a password, or with a one-time code proving an email or phone) and sign in',
         description:
-          'At least one of username, email, phone. Errors: request.invalid, user.identifier_required, user.invalid_*, ' +
-          'password.rejected (422, data.issues), user.*_taken (409), request.rate_limited (429).',
+          'Password sign-up: at least one of username, email, phone, plus password. Code sign-up (Authing registerByPhoneCode / ' +
+          'registerByEmailCode): exactly one of email or phone, the `code` sent for purpose Register (and optionally its ' +
+          '`verificationId`); the identifier is stored as verified and the password is optional. Errors: request.invalid, ' +
+          'user.identifier_required, user.invalid_*, password.rejected (422, data.issues), user.*_taken (409), ' +
+          'verification.* (code errors), request.rate_limited (429).',
         body: z
           .object({
             username: identifier.optional(),
             email: identifier.optional(),
             phone: z.string().min(1).max(32).optional(),
-            password,
+            password: password.optional(),
+            code,
+            verificationId,
             ...userInputFields,
           })
           .strict(),
@@ -57,7 +80,18 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      const { user, issued } = await auth.signUp(request.body, requestMeta(request));
+      const { code: otp, verificationId: vid, email, phone, ...rest } = request.body;
+      const meta = requestMeta(request);
+      if (otp === undefined) {
+        if (!rest.password) throw invalid('body.password', 'A password (or a code) is required');
+        const { user, issued } = await auth.signUp({ ...rest, email: email ?? null, phone: phone ?? null }, meta);
+        return reply.status(201).send(signedIn(user, issued));
+      }
+      const channel = codeChannel({ email, phone });
+      const { user, issued } = await auth.signUpWithCode(
+        { ...rest, channel, identifier: (email ?? phone)!, code: otp, ...(vid ? { verificationId: vid } : {}) },
+        meta,
+      );
       return reply.status(201).send(signedIn(user, issued));
     },
   );
@@ -67,17 +101,42 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     {
       schema: {
         tags: ['auth'],
-        summary: 'Sign in with exactly one identifier and a password',
+        summary: 'Sign in with one identifier and a password, or with an email/phone and a one-time code',
         description:
-          'Errors: auth.identifier_required, auth.invalid_credentials (401; unknown user and wrong password alike), ' +
-          'auth.too_many_failures (429 + Retry-After), auth.user_suspended (403), request.rate_limited (429).',
-        body: z.object({ username: identifier.optional(), email: identifier.optional(), phone: identifier.optional(), password }).strict(),
+          'Password: exactly one of username, email, phone, plus password. Code: exactly one of email, phone, plus the `code` ' +
+          'sent for purpose SignIn (and optionally its `verificationId`). Errors: auth.identifier_required, ' +
+          'auth.invalid_credentials (401; unknown user and wrong password alike), auth.too_many_failures (429 + Retry-After), ' +
+          'auth.user_suspended (403), auth.email_not_verified (403), verification.* (code errors), user.not_found ' +
+          '(right code, no account), request.rate_limited (429).',
+        body: z
+          .object({
+            username: identifier.optional(),
+            email: identifier.optional(),
+            phone: identifier.optional(),
+            password: password.optional(),
+            code,
+            verificationId,
+          })
+          .strict(),
         response: { 200: signedInSchema, ...errors },
       },
     },
     async (request) => {
-      const { kind, value } = pickIdentifier(request.body);
-      const { user, issued } = await auth.signInWithPassword(kind, value, request.body.password, requestMeta(request));
+      const { password: pw, code: otp, verificationId: vid, ...ids } = request.body;
+      const meta = requestMeta(request);
+      if (otp !== undefined) {
+        if (pw !== undefined) throw invalid('body.password', 'Send either a password or a code, not both');
+        const channel = codeChannel(ids);
+        const identifierValue = (channel === 'email' ? ids.email : ids.phone)!;
+        const { user, issued } = await auth.signInWithCode(
+          { channel, identifier: identifierValue, code: otp, ...(vid ? { verificationId: vid } : {}) },
+          meta,
+        );
+        return signedIn(user, issued);
+      }
+      if (pw === undefined) throw invalid('body.password', 'A password (or a code) is required');
+      const { kind, value } = pickIdentifier(ids);
+      const { user, issued } = await auth.signInWithPassword(kind, value, pw, meta);
       return signedIn(user, issued);
     },
   );

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { migration as m0001 } from './0001_foundation.js';
+import { migration as m0002 } from './0002_verification.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -8,6 +9,7 @@ import { migration as m0001 } from './0001_foundation.js';
  */
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_verification': m0002,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
