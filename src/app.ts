@@ -119,7 +119,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       store,
       { send: (channel, message) => (channel === 'email' ? email.send(message) : sms.send(message)) },
       {
-        resend: await limiters.create({ name: 'code_resend', points: 1, durationSeconds: Math.max(1, config.codes.resendIntervalSeconds) }),
+        // A resend interval of 0 turns the throttle off (the hourly caps still apply).
+        resend: await limiters.create(
+          config.codes.resendIntervalSeconds > 0
+            ? { name: 'code_resend', points: 1, durationSeconds: config.codes.resendIntervalSeconds }
+            : { name: 'code_resend', points: Number.MAX_SAFE_INTEGER, durationSeconds: 1 },
+        ),
         perIdentifier: await limiters.create({ name: 'code_identifier', points: config.codes.perIdentifierPerHour, durationSeconds: 3600 }),
         perIp: await limiters.create({ name: 'code_ip', points: config.codes.perIpPerHour, durationSeconds: 3600 }),
       },

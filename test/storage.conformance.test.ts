@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
-import { type SessionRecord, type UniqueField, UniqueViolation, type UserRecord } from '../src/storage/store.js';
+import {
+  type SessionRecord,
+  type UniqueField,
+  UniqueViolation,
+  type UserRecord,
+  type VerificationRecord,
+} from '../src/storage/store.js';
 import { freshPgDatabase, PG_URL } from './helpers.js';
 
 /** A millisecond timestamp beyond 2^31 (and beyond 32-bit seconds too, as ms). */
@@ -55,6 +61,26 @@ function session(userId: string, overrides: Partial<SessionRecord> = {}): Sessio
   };
 }
 
+function verification(overrides: Partial<VerificationRecord> = {}): VerificationRecord {
+  return {
+    id: uid('vrf'),
+    type: 'email_code',
+    purpose: 'SignIn',
+    identifierType: 'email',
+    identifier: 'code@example.com',
+    userId: null,
+    codeHash: uid('ch').padEnd(64, '0'),
+    linkHash: null,
+    attempts: 0,
+    ip: '203.0.113.9',
+    createdAt: T,
+    expiresAt: T + 600_000,
+    verifiedAt: null,
+    consumedAt: null,
+    ...overrides,
+  };
+}
+
 /** Awaits `p` and returns the UniqueViolation field it rejected with (fails on anything else). */
 async function violationField(p: Promise<unknown>): Promise<UniqueField> {
   const error = await p.then(
@@ -82,6 +108,7 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
 
     beforeEach(async () => {
       const db = opened.handle.db;
+      await db.deleteFrom('verifications').execute();
       await db.deleteFrom('sign_in_guards').execute();
       await db.deleteFrom('sessions').execute();
       await db.deleteFrom('users').execute();
@@ -549,6 +576,226 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         const k = 'concurrent-lock';
         await Promise.all(Array.from({ length: 8 }, () => store.signInGuards.recordFailure(k, T, W, 6, LOCK)));
         expect(await store.signInGuards.get(k)).toEqual({ failures: 8, windowStartedAt: T, lockedUntil: T + LOCK });
+      });
+    });
+
+    describe('verifications', () => {
+      const vs = () => store.verifications;
+
+      it('inserts and finds by id, returning every field as given (ms timestamps beyond 2^31 as numbers, nulls)', async () => {
+        const owner = user();
+        await store.users.insert(owner);
+        const full = verification({
+          type: 'phone_code',
+          purpose: 'BindNewIdentifier',
+          identifierType: 'phone',
+          identifier: '+14155550100',
+          userId: owner.id,
+          codeHash: 'c'.repeat(64),
+          linkHash: 'l'.repeat(64),
+          attempts: 3,
+          ip: '2001:db8::1',
+          createdAt: T,
+          expiresAt: T + 600_000,
+          verifiedAt: T + 1,
+          consumedAt: T + 2,
+        });
+        await vs().insert(full);
+        const found = await vs().findById(full.id);
+        expect(found).toStrictEqual(full);
+        for (const k of ['attempts', 'createdAt', 'expiresAt', 'verifiedAt', 'consumedAt'] as const) {
+          expect(typeof found?.[k], k).toBe('number');
+        }
+        expect(found!.createdAt).toBeGreaterThan(2 ** 31);
+
+        const bare = verification({
+          type: 'password',
+          purpose: 'Identity',
+          identifierType: null,
+          identifier: null,
+          userId: null,
+          codeHash: null,
+          linkHash: null,
+          ip: null,
+          verifiedAt: null,
+          consumedAt: null,
+        });
+        await vs().insert(bare);
+        expect(await vs().findById(bare.id)).toStrictEqual(bare);
+        expect(await vs().findById('missing')).toBeUndefined();
+      });
+
+      it('finds by link hash', async () => {
+        const a = verification({ purpose: 'VerifyEmail', linkHash: 'a'.repeat(64) });
+        const b = verification({ purpose: 'VerifyEmail', linkHash: 'b'.repeat(64) });
+        const none = verification();
+        for (const r of [a, b, none]) await vs().insert(r);
+        expect(await vs().findByLinkHash('a'.repeat(64))).toStrictEqual(a);
+        expect(await vs().findByLinkHash('b'.repeat(64))).toStrictEqual(b);
+        expect(await vs().findByLinkHash('0'.repeat(64))).toBeUndefined();
+      });
+
+      it('rejects a second record with the same link hash and allows many without one', async () => {
+        const first = verification({ linkHash: 'd'.repeat(64) });
+        const second = verification({ linkHash: 'd'.repeat(64) });
+        await vs().insert(first);
+        await expect(vs().insert(second)).rejects.toThrow();
+        expect(await vs().findById(second.id)).toBeUndefined();
+        expect((await vs().findByLinkHash('d'.repeat(64)))?.id).toBe(first.id);
+
+        const nulls = [verification(), verification(), verification()];
+        for (const r of nulls) await vs().insert(r);
+        for (const r of nulls) expect(await vs().findById(r.id)).toStrictEqual(r);
+      });
+
+      it('findLatestLive picks the newest unconsumed, unexpired record of the identifier and purpose', async () => {
+        const now = T + 100_000;
+        const key = 'live@example.com';
+        const older = verification({ identifier: key, createdAt: T - 2000, expiresAt: now + 10_000 });
+        const target = verification({ identifier: key, createdAt: T - 1000, expiresAt: now + 1 });
+        const consumed = verification({ identifier: key, createdAt: T + 10, expiresAt: now + 10_000, consumedAt: T + 20 });
+        const expired = verification({ identifier: key, createdAt: T + 20, expiresAt: now });
+        const otherPurpose = verification({ identifier: key, purpose: 'Register', createdAt: T + 30, expiresAt: now + 10_000 });
+        const otherIdentifier = verification({ identifier: 'other@example.com', createdAt: T + 40, expiresAt: now + 10_000 });
+        const otherType = verification({ identifierType: 'phone', identifier: key, createdAt: T + 50, expiresAt: now + 10_000 });
+        for (const r of [older, target, consumed, expired, otherPurpose, otherIdentifier, otherType]) await vs().insert(r);
+
+        expect(await vs().findLatestLive('email', key, 'SignIn', now)).toStrictEqual(target);
+        // Once the newest live one expires, the older one is the newest live record.
+        expect((await vs().findLatestLive('email', key, 'SignIn', now + 1))?.id).toBe(older.id);
+        expect(await vs().consume(older.id, now + 1)).toBe(true);
+        expect(await vs().findLatestLive('email', key, 'SignIn', now + 1)).toBeUndefined();
+
+        expect((await vs().findLatestLive('email', key, 'Register', now))?.id).toBe(otherPurpose.id);
+        expect((await vs().findLatestLive('email', 'other@example.com', 'SignIn', now))?.id).toBe(otherIdentifier.id);
+        expect((await vs().findLatestLive('phone', key, 'SignIn', now))?.id).toBe(otherType.id);
+        expect(await vs().findLatestLive('email', 'nobody@example.com', 'SignIn', now)).toBeUndefined();
+        expect(await vs().findLatestLive('email', key, 'ForgotPassword', now)).toBeUndefined();
+      });
+
+      it('deleteUnconsumedFor deletes the other unconsumed records of the identifier and purpose only', async () => {
+        const key = 'replace@example.com';
+        const keep = verification({ identifier: key });
+        const a = verification({ identifier: key });
+        const b = verification({ identifier: key, expiresAt: T - 1 });
+        const consumed = verification({ identifier: key, consumedAt: T + 1 });
+        const otherPurpose = verification({ identifier: key, purpose: 'Register' });
+        const otherIdentifier = verification({ identifier: 'keep@example.com' });
+        const otherType = verification({ identifierType: 'phone', identifier: key });
+        for (const r of [keep, a, b, consumed, otherPurpose, otherIdentifier, otherType]) await vs().insert(r);
+
+        expect(await vs().deleteUnconsumedFor('email', key, 'SignIn', keep.id)).toBe(2);
+        expect(await vs().findById(a.id)).toBeUndefined();
+        expect(await vs().findById(b.id)).toBeUndefined();
+        for (const r of [keep, consumed, otherPurpose, otherIdentifier, otherType]) expect(await vs().findById(r.id)).toStrictEqual(r);
+        expect(await vs().deleteUnconsumedFor('email', key, 'SignIn', keep.id)).toBe(0);
+      });
+
+      it('countAttempt increments until maxAttempts, then returns undefined; never on consumed records', async () => {
+        const r = verification();
+        await vs().insert(r);
+        for (let n = 1; n <= 3; n++) expect(await vs().countAttempt(r.id, 3)).toStrictEqual({ ...r, attempts: n });
+        expect(await vs().countAttempt(r.id, 3)).toBeUndefined();
+        expect((await vs().findById(r.id))?.attempts).toBe(3);
+        // A higher limit allows more.
+        expect((await vs().countAttempt(r.id, 4))?.attempts).toBe(4);
+
+        const consumed = verification({ attempts: 1, consumedAt: T + 1 });
+        await vs().insert(consumed);
+        expect(await vs().countAttempt(consumed.id, 5)).toBeUndefined();
+        expect(await vs().findById(consumed.id)).toStrictEqual(consumed);
+        expect(await vs().countAttempt('missing', 5)).toBeUndefined();
+      });
+
+      it('of 10 concurrent countAttempt calls with maxAttempts 5 exactly 5 succeed', async () => {
+        const r = verification();
+        await vs().insert(r);
+        const results = await Promise.all(Array.from({ length: 10 }, () => vs().countAttempt(r.id, 5)));
+        const counted = results.filter((x): x is VerificationRecord => x !== undefined);
+        expect(counted).toHaveLength(5);
+        expect(counted.map((x) => x.attempts).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+        expect((await vs().findById(r.id))?.attempts).toBe(5);
+      });
+
+      it('markVerified sets verifiedAt (and the user when given), and refuses consumed or missing records', async () => {
+        const owner = user();
+        await store.users.insert(owner);
+        const r = verification();
+        await vs().insert(r);
+        expect(await vs().markVerified(r.id, T + 5)).toBe(true);
+        expect(await vs().findById(r.id)).toStrictEqual({ ...r, verifiedAt: T + 5 });
+        expect(await vs().markVerified(r.id, T + 6, owner.id)).toBe(true);
+        expect(await vs().findById(r.id)).toStrictEqual({ ...r, verifiedAt: T + 6, userId: owner.id });
+        // Without a user (or with null) the user already learnt stays.
+        expect(await vs().markVerified(r.id, T + 7, null)).toBe(true);
+        expect(await vs().findById(r.id)).toStrictEqual({ ...r, verifiedAt: T + 7, userId: owner.id });
+
+        const consumed = verification({ consumedAt: T + 1 });
+        await vs().insert(consumed);
+        expect(await vs().markVerified(consumed.id, T + 8, owner.id)).toBe(false);
+        expect(await vs().findById(consumed.id)).toStrictEqual(consumed);
+        expect(await vs().markVerified('missing', T + 8)).toBe(false);
+      });
+
+      it('consume succeeds exactly once and keeps the first time', async () => {
+        const r = verification();
+        await vs().insert(r);
+        expect(await vs().consume(r.id, T + 10)).toBe(true);
+        expect(await vs().consume(r.id, T + 20)).toBe(false);
+        expect(await vs().findById(r.id)).toStrictEqual({ ...r, consumedAt: T + 10 });
+        expect(await vs().consume('missing', T)).toBe(false);
+      });
+
+      it('of 10 concurrent consume calls exactly one gets true', async () => {
+        const r = verification();
+        await vs().insert(r);
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => vs().consume(r.id, T + i)));
+        expect(results.filter((x) => x === true)).toHaveLength(1);
+        expect((await vs().findById(r.id))?.consumedAt).toBe(T + results.indexOf(true));
+      });
+
+      it('delete removes one record and reports whether it did', async () => {
+        const r = verification();
+        const other = verification();
+        await vs().insert(r);
+        await vs().insert(other);
+        expect(await vs().delete(r.id)).toBe(true);
+        expect(await vs().findById(r.id)).toBeUndefined();
+        expect(await vs().delete(r.id)).toBe(false);
+        expect(await vs().findById(other.id)).toStrictEqual(other);
+      });
+
+      it('deleteExpired deletes records expired at or before now (consumed or not), and no others', async () => {
+        const now = T + 1_000_000;
+        const past = verification({ expiresAt: now - 1 });
+        const edge = verification({ expiresAt: now });
+        const live = verification({ expiresAt: now + 1 });
+        const liveConsumed = verification({ expiresAt: now + 1, consumedAt: now - 5 });
+        const pastConsumed = verification({ expiresAt: now - 10, consumedAt: now - 20 });
+        for (const r of [past, edge, live, liveConsumed, pastConsumed]) await vs().insert(r);
+
+        expect(await vs().deleteExpired(now)).toBe(3);
+        for (const r of [past, edge, pastConsumed]) expect(await vs().findById(r.id)).toBeUndefined();
+        expect(await vs().findById(live.id)).toStrictEqual(live);
+        expect(await vs().findById(liveConsumed.id)).toStrictEqual(liveConsumed);
+        expect(await vs().deleteExpired(now)).toBe(0);
+        expect(await vs().deleteExpired(now + 1)).toBe(2);
+      });
+
+      it('deleting a user deletes that user’s records only', async () => {
+        const u = user();
+        const other = user();
+        await store.users.insert(u);
+        await store.users.insert(other);
+        const mine = [verification({ userId: u.id }), verification({ userId: u.id, type: 'password', purpose: 'Identity' })];
+        const theirs = verification({ userId: other.id });
+        const anonymous = verification();
+        for (const r of [...mine, theirs, anonymous]) await vs().insert(r);
+
+        expect(await store.users.delete(u.id)).toBe(true);
+        for (const r of mine) expect(await vs().findById(r.id)).toBeUndefined();
+        expect(await vs().findById(theirs.id)).toStrictEqual(theirs);
+        expect(await vs().findById(anonymous.id)).toStrictEqual(anonymous);
       });
     });
   });

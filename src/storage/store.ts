@@ -190,7 +190,7 @@ export interface VerificationStore {
   /** Sets `consumedAt` only if it is unset: of concurrent calls exactly one gets true. */
   consume(id: string, at: number): Promise<boolean>;
   delete(id: string): Promise<boolean>;
-  /** Deletes records that expired before `now`. @returns how many. */
+  /** Deletes records whose expiry is at or before `now` (a record is dead at its `expiresAt`). @returns how many. */
   deleteExpired(now: number): Promise<number>;
 }
 
