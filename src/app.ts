@@ -7,7 +7,11 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { DestinationStream } from 'pino';
 import { pino } from 'pino';
 import type { Config } from './config/index.js';
+import { ApplicationService } from './domain/applications.js';
 import { AuthService } from './domain/auth.js';
+import { IdentityService } from './domain/identities.js';
+import { LeanCloudCodes } from './domain/leancloud-codes.js';
+import { LeanCloudUsers } from './domain/leancloud-users.js';
 import { PasswordHasher, PasswordPolicy } from './domain/passwords.js';
 import { SessionService } from './domain/sessions.js';
 import { SignInGuard } from './domain/sign-in-guard.js';
@@ -17,7 +21,11 @@ import { VerificationService } from './domain/verification.js';
 import { codeRoutes } from './http/auth/codes.js';
 import { authRoutes } from './http/auth/index.js';
 import { installErrorHandling } from './http/errors.js';
+import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes } from './http/system.js';
+import { issuerOf, managementResourceOf, OidcService, oidcRoutes } from './oidc/index.js';
+import { managementRoutes } from './http/management/index.js';
+import { managementAuthorizer } from './http/principal.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/database.js';
 import { KyselyStore } from './storage/kysely-store.js';
 import type { Store } from './storage/store.js';
@@ -42,6 +50,14 @@ export interface Services {
   guard: SignInGuard;
   verification: VerificationService;
   auth: AuthService;
+  /** Applications (OAuth clients). */
+  applications: ApplicationService;
+  /** Third-party identities (LeanCloud authData, social sign-in). */
+  identities: IdentityService;
+  /** LeanCloud `_User` rules of the `/1.1` surface. */
+  leancloudUsers: LeanCloudUsers;
+  /** LeanCloud SMS and email flows of the `/1.1` surface. */
+  leancloudCodes: LeanCloudCodes;
 }
 
 /** A built Tessera server. */
@@ -50,6 +66,8 @@ export interface TesseraApp {
   server: FastifyInstance;
   services: Services;
   database: DatabaseHandle;
+  /** The OIDC provider mounted at /oidc (keys, rotation). */
+  oidc: OidcService;
   /** Starts listening on `config.host:config.port` (port 0 picks a free one). @returns the base URL */
   listen(): Promise<string>;
   /** Stops the server and closes the database and limiter connections. */
@@ -59,9 +77,12 @@ export interface TesseraApp {
 /** Query parameters whose values are secrets and never reach the logs. */
 const SECRET_PARAMS = /([?&](?:token|code|password|access_token|refresh_token|id_token_hint|session_token|client_secret|sessionToken|verification_id)=)[^&#]*/gi;
 
-/** A URL with secret query values replaced by `[redacted]`. */
+/** Paths that carry a one-time code as their last segment (LeanCloud `/1.1/verifySmsCode/:code`…). */
+const SECRET_PATHS = /(\/1\.1\/(?:verifySmsCode|verifyMobilePhone|resetPasswordBySmsCode)\/)[^/?#]*/gi;
+
+/** A URL with secret query values (and codes in LeanCloud paths) replaced by `[redacted]`. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, '$1[redacted]');
+  return url.replace(SECRET_PARAMS, '$1[redacted]').replace(SECRET_PATHS, '$1[redacted]');
 }
 
 /**
@@ -112,6 +133,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const users = new UserService(store, hasher, policy, config, clock);
     const sessions = new SessionService(store, config, clock);
     const guard = new SignInGuard(store, config.lockout, clock);
+    users.onEndAllSessions((userId) => sessions.revokeAll(userId));
     limiters = new RateLimiters(database, config.redisUrl);
     connectors = await createConnectors(config, logger);
     const { email, sms } = connectors;
@@ -146,7 +168,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clock,
     );
     auth.onBackgroundError = (error, message) => logger.error({ err: error }, message);
-    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth };
+    const applications = new ApplicationService(store, clock);
+    // Ending "every session" of a user (suspension, password reset) also ends their OIDC sessions,
+    // grants and stored tokens.
+    users.onEndAllSessions((userId) => store.oidcPayloads.deleteByAccount(userId));
+    const oidc = await OidcService.create({ config, store, users, applications, clock, auth, sessions, logger: logger as FastifyBaseLogger });
+    const identities = new IdentityService(store, clock);
+    const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, hasher, policy, clock);
+    const leancloudCodes = new LeanCloudCodes(users, auth, verification, config);
+    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, leancloudUsers, leancloudCodes };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -166,7 +196,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         openapi: '3.1.0',
         info: { title: 'Tessera', version: '0.1.0', description: 'Self-hosted account service' },
         servers: [{ url: config.publicUrl }],
-        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+        components: {
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer' },
+            managementToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'client_credentials token for resource <publicUrl>/api, scope all' },
+          },
+        },
       },
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,
@@ -176,11 +211,32 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(systemRoutes, { prefix: '/api', store });
     await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy });
     await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
+    await server.register(oidcRoutes, { oidc });
+    await server.register(managementRoutes, {
+      prefix: '/api',
+      authorize: managementAuthorizer({ issuer: issuerOf(config), audience: managementResourceOf(config), getKey: oidc.verificationKey }),
+      limiter: await limiters.create({
+        name: 'management',
+        points: config.rateLimit.managementPer10Seconds,
+        durationSeconds: 10,
+      }),
+      users,
+      sessions,
+      applications,
+      publicUrl: config.publicUrl,
+    });
+    const lc = config.leancloud;
+    if (lc.appId && lc.appKey) {
+      const keys = { appId: lc.appId, appKey: lc.appKey, masterKey: lc.masterKey, signatureSkewSeconds: lc.signatureSkewSeconds };
+      // X-LC-Sign timestamps come from the client's wall clock, so they are checked against the real one.
+      await server.register(leancloudRoutes, { prefix: '/1.1', users: leancloudUsers, codes: leancloudCodes, keys, clock: systemClock });
+    }
     await server.ready();
 
     const purge = setInterval(() => {
       sessions.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'session purge failed'));
       verification.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'verification purge failed'));
+      oidc.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'oidc purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
 
@@ -191,6 +247,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       server,
       services,
       database,
+      oidc,
       async listen() {
         return server.listen({ host: config.host, port: config.port });
       },

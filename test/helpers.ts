@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { createApp, type AppOptions, type TesseraApp } from '../src/app.js';
@@ -45,7 +46,10 @@ export interface RunningApp {
 /** Builds and starts an app on a real port. */
 export async function startApp(config: Config = testConfig(), options: AppOptions = {}): Promise<RunningApp> {
   const app = await createApp(config, options);
-  const base = await app.listen();
+  const base = await app.listen().catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   return {
     app,
     base,
@@ -61,6 +65,38 @@ export async function startApp(config: Config = testConfig(), options: AppOption
     },
     close: () => app.close(),
   };
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). For apps whose public URL must
+ * name the port before they listen (the OIDC issuer is `<publicUrl>/oidc`).
+ */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts an app whose `publicUrl` is its own listening address (`http://127.0.0.1:<port>`), so that
+ * the OIDC issuer matches what clients connect to. Retries once with another port if the picked
+ * one was taken in between.
+ */
+export async function startAppWithPublicUrl(overrides: DeepPartial<ConfigInput> = {}, options: AppOptions = {}): Promise<RunningApp> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startApp(testConfig({ ...overrides, port, publicUrl: `http://127.0.0.1:${port}` }), options);
+    } catch (error) {
+      if (attempt >= 2 || (error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    }
+  }
 }
 
 /** A log sink that keeps every line (to check what reaches the logs). */

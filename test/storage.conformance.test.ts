@@ -340,6 +340,57 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       });
     });
 
+    describe('users.list (search and paging)', () => {
+      const base = { terms: [], joint: 'or' as const, caseSensitive: false, offset: 0, limit: 20 };
+      async function seed() {
+        const rows = [
+          user({ id: 'a'.repeat(24), username: 'Alice', primaryEmail: 'Alice@Example.com', name: 'Alice Liddell', createdAt: T + 1 }),
+          user({ id: 'b'.repeat(24), username: 'bob', primaryEmail: 'bob@example.org', primaryPhone: '+14155550101', createdAt: T + 2 }),
+          user({ id: 'c'.repeat(24), username: 'carol', name: 'Carol Alice', createdAt: T + 3 }),
+          user({ id: 'd'.repeat(24), username: 'dave', primaryEmail: 'dave@example.com', createdAt: T + 3 }),
+        ];
+        for (const r of rows) await store.users.insert(r);
+        return rows;
+      }
+      const ids = (r: { users: UserRecord[] }) => r.users.map((u) => u.username);
+
+      it('pages newest first (ties broken by id, descending) and counts every match', async () => {
+        await seed();
+        const all = await store.users.list(base);
+        expect(ids(all)).toEqual(['dave', 'carol', 'bob', 'Alice']);
+        expect(all.total).toBe(4);
+        const page2 = await store.users.list({ ...base, offset: 2, limit: 2 });
+        expect(ids(page2)).toEqual(['bob', 'Alice']);
+        expect(page2.total).toBe(4);
+        expect(await store.users.list({ ...base, offset: 8, limit: 2 })).toEqual({ users: [], total: 4 });
+      });
+
+      it('matches like patterns across every field, case-insensitively by default', async () => {
+        await seed();
+        const r = await store.users.list({ ...base, terms: [{ fields: ['id', 'username', 'primaryEmail', 'primaryPhone', 'name'], values: ['%alice%'], mode: 'like' }] });
+        expect(ids(r)).toEqual(['carol', 'Alice']);
+        expect(r.total).toBe(2);
+        const sensitive = await store.users.list({ ...base, caseSensitive: true, terms: [{ fields: ['username', 'name'], values: ['%Alice%'], mode: 'like' }] });
+        expect(ids(sensitive)).toEqual(['carol', 'Alice']);
+        const lower = await store.users.list({ ...base, caseSensitive: true, terms: [{ fields: ['username'], values: ['alice'], mode: 'like' }] });
+        expect(lower.total).toBe(0);
+      });
+
+      it('matches exact values (several allowed) and combines terms with and/or', async () => {
+        await seed();
+        const exact = await store.users.list({ ...base, terms: [{ fields: ['primaryEmail'], values: ['ALICE@example.com', 'dave@example.com'], mode: 'exact' }] });
+        expect(ids(exact)).toEqual(['dave', 'Alice']);
+        const phone = await store.users.list({ ...base, terms: [{ fields: ['primaryPhone'], values: ['+14155550101'], mode: 'exact' }] });
+        expect(ids(phone)).toEqual(['bob']);
+        const terms = [
+          { fields: ['primaryEmail' as const], values: ['%example.com'], mode: 'like' as const },
+          { fields: ['name' as const], values: ['%alice%'], mode: 'like' as const },
+        ];
+        expect(ids(await store.users.list({ ...base, terms, joint: 'and' }))).toEqual(['Alice']);
+        expect(ids(await store.users.list({ ...base, terms, joint: 'or' }))).toEqual(['dave', 'carol', 'Alice']);
+      });
+    });
+
     describe('sessions', () => {
       let owner: UserRecord;
       beforeEach(async () => {

@@ -2,9 +2,13 @@ import { Command } from 'commander';
 import { createApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { migrateToLatest, openDatabase } from '../storage/database.js';
+import { registerOidcCommands } from './oidc.js';
+import { registerImportCommands } from './import-leancloud.js';
 
 /**
- * The `tessera` command line: `tessera start` (migrate, then serve) and `tessera migrate`.
+ * The `tessera` command line: `tessera start` (migrate, then serve), `tessera migrate`, and the
+ * OAuth commands `tessera apps create|rotate-secret` and `tessera keys rotate` (cli/oidc.ts), and
+ * `tessera import leancloud FILE` (cli/import-leancloud.ts).
  * Configuration comes from `tessera.config.json` and `TESSERA_*` variables (README "Configuration");
  * invalid configuration exits with status 2 naming each bad key.
  */
@@ -56,6 +60,9 @@ program
       await handle.close();
     }
   });
+
+registerOidcCommands(program, config);
+registerImportCommands(program, config);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`tessera: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -76,6 +76,8 @@ export const configSchema = z
         signInPerMinute: z.coerce.number().int().min(1).default(30),
         /** Sign-ups per client IP per hour. */
         signUpPerHour: z.coerce.number().int().min(1).default(30),
+        /** Management API requests per M2M client per 10 seconds. */
+        managementPer10Seconds: z.coerce.number().int().min(1).default(200),
       })
       .prefault({}),
     /** Outgoing email (issue 3). Without `smtpUrl` mail goes to the log (development only). */
@@ -124,6 +126,19 @@ export const configSchema = z
         requireVerifiedEmail: z.boolean().default(false),
       })
       .prefault({}),
+    /**
+     * The LeanCloud-compatible `/1.1` API (issue 5): enabled when `appId` and `appKey` are set. Clients
+     * authenticate with `X-LC-Id` + `X-LC-Key` or `X-LC-Sign`; `masterKey` (optional) unlocks queries and
+     * writes on any user. `signatureSkewSeconds` bounds the clock difference accepted in `X-LC-Sign`.
+     */
+    leancloud: z
+      .object({
+        appId: z.string().min(1).optional(),
+        appKey: z.string().min(8).optional(),
+        masterKey: z.string().min(8).optional(),
+        signatureSkewSeconds: z.coerce.number().int().positive().default(900),
+      })
+      .prefault({}),
     /** An M2M app with these credentials and the management role is ensured at start (issue 4). */
     adminClientId: z.string().min(1).optional(),
     adminClientSecret: z.string().min(16).optional(),
@@ -161,6 +176,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_LOCKOUT_DURATION_SECONDS: 'lockout.durationSeconds',
   TESSERA_RATE_LIMIT_SIGN_IN_PER_MINUTE: 'rateLimit.signInPerMinute',
   TESSERA_RATE_LIMIT_SIGN_UP_PER_HOUR: 'rateLimit.signUpPerHour',
+  TESSERA_RATE_LIMIT_MANAGEMENT_PER_10_SECONDS: 'rateLimit.managementPer10Seconds',
   TESSERA_SMTP_URL: 'email.smtpUrl',
   TESSERA_EMAIL_FROM: 'email.from',
   TESSERA_SMS_WEBHOOK_URL: 'sms.webhookUrl',
@@ -174,6 +190,10 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_CODE_PER_IP_PER_HOUR: 'codes.perIpPerHour',
   TESSERA_SEND_VERIFY_EMAIL: 'signIn.sendVerifyEmail',
   TESSERA_REQUIRE_VERIFIED_EMAIL_TO_SIGN_IN: 'signIn.requireVerifiedEmail',
+  TESSERA_LC_APP_ID: 'leancloud.appId',
+  TESSERA_LC_APP_KEY: 'leancloud.appKey',
+  TESSERA_LC_MASTER_KEY: 'leancloud.masterKey',
+  TESSERA_LC_SIGNATURE_SKEW_SECONDS: 'leancloud.signatureSkewSeconds',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };

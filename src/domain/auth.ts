@@ -5,10 +5,10 @@ import type { Limiter } from '../util/rate-limit.js';
 import type { Config } from '../config/index.js';
 import type { IdentifierKind } from './identifiers.js';
 import type { PasswordHasher, PasswordPolicy } from './passwords.js';
-import type { CodeChannel, MessageLocale, VerificationService } from './verification.js';
+import type { CodeChannel, CodePurpose, MessageLocale, VerificationService } from './verification.js';
 import type { IssuedSession, SessionMeta, SessionService } from './sessions.js';
 import type { SignInGuard } from './sign-in-guard.js';
-import type { UserService } from './users.js';
+import type { CreateUserOptions, UserService } from './users.js';
 
 /** Where a request came from; keys the per-IP rate limits and is recorded on the session. */
 export interface RequestMeta {
@@ -42,6 +42,8 @@ export interface CodeSignUpInput extends Omit<SignUpInput, 'email' | 'phone'> {
   identifier: string;
   code: string;
   verificationId?: string;
+  /** The purpose the code was sent for (default Register; LeanCloud's usersByMobilePhone also takes Generic and SignIn codes). */
+  purpose?: CodePurpose;
 }
 
 /** Input of {@link AuthService.resetPassword}. */
@@ -86,10 +88,10 @@ export class AuthService {
    *   `user.invalid_username|email|phone`, `password.rejected` (data.issues lists policy codes),
    *   `user.username_taken|email_taken|phone_taken`
    */
-  async signUp(input: SignUpInput, meta: RequestMeta): Promise<SignedIn> {
+  async signUp(input: SignUpInput, meta: RequestMeta, options: CreateUserOptions = {}): Promise<SignedIn> {
     await this.limiters.signUp.consume(meta.ip ?? 'unknown');
     if (!input.password) throw new AppError('user.password_required');
-    const user = await this.users.create({ ...input });
+    const user = await this.users.create({ ...input }, options);
     const signedIn = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
     const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
     if (user.primaryEmail && this.config.signIn.sendVerifyEmail) await this.sendVerifyEmail(user, meta);
@@ -129,11 +131,11 @@ export class AuthService {
    *   `auth.user_suspended`
    */
   async signInWithCode(
-    input: { channel: CodeChannel; identifier: string; code: string; verificationId?: string },
+    input: { channel: CodeChannel; identifier: string; code: string; verificationId?: string; purpose?: CodePurpose },
     meta: RequestMeta,
   ): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    const record = await this.verification.verifyCode({ ...input, purpose: 'SignIn' });
+    const record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
     const user = await this.users.findByIdentifier(input.channel === 'email' ? 'email' : 'phone', input.identifier);
     if (!user) throw new AppError('user.not_found');
     if (user.isSuspended) throw new AppError('auth.user_suspended');
@@ -154,14 +156,17 @@ export class AuthService {
    * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
    *   the creation errors of {@link UserService.create}, `verification.already_used`
    */
-  async signUpWithCode(input: CodeSignUpInput, meta: RequestMeta): Promise<SignedIn> {
+  async signUpWithCode(input: CodeSignUpInput, meta: RequestMeta, options: CreateUserOptions = {}): Promise<SignedIn> {
     await this.limiters.signUp.consume(meta.ip ?? 'unknown');
-    const { channel, identifier, code, verificationId, ...rest } = input;
-    const record = await this.verification.verifyCode({ channel, identifier, code, purpose: 'Register', ...(verificationId ? { verificationId } : {}) });
-    const user = await this.users.create({
-      ...rest,
-      ...(channel === 'email' ? { email: identifier, emailVerified: true } : { phone: identifier, phoneVerified: true }),
-    });
+    const { channel, identifier, code, verificationId, purpose = 'Register', ...rest } = input;
+    const record = await this.verification.verifyCode({ channel, identifier, code, purpose, ...(verificationId ? { verificationId } : {}) });
+    const user = await this.users.create(
+      {
+        ...rest,
+        ...(channel === 'email' ? { email: identifier, emailVerified: true } : { phone: identifier, phoneVerified: true }),
+      },
+      options,
+    );
     await this.verification.consume(record.id).catch(async (error: unknown) => {
       // A concurrent request used the code first: this account has no proof, so it must not exist.
       await this.users.delete(user.id);
@@ -200,7 +205,7 @@ export class AuthService {
       passwordUpdatedAt: now,
       ...(kind === 'email' ? { emailVerified: true } : { phoneVerified: true }),
     });
-    await this.sessions.revokeAll(user.id);
+    await this.users.endAllSessions(user.id);
     for (const [k, v] of [['username', user.username], ['email', user.primaryEmail], ['phone', user.primaryPhone]] as const) {
       if (v) await this.guard.clear(this.guard.key(k, this.canonical(k, v)));
     }
@@ -268,6 +273,34 @@ export class AuthService {
     });
     const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
     return { user: updated, issued };
+  }
+
+  /**
+   * Changes a signed-in user's password after checking the current one, then ends **every** session of
+   * the user and issues a new one for this device (a stolen session cannot survive a password change;
+   * LeanCloud's updatePassword returns the new token). A user without a password cannot use this.
+   * @throws AppError `request.rate_limited`, `user.not_found`, `auth.invalid_credentials` (wrong current
+   *   password; nothing changes), `password.rejected`
+   */
+  async changePassword(input: { userId: string; oldPassword: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
+    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+    const user = await this.users.require(input.userId);
+    const result = await this.hasher.verify(user.passwordHash, input.oldPassword);
+    if (!result.ok) throw new AppError('auth.invalid_credentials');
+    this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
+    const updated = await this.users.update(user.id, { passwordHash: await this.hasher.hash(input.newPassword), passwordUpdatedAt: this.clock.now() });
+    await this.users.endAllSessions(user.id);
+    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
+    return { user: updated, issued };
+  }
+
+  /**
+   * Spends one unit of the per-IP sign-in or sign-up budget, for surfaces that sign users in or create
+   * them by other means (LeanCloud authData and anonymous sign-in).
+   * @throws AppError `request.rate_limited`
+   */
+  async throttle(kind: 'signIn' | 'signUp', meta: RequestMeta): Promise<void> {
+    await this.limiters[kind].consume(meta.ip ?? 'unknown');
   }
 
   /**

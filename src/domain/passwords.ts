@@ -159,6 +159,16 @@ export class PasswordPolicy {
     if (issues.length > 0) throw new AppError('password.rejected', { data: { issues } });
   }
 
+  /**
+   * Throws unless `password` is within the length bounds (the only rule applied to passwords an
+   * administrator sets or imports).
+   * @throws AppError `password.rejected` with `data: { issues }`
+   */
+  assertLength(password: string): void {
+    const issues = this.check(password).filter((i) => i.code === 'password_rejected.too_short' || i.code === 'password_rejected.too_long');
+    if (issues.length > 0) throw new AppError('password.rejected', { data: { issues } });
+  }
+
   /** Policy verdict plus a zxcvbn strength estimate of `password` (only the first 256 code points are scored). */
   strength(password: string, userInfo: { username?: string | null; email?: string | null } = {}): PasswordStrength {
     const issues = this.check(password, userInfo);

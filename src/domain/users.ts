@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
-import { UniqueViolation, type Store, type UserPatch, type UserProfile, type UserRecord } from '../storage/store.js';
+import { UniqueViolation, type Store, type UserListQuery, type UserPatch, type UserProfile, type UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/crypto.js';
 import { type IdentifierKind, normalizeEmail, normalizePhone, validateUsername } from './identifiers.js';
@@ -68,7 +68,7 @@ export interface CreateUserInput {
 export interface CreateUserOptions {
   /** Require at least one of username, email, phone (first-party sign-up). Default true. */
   requireIdentifier?: boolean;
-  /** Run the password policy on `password` (default true). */
+  /** Run the whole password policy on `password` (default true); when false only its length bounds apply. */
   enforcePolicy?: boolean;
   /** Accept LeanCloud-style usernames (see {@link validateUsername}). */
   lenientUsername?: boolean;
@@ -111,7 +111,10 @@ export class UserService {
     const email = input.email ? normalizeEmail(input.email) : null;
     const phone = input.phone ? normalizePhone(input.phone, this.config.defaultPhoneRegion) : null;
     if ((options.requireIdentifier ?? true) && !username && !email && !phone) throw new AppError('user.identifier_required');
-    if (input.password && (options.enforcePolicy ?? true)) this.policy.assert(input.password, { username, email });
+    if (input.password) {
+      if (options.enforcePolicy ?? true) this.policy.assert(input.password, { username, email });
+      else this.policy.assertLength(input.password);
+    }
     const now = this.clock.now();
     // Cheap duplicate check first so a taken identifier does not cost an argon2 hash; the unique
     // index still decides races.
@@ -213,5 +216,120 @@ export class UserService {
    */
   delete(id: string): Promise<boolean> {
     return this.store.users.delete(id);
+  }
+
+  /**
+   * One page of users, newest first, and the number of all matches.
+   * @param query search terms and paging (offset/limit in rows)
+   */
+  list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
+    return this.store.users.list(query);
+  }
+
+  /**
+   * Changes identifiers and basic fields as an administrator would (Logto's PATCH /api/users/:id):
+   * identifiers are normalised and checked for uniqueness; `null` (or `''`) clears a field; `profile`
+   * and `customData` are replaced. Clearing every way to sign in is allowed here, as in Logto.
+   * @throws AppError `user.not_found`, `user.invalid_username|email|phone`, `user.*_taken`
+   */
+  async adminUpdate(
+    id: string,
+    input: {
+      username?: string | null;
+      primaryEmail?: string | null;
+      primaryPhone?: string | null;
+      name?: string | null;
+      avatar?: string | null;
+      profile?: UserProfile;
+      customData?: Record<string, unknown>;
+    },
+  ): Promise<UserRecord> {
+    await this.require(id);
+    const patch: UserPatch = {};
+    const clear = (v: string | null | undefined) => v === null || v === '';
+    if (input.username !== undefined) patch.username = clear(input.username) ? null : this.normalize('username', input.username!, true);
+    if (input.primaryEmail !== undefined) {
+      patch.primaryEmail = clear(input.primaryEmail) ? null : normalizeEmail(input.primaryEmail!);
+      patch.emailVerified = false;
+    }
+    if (input.primaryPhone !== undefined) {
+      patch.primaryPhone = clear(input.primaryPhone) ? null : normalizePhone(input.primaryPhone!, this.config.defaultPhoneRegion);
+      patch.phoneVerified = false;
+    }
+    if (input.name !== undefined) patch.name = clear(input.name) ? null : input.name;
+    if (input.avatar !== undefined) patch.avatar = clear(input.avatar) ? null : input.avatar;
+    if (input.profile !== undefined) patch.profile = input.profile;
+    if (input.customData !== undefined) patch.customData = input.customData;
+    return this.update(id, patch);
+  }
+
+  /**
+   * Shallow-merges `profile` into the stored profile (top-level keys; `address` is replaced as a whole),
+   * as Logto's PATCH …/profile does. @returns the new profile
+   * @throws AppError `user.not_found`
+   */
+  async mergeProfile(id: string, profile: UserProfile): Promise<UserProfile> {
+    const user = await this.require(id);
+    return (await this.update(id, { profile: { ...user.profile, ...profile } })).profile;
+  }
+
+  /**
+   * Shallow-merges `customData` into the stored custom data (top-level keys). @returns the new custom data
+   * @throws AppError `user.not_found`
+   */
+  async mergeCustomData(id: string, customData: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const user = await this.require(id);
+    return (await this.update(id, { customData: { ...user.customData, ...customData } })).customData;
+  }
+
+  /**
+   * Sets a user's password (argon2id), as an administrator: the policy's length bounds apply, its
+   * dictionary rules do not (an admin-set password is expected to be changed). Every session of the
+   * user ends (ASVS 7.4.3).
+   * @throws AppError `user.not_found`, `password.rejected` (length only)
+   */
+  async setPassword(id: string, password: string): Promise<UserRecord> {
+    await this.require(id);
+    this.policy.assertLength(password);
+    const user = await this.update(id, { passwordHash: await this.hasher.hash(password), passwordUpdatedAt: this.clock.now() });
+    await this.endAllSessions(id);
+    return user;
+  }
+
+  /**
+   * Suspends or restores a user. Suspending ends every session and token of the user and blocks
+   * sign-in (`auth.user_suspended`); restoring allows sign-in again.
+   * @throws AppError `user.not_found`
+   */
+  async setSuspended(id: string, isSuspended: boolean): Promise<UserRecord> {
+    await this.require(id);
+    const user = await this.update(id, { isSuspended });
+    if (isSuspended) await this.endAllSessions(id);
+    return user;
+  }
+
+  private readonly sessionEnders: Array<(userId: string) => Promise<unknown>> = [];
+
+  /**
+   * Registers what "end every session of a user" means for one kind of credential (first-party
+   * sessions, OAuth grants and tokens…). Called by the composition root.
+   */
+  onEndAllSessions(ender: (userId: string) => Promise<unknown>): void {
+    this.sessionEnders.push(ender);
+  }
+
+  /** Ends every session and token of a user (password change or reset, suspension). */
+  async endAllSessions(userId: string): Promise<void> {
+    for (const end of this.sessionEnders) await end(userId);
+  }
+
+  /**
+   * Checks a password against the user's stored hash (same work whether or not one is set).
+   * @returns true when it matches
+   * @throws AppError `user.not_found`
+   */
+  async checkPassword(id: string, password: string): Promise<boolean> {
+    const user = await this.require(id);
+    return (await this.hasher.verify(user.passwordHash, password)).ok;
   }
 }

@@ -215,6 +215,47 @@ export class VerificationService {
   }
 
   /**
+   * Finds the live code record of `purpose` on `channel` whose code is `code`, without counting an
+   * attempt or marking anything: for clients that send a code without its identifier (LeanCloud's
+   * verifyMobilePhone and resetPasswordBySmsCode). Callers must rate-limit it per IP and then check the
+   * code normally with {@link verifyCode} (passing the returned record's id and identifier). At most the
+   * 1000 newest live records are searched.
+   * @throws AppError `verification.code_mismatch` when no live record has this code
+   */
+  async findLiveByCode(channel: CodeChannel, purpose: CodePurpose, code: string): Promise<VerificationRecord> {
+    if (!/^\d{6}$/.test(code)) throw new AppError('verification.code_mismatch');
+    const type: VerificationType = channel === 'email' ? 'email_code' : 'phone_code';
+    const live = await this.store.verifications.listLive(type, purpose, this.clock.now(), 1000);
+    let found: VerificationRecord | undefined;
+    for (const record of live) {
+      // Check every record (no early exit), so timing does not depend on where the match is.
+      if (record.codeHash && record.identifier && constantTimeEqual(codeHash(record.id, code), record.codeHash)) found ??= record;
+    }
+    if (!found) throw new AppError('verification.code_mismatch');
+    return found;
+  }
+
+  /**
+   * Of `purposes`, the one whose newest live code record for this identifier is the most recent, or
+   * undefined when none has a live record (a client that accepts codes sent for several purposes checks
+   * the code against that one).
+   */
+  async latestLivePurpose(channel: CodeChannel, identifier: string, purposes: readonly CodePurpose[]): Promise<CodePurpose | undefined> {
+    let key: string;
+    try {
+      key = this.canonical(channel, identifier).key;
+    } catch {
+      return undefined;
+    }
+    let best: { purpose: CodePurpose; at: number } | undefined;
+    for (const purpose of purposes) {
+      const record = await this.store.verifications.findLatestLive(channel, key, purpose, this.clock.now());
+      if (record && (!best || record.createdAt > best.at)) best = { purpose, at: record.createdAt };
+    }
+    return best?.purpose;
+  }
+
+  /**
    * Uses a record once. Of concurrent calls exactly one succeeds.
    * @throws AppError `verification.already_used`
    */

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
     message: 'Too many failed sign-in attempts; the account is locked for a while.',
   },
   'auth.user_suspended': { status: 403, message: 'This account is suspended.' },
+  'auth.forbidden': { status: 403, message: 'The access token does not grant this operation.' },
   'auth.identifier_required': {
     status: 400,
     message: 'Exactly one of username, email or phone is required.',
@@ -41,6 +42,7 @@ export const ERROR_CODES = {
     message: 'A username, email address or phone number is required.',
   },
   'user.password_required': { status: 400, message: 'A password is required.' },
+  'user.password_mismatch': { status: 422, message: 'The password does not match.' },
 
   // passwords
   'password.rejected': { status: 422, message: 'The password does not meet the password policy.' },
@@ -66,6 +68,29 @@ export const ERROR_CODES = {
   'verification.not_verified': { status: 400, message: 'The verification record has not been verified.' },
   'verification.already_used': { status: 400, message: 'The verification record has already been used.' },
   'verification.purpose_mismatch': { status: 400, message: 'The verification record was issued for another purpose.' },
+
+  // applications (OAuth clients)
+  'application.not_found': { status: 404, message: 'Application not found.' },
+  'application.id_taken': { status: 409, message: 'An application with this id already exists.' },
+  'application.invalid_metadata': { status: 400, message: 'The application settings are invalid.' },
+
+  // third-party identities (LeanCloud authData, social sign-in)
+  'identity.already_linked': { status: 409, message: 'This external account is already linked to another user.' },
+  'identity.not_found': { status: 404, message: 'No user is linked to this external account.' },
+  'identity.invalid': { status: 400, message: 'The external account data is missing its id.' },
+
+  // schema-free objects (LeanCloud /1.1 user objects)
+  'object.invalid_key': { status: 400, message: 'Invalid key name.' },
+  'object.invalid_type': { status: 400, message: 'Invalid value or operation for this key.' },
+  'object.invalid_query': { status: 400, message: 'Invalid query.' },
+  'object.invalid_acl': { status: 400, message: 'Invalid ACL.' },
+  'object.protected_field': { status: 403, message: 'That field cannot be set by a client.' },
+  'object.condition_failed': { status: 400, message: 'No effect on updating/deleting a document.' },
+  'object.forbidden': { status: 403, message: 'Forbidden by class permissions or the object ACL.' },
+  'user.session_required': { status: 403, message: 'The user cannot be altered by a client without the session.' },
+  'user.username_required': { status: 400, message: 'A username is required.' },
+  'user.phone_required': { status: 400, message: 'A phone number is required.' },
+  'user.email_required': { status: 400, message: 'An email address is required.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { RequestMeta } from '../domain/auth.js';
 import type { ResolvedSession, SessionService } from '../domain/sessions.js';
 import { AppError } from '../errors/index.js';
@@ -30,4 +31,44 @@ export async function requireSession(request: FastifyRequest, sessions: SessionS
 export function requestMeta(request: FastifyRequest): RequestMeta {
   const ua = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
+}
+
+/** A machine-to-machine caller of the Management API. */
+export interface ManagementCaller {
+  /** The application (OAuth client) the token was issued to (`sub` / `client_id`). */
+  applicationId: string;
+  scopes: string[];
+}
+
+/** Resolves the caller of a Management API request. */
+export type ManagementAuthorizer = (request: FastifyRequest) => Promise<ManagementCaller>;
+
+/**
+ * Verifies Management API access tokens (logto.md §5.1): a JWT signed by our OIDC provider's keys
+ * (`getKey`, e.g. jose's `createLocalJWKSet` over the current JWKS, so rotation is followed), issuer
+ * `issuer`, audience `audience` (the resource indicator `<publicUrl>/api`), with a `sub`, and scope
+ * `all`. Opaque tokens, first-party session tokens and tokens for other resources are refused.
+ * @throws AppError `auth.unauthorized` (401: missing, malformed, expired, wrong issuer/audience/signature,
+ *   no `sub`), `auth.forbidden` (403: valid token without scope `all`)
+ */
+export function managementAuthorizer(options: { issuer: string; audience: string; getKey: JWTVerifyGetKey }): ManagementAuthorizer {
+  return async (request) => {
+    const token = bearerToken(request);
+    if (!token) throw new AppError('auth.unauthorized');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, options.getKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        typ: 'at+jwt',
+      }));
+    } catch {
+      throw new AppError('auth.unauthorized');
+    }
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new AppError('auth.unauthorized');
+    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+    if (!scopes.includes('all')) throw new AppError('auth.forbidden');
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : payload.sub;
+    return { applicationId: clientId, scopes };
+  };
 }

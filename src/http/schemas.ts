@@ -53,4 +53,4 @@ export const userInputFields = {
   customData: customDataSchema.optional(),
 };
 
-export { addressSchema, profileSchema };
+export { addressSchema, customDataSchema, profileSchema };

@@ -1,12 +1,24 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
 import { KyselyVerificationStore } from './verification-store.js';
+import { type IdentityStore, KyselyIdentityStore } from './identity-store.js';
+import { KyselyLeanCloudStore, type LeanCloudStore } from './leancloud-store.js';
+import {
+  type ApplicationStore,
+  KyselyApplicationStore,
+  KyselyOidcKeyStore,
+  KyselyOidcPayloadStore,
+  type OidcKeyStore,
+  type OidcPayloadStore,
+} from './oidc-store.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
   type SessionRecord,
   type SessionStore,
   type SignInGuardState,
   type SignInGuardStore,
+  type UserListQuery,
+  type UserSearchField,
   type VerificationStore,
   type Store,
   type UniqueField,
@@ -51,7 +63,8 @@ function parseJson<T>(text: string | null, fallback: T): T {
   }
 }
 
-function toUser(row: Selectable<UsersTable>): UserRecord {
+/** Maps a `users` row to a {@link UserRecord}. */
+export function toUser(row: Selectable<UsersTable>): UserRecord {
   return {
     id: row.id,
     username: row.username,
@@ -73,7 +86,7 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
 }
 
 /** Converts a camelCase user patch to column values. */
-function userColumns(patch: UserPatch): Partial<UsersTable> {
+export function userColumns(patch: UserPatch): Partial<UsersTable> {
   const out: Partial<UsersTable> = {};
   if (patch.username !== undefined) out.username = patch.username;
   if (patch.primaryEmail !== undefined) {
@@ -96,7 +109,10 @@ function userColumns(patch: UserPatch): Partial<UsersTable> {
 }
 
 class KyselyUserStore implements UserStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
   async insert(user: UserRecord): Promise<void> {
     const { updatedAt, ...rest } = user;
@@ -167,7 +183,54 @@ class KyselyUserStore implements UserStore {
     const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(r.n);
   }
+
+  async list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
+    const where = (eb: ExpressionBuilder<Database, 'users'>) => {
+      const terms = query.terms.map((term) =>
+        eb.or(
+          term.fields.flatMap((field): Expression<SqlBool>[] => {
+            const column = SEARCH_COLUMNS[field];
+            const ref = query.caseSensitive ? eb.ref(column) : eb.fn<string>('lower', [eb.ref(column)]);
+            const values = query.caseSensitive ? term.values : term.values.map((v) => v.toLowerCase());
+            if (term.mode === 'exact') return [eb(ref, 'in', values)];
+            // SQLite's LIKE ignores ASCII case; a case-sensitive match there uses GLOB.
+            if (query.caseSensitive && this.dialect === 'sqlite') return values.map((v) => sql<SqlBool>`${ref} glob ${likeToGlob(v)}`);
+            return values.map((v) => eb(ref, 'like', v));
+          }),
+        ),
+      );
+      if (terms.length === 0) return sql<SqlBool>`1 = 1`;
+      return query.joint === 'and' ? eb.and(terms) : eb.or(terms);
+    };
+    const [rows, count] = await Promise.all([
+      this.db
+        .selectFrom('users')
+        .selectAll()
+        .where(where)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute(),
+      this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
+    ]);
+    return { users: rows.map(toUser), total: Number(count.n) };
+  }
 }
+
+/** Translates a LIKE pattern (`%`, `_`) into the equivalent SQLite GLOB pattern. */
+function likeToGlob(pattern: string): string {
+  return [...pattern].map((c) => (c === '%' ? '*' : c === '_' ? '?' : c === '*' || c === '?' || c === '[' ? `[${c}]` : c)).join('');
+}
+
+/** The column each searchable field reads. */
+const SEARCH_COLUMNS = {
+  id: 'id',
+  username: 'username',
+  primaryEmail: 'primary_email',
+  primaryPhone: 'primary_phone',
+  name: 'name',
+} as const satisfies Record<UserSearchField, keyof UsersTable>;
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -309,15 +372,25 @@ export class KyselyStore implements Store {
   readonly sessions: SessionStore;
   readonly signInGuards: SignInGuardStore;
   readonly verifications: VerificationStore;
+  readonly identities: IdentityStore;
+  readonly leancloud: LeanCloudStore;
+  readonly applications: ApplicationStore;
+  readonly oidcPayloads: OidcPayloadStore;
+  readonly oidcKeys: OidcKeyStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
     this.db = handle.db;
     this.dialect = handle.dialect;
-    this.users = new KyselyUserStore(handle.db);
+    this.users = new KyselyUserStore(handle.db, handle.dialect);
     this.sessions = new KyselySessionStore(handle.db);
     this.signInGuards = new KyselySignInGuardStore(handle.db);
     this.verifications = new KyselyVerificationStore(handle.db);
+    this.identities = new KyselyIdentityStore(handle.db);
+    this.leancloud = new KyselyLeanCloudStore(handle.db);
+    this.applications = new KyselyApplicationStore(handle.db);
+    this.oidcPayloads = new KyselyOidcPayloadStore(handle.db);
+    this.oidcKeys = new KyselyOidcKeyStore(handle.db);
   }
 
   async ping(): Promise<boolean> {

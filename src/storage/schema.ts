@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { ApplicationsTable, OidcKeysTable, OidcPayloadsTable } from './oidc-store.js';
 
 /**
  * Row types of every table, as stored. Timestamps are integers in **milliseconds since the epoch**
@@ -72,11 +73,34 @@ export interface VerificationsTable {
   consumed_at: number | null;
 }
 
+/** Third-party identities (LeanCloud authData, social sign-in): unique per (provider, subject) and per (user, provider). */
+export interface UserIdentitiesTable {
+  user_id: string;
+  provider: string;
+  /** The provider's stable id of the account (LeanCloud: `uid`, else `openid`, else `id`). */
+  subject: string;
+  /** JSON object as received from the client or provider. */
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The LeanCloud ACL of a `_User` object (JSON); no row = public read, owner write. */
+export interface LcUserAclTable {
+  user_id: string;
+  acl: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   sign_in_guards: SignInGuardsTable;
   verifications: VerificationsTable;
+  user_identities: UserIdentitiesTable;
+  lc_user_acl: LcUserAclTable;
+  applications: ApplicationsTable;
+  oidc_payloads: OidcPayloadsTable;
+  oidc_keys: OidcKeysTable;
 }
 
 /** Helper for tables whose column is filled by the database. */

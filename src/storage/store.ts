@@ -4,6 +4,10 @@
  * serves SQLite and PostgreSQL; `test/storage.conformance.test.ts` holds both to the same contract.
  */
 
+import type { IdentityStore } from './identity-store.js';
+import type { LeanCloudStore } from './leancloud-store.js';
+import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
+
 /** OIDC standard claims kept on a user (OpenID Connect Core §5.1), camelCase. */
 export interface UserProfile {
   familyName?: string;
@@ -80,6 +84,35 @@ export interface UserStore {
   /** @returns true when a user was deleted (sessions cascade). */
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
+  /**
+   * One page of users matching `query.search`, newest first (`createdAt` desc, then id desc), and
+   * the number of all matching users.
+   */
+  list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }>;
+}
+
+/** Columns a user search may look at (Logto's searchable user fields). */
+export type UserSearchField = 'id' | 'username' | 'primaryEmail' | 'primaryPhone' | 'name';
+
+/**
+ * One search condition: `values` matched against `fields` (OR-ed over fields and values).
+ * `exact` compares for equality; `like` uses SQL LIKE with the caller's `%` / `_` wildcards.
+ */
+export interface UserSearchTerm {
+  fields: UserSearchField[];
+  values: string[];
+  mode: 'exact' | 'like';
+}
+
+/** Query of {@link UserStore.list}. */
+export interface UserListQuery {
+  terms: UserSearchTerm[];
+  /** How terms combine (default `or`). */
+  joint: 'or' | 'and';
+  /** Default false: both sides lower-cased. */
+  caseSensitive: boolean;
+  offset: number;
+  limit: number;
 }
 
 /** One signed-in device. */
@@ -178,6 +211,8 @@ export interface VerificationStore {
     purpose: VerificationPurpose,
     now: number,
   ): Promise<VerificationRecord | undefined>;
+  /** Up to `limit` code records of a type and purpose that are neither consumed nor expired at `now`, newest first. */
+  listLive(type: VerificationType, purpose: VerificationPurpose, now: number, limit: number): Promise<VerificationRecord[]>;
   /** Deletes the unconsumed records of an identifier and purpose except `exceptId` (a new code replaces old ones). */
   deleteUnconsumedFor(identifierType: 'email' | 'phone', identifier: string, purpose: VerificationPurpose, exceptId: string): Promise<number>;
   /**
@@ -201,6 +236,16 @@ export interface Store {
   sessions: SessionStore;
   signInGuards: SignInGuardStore;
   verifications: VerificationStore;
+  /** Third-party identities (storage/identity-store.ts). */
+  identities: IdentityStore;
+  /** LeanCloud object ACLs, conditional updates and user scans (storage/leancloud-store.ts). */
+  leancloud: LeanCloudStore;
+  /** Registered applications, i.e. OAuth clients (storage/oidc-store.ts). */
+  applications: ApplicationStore;
+  /** node-oidc-provider's artefacts: sessions, grants, codes, tokens (storage/oidc-store.ts). */
+  oidcPayloads: OidcPayloadStore;
+  /** The OIDC provider's signing and cookie keys (storage/oidc-store.ts). */
+  oidcKeys: OidcKeyStore;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
 }

@@ -74,6 +74,20 @@ export class KyselyVerificationStore implements VerificationStore {
     return row ? toRecord(row) : undefined;
   }
 
+  async listLive(type: VerificationType, purpose: VerificationPurpose, now: number, limit: number) {
+    const rows = await this.db
+      .selectFrom('verifications')
+      .selectAll()
+      .where('type', '=', type)
+      .where('purpose', '=', purpose)
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRecord);
+  }
+
   async deleteUnconsumedFor(identifierType: 'email' | 'phone', identifier: string, purpose: VerificationPurpose, exceptId: string) {
     const r = await this.db
       .deleteFrom('verifications')

@@ -1,6 +1,8 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { migration as m0001 } from './0001_foundation.js';
 import { migration as m0002 } from './0002_verification.js';
+import { migration as m0003 } from './0003_oidc.js';
+import { migration as m0004 } from './0004_leancloud.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -10,6 +12,8 @@ import { migration as m0002 } from './0002_verification.js';
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_verification': m0002,
+  '0003_oidc': m0003,
+  '0004_leancloud': m0004,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */

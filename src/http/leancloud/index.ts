@@ -1,0 +1,119 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { pickLocale } from '../../connectors/templates.js';
+import type { RequestMeta } from '../../domain/auth.js';
+import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
+import { isPlainObject, type LcObject } from '../../domain/leancloud-objects.js';
+import type { LcCaller, LeanCloudUsers } from '../../domain/leancloud-users.js';
+import { AppError } from '../../errors/index.js';
+import type { Clock } from '../../util/clock.js';
+import { requestMeta } from '../principal.js';
+import { toAppError } from '../errors.js';
+import { checkAppAuth, type LcAppAuth, type LcAppKeys } from './app-auth.js';
+import { batchRoutes } from './batch.js';
+import { codeRoutes } from './codes.js';
+import { sendLcError, toLcError, UNAUTHORIZED } from './errors.js';
+import { pageRoutes } from './pages.js';
+import { userRoutes } from './users.js';
+
+/** What the `/1.1` surface needs: the LeanCloud domain services, the app keys and a clock. */
+export interface LeanCloudRoutesOptions {
+  users: LeanCloudUsers;
+  codes: LeanCloudCodes;
+  keys: LcAppKeys;
+  clock: Clock;
+}
+
+/**
+ * Per-request helpers shared by the route files: the caller (app credentials + `X-LC-Session`,
+ * resolved once), the request facts, and the body as a JSON object.
+ */
+export class LcRequests {
+  private readonly apps = new WeakMap<FastifyRequest, LcAppAuth>();
+  private readonly callers = new WeakMap<FastifyRequest, Promise<LcCaller>>();
+
+  constructor(private readonly users: LeanCloudUsers) {}
+
+  /** Records the app credentials checked by the onRequest hook. */
+  setApp(request: FastifyRequest, auth: LcAppAuth): void {
+    this.apps.set(request, auth);
+  }
+
+  /** The caller: master key or not, and the user of a valid `X-LC-Session` (stale tokens count as none). */
+  caller(request: FastifyRequest): Promise<LcCaller> {
+    let caller = this.callers.get(request);
+    if (!caller) {
+      const token = request.headers['x-lc-session'];
+      caller = this.users.resolveCaller(this.apps.get(request)?.master ?? false, typeof token === 'string' && token ? token : undefined);
+      this.callers.set(request, caller);
+    }
+    return caller;
+  }
+
+  /** Client IP, user agent and message language (from Accept-Language). */
+  meta(request: FastifyRequest): RequestMeta {
+    const language = request.headers['accept-language'];
+    return { ...requestMeta(request), locale: pickLocale(typeof language === 'string' ? language : undefined) };
+  }
+
+  /** The JSON body as an object (`{}` when there is none). @throws AppError `request.malformed_json` */
+  body(request: FastifyRequest): LcObject {
+    const body = request.body ?? {};
+    if (!isPlainObject(body)) throw new AppError('request.malformed_json');
+    return body;
+  }
+}
+
+/**
+ * The LeanCloud body parser: JSON whatever the Content-Type says (LeanCloud clients send
+ * `text/plain` and `application/json;charset=UTF-8` alike), an empty body is `{}`, and HTML forms
+ * (the reset page) are read as fields.
+ */
+function installLenientParser(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = String(body);
+    const type = request.headers['content-type'] ?? '';
+    if (/^application\/x-www-form-urlencoded/i.test(type)) {
+      done(null, Object.fromEntries(new URLSearchParams(text)));
+      return;
+    }
+    if (text.trim() === '') {
+      done(null, {});
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new AppError('request.malformed_json'), undefined);
+    }
+  });
+}
+
+/**
+ * The LeanCloud-compatible `/1.1` surface (shared/specs/leancloud.md), one encapsulated plugin: its own
+ * lenient body parsing, `{code, error}` errors with LeanCloud's numbers, app authentication by
+ * `X-LC-Id` + `X-LC-Key`/`X-LC-Sign` on every API route (401 `{"code":401,"error":"Unauthorized."}`),
+ * and the browser pages of the email flows (no app credentials).
+ */
+export const leancloudRoutes: FastifyPluginAsync<LeanCloudRoutesOptions> = async (app, options) => {
+  installLenientParser(app);
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendLcError(reply, toLcError(appError));
+  });
+  app.setNotFoundHandler((request, reply) => sendLcError(reply, toLcError(new AppError('request.not_found'))));
+
+  const requests = new LcRequests(options.users);
+  await app.register(pageRoutes, { codes: options.codes, requests });
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (request, reply) => {
+      const auth = checkAppAuth(request.headers, options.keys, options.clock.now());
+      if (!auth) return sendLcError(reply, UNAUTHORIZED);
+      requests.setApp(request, auth);
+    });
+    await api.register(userRoutes, { users: options.users, requests });
+    await api.register(codeRoutes, { codes: options.codes, requests });
+    await api.register(batchRoutes);
+  });
+};

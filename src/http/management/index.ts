@@ -1,0 +1,40 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApplicationService } from '../../domain/applications.js';
+import type { SessionService } from '../../domain/sessions.js';
+import type { UserService } from '../../domain/users.js';
+import type { Limiter } from '../../util/rate-limit.js';
+import type { ManagementAuthorizer, ManagementCaller } from '../principal.js';
+import { managementApplicationRoutes } from './applications.js';
+import { managementUserRoutes } from './users.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set on Management API requests once their token is verified. */
+    managementCaller?: ManagementCaller;
+  }
+}
+
+/** What the Management API surface needs. */
+export interface ManagementOptions {
+  authorize: ManagementAuthorizer;
+  /** Requests per client per window (issue 4: 200 per 10 s). */
+  limiter: Limiter;
+  users: UserService;
+  sessions: SessionService;
+  applications: ApplicationService;
+  publicUrl: string;
+}
+
+/**
+ * The Management API (Logto's shape, seed 001): every route requires a Management API access token
+ * (JWT for resource `<publicUrl>/api` with scope `all`, obtained by an M2M app with
+ * `client_credentials`), and each client is rate-limited.
+ */
+export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (app, options) => {
+  app.addHook('onRequest', async (request) => {
+    request.managementCaller = await options.authorize(request);
+    await options.limiter.consume(request.managementCaller.applicationId);
+  });
+  await app.register(managementUserRoutes, { users: options.users, sessions: options.sessions, publicUrl: options.publicUrl });
+  await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
+};

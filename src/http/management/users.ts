@@ -1,0 +1,314 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { SessionService } from '../../domain/sessions.js';
+import { toPublicUser, type UserService } from '../../domain/users.js';
+import { AppError } from '../../errors/index.js';
+import type { UserListQuery, UserSearchField, UserSearchTerm } from '../../storage/store.js';
+import { pageWindow, paginationQuery, setPaginationHeaders } from '../pagination.js';
+import { customDataSchema, errorSchema, profileSchema, userSchema } from '../schemas.js';
+
+/** What the Management API's user routes need. */
+export interface ManagementUsersOptions {
+  users: UserService;
+  sessions: SessionService;
+  publicUrl: string;
+}
+
+const errors = { '4xx': errorSchema };
+const security = [{ managementToken: [] }];
+const idParams = z.object({ userId: z.string().min(1).max(64) });
+const nullableText = (max: number) => z.string().max(max).nullable().optional();
+const SEARCH_FIELDS: readonly UserSearchField[] = ['id', 'username', 'primaryEmail', 'primaryPhone', 'name'];
+
+/** A 400 `request.invalid` naming one query parameter. */
+function badQuery(name: string, message: string): AppError {
+  return new AppError('request.invalid', { data: { issues: [{ path: `query.${name}`, code: 'custom', message }] } });
+}
+
+const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
+
+/**
+ * Reads Logto's user-search parameters (spec logto.md §4.4): `search` over every searchable field,
+ * `search.<field>` for one field, `mode` / `mode.<field>` = `exact` | `like` (default like; the caller
+ * writes the `%` wildcards), `isCaseSensitive` (default false), `joint` / `jointMode` = `or` | `and`.
+ * Logto's `similar_to` and `posix` modes are not supported (400).
+ * @throws AppError `request.invalid` naming the bad parameter
+ */
+export function parseUserSearch(query: Record<string, unknown>): Omit<UserListQuery, 'offset' | 'limit'> {
+  const modeOf = (name: string): 'exact' | 'like' => {
+    const raw = asList(query[name]);
+    if (raw.length === 0) return name === 'mode' ? 'like' : modeOf('mode');
+    if (raw.length > 1 || (raw[0] !== 'exact' && raw[0] !== 'like')) throw badQuery(name, 'Mode must be exact or like');
+    return raw[0];
+  };
+  const terms: UserSearchTerm[] = [];
+  const addTerm = (name: string, fields: UserSearchField[], mode: 'exact' | 'like') => {
+    const values = asList(query[name]);
+    if (values.some((v) => v === '')) throw badQuery(name, 'Search values cannot be empty');
+    if (mode !== 'exact' && values.length > 1) throw badQuery(name, 'Several values need mode exact');
+    terms.push({ fields, values, mode });
+  };
+  for (const key of Object.keys(query)) {
+    if (key === 'search') addTerm(key, [...SEARCH_FIELDS], modeOf('mode'));
+    else if (key.startsWith('search.')) {
+      const field = key.slice('search.'.length) as UserSearchField;
+      if (!SEARCH_FIELDS.includes(field)) throw badQuery(key, `Searchable fields: ${SEARCH_FIELDS.join(', ')}`);
+      addTerm(key, [field], modeOf(`mode.${field}`));
+    } else if (key.startsWith('mode.')) {
+      if (!SEARCH_FIELDS.includes(key.slice('mode.'.length) as UserSearchField)) throw badQuery(key, 'Unknown search field');
+    }
+  }
+  const jointRaw = asList(query.joint ?? query.jointMode);
+  if (jointRaw.length > 1 || (jointRaw[0] !== undefined && jointRaw[0] !== 'or' && jointRaw[0] !== 'and')) throw badQuery('joint', 'Joint must be or or and');
+  const sensitiveRaw = asList(query.isCaseSensitive);
+  if (sensitiveRaw.length > 1 || (sensitiveRaw[0] !== undefined && sensitiveRaw[0] !== 'true' && sensitiveRaw[0] !== 'false')) {
+    throw badQuery('isCaseSensitive', 'Must be true or false');
+  }
+  return { terms, joint: (jointRaw[0] as 'or' | 'and' | undefined) ?? 'or', caseSensitive: sensitiveRaw[0] === 'true' };
+}
+
+/**
+ * Management API — users (Logto's paths and shapes, spec logto.md §4; errors in the native envelope).
+ * Every route runs behind the plugin's management-token check.
+ */
+export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, sessions, publicUrl }) => {
+  app.get(
+    '/users',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'List users, newest first, with search and pagination (Total-Number and Link headers)',
+        security,
+        querystring: z.looseObject(paginationQuery),
+        response: { 200: z.array(userSchema), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { page, page_size: pageSize, ...rest } = request.query;
+      const search = parseUserSearch(rest);
+      const { users: found, total } = await users.list({ ...search, ...pageWindow(page, pageSize) });
+      setPaginationHeaders(request, reply, publicUrl, { page, pageSize, total });
+      return found.map(toPublicUser);
+    },
+  );
+
+  app.post(
+    '/users',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Create a user (Logto answers 200, not 201)',
+        description: 'No password policy check beyond length (the admin chose it). Errors: user.invalid_*, user.*_taken (409), password.rejected.',
+        security,
+        body: z
+          .object({
+            username: z.string().min(1).max(128).optional(),
+            primaryEmail: z.string().min(1).max(320).optional(),
+            primaryPhone: z.string().min(1).max(32).optional(),
+            password: z.string().min(1).max(4096).optional(),
+            name: nullableText(128),
+            avatar: z.union([z.url({ protocol: /^https?$/ }).max(2048), z.literal('')]).nullable().optional(),
+            customData: customDataSchema.optional(),
+            profile: profileSchema.optional(),
+          })
+          .strict(),
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { primaryEmail, primaryPhone, avatar, ...rest } = request.body;
+      const user = await users.create(
+        { ...rest, email: primaryEmail ?? null, phone: primaryPhone ?? null, avatar: avatar || null },
+        { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
+      );
+      return toPublicUser(user);
+    },
+  );
+
+  app.get(
+    '/users/:userId',
+    { schema: { tags: ['management'], summary: 'Get a user', security, params: idParams, response: { 200: userSchema, ...errors } } },
+    async (request) => toPublicUser(await users.require(request.params.userId)),
+  );
+
+  app.patch(
+    '/users/:userId',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Update identifiers and basic fields; `null` or "" clears; profile and customData are replaced',
+        security,
+        params: idParams,
+        body: z
+          .object({
+            username: nullableText(128),
+            primaryEmail: nullableText(320),
+            primaryPhone: nullableText(32),
+            name: nullableText(128),
+            avatar: z.union([z.url({ protocol: /^https?$/ }).max(2048), z.literal('')]).nullable().optional(),
+            customData: customDataSchema.optional(),
+            profile: profileSchema.optional(),
+          })
+          .strict()
+          .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to update' }),
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request) => toPublicUser(await users.adminUpdate(request.params.userId, request.body)),
+  );
+
+  app.delete(
+    '/users/:userId',
+    { schema: { tags: ['management'], summary: 'Delete a user and everything of theirs', security, params: idParams, response: { 204: z.void(), ...errors } } },
+    async (request, reply) => {
+      await users.require(request.params.userId);
+      await users.endAllSessions(request.params.userId);
+      await users.delete(request.params.userId);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/users/:userId/custom-data',
+    { schema: { tags: ['management'], summary: "A user's custom data", security, params: idParams, response: { 200: z.record(z.string(), z.unknown()), ...errors } } },
+    async (request) => (await users.require(request.params.userId)).customData,
+  );
+
+  app.patch(
+    '/users/:userId/custom-data',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Shallow-merge custom data (top-level keys)',
+        security,
+        params: idParams,
+        body: z.object({ customData: customDataSchema }).strict(),
+        response: { 200: z.record(z.string(), z.unknown()), ...errors },
+      },
+    },
+    async (request) => users.mergeCustomData(request.params.userId, request.body.customData),
+  );
+
+  app.patch(
+    '/users/:userId/profile',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Shallow-merge profile claims (top-level keys)',
+        security,
+        params: idParams,
+        body: z.object({ profile: profileSchema }).strict(),
+        response: { 200: profileSchema, ...errors },
+      },
+    },
+    async (request) => users.mergeProfile(request.params.userId, request.body.profile),
+  );
+
+  app.patch(
+    '/users/:userId/password',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "Set a user's password; ends every session of the user",
+        security,
+        params: idParams,
+        body: z.object({ password: z.string().min(1).max(4096) }).strict(),
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request) => toPublicUser(await users.setPassword(request.params.userId, request.body.password)),
+  );
+
+  app.post(
+    '/users/:userId/password/verify',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "Check a password against the user's (204, or 422 user.password_mismatch)",
+        security,
+        params: idParams,
+        body: z.object({ password: z.string().min(1).max(4096) }).strict(),
+        response: { 204: z.void(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      if (!(await users.checkPassword(request.params.userId, request.body.password))) throw new AppError('user.password_mismatch');
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/users/:userId/has-password',
+    { schema: { tags: ['management'], summary: 'Whether the user has a password', security, params: idParams, response: { 200: z.object({ hasPassword: z.boolean() }), ...errors } } },
+    async (request) => ({ hasPassword: (await users.require(request.params.userId)).passwordHash !== null }),
+  );
+
+  app.patch(
+    '/users/:userId/is-suspended',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Suspend (ends every session and token, blocks sign-in) or restore a user',
+        security,
+        params: idParams,
+        body: z.object({ isSuspended: z.boolean() }).strict(),
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request) => toPublicUser(await users.setSuspended(request.params.userId, request.body.isSuspended)),
+  );
+
+  const sessionSchema = z.object({
+    id: z.string(),
+    amr: z.array(z.string()),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    createdAt: z.number(),
+    lastUsedAt: z.number(),
+    expiresAt: z.number().describe('When the session ends if unused (earlier of absolute and idle expiry), ms'),
+  });
+
+  app.get(
+    '/users/:userId/sessions',
+    { schema: { tags: ['management'], summary: "A user's live sessions, most recently used first", security, params: idParams, response: { 200: z.array(sessionSchema), ...errors } } },
+    async (request) => {
+      await users.require(request.params.userId);
+      return (await sessions.list(request.params.userId)).map((s) => ({
+        id: s.id,
+        amr: s.amr,
+        ip: s.ip,
+        userAgent: s.userAgent,
+        createdAt: s.createdAt,
+        lastUsedAt: s.lastUsedAt,
+        expiresAt: sessions.effectiveExpiry(s),
+      }));
+    },
+  );
+
+  app.delete(
+    '/users/:userId/sessions/:sessionId',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'End one session of the user (another user\'s session id is "not found")',
+        security,
+        params: idParams.extend({ sessionId: z.string().min(1).max(64) }),
+        response: { 204: z.void(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await sessions.revokeForUser(request.params.userId, request.params.sessionId);
+      return reply.status(204).send();
+    },
+  );
+
+  app.delete(
+    '/users/:userId/sessions',
+    { schema: { tags: ['management'], summary: 'End every session and token of the user', security, params: idParams, response: { 204: z.void(), ...errors } } },
+    async (request, reply) => {
+      await users.require(request.params.userId);
+      await users.endAllSessions(request.params.userId);
+      return reply.status(204).send();
+    },
+  );
+};

@@ -1,0 +1,37 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+/** `page` (from 1) and `page_size` (default 20, at most 100) query parameters (Logto's pagination). */
+export const paginationQuery = {
+  page: z.coerce.number().int().min(1).default(1).describe('Page number, from 1'),
+  page_size: z.coerce.number().int().min(1).max(100).default(20).describe('Items per page (1–100)'),
+};
+
+/** Rows to skip and take for a page. */
+export function pageWindow(page: number, pageSize: number): { offset: number; limit: number } {
+  return { offset: (page - 1) * pageSize, limit: pageSize };
+}
+
+/**
+ * Sets `Total-Number` and the RFC 8288 `Link` header (rel first, prev when page > 1, next when a later
+ * page exists, last) on a paginated answer, as Logto does. Link targets are absolute URLs on
+ * `publicUrl` keeping every other query parameter of the request.
+ */
+export function setPaginationHeaders(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  publicUrl: string,
+  { page, pageSize, total }: { page: number; pageSize: number; total: number },
+): void {
+  const last = Math.max(1, Math.ceil(total / pageSize));
+  const url = new URL(publicUrl + request.url);
+  const link = (n: number, rel: string) => {
+    url.searchParams.set('page', String(n));
+    return `<${url.toString()}>; rel="${rel}"`;
+  };
+  const links = [link(1, 'first')];
+  if (page > 1) links.push(link(Math.min(page - 1, last), 'prev'));
+  if (page < last) links.push(link(page + 1, 'next'));
+  links.push(link(last, 'last'));
+  reply.header('total-number', String(total)).header('link', links.join(', '));
+}

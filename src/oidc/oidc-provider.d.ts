@@ -1,0 +1,175 @@
+/**
+ * The part of node-oidc-provider 9's API that Tessera uses (the package ships no type definitions).
+ * Shapes follow the library's source (`lib/provider.js`, `lib/models/*`, `lib/helpers/errors.js`).
+ */
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+
+  /** A stored artefact as the adapter sees it (token, code, session, grant, interaction…). */
+  export interface AdapterPayload {
+    [key: string]: unknown;
+    jti?: string;
+    kind?: string;
+    grantId?: string;
+    userCode?: string;
+    uid?: string;
+    accountId?: string;
+    clientId?: string;
+    /** Epoch seconds at which the artefact was consumed. */
+    consumed?: number;
+  }
+
+  /** The storage adapter contract (one instance per model name). */
+  export interface Adapter {
+    /** `expiresIn` is in **seconds**. */
+    upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void>;
+    find(id: string): Promise<AdapterPayload | undefined>;
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
+    findByUid(uid: string): Promise<AdapterPayload | undefined>;
+    consume(id: string): Promise<void>;
+    destroy(id: string): Promise<void>;
+    revokeByGrantId(grantId: string): Promise<void>;
+  }
+
+  /** A registered client as the provider models it (metadata camelCased; extra metadata as registered). */
+  export interface Client {
+    [key: string]: unknown;
+    clientId: string;
+    clientSecret?: string;
+    clientAuthMethod: string;
+    redirectUris?: string[];
+    postLogoutRedirectUris?: string[];
+    compareClientSecret(actual: string): boolean | Promise<boolean>;
+  }
+
+  export interface ClientStatic {
+    prototype: Client;
+    find(id: string): Promise<Client | undefined>;
+  }
+
+  export interface Grant {
+    jti: string;
+    accountId?: string;
+    clientId?: string;
+    addOIDCScope(scope: string): void;
+    addOIDCClaims(claims: string[]): void;
+    addResourceScope(resource: string, scope: string): void;
+    /** @returns the grant id */
+    save(): Promise<string>;
+  }
+
+  export interface GrantStatic {
+    new (properties: { accountId: string; clientId: string }): Grant;
+    find(id: string): Promise<Grant | undefined>;
+  }
+
+  export interface Token {
+    jti: string;
+    accountId?: string;
+    clientId?: string;
+    grantId?: string;
+    scope?: string;
+    exp?: number;
+    iat?: number;
+    resourceServer?: ResourceServer;
+    remainingTTL: number;
+    isSenderConstrained(): boolean;
+  }
+
+  export interface TokenStatic {
+    find(value: string, options?: { ignoreExpiration?: boolean }): Promise<Token | undefined>;
+  }
+
+  /** Resource server information returned by `features.resourceIndicators.getResourceServerInfo`. */
+  export interface ResourceServer {
+    scope: string;
+    audience?: string;
+    /** Seconds. */
+    accessTokenTTL?: number;
+    accessTokenFormat?: 'opaque' | 'jwt';
+    jwt?: { sign?: { alg?: string; kid?: string } };
+  }
+
+  /** What `interactionDetails` returns. */
+  export interface Interaction {
+    uid: string;
+    jti: string;
+    /** Epoch seconds. */
+    exp: number;
+    returnTo: string;
+    prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
+    params: Record<string, unknown>;
+    session?: { accountId?: string; uid?: string; cookie?: string };
+    grantId?: string;
+    lastSubmission?: Record<string, unknown>;
+  }
+
+  /** The slice of the koa context (with `ctx.oidc`) that configuration callbacks use. */
+  export interface KoaContextWithOIDC {
+    [key: string]: any;
+    body: unknown;
+    type: string;
+    status: number;
+    host: string;
+    oidc: {
+      [key: string]: any;
+      route?: string;
+      client?: Client;
+      params?: Record<string, any>;
+      session?: { accountId?: string; grantIdFor(clientId: string): string | undefined };
+      result?: Record<string, any>;
+      requestParamOIDCScopes: Set<string>;
+      entities: Record<string, any>;
+      provider: Provider;
+    };
+  }
+
+  export interface Account {
+    accountId: string;
+    claims(use: string, scope: string, claims: unknown, rejected: string[]): Promise<Record<string, unknown>> | Record<string, unknown>;
+  }
+
+  export class Provider {
+    constructor(issuer: string, configuration: Record<string, unknown>);
+    readonly issuer: string;
+    proxy: boolean;
+    keys?: string[];
+    readonly Client: ClientStatic;
+    readonly Grant: GrantStatic;
+    readonly AccessToken: TokenStatic;
+    readonly RefreshToken: TokenStatic;
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionResult(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
+    interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+    on(event: string, listener: (...args: any[]) => void): this;
+    /** Registers koa middleware that runs before the provider's own (it may act after `await next()`). */
+    use(middleware: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>): this;
+    urlFor(name: string, options?: Record<string, unknown>): string;
+  }
+
+  export namespace errors {
+    class OIDCProviderError extends Error {
+      error: string;
+      error_description?: string;
+      status: number;
+      statusCode: number;
+      expose: boolean;
+    }
+    class InvalidTarget extends OIDCProviderError {
+      constructor(description?: string, detail?: string);
+    }
+    class InvalidScope extends OIDCProviderError {
+      constructor(description?: string, scope?: string, detail?: string);
+    }
+    class InvalidRequest extends OIDCProviderError {
+      constructor(description?: string, code?: number, detail?: string);
+    }
+    class SessionNotFound extends InvalidRequest {}
+    class AccessDenied extends OIDCProviderError {
+      constructor(description?: string, detail?: string);
+    }
+  }
+
+  export default Provider;
+}

@@ -1,0 +1,215 @@
+import Provider, { errors, type Client, type KoaContextWithOIDC, type ResourceServer, type Token } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import { clientSecretMatches } from '../domain/applications.js';
+import type { ApplicationService } from '../domain/applications.js';
+import type { UserService } from '../domain/users.js';
+import type { Store } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { findAccount, SCOPE_CLAIMS } from './account.js';
+import { CLIENT_EXTRA_METADATA, TesseraOidcAdapter } from './adapter.js';
+import type { LoadedKeys } from './keys.js';
+import { errorPage, loggedOutPage, logoutPage } from './views.js';
+
+/** Where the provider is mounted inside the Fastify server. */
+export const OIDC_PREFIX = '/oidc';
+
+/** The one scope of the Management API resource (Logto: `all`). */
+export const MANAGEMENT_SCOPE = 'all';
+
+/** Lifetime of access tokens (JWT and opaque) and ID tokens, seconds. */
+export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+/** Lifetime of an authorization code, seconds (RFC 6749 §4.1.2 recommends at most 10 minutes). */
+export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
+
+/** Lifetime of an interaction (a sign-in page waiting for the user), seconds. */
+export const INTERACTION_TTL_SECONDS = 3600;
+
+/** The issuer identifier: `<publicUrl>/oidc`. */
+export function issuerOf(config: Config): string {
+  return `${config.publicUrl}${OIDC_PREFIX}`;
+}
+
+/** The Management API resource indicator (RFC 8707): `<publicUrl>/api`. */
+export function managementResourceOf(config: Config): string {
+  return `${config.publicUrl}/api`;
+}
+
+/** What the provider needs from the rest of Tessera. */
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  users: UserService;
+  applications: ApplicationService;
+  clock: Clock;
+}
+
+/** True when the client may hold the Management API role (extra client metadata). */
+function isManagementClient(client: Client | undefined): boolean {
+  return client?.['tessera_management'] === true;
+}
+
+/**
+ * Builds a node-oidc-provider 9 instance for Tessera (issuer `<publicUrl>/oidc`):
+ * - storage through {@link TesseraOidcAdapter}; accounts through {@link findAccount};
+ * - discovery, JWKS, authorization code with PKCE (S256, required for every client),
+ *   refresh tokens (rotated on every use), client_credentials, introspection (RFC 7662),
+ *   revocation (RFC 7009), RP-initiated logout, userinfo, resource indicators (RFC 8707);
+ * - the Management API resource `<publicUrl>/api` with scope `all`: JWT access tokens (RFC 9068,
+ *   ES256, {@link ACCESS_TOKEN_TTL_SECONDS}) for applications holding the management role only; any
+ *   other resource, or another client, gets `invalid_target`. Without a resource, access tokens are
+ *   opaque (userinfo, and the Account API later);
+ * - client secrets are compared against their stored SHA-256 hash (see `clientMetadata`), so
+ *   `client_secret_jwt` and HS* algorithms are not offered.
+ */
+export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
+  const { config, store, users, applications, clock } = deps;
+  const managementResource = managementResourceOf(config);
+
+  const provider = new Provider(issuerOf(config), {
+    adapter: (model: string) => new TesseraOidcAdapter(model, store, applications, clock),
+    findAccount: (_ctx: KoaContextWithOIDC, sub: string) => findAccount(users, sub),
+    jwks: { keys: keys.signing },
+    cookies: {
+      keys: keys.cookie,
+      long: { httpOnly: true, sameSite: 'lax', path: OIDC_PREFIX },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    claims: SCOPE_CLAIMS,
+    scopes: ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')],
+    // Scope claims go into the ID token too (not only userinfo), as Logto does.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+      authorizationSigningAlgValues: ['RS256', 'ES256'],
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    extraClientMetadata: { properties: [...CLIENT_EXTRA_METADATA] },
+    clientBasedCORS: (_ctx: KoaContextWithOIDC, origin: string, client: Client) => {
+      const allowed = client['tessera_cors_origins'];
+      if (Array.isArray(allowed) && allowed.includes(origin)) return true;
+      // Public clients run in the browser at their redirect URIs' origins.
+      return client.clientAuthMethod === 'none' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: (_ctx: unknown, token: Token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL_SECONDS,
+      ClientCredentials: (_ctx: unknown, token: Token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL_SECONDS,
+      IdToken: ACCESS_TOKEN_TTL_SECONDS,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL_SECONDS,
+      Interaction: INTERACTION_TTL_SECONDS,
+      // Refresh tokens, provider sessions and grants live as long as a first-party session.
+      RefreshToken: (ctx: KoaContextWithOIDC, token: Token, client: Client) => {
+        const rotated = ctx?.oidc?.entities?.RotatedRefreshToken as Token | undefined;
+        // A public client's rotated token keeps the original expiry (no endless sliding window).
+        if (rotated && client.clientAuthMethod === 'none' && !token.isSenderConstrained()) return rotated.remainingTTL;
+        return config.session.absoluteTtlSeconds;
+      },
+      Session: config.session.absoluteTtlSeconds,
+      Grant: config.session.absoluteTtlSeconds,
+    },
+    interactions: {
+      url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `${OIDC_PREFIX}/interaction/${interaction.uid}`,
+    },
+    // Every application is first-party (Tessera has no third-party apps yet): consent is implied, so
+    // a grant for the requested OIDC scopes is created without asking (issue 4).
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const { oidc } = ctx;
+      const client = oidc.client!;
+      const accountId = oidc.session?.accountId;
+      const grantId = (oidc.result?.consent?.grantId as string | undefined) ?? oidc.session?.grantIdFor(client.clientId);
+      if (grantId) return oidc.provider.Grant.find(grantId);
+      if (!accountId) return undefined;
+      const grant = new oidc.provider.Grant({ accountId, clientId: client.clientId });
+      const scopes = [...oidc.requestParamOIDCScopes].filter((s) => s !== 'offline_access');
+      if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+      await grant.save();
+      return grant;
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      // A client learns about, and revokes, only its own tokens (RFC 7662 §4, RFC 7009 §2.1): Tessera's
+      // own resource servers check tokens locally, so no client needs to introspect others' tokens.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx: KoaContextWithOIDC, client: Client, token: Token) => token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx: KoaContextWithOIDC, client: Client, token: Token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx: KoaContextWithOIDC, form: string) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form, ctx.host);
+        },
+        postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => {
+          ctx.type = 'html';
+          ctx.body = loggedOutPage(ctx.oidc.client?.['clientName'] as string | undefined);
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (ctx: KoaContextWithOIDC, _client: Client, oneOf?: string[]) => {
+          if (oneOf) return oneOf;
+          // client_credentials needs a resource (Logto): its tokens are only for resource servers.
+          if (ctx.oidc.route === 'token' && ctx.oidc.params?.['grant_type'] === 'client_credentials') {
+            throw new errors.InvalidTarget('a resource indicator is required for the client_credentials grant');
+          }
+          return undefined;
+        },
+        useGrantedResource: () => false,
+        getResourceServerInfo: (_ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): ResourceServer => {
+          if (resourceIndicator !== managementResource) throw new errors.InvalidTarget('unknown resource indicator');
+          if (!isManagementClient(client)) {
+            throw new errors.InvalidTarget('this client is not allowed to request the Management API resource');
+          }
+          return {
+            scope: MANAGEMENT_SCOPE,
+            audience: managementResource,
+            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+    },
+    renderError: (ctx: KoaContextWithOIDC, out: Record<string, unknown>) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(out);
+    },
+  });
+
+  provider.proxy = config.trustProxy;
+
+  // Unknown paths under /oidc answer like the provider's other errors (RFC 6749 §5.2 shape), not
+  // with koa's plain-text "Not Found".
+  provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404;
+      ctx.body = { error: 'invalid_request', error_description: 'unrecognized route or not allowed method' };
+    }
+  });
+
+  // Client secrets are stored as SHA-256 hashes and the provider holds the hash as `clientSecret`:
+  // compare the hash of the presented secret, in constant time.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Client, actual: string) {
+    return clientSecretMatches(this.clientSecret ?? null, actual);
+  };
+
+  return provider;
+}

@@ -1,0 +1,229 @@
+import { createHmac } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Interaction } from 'oidc-provider';
+import type { IdentifierKind } from '../domain/identifiers.js';
+import { AppError } from '../errors/index.js';
+import { constantTimeEqual } from '../util/crypto.js';
+import type { OidcService } from './index.js';
+import { OIDC_PREFIX } from './provider.js';
+import { errorPage, signInPage } from './views.js';
+
+/** Options of {@link oidcRoutes}. */
+export interface OidcRoutesOptions {
+  oidc: OidcService;
+}
+
+/** Largest sign-in form accepted, bytes. */
+const FORM_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Which kind of identifier the sign-in field holds: `@` → email; digits with an optional `+` and
+ * separators → phone; anything else → username (native usernames cannot start with a digit).
+ */
+export function identifierKind(value: string): IdentifierKind {
+  if (value.includes('@')) return 'email';
+  if (/^\+?[0-9][0-9 ().-]*$/.test(value.trim())) return 'phone';
+  return 'username';
+}
+
+/**
+ * Mounts node-oidc-provider at `/oidc` and serves its interaction pages (issue 4):
+ * - `/oidc/*` goes to the provider's own request handler with the raw Node request and response,
+ *   hijacked in `onRequest`, so Fastify never reads the body (the provider parses its own form and
+ *   JSON bodies) and the provider's RFC 6749 errors (`{error, error_description}`) reach the client
+ *   untouched. The URL is rewritten to the provider's relative path during the call
+ *   (`req.originalUrl` keeps the full one, which the provider uses to build absolute URLs).
+ * - `GET /oidc/interaction/:uid` shows the sign-in page for the login prompt; consent prompts of
+ *   first-party applications are granted without a page. `POST …/login` checks the credentials with
+ *   `AuthService.signInWithPassword` (rate limits, lockout and suspension apply) and resumes the
+ *   authorization request; `POST …/abort` ends it with `access_denied`. The forms carry a CSRF
+ *   token bound to the interaction (HMAC with the provider's cookie key) and cross-origin posts are refused.
+ */
+export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc }) => {
+  await app.register(async (pages) => interactionRoutes(pages, oidc));
+
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: `${OIDC_PREFIX}/*`,
+    // The provider answers CORS itself (per-client origins); its pages post forms to itself and then
+    // redirect to registered client URIs, so CSP's form-action must not be limited to 'self'.
+    config: { cors: false },
+    helmet: { contentSecurityPolicy: { directives: { formAction: null, upgradeInsecureRequests: null } } },
+    onRequest: async (request, reply) => {
+      const handle = await oidc.requestHandler();
+      reply.hijack();
+      const req = request.raw as typeof request.raw & { originalUrl?: string };
+      const fullUrl = req.url ?? '/';
+      req.originalUrl = fullUrl;
+      req.url = fullUrl.slice(OIDC_PREFIX.length) || '/';
+      await new Promise<void>((resolve) => {
+        reply.raw.once('close', resolve);
+        handle(req, reply.raw);
+      });
+      req.url = fullUrl;
+    },
+    handler: async () => undefined,
+  });
+};
+
+async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promise<void> {
+  await app.register(formbody, { bodyLimit: FORM_LIMIT_BYTES });
+  const { auth, sessions, config } = oidc.deps;
+  const publicOrigin = new URL(config.publicUrl).origin;
+
+  /** CSRF token of an interaction: HMAC-SHA256(cookie key, uid). */
+  const csrfFor = async (uid: string) => {
+    const [key] = (await oidc.keys.load()).cookie;
+    return createHmac('sha256', key ?? '').update(`tessera-interaction:${uid}`).digest('base64url');
+  };
+
+  /** The interaction the request's cookie names, if it is the one in the URL. */
+  const details = async (request: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply): Promise<Interaction | undefined> => {
+    const provider = await oidc.current();
+    try {
+      const interaction = await provider.interactionDetails(request.raw, reply.raw);
+      return interaction.uid === request.params.uid ? interaction : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const html = (reply: FastifyReply, status: number, body: string, formTarget?: string) => {
+    // The sign-in form posts to us, and we answer with redirects to /oidc/auth/… and then to the
+    // client's redirect URI: form-action must allow that origin (CSP3 applies it to redirects).
+    const formAction = ["'self'", formTarget].filter(Boolean).join(' ');
+    return reply
+      .status(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header(
+        'content-security-policy',
+        `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      )
+      .send(body);
+  };
+
+  const expired = (reply: FastifyReply) =>
+    html(
+      reply,
+      400,
+      errorPage({
+        error: 'invalid_request',
+        error_description: 'This sign-in request has expired or belongs to another browser. Go back to the application and try again.',
+      }),
+    );
+
+  const redirectOrigin = (interaction: Interaction) => {
+    const uri = interaction.params['redirect_uri'];
+    return typeof uri === 'string' ? URL.parse(uri)?.origin : undefined;
+  };
+
+  const clientName = async (interaction: Interaction) => {
+    const clientId = interaction.params['client_id'];
+    const app = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
+    return app?.name ?? String(clientId ?? '');
+  };
+
+  const loginPage = async (reply: FastifyReply, interaction: Interaction, status: number, extra: { identifier?: string; error?: string } = {}) =>
+    html(
+      reply,
+      status,
+      signInPage({
+        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/login`,
+        clientName: await clientName(interaction),
+        csrf: await csrfFor(interaction.uid),
+        identifier: extra.identifier ?? (typeof interaction.params['login_hint'] === 'string' ? interaction.params['login_hint'] : ''),
+        ...(extra.error ? { error: extra.error } : {}),
+      }),
+      redirectOrigin(interaction),
+    );
+
+  /** First-party applications: grant whatever the consent prompt lists as missing, then resume. */
+  const grantConsent = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction) => {
+    const provider = await oidc.current();
+    const accountId = interaction.session?.accountId;
+    const clientId = interaction.params['client_id'];
+    if (!accountId || typeof clientId !== 'string') return expired(reply);
+    const grant = (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ?? new provider.Grant({ accountId, clientId });
+    const d = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (d.missingOIDCScope?.length) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims?.length) grant.addOIDCClaims(d.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    const grantId = await grant.save();
+    const returnTo = await provider.interactionResult(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  };
+
+  /** Refuses posts whose CSRF token is wrong or that come from another origin. */
+  const checkPost = async (request: FastifyRequest, interaction: Interaction): Promise<boolean> => {
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== publicOrigin) return false;
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    return typeof body['csrf'] === 'string' && constantTimeEqual(body['csrf'], await csrfFor(interaction.uid));
+  };
+
+  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return expired(reply);
+    if (interaction.prompt.name === 'login') return loginPage(reply, interaction, 200);
+    if (interaction.prompt.name === 'consent') return grantConsent(request, reply, interaction);
+    return html(reply, 400, errorPage({ error: 'invalid_request', error_description: `Unsupported prompt: ${interaction.prompt.name}` }));
+  });
+
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction || interaction.prompt.name !== 'login') return expired(reply);
+    if (!(await checkPost(request, interaction))) {
+      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
+    }
+    const body = request.body as Record<string, unknown>;
+    const identifier = typeof body['identifier'] === 'string' ? body['identifier'].trim().slice(0, 320) : '';
+    const password = typeof body['password'] === 'string' ? body['password'].slice(0, 4096) : '';
+    if (!identifier || !password) return loginPage(reply, interaction, 400, { identifier, error: 'Enter your identifier and password.' });
+    let accountId: string;
+    try {
+      const ua = request.headers['user-agent'];
+      const { user, issued } = await auth.signInWithPassword(identifierKind(identifier), identifier, password, {
+        ip: request.ip,
+        userAgent: typeof ua === 'string' ? ua : null,
+      });
+      // The OIDC provider keeps its own session (cookie on /oidc); the first-party session token the
+      // sign-in produced is never handed out, so end it at once.
+      await sessions.revokeForUser(user.id, issued.session.id);
+      accountId = user.id;
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      return loginPage(reply, interaction, error.status, { identifier, error: error.message });
+    }
+    const provider = await oidc.current();
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { login: { accountId, amr: ['pwd'], remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  });
+
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/abort`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return expired(reply);
+    if (!(await checkPost(request, interaction))) {
+      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
+    }
+    const provider = await oidc.current();
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { error: 'access_denied', error_description: 'The user cancelled the sign-in.' },
+      { mergeWithLastSubmission: false },
+    );
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * The minimal server-rendered pages of the OIDC provider (sign-in, sign-out, errors). Every value
+ * that reaches the markup goes through {@link escapeHtml}; pages load nothing from elsewhere.
+ */
+
+/** Escapes text for HTML element content and double- or single-quoted attribute values (OWASP XSS rule #1/#2). */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;background:#f5f5f7;margin:0;padding:48px 16px}
+main{max-width:360px;margin:0 auto;background:#fff;border-radius:8px;padding:24px 28px;box-shadow:0 1px 3px rgba(0,0,0,.15)}
+h1{font-size:1.4em;font-weight:600;margin:0 0 8px}p{color:#444}label{display:block;margin:14px 0 4px;font-size:.9em}
+input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:9px;border:1px solid #bbb;border-radius:4px;font-size:1em}
+button{margin-top:18px;width:100%;padding:10px;border:0;border-radius:4px;background:#2456d3;color:#fff;font-size:1em;cursor:pointer}
+button.secondary{background:#e4e4e8;color:#222}.error{color:#b00020;background:#fdecee;padding:8px 10px;border-radius:4px}
+dl{font-size:.9em}dt{font-weight:600}dd{margin:0 0 8px}`;
+
+/** Wraps a body in the common page layout. `body` must already be safe HTML. */
+function layout(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body><main>
+${body}
+</main></body>
+</html>`;
+}
+
+/** What the sign-in page shows. */
+export interface SignInPageInput {
+  /** Where the form posts (a same-origin path). */
+  action: string;
+  /** The application's display name. */
+  clientName: string;
+  /** CSRF token bound to this interaction. */
+  csrf: string;
+  /** Identifier to pre-fill (from `login_hint` or the previous attempt). */
+  identifier?: string;
+  /** Message of a failed attempt. */
+  error?: string;
+}
+
+/** The sign-in form (identifier + password) of an authorization request's login prompt. */
+export function signInPage(input: SignInPageInput): string {
+  return layout(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p>to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="on">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="identifier">Username, email or phone</label>
+<input type="text" id="identifier" name="identifier" required autofocus autocomplete="username" value="${escapeHtml(input.identifier ?? '')}">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" required autocomplete="current-password">
+<button type="submit">Sign in</button>
+</form>
+<form method="post" action="${escapeHtml(input.action.replace(/\/login$/, '/abort'))}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  );
+}
+
+/**
+ * The RP-initiated logout confirmation (OpenID Connect RP-Initiated Logout 1.0 §2). `form` is the
+ * provider's own hidden form (it carries the xsrf token), rendered as given.
+ */
+export function logoutPage(form: string, host: string): string {
+  return layout(
+    'Sign out',
+    `<h1>Sign out</h1>
+<p>Do you want to sign out from ${escapeHtml(host)}?</p>
+${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+  );
+}
+
+/** Shown after a logout without a (valid) post_logout_redirect_uri. */
+export function loggedOutPage(clientName?: string): string {
+  return layout('Signed out', `<h1>Signed out</h1><p>You have signed out${clientName ? ` of ${escapeHtml(clientName)}` : ''}.</p>`);
+}
+
+/** An error page for browser-facing endpoints; `fields` are the RFC 6749 error parameters. */
+export function errorPage(fields: Record<string, unknown>): string {
+  const rows = Object.entries(fields)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
+    .join('');
+  return layout('Something went wrong', `<h1>Something went wrong</h1><dl>${rows}</dl>`);
+}

@@ -1,0 +1,134 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UserIdentitiesTable } from './schema.js';
+
+/**
+ * Third-party identities: which external account (provider + subject) belongs to which user. A user has
+ * at most one identity per provider, and an external account belongs to at most one user; both are
+ * unique indexes, so the database decides races. Used by LeanCloud `authData` and by social sign-in.
+ */
+export interface IdentityRecord {
+  userId: string;
+  /** Provider / platform name (`weixin`, `anonymous`, `_weixin_unionid`, a connector id…). */
+  provider: string;
+  /** The provider's stable account id. */
+  subject: string;
+  /** Provider data as received (tokens, profile…), a JSON object. */
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Thrown by {@link IdentityStore.upsert} when `(provider, subject)` already belongs to another user. */
+export class IdentityConflict extends Error {
+  constructor(readonly provider: string) {
+    super(`identity of ${provider} already linked to another user`);
+    this.name = 'IdentityConflict';
+  }
+}
+
+/** Storage of {@link IdentityRecord}s. */
+export interface IdentityStore {
+  /** The identity of this external account, if any user has it. */
+  findBySubject(provider: string, subject: string): Promise<IdentityRecord | undefined>;
+  /** A user's identities, by provider name. */
+  listByUser(userId: string): Promise<IdentityRecord[]>;
+  /** The identities of several users (for list views). */
+  listByUsers(userIds: readonly string[]): Promise<IdentityRecord[]>;
+  /**
+   * Sets the user's identity for `record.provider` (replacing the subject and data of an existing one,
+   * keeping its `createdAt`).
+   * @throws IdentityConflict when another user has `(provider, subject)` (nothing is written)
+   */
+  upsert(record: IdentityRecord): Promise<void>;
+  /** Removes the user's identity for `provider`. @returns true when one was removed. */
+  delete(userId: string, provider: string): Promise<boolean>;
+}
+
+/** True when `error` is a unique-constraint failure of the database driver (SQLite or PostgreSQL). */
+export function isUniqueError(error: unknown): boolean {
+  const e = error as { code?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+function toIdentity(row: Selectable<UserIdentitiesTable>): IdentityRecord {
+  let data: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(row.data);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) data = parsed as Record<string, unknown>;
+  } catch {
+    data = {};
+  }
+  return {
+    userId: row.user_id,
+    provider: row.provider,
+    subject: row.subject,
+    data,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Kysely implementation of {@link IdentityStore} (SQLite and PostgreSQL). */
+export class KyselyIdentityStore implements IdentityStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findBySubject(provider: string, subject: string) {
+    const row = await this.db
+      .selectFrom('user_identities')
+      .selectAll()
+      .where('provider', '=', provider)
+      .where('subject', '=', subject)
+      .executeTakeFirst();
+    return row ? toIdentity(row) : undefined;
+  }
+
+  async listByUser(userId: string) {
+    const rows = await this.db.selectFrom('user_identities').selectAll().where('user_id', '=', userId).orderBy('provider').execute();
+    return rows.map(toIdentity);
+  }
+
+  async listByUsers(userIds: readonly string[]) {
+    if (userIds.length === 0) return [];
+    const out: IdentityRecord[] = [];
+    // Bounded IN lists (SQLite's default limit on host parameters is 32 766; stay far below).
+    for (let i = 0; i < userIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('user_identities')
+        .selectAll()
+        .where('user_id', 'in', userIds.slice(i, i + 500))
+        .orderBy('provider')
+        .execute();
+      out.push(...rows.map(toIdentity));
+    }
+    return out;
+  }
+
+  async upsert(r: IdentityRecord, attempt = 0): Promise<void> {
+    const data = JSON.stringify(r.data);
+    try {
+      const updated = await this.db
+        .updateTable('user_identities')
+        .set({ subject: r.subject, data, updated_at: r.updatedAt })
+        .where('user_id', '=', r.userId)
+        .where('provider', '=', r.provider)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) > 0) return;
+      await this.db
+        .insertInto('user_identities')
+        .values({ user_id: r.userId, provider: r.provider, subject: r.subject, data, created_at: r.createdAt, updated_at: r.updatedAt })
+        .execute();
+    } catch (error) {
+      if (!isUniqueError(error)) throw error;
+      // Either (provider, subject) is someone else's, or a concurrent upsert for this user and provider
+      // inserted first (then updating wins on a retry).
+      const owner = await this.findBySubject(r.provider, r.subject);
+      if ((owner && owner.userId !== r.userId) || attempt >= 2) throw new IdentityConflict(r.provider);
+      return this.upsert(r, attempt + 1);
+    }
+  }
+
+  async delete(userId: string, provider: string) {
+    const r = await this.db.deleteFrom('user_identities').where('user_id', '=', userId).where('provider', '=', provider).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

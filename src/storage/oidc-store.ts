@@ -1,0 +1,367 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database } from './schema.js';
+
+/**
+ * Storage of the OAuth 2.0 / OIDC side (issue 4): applications (OAuth clients), the artefacts of
+ * node-oidc-provider (one table for every model) and the provider's keys. Timestamps are
+ * **milliseconds since the epoch**, as everywhere in the store.
+ */
+
+/** What kind of OAuth client an application is (Logto's application types). */
+export type ApplicationType = 'traditional' | 'spa' | 'native' | 'm2m';
+
+/** A registered application as stored. */
+export interface ApplicationRecord {
+  /** The OAuth `client_id` (24-hex from `newId`, or the configured bootstrap id). */
+  id: string;
+  name: string;
+  type: ApplicationType;
+  /** SHA-256 hex of the client secret; null for public clients (SPA, native). */
+  secretHash: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  /** Origins allowed to call the token, userinfo… endpoints from a browser (CORS). */
+  corsOrigins: string[];
+  /** Holds the management role: may get tokens for the Management API resource. */
+  isManagement: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Fields of an application that can change after creation. */
+export type ApplicationPatch = Partial<Omit<ApplicationRecord, 'id' | 'type' | 'createdAt'>>;
+
+export interface ApplicationStore {
+  /** Inserts unless the id exists. @returns false when an application with this id already exists */
+  insert(app: ApplicationRecord): Promise<boolean>;
+  findById(id: string): Promise<ApplicationRecord | undefined>;
+  /** Newest first. */
+  list(page: { offset: number; limit: number }): Promise<ApplicationRecord[]>;
+  count(): Promise<number>;
+  /** @returns the updated application, or undefined when there is none */
+  update(id: string, patch: ApplicationPatch): Promise<ApplicationRecord | undefined>;
+  /** @returns true when one was deleted */
+  delete(id: string): Promise<boolean>;
+}
+
+/** Secondary keys of an oidc-provider artefact, extracted from its payload for lookups and revocation. */
+export interface OidcPayloadIndexes {
+  grantId: string | null;
+  userCode: string | null;
+  /** Session uid (model `Session`). */
+  uid: string | null;
+  accountId: string | null;
+  clientId: string | null;
+}
+
+/** A stored oidc-provider artefact. */
+export interface OidcPayloadRecord {
+  payload: Record<string, unknown>;
+  /** When it was consumed (ms), e.g. a used authorization code or a rotated refresh token. */
+  consumedAt: number | null;
+  expiresAt: number | null;
+}
+
+/**
+ * node-oidc-provider's artefacts, whatever the model (`Session`, `Grant`, `AccessToken`,
+ * `AuthorizationCode`, `RefreshToken`, `Interaction`, …). Expired rows are invisible to reads.
+ */
+export interface OidcPayloadStore {
+  /** Inserts or replaces the artefact `(model, id)`. `expiresAt` in ms, null = no expiry. */
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, indexes: OidcPayloadIndexes): Promise<void>;
+  find(model: string, id: string, now: number): Promise<OidcPayloadRecord | undefined>;
+  /** The `Session` with this uid. */
+  findByUid(uid: string, now: number): Promise<OidcPayloadRecord | undefined>;
+  findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayloadRecord | undefined>;
+  /** Marks `(model, id)` consumed at `at` (ms). */
+  consume(model: string, id: string, at: number): Promise<void>;
+  destroy(model: string, id: string): Promise<void>;
+  /** Deletes every artefact of `model` that belongs to the grant. */
+  revokeByGrantId(model: string, grantId: string): Promise<void>;
+  /** Deletes every artefact (sessions, grants, tokens…) of an account. @returns how many */
+  deleteByAccount(accountId: string): Promise<number>;
+  /** Deletes every artefact issued to a client. @returns how many */
+  deleteByClient(clientId: string): Promise<number>;
+  /** Deletes artefacts that expired before `now`. @returns how many */
+  deleteExpired(now: number): Promise<number>;
+}
+
+/** What a stored key is for: signing JWTs (`sig`) or signing the provider's cookies (`cookie`). */
+export type OidcKeyKind = 'sig' | 'cookie';
+
+/** A provider key as stored. */
+export interface OidcKeyRecord {
+  kid: string;
+  kind: OidcKeyKind;
+  /** JWS algorithm of a signing key (`ES256`, `RS256`); null for cookie keys. */
+  alg: string | null;
+  /** Private JWK as JSON (signing keys) or a base64url secret (cookie keys). */
+  jwk: string;
+  createdAt: number;
+  /** When a newer key took over signing (ms); null while the key signs. */
+  retiredAt: number | null;
+}
+
+export interface OidcKeyStore {
+  /** Every key, newest first (ties broken by kid, so every node orders them alike). */
+  list(): Promise<OidcKeyRecord[]>;
+  insert(key: OidcKeyRecord): Promise<void>;
+  /** Sets `retiredAt = at` on the active keys of a kind. @returns how many */
+  retireActive(kind: OidcKeyKind, at: number): Promise<number>;
+  /** Deletes keys retired before `cutoff` (ms). @returns how many */
+  deleteRetiredBefore(cutoff: number): Promise<number>;
+}
+
+/** Row of `applications`. JSON arrays are stored as text. */
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  type: string;
+  secret_hash: string | null;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  cors_origins: string;
+  is_management: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Row of `oidc_payloads`: one node-oidc-provider artefact, payload as JSON text. */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Row of `oidc_keys`. */
+export interface OidcKeysTable {
+  kid: string;
+  kind: string;
+  alg: string | null;
+  jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+const num = (v: number | null): number | null => (v === null ? null : Number(v));
+
+function parseArray(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function toApplication(row: Selectable<ApplicationsTable>): ApplicationRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as ApplicationType,
+    secretHash: row.secret_hash,
+    redirectUris: parseArray(row.redirect_uris),
+    postLogoutRedirectUris: parseArray(row.post_logout_redirect_uris),
+    corsOrigins: parseArray(row.cors_origins),
+    isManagement: Boolean(row.is_management),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function applicationColumns(patch: ApplicationPatch): Partial<ApplicationsTable> {
+  const out: Partial<ApplicationsTable> = {};
+  if (patch.name !== undefined) out.name = patch.name;
+  if (patch.secretHash !== undefined) out.secret_hash = patch.secretHash;
+  if (patch.redirectUris !== undefined) out.redirect_uris = JSON.stringify(patch.redirectUris);
+  if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = JSON.stringify(patch.postLogoutRedirectUris);
+  if (patch.corsOrigins !== undefined) out.cors_origins = JSON.stringify(patch.corsOrigins);
+  if (patch.isManagement !== undefined) out.is_management = patch.isManagement ? 1 : 0;
+  if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
+  return out;
+}
+
+/** Kysely implementation of {@link ApplicationStore} (SQLite and PostgreSQL). */
+export class KyselyApplicationStore implements ApplicationStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(app: ApplicationRecord): Promise<boolean> {
+    const r = await this.db
+      .insertInto('applications')
+      .values({
+        id: app.id,
+        name: app.name,
+        type: app.type,
+        secret_hash: app.secretHash,
+        redirect_uris: JSON.stringify(app.redirectUris),
+        post_logout_redirect_uris: JSON.stringify(app.postLogoutRedirectUris),
+        cors_origins: JSON.stringify(app.corsOrigins),
+        is_management: app.isManagement ? 1 : 0,
+        created_at: app.createdAt,
+        updated_at: app.updatedAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async findById(id: string) {
+    const row = await this.db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toApplication(row) : undefined;
+  }
+
+  async list({ offset, limit }: { offset: number; limit: number }) {
+    const rows = await this.db
+      .selectFrom('applications')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return rows.map(toApplication);
+  }
+
+  async count() {
+    const r = await this.db.selectFrom('applications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async update(id: string, patch: ApplicationPatch) {
+    const columns = applicationColumns(patch);
+    if (Object.keys(columns).length === 0) return this.findById(id);
+    const row = await this.db.updateTable('applications').set(columns).where('id', '=', id).returningAll().executeTakeFirst();
+    return row ? toApplication(row) : undefined;
+  }
+
+  async delete(id: string) {
+    const r = await this.db.deleteFrom('applications').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}
+
+function toPayload(row: { payload: string; consumed_at: number | null; expires_at: number | null }): OidcPayloadRecord {
+  return {
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    consumedAt: num(row.consumed_at),
+    expiresAt: num(row.expires_at),
+  };
+}
+
+/** Kysely implementation of {@link OidcPayloadStore} (SQLite and PostgreSQL). */
+export class KyselyOidcPayloadStore implements OidcPayloadStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, ix: OidcPayloadIndexes) {
+    const columns = {
+      payload: JSON.stringify(payload),
+      grant_id: ix.grantId,
+      user_code: ix.userCode,
+      uid: ix.uid,
+      account_id: ix.accountId,
+      client_id: ix.clientId,
+      expires_at: expiresAt,
+      consumed_at: null,
+    };
+    await this.db
+      .insertInto('oidc_payloads')
+      .values({ model, id, ...columns })
+      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(columns))
+      .execute();
+  }
+
+  private live(now: number) {
+    return this.db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at', 'expires_at'])
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+  }
+
+  async find(model: string, id: string, now: number) {
+    const row = await this.live(now).where('model', '=', model).where('id', '=', id).executeTakeFirst();
+    return row ? toPayload(row) : undefined;
+  }
+
+  async findByUid(uid: string, now: number) {
+    const row = await this.live(now).where('model', '=', 'Session').where('uid', '=', uid).executeTakeFirst();
+    return row ? toPayload(row) : undefined;
+  }
+
+  async findByUserCode(model: string, userCode: string, now: number) {
+    const row = await this.live(now).where('model', '=', model).where('user_code', '=', userCode).executeTakeFirst();
+    return row ? toPayload(row) : undefined;
+  }
+
+  async consume(model: string, id: string, at: number) {
+    await this.db.updateTable('oidc_payloads').set({ consumed_at: at }).where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  async destroy(model: string, id: string) {
+    await this.db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  async revokeByGrantId(model: string, grantId: string) {
+    await this.db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).where('model', '=', model).execute();
+  }
+
+  async deleteByAccount(accountId: string) {
+    const r = await this.db.deleteFrom('oidc_payloads').where('account_id', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async deleteByClient(clientId: string) {
+    const r = await this.db.deleteFrom('oidc_payloads').where('client_id', '=', clientId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async deleteExpired(now: number) {
+    const r = await this.db.deleteFrom('oidc_payloads').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+/** Kysely implementation of {@link OidcKeyStore} (SQLite and PostgreSQL). */
+export class KyselyOidcKeyStore implements OidcKeyStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list() {
+    const rows = await this.db.selectFrom('oidc_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid', 'asc').execute();
+    return rows.map((r) => ({
+      kid: r.kid,
+      kind: r.kind as OidcKeyKind,
+      alg: r.alg,
+      jwk: r.jwk,
+      createdAt: Number(r.created_at),
+      retiredAt: num(r.retired_at),
+    }));
+  }
+
+  async insert(key: OidcKeyRecord) {
+    await this.db
+      .insertInto('oidc_keys')
+      .values({ kid: key.kid, kind: key.kind, alg: key.alg, jwk: key.jwk, created_at: key.createdAt, retired_at: key.retiredAt })
+      .execute();
+  }
+
+  async retireActive(kind: OidcKeyKind, at: number) {
+    const r = await this.db
+      .updateTable('oidc_keys')
+      .set({ retired_at: at })
+      .where('kind', '=', kind)
+      .where('retired_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async deleteRetiredBefore(cutoff: number) {
+    const r = await this.db.deleteFrom('oidc_keys').where('retired_at', '<', cutoff).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

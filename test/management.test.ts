@@ -1,0 +1,280 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPgDatabase, PG_URL, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+
+type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
+const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
+const pgUrl = PG_URL;
+if (pgUrl) dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
+
+const ADMIN_ID = 'tessera-admin-app';
+const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
+const PW = 'violet-harbor-7-lantern';
+let seq = 0;
+const uniq = (p = 'mu') => `${p}${Date.now().toString(36)}${seq++}`;
+
+/** Seed 001's token request, verbatim apart from the endpoint, ids and resource. */
+async function fetchAccessToken(logtoEndpoint: string, applicationId: string, applicationSecret: string, scope = 'all') {
+  const tokenEndpoint = `${logtoEndpoint}/oidc/token`;
+  return await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `Basic ${Buffer.from(`${applicationId}:${applicationSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${logtoEndpoint}/api`, ...(scope ? { scope } : {}) }).toString(),
+  });
+}
+
+describe.each(dialects)('Management API on %s', (_name, database) => {
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let token: string;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET });
+    const res = await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ expires_in: 3600, token_type: 'Bearer', scope: 'all' });
+    token = body.access_token;
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  const api = async (method: string, path: string, body?: unknown, bearer: string | null = token) => {
+    const res = await t.call(method, path, { ...(body !== undefined ? { body } : {}), ...(bearer ? { token: bearer } : {}) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
+  describe('authentication of callers', () => {
+    it("works with seed 001's fetchLogtoApplications", async () => {
+      const fetchLogtoApplications = async () =>
+        await fetch(`${t.base}/api/applications`, { method: 'GET', headers: { Authorization: `Bearer ${token}` } });
+      const res = await fetchLogtoApplications();
+      expect(res.status).toBe(200);
+      const apps = await res.json();
+      expect(apps.map((a: { id: string }) => a.id)).toContain(ADMIN_ID);
+      expect(JSON.stringify(apps)).not.toMatch(/secretHash|admin-secret/);
+    });
+
+    it('refuses missing, malformed and non-management credentials with 401', async () => {
+      for (const bearer of [null, 'not-a-jwt', `${token.slice(0, -4)}AAAA`]) {
+        const res = await api('GET', '/api/users', undefined, bearer);
+        expect(res.status).toBe(401);
+        expect(res.body.code).toBe('auth.unauthorized');
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      }
+      // a first-party session token is not a Management API token
+      const up = await api('POST', '/api/auth/sign-up', { username: uniq(), password: PW }, null);
+      expect((await api('GET', '/api/users', undefined, up.body.session.token)).status).toBe(401);
+    });
+
+    it('refuses a valid token without scope all with 403', async () => {
+      const res = await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET, '');
+      expect(res.status).toBe(200);
+      const noScope = (await res.json()).access_token as string;
+      const denied = await api('GET', '/api/users', undefined, noScope);
+      expect(denied.status).toBe(403);
+      expect(denied.body.code).toBe('auth.forbidden');
+    });
+  });
+
+  describe('users', () => {
+    it('creates (200, as Logto), reads, updates and deletes a user', async () => {
+      const username = uniq();
+      const created = await api('POST', '/api/users', {
+        username,
+        primaryEmail: `${username}@Example.com`,
+        primaryPhone: '+1 415 555 0177',
+        password: 'an-admin-chosen-one',
+        name: 'Made by admin',
+        customData: { tier: 'gold' },
+        profile: { givenName: 'Ada' },
+      });
+      expect(created.status).toBe(200);
+      expect(created.body).toMatchObject({ username, primaryPhone: '+14155550177', hasPassword: true, customData: { tier: 'gold' } });
+      const id = created.body.id as string;
+      expect((await api('GET', `/api/users/${id}`)).body.name).toBe('Made by admin');
+      const patched = await api('PATCH', `/api/users/${id}`, { name: null, avatar: 'https://img.example/a.png', profile: { familyName: 'Lovelace' } });
+      expect(patched.body).toMatchObject({ name: null, avatar: 'https://img.example/a.png', profile: { familyName: 'Lovelace' } });
+      expect((await api('PATCH', `/api/users/${id}`, {})).body.code).toBe('request.invalid');
+      expect((await api('PATCH', `/api/users/${id}`, { isSuspended: true })).body.code).toBe('request.invalid');
+      expect((await api('DELETE', `/api/users/${id}`)).status).toBe(204);
+      expect((await api('GET', `/api/users/${id}`)).body.code).toBe('user.not_found');
+      expect((await api('DELETE', `/api/users/${id}`)).status).toBe(404);
+    });
+
+    it('refuses taken identifiers and keeps nothing half-written', async () => {
+      const username = uniq();
+      await api('POST', '/api/users', { username, primaryEmail: `${username}@example.com` });
+      const dup = await api('POST', '/api/users', { username: uniq(), primaryEmail: `${username.toUpperCase()}@EXAMPLE.com` });
+      expect(dup).toMatchObject({ status: 409, body: { code: 'user.email_taken' } });
+      const other = await api('POST', '/api/users', { username: uniq() });
+      const clash = await api('PATCH', `/api/users/${other.body.id}`, { username });
+      expect(clash.body.code).toBe('user.username_taken');
+      expect((await api('GET', `/api/users/${other.body.id}`)).body.username).not.toBe(username);
+      const short = await api('POST', '/api/users', { username: uniq(), password: 'short' });
+      expect(short).toMatchObject({ status: 422, body: { code: 'password.rejected' } });
+    });
+
+    it('merges custom data and profile shallowly', async () => {
+      const { body: u } = await api('POST', '/api/users', { username: uniq(), customData: { a: 1, nested: { x: 1 } }, profile: { givenName: 'G', locale: 'en' } });
+      expect((await api('PATCH', `/api/users/${u.id}/custom-data`, { customData: { b: 2, nested: { y: 2 } } })).body).toEqual({ a: 1, b: 2, nested: { y: 2 } });
+      expect((await api('GET', `/api/users/${u.id}/custom-data`)).body).toEqual({ a: 1, b: 2, nested: { y: 2 } });
+      expect((await api('PATCH', `/api/users/${u.id}/profile`, { profile: { locale: 'zh-CN' } })).body).toEqual({ givenName: 'G', locale: 'zh-CN' });
+      expect((await api('PATCH', `/api/users/${u.id}/custom-data`, { customData: [1] })).body.code).toBe('request.invalid');
+    });
+
+    it('sets and verifies passwords; setting one ends the user\'s sessions', async () => {
+      const username = uniq();
+      const up = await api('POST', '/api/auth/sign-up', { username, password: PW }, null);
+      const id = up.body.user.id as string;
+      expect((await api('POST', `/api/users/${id}/password/verify`, { password: PW })).status).toBe(204);
+      expect((await api('POST', `/api/users/${id}/password/verify`, { password: 'nope' })).body.code).toBe('user.password_mismatch');
+      expect((await api('PATCH', `/api/users/${id}/password`, { password: 'reset-by-the-admin' })).status).toBe(200);
+      expect((await api('GET', '/api/auth/me', undefined, up.body.session.token)).status).toBe(401);
+      expect((await api('POST', '/api/auth/sign-in', { username, password: 'reset-by-the-admin' }, null)).status).toBe(200);
+      expect((await api('GET', `/api/users/${id}/has-password`)).body).toEqual({ hasPassword: true });
+      const { body: bare } = await api('POST', '/api/users', { username: uniq() });
+      expect((await api('GET', `/api/users/${bare.id}/has-password`)).body).toEqual({ hasPassword: false });
+    });
+
+    it('suspends (ending sessions, blocking sign-in) and restores', async () => {
+      const username = uniq();
+      const up = await api('POST', '/api/auth/sign-up', { username, password: PW }, null);
+      const id = up.body.user.id as string;
+      expect((await api('PATCH', `/api/users/${id}/is-suspended`, { isSuspended: true })).body.isSuspended).toBe(true);
+      expect((await api('GET', '/api/auth/me', undefined, up.body.session.token)).status).toBe(401);
+      expect((await api('POST', '/api/auth/sign-in', { username, password: PW }, null)).body.code).toBe('auth.user_suspended');
+      expect((await api('GET', `/api/users/${id}/sessions`)).body).toEqual([]);
+      expect((await api('PATCH', `/api/users/${id}/is-suspended`, { isSuspended: false })).body.isSuspended).toBe(false);
+      expect((await api('POST', '/api/auth/sign-in', { username, password: PW }, null)).status).toBe(200);
+    });
+
+    it("lists and ends a user's sessions, checking each session's owner", async () => {
+      const username = uniq();
+      const a = await api('POST', '/api/auth/sign-up', { username, password: PW }, null);
+      const b = await api('POST', '/api/auth/sign-in', { username, password: PW }, null);
+      const other = await api('POST', '/api/auth/sign-up', { username: uniq(), password: PW }, null);
+      const id = a.body.user.id as string;
+      const list = await api('GET', `/api/users/${id}/sessions`);
+      expect(list.body).toHaveLength(2);
+      expect(list.body[0]).toMatchObject({ amr: ['pwd'] });
+      expect(JSON.stringify(list.body)).not.toContain(a.body.session.token);
+      const otherSessions = await api('GET', `/api/users/${other.body.user.id}/sessions`);
+      expect((await api('DELETE', `/api/users/${id}/sessions/${otherSessions.body[0].id}`)).body.code).toBe('session.not_found');
+      expect((await api('GET', '/api/auth/me', undefined, other.body.session.token)).status).toBe(200);
+      expect((await api('DELETE', `/api/users/${id}/sessions/${list.body[1].id}`)).status).toBe(204);
+      expect((await api('GET', `/api/users/${id}/sessions`)).body).toHaveLength(1);
+      expect((await api('DELETE', `/api/users/${id}/sessions`)).status).toBe(204);
+      expect((await api('GET', '/api/auth/me', undefined, b.body.session.token)).status).toBe(401);
+      expect((await api('GET', '/api/auth/me', undefined, a.body.session.token)).status).toBe(401);
+    });
+  });
+
+  describe('pagination and search', () => {
+    const prefix = uniq('pg');
+    beforeAll(async () => {
+      for (let i = 0; i < 45; i++) {
+        const r = await api('POST', '/api/users', { username: `${prefix}_${String(i).padStart(2, '0')}`, primaryEmail: `${prefix}.${i}@Example.COM`, name: i % 2 ? 'Odd One' : 'Even One' });
+        expect(r.status).toBe(200);
+      }
+    });
+
+    const links = (header: string | null) =>
+      Object.fromEntries(
+        (header ?? '').split(', ').map((part) => {
+          const m = /^<([^>]+)>; rel="(\w+)"$/.exec(part)!;
+          return [m[2], new URL(m[1]!).searchParams.get('page')];
+        }),
+      );
+
+    it('serves first, middle and last pages with Total-Number and Link', async () => {
+      const q = `search.username=${prefix}%25&page_size=20`;
+      const first = await api('GET', `/api/users?${q}`);
+      expect(first.body).toHaveLength(20);
+      expect(first.body[0].username).toBe(`${prefix}_44`);
+      expect(first.headers.get('total-number')).toBe('45');
+      expect(links(first.headers.get('link'))).toEqual({ first: '1', next: '2', last: '3' });
+      expect(first.headers.get('link')).toBe(
+        [`<${t.base}/api/users?search.username=${prefix}%25&page_size=20&page=1>; rel="first"`,
+          `<${t.base}/api/users?search.username=${prefix}%25&page_size=20&page=2>; rel="next"`,
+          `<${t.base}/api/users?search.username=${prefix}%25&page_size=20&page=3>; rel="last"`].join(', '),
+      );
+      const middle = await api('GET', `/api/users?${q}&page=2`);
+      expect(middle.body.map((u: { username: string }) => u.username)[0]).toBe(`${prefix}_24`);
+      expect(links(middle.headers.get('link'))).toEqual({ first: '1', prev: '1', next: '3', last: '3' });
+      const last = await api('GET', `/api/users?${q}&page=3`);
+      expect(last.body).toHaveLength(5);
+      expect(links(last.headers.get('link'))).toEqual({ first: '1', prev: '2', last: '3' });
+      const beyond = await api('GET', `/api/users?${q}&page=9`);
+      expect(beyond.body).toEqual([]);
+      expect(beyond.headers.get('total-number')).toBe('45');
+    });
+
+    it('defaults to 20 per page, at most 100, pages from 1', async () => {
+      expect((await api('GET', `/api/users?search.username=${prefix}%25`)).body).toHaveLength(20);
+      for (const bad of ['page_size=101', 'page_size=0', 'page=0', 'page=abc']) {
+        const res = await api('GET', `/api/users?${bad}`);
+        expect([res.status, res.body.code]).toEqual([400, 'request.invalid']);
+      }
+    });
+
+    it('searches exactly or partially, case-insensitively by default', async () => {
+      const exact = await api('GET', `/api/users?search.primaryEmail=${prefix}.7@example.com&mode.primaryEmail=exact`);
+      expect(exact.body.map((u: { username: string }) => u.username)).toEqual([`${prefix}_07`]);
+      const partial = await api('GET', `/api/users?search=%25${prefix}.1%25`);
+      expect(partial.headers.get('total-number')).toBe('11'); // .1 and .10–.19
+      const total = (r: { headers: Headers }) => r.headers.get('total-number');
+      const scoped = `search.username=${prefix}%25&joint=and`;
+      expect(total(await api('GET', `/api/users?search.primaryEmail=%25%40Example.COM&${scoped}&isCaseSensitive=true`))).toBe('45');
+      expect(total(await api('GET', `/api/users?search.primaryEmail=%25%40EXAMPLE.COM&${scoped}&isCaseSensitive=true`))).toBe('0');
+      expect(total(await api('GET', `/api/users?search.primaryEmail=%25%40EXAMPLE.com&${scoped}`))).toBe('45');
+      expect(total(await api('GET', `/api/users?search.primaryEmail=%25example.org&${scoped}`))).toBe('0');
+      const several = await api('GET', `/api/users?search.username=${prefix}_01&search.username=${prefix}_02&mode=exact`);
+      expect(several.body).toHaveLength(2);
+      for (const bad of ['search.password=x', 'search=a&mode=posix', 'search=a&search=b', 'search=', 'search=a&joint=xor']) {
+        expect((await api('GET', `/api/users?${bad}`)).body.code).toBe('request.invalid');
+      }
+    });
+  });
+
+  describe('applications', () => {
+    it('creates an m2m app whose secret (shown once) gets tokens at once; rotation kills the old secret', async () => {
+      const created = await api('POST', '/api/applications', { name: 'Back office', type: 'm2m', isManagement: true });
+      expect(created.status).toBe(201);
+      expect(created.body.secret).toEqual(expect.any(String));
+      const { id, secret } = created.body as { id: string; secret: string };
+      expect((await api('GET', `/api/applications/${id}`)).body).not.toHaveProperty('secret');
+      expect((await fetchAccessToken(t.base, id, secret)).status).toBe(200);
+      const rotated = await api('POST', `/api/applications/${id}/secret/rotate`);
+      expect((await fetchAccessToken(t.base, id, secret)).status).toBe(401);
+      expect((await fetchAccessToken(t.base, id, rotated.body.secret)).status).toBe(200);
+      expect((await api('PATCH', `/api/applications/${id}`, { isManagement: false })).body.isManagement).toBe(false);
+      expect((await fetchAccessToken(t.base, id, rotated.body.secret)).status).toBe(400);
+      expect((await api('DELETE', `/api/applications/${id}`)).status).toBe(204);
+      expect((await api('GET', `/api/applications/${id}`)).status).toBe(404);
+    });
+  });
+});
+
+describe('Management API rate limit', () => {
+  it('answers 429 with Retry-After once a client spends its budget', async () => {
+    const t = await startAppWithPublicUrl({ adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET, rateLimit: { managementPer10Seconds: 3 } });
+    try {
+      const { access_token: token } = await (await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET)).json();
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await t.call('GET', '/api/users', { token })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const limited = await t.call('GET', '/api/users', { token });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await limited.json()).code).toBe('request.rate_limited');
+    } finally {
+      await t.close();
+    }
+  });
+});
