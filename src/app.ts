@@ -7,9 +7,12 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { DestinationStream } from 'pino';
 import { pino } from 'pino';
 import type { Config } from './config/index.js';
+import { AccountCenterService } from './domain/account-center.js';
 import { ApplicationService } from './domain/applications.js';
 import { AuthService } from './domain/auth.js';
 import { IdentityService } from './domain/identities.js';
+import { SubjectTokenService, TokenExchangeService } from './domain/impersonation.js';
+import { PersonalAccessTokenService } from './domain/personal-access-tokens.js';
 import { LeanCloudCodes } from './domain/leancloud-codes.js';
 import { LeanCloudUsers } from './domain/leancloud-users.js';
 import { PasswordHasher, PasswordPolicy } from './domain/passwords.js';
@@ -54,6 +57,14 @@ export interface Services {
   applications: ApplicationService;
   /** Third-party identities (LeanCloud authData, social sign-in). */
   identities: IdentityService;
+  /** Account-center settings (which Account API fields users may see or change), cached. */
+  accountCenter: AccountCenterService;
+  /** Personal access tokens of users (exchanged at /oidc/token). */
+  personalAccessTokens: PersonalAccessTokenService;
+  /** Impersonation subject tokens (exchanged at /oidc/token). */
+  subjectTokens: SubjectTokenService;
+  /** Token exchange rules and its audit log. */
+  tokenExchange: TokenExchangeService;
   /** LeanCloud `_User` rules of the `/1.1` surface. */
   leancloudUsers: LeanCloudUsers;
   /** LeanCloud SMS and email flows of the `/1.1` surface. */
@@ -75,7 +86,7 @@ export interface TesseraApp {
 }
 
 /** Query parameters whose values are secrets and never reach the logs. */
-const SECRET_PARAMS = /([?&](?:token|code|password|access_token|refresh_token|id_token_hint|session_token|client_secret|sessionToken|verification_id)=)[^&#]*/gi;
+const SECRET_PARAMS = /([?&](?:token|code|password|access_token|refresh_token|id_token_hint|session_token|client_secret|sessionToken|verification_id|subject_token|actor_token)=)[^&#]*/gi;
 
 /** Paths that carry a one-time code as their last segment (LeanCloud `/1.1/verifySmsCode/:code`…). */
 const SECRET_PATHS = /(\/1\.1\/(?:verifySmsCode|verifyMobilePhone|resetPasswordBySmsCode)\/)[^/?#]*/gi;
@@ -172,11 +183,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Ending "every session" of a user (suspension, password reset) also ends their OIDC sessions,
     // grants and stored tokens.
     users.onEndAllSessions((userId) => store.oidcPayloads.deleteByAccount(userId));
-    const oidc = await OidcService.create({ config, store, users, applications, clock, auth, sessions, logger: logger as FastifyBaseLogger });
+    const personalAccessTokens = new PersonalAccessTokenService(store, clock);
+    const subjectTokens = new SubjectTokenService(store, clock);
+    const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
+    // Unused impersonation tokens die with the user's sessions (suspension, password reset).
+    users.onEndAllSessions((userId) => subjectTokens.revokeForUser(userId));
+    const oidc = await OidcService.create({
+      config, store, users, applications, tokenExchange, clock, auth, sessions, logger: logger as FastifyBaseLogger,
+    });
     const identities = new IdentityService(store, clock);
+    const accountCenter = new AccountCenterService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, hasher, policy, clock);
     const leancloudCodes = new LeanCloudCodes(users, auth, verification, config);
-    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, leancloudUsers, leancloudCodes };
+    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, accountCenter,
+      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -223,6 +243,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       users,
       sessions,
       applications,
+      identities,
+      accountCenter,
+      personalAccessTokens,
+      subjectTokens,
       publicUrl: config.publicUrl,
     });
     const lc = config.leancloud;
@@ -237,6 +261,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sessions.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'session purge failed'));
       verification.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'verification purge failed'));
       oidc.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'oidc purge failed'));
+      subjectTokens.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'subject token purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
 

@@ -165,6 +165,25 @@ describe.each(dialects)('LeanCloud /1.1 wire format on %s', (_name, database) =>
     });
   });
 
+  it('counts wrong SMS codes towards the lockout too (219)', async () => {
+    const phone = cnPhone();
+    await signUp({ mobilePhoneNumber: phone });
+    const codeFor = async () => {
+      const before = sms.requests.length;
+      expect((await call('POST', '/1.1/requestLoginSmsCode', { body: { mobilePhoneNumber: phone } })).status).toBe(200);
+      const req = await sms.waitFor((r, i) => i >= before && r.json?.to === phone);
+      secrets.push(req.json.code);
+      return req.json.code as string;
+    };
+    const login = (smsCode: string) => call('POST', '/1.1/login', { body: { mobilePhoneNumber: phone, smsCode } });
+    const first = await codeFor();
+    const wrong = first === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5; i++) expect((await login(wrong)).body.code).toBe(603);
+    const second = await codeFor();
+    expect((await login(second === '000000' ? '111111' : '000000')).body.code).toBe(603);
+    expect((await login(second)).body.code).toBe(219);
+  });
+
   describe('updates, ACL and mass assignment', () => {
     it('lets only the user (or master) write: 206 with HTTP 403 otherwise', async () => {
       const a = await signUp();

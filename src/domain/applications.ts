@@ -49,11 +49,13 @@ export interface CreateApplicationInput {
   corsOrigins?: string[];
   /** Hold the management role (machine-to-machine apps only). */
   isManagement?: boolean;
+  /** May use the token-exchange grant to act as a user (confidential types only). */
+  allowTokenExchange?: boolean;
 }
 
 /** Changes accepted by {@link ApplicationService.update}. */
 export type UpdateApplicationInput = Partial<
-  Pick<ApplicationRecord, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'corsOrigins' | 'isManagement'>
+  Pick<ApplicationRecord, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'corsOrigins' | 'isManagement' | 'allowTokenExchange'>
 >;
 
 /** A created application and its client secret; the secret is shown here once and never again. */
@@ -114,6 +116,15 @@ function checkManagement(isManagement: boolean, type: ApplicationType): boolean 
 }
 
 /**
+ * Token exchange lets a client act as a user, so only clients that authenticate with a secret may use it
+ * (Logto: third-party apps cannot; Tessera: public clients cannot).
+ */
+function checkTokenExchange(allow: boolean, type: ApplicationType): boolean {
+  if (allow && !isConfidential(type)) throw invalid('allowTokenExchange: only confidential applications (traditional, m2m) can use token exchange.');
+  return allow;
+}
+
+/**
  * Applications: the OAuth 2.0 clients of Tessera's OIDC provider (issue 4). Every read goes to the
  * store, so changes take effect on the next request without a restart. Client secrets are random
  * 256-bit values, returned once (on creation and rotation) and stored only as SHA-256 hashes.
@@ -128,7 +139,8 @@ export class ApplicationService {
    * Registers an application. Confidential types (traditional, m2m) get a client secret.
    * @returns the application and its secret (shown once)
    * @throws AppError `application.invalid_metadata` (bad name, URIs, origins, management role on a
-   *   non-M2M app, or a bootstrap secret shorter than 16 characters), `application.id_taken`
+   *   non-M2M app, token exchange on a public client, or a bootstrap secret shorter than 16
+   *   characters), `application.id_taken`
    */
   async create(input: CreateApplicationInput): Promise<IssuedApplication> {
     if (!(APPLICATION_TYPES as readonly string[]).includes(input.type)) throw invalid(`type: one of ${APPLICATION_TYPES.join(', ')}.`);
@@ -147,6 +159,7 @@ export class ApplicationService {
       postLogoutRedirectUris: checkRedirectUris('postLogoutRedirectUris', input.postLogoutRedirectUris ?? [], input.type),
       corsOrigins: checkOrigins(input.corsOrigins ?? []),
       isManagement: checkManagement(input.isManagement ?? false, input.type),
+      allowTokenExchange: checkTokenExchange(input.allowTokenExchange ?? false, input.type),
       createdAt: now,
       updatedAt: now,
     };
@@ -189,6 +202,7 @@ export class ApplicationService {
     }
     if (input.corsOrigins !== undefined) patch.corsOrigins = checkOrigins(input.corsOrigins);
     if (input.isManagement !== undefined) patch.isManagement = checkManagement(input.isManagement, current.type);
+    if (input.allowTokenExchange !== undefined) patch.allowTokenExchange = checkTokenExchange(input.allowTokenExchange, current.type);
     const updated = await this.store.applications.update(id, patch);
     if (!updated) throw new AppError('application.not_found');
     return updated;

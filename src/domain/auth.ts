@@ -1,4 +1,4 @@
-import { AppError } from '../errors/index.js';
+import { AppError, isAppError } from '../errors/index.js';
 import type { UserProfile, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Limiter } from '../util/rate-limit.js';
@@ -128,18 +128,29 @@ export class AuthService {
    * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
    *   `verification.already_used` (a concurrent use won), `user.not_found` (the code was right but no
    *   account has this identifier; the caller proved they own it, so this reveals nothing),
-   *   `auth.user_suspended`
+   *   `auth.user_suspended`, `auth.too_many_failures` (wrong codes count towards the identifier's
+   *   lockout, like wrong passwords)
    */
   async signInWithCode(
     input: { channel: CodeChannel; identifier: string; code: string; verificationId?: string; purpose?: CodePurpose },
     meta: RequestMeta,
   ): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    const record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
+    // Wrong codes count towards the identifier's lockout like wrong passwords (LeanCloud's rule).
+    const key = this.guard.key(input.channel === 'email' ? 'email' : 'phone', this.canonical(input.channel === 'email' ? 'email' : 'phone', input.identifier));
+    const hadFailures = await this.guard.assertNotLocked(key);
+    let record;
+    try {
+      record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
+    } catch (error) {
+      if (isAppError(error, 'verification.code_mismatch') || isAppError(error, 'verification.too_many_attempts')) await this.guard.recordFailure(key);
+      throw error;
+    }
     const user = await this.users.findByIdentifier(input.channel === 'email' ? 'email' : 'phone', input.identifier);
     if (!user) throw new AppError('user.not_found');
     if (user.isSuspended) throw new AppError('auth.user_suspended');
     await this.verification.consume(record.id);
+    if (hadFailures) await this.guard.clear(key);
     const updated = await this.users.update(user.id, {
       lastSignInAt: this.clock.now(),
       ...(input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true }),

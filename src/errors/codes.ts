@@ -74,10 +74,18 @@ export const ERROR_CODES = {
   'application.id_taken': { status: 409, message: 'An application with this id already exists.' },
   'application.invalid_metadata': { status: 400, message: 'The application settings are invalid.' },
 
+  // personal access tokens and impersonation subject tokens (acting as a user)
+  'personal_access_token.name_taken': { status: 409, message: 'The user already has a personal access token with this name.' },
+  'personal_access_token.not_found': { status: 404, message: 'Personal access token not found.' },
+  'personal_access_token.invalid_name': { status: 400, message: 'The token name must be 1 to 256 characters.' },
+  'personal_access_token.invalid_expiry': { status: 400, message: 'The expiry must be a time in the future (ms since the epoch).' },
+  'subject_token.invalid_context': { status: 400, message: 'The context must be a JSON object of at most 4096 bytes.' },
+
   // third-party identities (LeanCloud authData, social sign-in)
   'identity.already_linked': { status: 409, message: 'This external account is already linked to another user.' },
   'identity.not_found': { status: 404, message: 'No user is linked to this external account.' },
   'identity.invalid': { status: 400, message: 'The external account data is missing its id.' },
+  'user.identity_not_exist': { status: 404, message: 'The user has no identity of this provider.' },
 
   // schema-free objects (LeanCloud /1.1 user objects)
   'object.invalid_key': { status: 400, message: 'Invalid key name.' },

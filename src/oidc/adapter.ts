@@ -2,9 +2,10 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ApplicationRecord, ApplicationService } from '../domain/applications.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 
 /** Extra client metadata Tessera hands to node-oidc-provider (`extraClientMetadata.properties`). */
-export const CLIENT_EXTRA_METADATA = ['tessera_type', 'tessera_management', 'tessera_cors_origins'] as const;
+export const CLIENT_EXTRA_METADATA = ['tessera_type', 'tessera_management', 'tessera_cors_origins', 'tessera_token_exchange'] as const;
 
 /**
  * Client metadata (OpenID Connect Dynamic Client Registration §2 names) of an application.
@@ -12,6 +13,10 @@ export const CLIENT_EXTRA_METADATA = ['tessera_type', 'tessera_management', 'tes
  * provider's `Client#compareClientSecret` so that the presented secret is hashed and compared in
  * constant time (see `createProvider`). Symmetric uses of the secret (HS* signatures,
  * `client_secret_jwt`) are therefore disabled provider-wide.
+ *
+ * Every client lists the token-exchange grant (RFC 8693) so that the grant itself answers
+ * `unauthorized_client` to those without `tessera_token_exchange` (the provider's own check would say
+ * `invalid_request`).
  */
 export function clientMetadata(app: ApplicationRecord): Record<string, unknown> {
   const common = {
@@ -20,20 +25,21 @@ export function clientMetadata(app: ApplicationRecord): Record<string, unknown> 
     tessera_type: app.type,
     tessera_management: app.isManagement,
     tessera_cors_origins: app.corsOrigins,
+    tessera_token_exchange: app.allowTokenExchange,
   };
   if (app.type === 'm2m') {
     return {
       ...common,
       client_secret: app.secretHash ?? undefined,
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['client_credentials'],
+      grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT],
       response_types: [],
       redirect_uris: [],
     };
   }
   const browserFlow = {
     ...common,
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT],
     response_types: ['code'],
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,

@@ -59,7 +59,8 @@ declare module 'oidc-provider' {
   }
 
   export interface GrantStatic {
-    new (properties: { accountId: string; clientId: string }): Grant;
+    /** `expiresIn` (seconds) overrides `ttl.Grant`. */
+    new (properties: { accountId: string; clientId: string; expiresIn?: number }): Grant;
     find(id: string): Promise<Grant | undefined>;
   }
 
@@ -78,6 +79,28 @@ declare module 'oidc-provider' {
 
   export interface TokenStatic {
     find(value: string, options?: { ignoreExpiration?: boolean }): Promise<Token | undefined>;
+  }
+
+  /** An access token being minted by a grant handler (`new provider.AccessToken({...})`). */
+  export interface NewAccessToken extends Token {
+    /** Setting it makes the token a JWT or opaque token for that resource (its `aud`). */
+    resourceServer?: ResourceServer;
+    gty?: string;
+    /** Seconds until expiry (from `expiresIn`, else `ttl.AccessToken`). */
+    readonly expiration: number;
+    readonly tokenType: string;
+    /** Persists (opaque) or signs (JWT) the token. @returns the token value */
+    save(): Promise<string>;
+  }
+
+  export interface AccessTokenStatic extends TokenStatic {
+    /** `expiresIn` (seconds) overrides `ttl.AccessToken`. */
+    new (properties: { accountId: string; client: Client; grantId?: string; gty?: string; scope?: string; expiresIn?: number }): NewAccessToken;
+  }
+
+  /** The provider's resource server model (`new provider.ResourceServer(indicator, info)`). */
+  export interface ResourceServerStatic {
+    new (identifier: string, info: ResourceServer): ResourceServer & { identifier(): string; readonly scopes: Set<string> };
   }
 
   /** Resource server information returned by `features.resourceIndicators.getResourceServerInfo`. */
@@ -136,7 +159,8 @@ declare module 'oidc-provider' {
     keys?: string[];
     readonly Client: ClientStatic;
     readonly Grant: GrantStatic;
-    readonly AccessToken: TokenStatic;
+    readonly AccessToken: AccessTokenStatic;
+    readonly ResourceServer: ResourceServerStatic;
     readonly RefreshToken: TokenStatic;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
@@ -146,6 +170,17 @@ declare module 'oidc-provider' {
     /** Registers koa middleware that runs before the provider's own (it may act after `await next()`). */
     use(middleware: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>): this;
     urlFor(name: string, options?: Record<string, unknown>): string;
+    /**
+     * Adds a grant type to the token endpoint: `handler` runs after client authentication and the
+     * client's `grant_types` check; `params` are the request parameters it reads (others are dropped);
+     * `dupes` may appear more than once (e.g. `resource`).
+     */
+    registerGrantType(
+      name: string,
+      handler: (ctx: KoaContextWithOIDC) => Promise<void>,
+      params?: string | string[] | Set<string>,
+      dupes?: string | string[] | Set<string>,
+    ): void;
   }
 
   export namespace errors {
@@ -167,6 +202,13 @@ declare module 'oidc-provider' {
     }
     class SessionNotFound extends InvalidRequest {}
     class AccessDenied extends OIDCProviderError {
+      constructor(description?: string, detail?: string);
+    }
+    /** `invalid_grant`; its constructor argument is a hidden detail, so set `error_description` to explain. */
+    class InvalidGrant extends OIDCProviderError {
+      constructor(detail?: string);
+    }
+    class UnauthorizedClient extends OIDCProviderError {
       constructor(description?: string, detail?: string);
     }
   }

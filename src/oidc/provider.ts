@@ -2,12 +2,14 @@ import Provider, { errors, type Client, type KoaContextWithOIDC, type ResourceSe
 import type { Config } from '../config/index.js';
 import { clientSecretMatches } from '../domain/applications.js';
 import type { ApplicationService } from '../domain/applications.js';
+import type { TokenExchangeService } from '../domain/impersonation.js';
 import type { UserService } from '../domain/users.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { findAccount, SCOPE_CLAIMS } from './account.js';
 import { CLIENT_EXTRA_METADATA, TesseraOidcAdapter } from './adapter.js';
 import type { LoadedKeys } from './keys.js';
+import { registerTokenExchange } from './token-exchange.js';
 import { errorPage, loggedOutPage, logoutPage } from './views.js';
 
 /** Where the provider is mounted inside the Fastify server. */
@@ -41,6 +43,8 @@ export interface ProviderDeps {
   store: Store;
   users: UserService;
   applications: ApplicationService;
+  /** Rules of the token-exchange grant (impersonation and personal access tokens). */
+  tokenExchange: TokenExchangeService;
   clock: Clock;
 }
 
@@ -60,11 +64,26 @@ function isManagementClient(client: Client | undefined): boolean {
  *   other resource, or another client, gets `invalid_target`. Without a resource, access tokens are
  *   opaque (userinfo, and the Account API later);
  * - client secrets are compared against their stored SHA-256 hash (see `clientMetadata`), so
- *   `client_secret_jwt` and HS* algorithms are not offered.
+ *   `client_secret_jwt` and HS* algorithms are not offered;
+ * - RFC 8693 token exchange for applications allowed to act as users (see `registerTokenExchange`).
  */
 export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   const { config, store, users, applications, clock } = deps;
   const managementResource = managementResourceOf(config);
+  const scopes = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')];
+  const getResourceServerInfo = (_ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): ResourceServer => {
+    if (resourceIndicator !== managementResource) throw new errors.InvalidTarget('unknown resource indicator');
+    if (!isManagementClient(client)) {
+      throw new errors.InvalidTarget('this client is not allowed to request the Management API resource');
+    }
+    return {
+      scope: MANAGEMENT_SCOPE,
+      audience: managementResource,
+      accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'ES256' } },
+    };
+  };
 
   const provider = new Provider(issuerOf(config), {
     adapter: (model: string) => new TesseraOidcAdapter(model, store, applications, clock),
@@ -76,7 +95,7 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
       short: { httpOnly: true, sameSite: 'lax' },
     },
     claims: SCOPE_CLAIMS,
-    scopes: ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')],
+    scopes,
     // Scope claims go into the ID token too (not only userinfo), as Logto does.
     conformIdTokenClaims: false,
     responseTypes: ['code'],
@@ -172,19 +191,7 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
           return undefined;
         },
         useGrantedResource: () => false,
-        getResourceServerInfo: (_ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): ResourceServer => {
-          if (resourceIndicator !== managementResource) throw new errors.InvalidTarget('unknown resource indicator');
-          if (!isManagementClient(client)) {
-            throw new errors.InvalidTarget('this client is not allowed to request the Management API resource');
-          }
-          return {
-            scope: MANAGEMENT_SCOPE,
-            audience: managementResource,
-            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'ES256' } },
-          };
-        },
+        getResourceServerInfo,
       },
     },
     renderError: (ctx: KoaContextWithOIDC, out: Record<string, unknown>) => {
@@ -194,6 +201,14 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   });
 
   provider.proxy = config.trustProxy;
+
+  registerTokenExchange(provider, {
+    exchange: deps.tokenExchange,
+    resourceServerInfo: getResourceServerInfo,
+    oidcScopes: scopes,
+    accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
+    clock,
+  });
 
   // Unknown paths under /oidc answer like the provider's other errors (RFC 6749 §5.2 shape), not
   // with koa's plain-text "Not Found".

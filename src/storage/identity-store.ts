@@ -72,6 +72,7 @@ function toIdentity(row: Selectable<UserIdentitiesTable>): IdentityRecord {
 export class KyselyIdentityStore implements IdentityStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** {@inheritDoc IdentityStore.findBySubject} */
   async findBySubject(provider: string, subject: string) {
     const row = await this.db
       .selectFrom('user_identities')
@@ -82,11 +83,13 @@ export class KyselyIdentityStore implements IdentityStore {
     return row ? toIdentity(row) : undefined;
   }
 
+  /** {@inheritDoc IdentityStore.listByUser} */
   async listByUser(userId: string) {
     const rows = await this.db.selectFrom('user_identities').selectAll().where('user_id', '=', userId).orderBy('provider').execute();
     return rows.map(toIdentity);
   }
 
+  /** {@inheritDoc IdentityStore.listByUsers} */
   async listByUsers(userIds: readonly string[]) {
     if (userIds.length === 0) return [];
     const out: IdentityRecord[] = [];
@@ -103,6 +106,7 @@ export class KyselyIdentityStore implements IdentityStore {
     return out;
   }
 
+  /** {@inheritDoc IdentityStore.upsert} */
   async upsert(r: IdentityRecord, attempt = 0): Promise<void> {
     const data = JSON.stringify(r.data);
     try {
@@ -127,6 +131,7 @@ export class KyselyIdentityStore implements IdentityStore {
     }
   }
 
+  /** {@inheritDoc IdentityStore.delete} */
   async delete(userId: string, provider: string) {
     const r = await this.db.deleteFrom('user_identities').where('user_id', '=', userId).where('provider', '=', provider).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;

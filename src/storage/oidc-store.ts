@@ -24,6 +24,8 @@ export interface ApplicationRecord {
   corsOrigins: string[];
   /** Holds the management role: may get tokens for the Management API resource. */
   isManagement: boolean;
+  /** May use the token-exchange grant (RFC 8693) to act as a user (confidential clients only). */
+  allowTokenExchange: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -122,6 +124,7 @@ export interface ApplicationsTable {
   post_logout_redirect_uris: string;
   cors_origins: string;
   is_management: number;
+  allow_token_exchange: number;
   created_at: number;
   updated_at: number;
 }
@@ -171,6 +174,7 @@ function toApplication(row: Selectable<ApplicationsTable>): ApplicationRecord {
     postLogoutRedirectUris: parseArray(row.post_logout_redirect_uris),
     corsOrigins: parseArray(row.cors_origins),
     isManagement: Boolean(row.is_management),
+    allowTokenExchange: Boolean(row.allow_token_exchange),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -184,6 +188,7 @@ function applicationColumns(patch: ApplicationPatch): Partial<ApplicationsTable>
   if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = JSON.stringify(patch.postLogoutRedirectUris);
   if (patch.corsOrigins !== undefined) out.cors_origins = JSON.stringify(patch.corsOrigins);
   if (patch.isManagement !== undefined) out.is_management = patch.isManagement ? 1 : 0;
+  if (patch.allowTokenExchange !== undefined) out.allow_token_exchange = patch.allowTokenExchange ? 1 : 0;
   if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
   return out;
 }
@@ -204,6 +209,7 @@ export class KyselyApplicationStore implements ApplicationStore {
         post_logout_redirect_uris: JSON.stringify(app.postLogoutRedirectUris),
         cors_origins: JSON.stringify(app.corsOrigins),
         is_management: app.isManagement ? 1 : 0,
+        allow_token_exchange: app.allowTokenExchange ? 1 : 0,
         created_at: app.createdAt,
         updated_at: app.updatedAt,
       })

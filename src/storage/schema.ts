@@ -1,5 +1,8 @@
 import type { Generated } from 'kysely';
 import type { ApplicationsTable, OidcKeysTable, OidcPayloadsTable } from './oidc-store.js';
+import type { PersonalAccessTokensTable, SubjectTokensTable, TokenExchangeAuditTable } from './token-store.js';
+import type { AccountCenterTable } from './account-center-store.js';
+import type { RowCountsTable } from './user-list.js';
 
 /**
  * Row types of every table, as stored. Timestamps are integers in **milliseconds since the epoch**
@@ -101,6 +104,11 @@ export interface Database {
   applications: ApplicationsTable;
   oidc_payloads: OidcPayloadsTable;
   oidc_keys: OidcKeysTable;
+  personal_access_tokens: PersonalAccessTokensTable;
+  subject_tokens: SubjectTokensTable;
+  token_exchange_audit: TokenExchangeAuditTable;
+  account_center: AccountCenterTable;
+  row_counts: RowCountsTable;
 }
 
 /** Helper for tables whose column is filled by the database. */

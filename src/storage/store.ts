@@ -7,6 +7,8 @@
 import type { IdentityStore } from './identity-store.js';
 import type { LeanCloudStore } from './leancloud-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
+import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
+import type { AccountCenterStore } from './account-center-store.js';
 
 /** OIDC standard claims kept on a user (OpenID Connect Core §5.1), camelCase. */
 export interface UserProfile {
@@ -246,6 +248,14 @@ export interface Store {
   oidcPayloads: OidcPayloadStore;
   /** The OIDC provider's signing and cookie keys (storage/oidc-store.ts). */
   oidcKeys: OidcKeyStore;
+  /** Personal access tokens of users (storage/token-store.ts). */
+  personalAccessTokens: PersonalAccessTokenStore;
+  /** Impersonation subject tokens (storage/token-store.ts). */
+  subjectTokens: SubjectTokenStore;
+  /** Audit log of token exchanges (storage/token-store.ts). */
+  tokenExchangeAudit: TokenExchangeAuditStore;
+  /** The account-center settings row (storage/account-center-store.ts). */
+  accountCenter: AccountCenterStore;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
 }

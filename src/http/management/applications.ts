@@ -25,6 +25,7 @@ const applicationSchema = z
     postLogoutRedirectUris: z.array(z.string()),
     corsOrigins: z.array(z.string()),
     isManagement: z.boolean().describe('Holds the management role (Management API access, m2m only)'),
+    allowTokenExchange: z.boolean().describe('May use the token-exchange grant to act as a user (traditional and m2m only)'),
     hasSecret: z.boolean(),
     createdAt: z.number(),
     updatedAt: z.number(),
@@ -79,6 +80,7 @@ export const managementApplicationRoutes: FastifyPluginAsyncZod<ManagementApplic
             postLogoutRedirectUris: uriList.optional(),
             corsOrigins: uriList.optional(),
             isManagement: z.boolean().optional(),
+            allowTokenExchange: z.boolean().optional(),
           })
           .strict(),
         response: { 201: issuedSchema, ...errors },
@@ -111,6 +113,7 @@ export const managementApplicationRoutes: FastifyPluginAsyncZod<ManagementApplic
             postLogoutRedirectUris: uriList.optional(),
             corsOrigins: uriList.optional(),
             isManagement: z.boolean().optional(),
+            allowTokenExchange: z.boolean().optional(),
           })
           .strict(),
         response: { 200: applicationSchema, ...errors },

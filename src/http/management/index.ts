@@ -1,10 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { AccountCenterService } from '../../domain/account-center.js';
 import type { ApplicationService } from '../../domain/applications.js';
+import type { IdentityService } from '../../domain/identities.js';
+import type { SubjectTokenService } from '../../domain/impersonation.js';
+import type { PersonalAccessTokenService } from '../../domain/personal-access-tokens.js';
 import type { SessionService } from '../../domain/sessions.js';
 import type { UserService } from '../../domain/users.js';
 import type { Limiter } from '../../util/rate-limit.js';
 import type { ManagementAuthorizer, ManagementCaller } from '../principal.js';
+import { managementAccountCenterRoutes } from './account-center.js';
 import { managementApplicationRoutes } from './applications.js';
+import { managementIdentityRoutes } from './identities.js';
+import { managementTokenRoutes } from './tokens.js';
 import { managementUserRoutes } from './users.js';
 
 declare module 'fastify' {
@@ -22,6 +29,14 @@ export interface ManagementOptions {
   users: UserService;
   sessions: SessionService;
   applications: ApplicationService;
+  /** Third-party identities of users (list, unlink). */
+  identities: IdentityService;
+  /** Account-center settings. */
+  accountCenter: AccountCenterService;
+  /** Personal access tokens of users. */
+  personalAccessTokens: PersonalAccessTokenService;
+  /** Impersonation subject tokens. */
+  subjectTokens: SubjectTokenService;
   publicUrl: string;
 }
 
@@ -37,4 +52,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
   });
   await app.register(managementUserRoutes, { users: options.users, sessions: options.sessions, publicUrl: options.publicUrl });
   await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
+  await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities });
+  await app.register(managementAccountCenterRoutes, { accountCenter: options.accountCenter });
+  await app.register(managementTokenRoutes, { personalAccessTokens: options.personalAccessTokens, subjectTokens: options.subjectTokens });
 };

@@ -3,6 +3,9 @@ import { migration as m0001 } from './0001_foundation.js';
 import { migration as m0002 } from './0002_verification.js';
 import { migration as m0003 } from './0003_oidc.js';
 import { migration as m0004 } from './0004_leancloud.js';
+import { migration as m0005 } from './0005_tokens.js';
+import { migration as m0006 } from './0006_account_center.js';
+import { migration as m0007 } from './0007_user_count.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -14,6 +17,9 @@ const migrations: Record<string, Migration> = {
   '0002_verification': m0002,
   '0003_oidc': m0003,
   '0004_leancloud': m0004,
+  '0005_tokens': m0005,
+  '0006_account_center': m0006,
+  '0007_user_count': m0007,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */

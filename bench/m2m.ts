@@ -1,0 +1,302 @@
+/**
+ * Machine-to-machine benchmark (`npm run bench:m2m`, issue 4 "Done when"): Management API tokens and
+ * user listing with 100 000 users on SQLite.
+ *
+ * In one run it:
+ *  1. builds a real app (`createApp`) on a temp-file SQLite database, listening on 127.0.0.1 with a
+ *     `publicUrl` naming its own port (so the OIDC issuer and the token audience match), with an admin
+ *     M2M app (`adminClientId` / `adminClientSecret`) and the Management API rate limit lifted;
+ *  2. seeds `--users` users (default 100 000) straight through Kysely, in multi-row INSERTs inside
+ *     transactions (not through HTTP), and prints how long that took;
+ *  3. measures `client_credentials` at `POST /oidc/token` (HTTP Basic client auth, `resource=<publicUrl>/api`,
+ *     `scope=all`) in a closed loop for a fixed time: tokens/s and tokens/s per core
+ *     (`os.availableParallelism()`); target ≥ 1 000 tokens/s per core;
+ *  4. measures `GET /api/users?page_size=20` with one Management API token: page 1, a deep page
+ *     (`page=2500`, i.e. OFFSET 49 980) and a search (`search=%25user_4242%25`, a LIKE over every
+ *     searchable column): req/s and p50/p95/p99 latency; target p95 < 20 ms.
+ * Figures are printed, never asserted.
+ *
+ * Units: rates are completed requests with the expected status per second of wall-clock time;
+ * latencies are milliseconds from sending a request to reading its whole body. The server and the load
+ * generator share this process (and its CPUs); the client is a lean `node:http` keep-alive client.
+ * In a closed loop latency ≈ concurrency ÷ rate, so the p95 figures are those seen with
+ * `--concurrency` requests in flight on one event loop.
+ *
+ * Options (flag, else environment variable, else default):
+ *   --seconds <n>      BENCH_SECONDS      measured duration of each phase (default 5)
+ *   --warmup <n>       BENCH_WARMUP       warm-up seconds before each phase (default 1)
+ *   --concurrency <n>  BENCH_CONCURRENCY  requests in flight (default 8)
+ *   --users <n>        BENCH_USERS        users to seed (default 100000)
+ * With the defaults the whole run takes roughly 30 s.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createApp, type TesseraApp } from '../src/app.js';
+import { parseConfig } from '../src/config/index.js';
+import type { UsersTable } from '../src/storage/schema.js';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    concurrency: { type: 'string' },
+    users: { type: 'string' },
+  },
+  strict: true,
+});
+
+/** A positive number from a flag, else an environment variable, else `fallback`. */
+function numberOption(flag: string | undefined, envName: string, fallback: number): number {
+  const raw = flag ?? process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${envName}/--option must be a positive number, got ${raw}`);
+  return value;
+}
+
+const SECONDS = numberOption(flags.seconds, 'BENCH_SECONDS', 5);
+const WARMUP_SECONDS = numberOption(flags.warmup, 'BENCH_WARMUP', 1);
+const CONCURRENCY = Math.floor(numberOption(flags.concurrency, 'BENCH_CONCURRENCY', 8));
+const USERS = Math.floor(numberOption(flags.users, 'BENCH_USERS', 100_000));
+/** Rows per INSERT statement (17 columns each: well under SQLite's 32 766 host parameters). */
+const ROWS_PER_INSERT = 500;
+/** Rows per transaction. */
+const ROWS_PER_TRANSACTION = 20_000;
+
+const sqliteFile = path.join(os.tmpdir(), `tessera-bench-m2m-${process.pid}.db`);
+const CLIENT_ID = 'bench-m2m-admin';
+const CLIENT_SECRET = randomBytes(24).toString('base64url');
+
+// ---------------------------------------------------------------------------------------------
+// Load generator
+
+/** The `q`-quantile (0..1) of `sorted` (ascending), nearest-rank; NaN when empty. */
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Outcome of one closed-loop load phase. */
+interface PhaseResult {
+  ok: number;
+  /** Unexpected statuses (`HTTP 429`) and network errors, with counts. */
+  errors: Map<string, number>;
+  /** Latencies of the successful requests, ms, ascending. */
+  latencies: number[];
+  /** Wall-clock seconds from the start to the completion of the last request. */
+  elapsed: number;
+}
+
+/**
+ * Runs `concurrency` workers in a closed loop (send, read the whole answer, send the next) until
+ * `seconds` have passed; requests in flight then finish and count.
+ */
+async function closedLoop(seconds: number, concurrency: number, expected: number, request: () => Promise<number>): Promise<PhaseResult> {
+  const result: PhaseResult = { ok: 0, errors: new Map(), latencies: [], elapsed: 0 };
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let lastEnd = start;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      let outcome: string;
+      try {
+        const status = await request();
+        outcome = status === expected ? 'ok' : `HTTP ${status}`;
+      } catch (error) {
+        outcome = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+      const t1 = performance.now();
+      lastEnd = Math.max(lastEnd, t1);
+      if (outcome === 'ok') {
+        result.ok++;
+        result.latencies.push(t1 - t0);
+      } else {
+        result.errors.set(outcome, (result.errors.get(outcome) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  result.elapsed = (lastEnd - start) / 1000;
+  result.latencies.sort((a, b) => a - b);
+  return result;
+}
+
+/** Keep-alive `node:http` agent: far cheaper per request than global fetch, and the CPUs are shared. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** Sends one request and reads the whole answer. */
+function send(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the public URL must name it before listening). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const fmtRate = (n: number) => n.toFixed(1);
+const fmtMs = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(2));
+const fmtErrors = (errors: Map<string, number>) => {
+  const total = [...errors.values()].reduce((a, b) => a + b, 0);
+  return total === 0 ? '0' : `${total} (${[...errors].map(([k, v]) => `${k} ×${v}`).join(', ')})`;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Seeding
+
+/**
+ * Inserts `count` users (`user_<i>`, `user_<i>@example.com`, name `User <i>`, no password; creation
+ * times one millisecond apart) in multi-row INSERTs, {@link ROWS_PER_TRANSACTION} rows per transaction.
+ * @returns seconds taken
+ */
+async function seedUsers(app: TesseraApp, count: number): Promise<number> {
+  const start = performance.now();
+  const base = Date.now() - count;
+  const row = (i: number): UsersTable => {
+    const id = `${Math.floor((base + i) / 1000).toString(16).padStart(8, '0')}${i.toString(16).padStart(16, '0')}`;
+    const email = `user_${i}@example.com`;
+    return {
+      id,
+      username: `user_${i}`,
+      primary_email: email,
+      primary_email_key: email,
+      primary_phone: null,
+      name: `User ${i}`,
+      avatar: null,
+      profile: '{}',
+      custom_data: '{}',
+      password_hash: null,
+      password_updated_at: null,
+      email_verified: 0,
+      phone_verified: 0,
+      is_suspended: 0,
+      created_at: base + i,
+      updated_at: base + i,
+      last_sign_in_at: null,
+    };
+  };
+  for (let t = 0; t < count; t += ROWS_PER_TRANSACTION) {
+    await app.database.db.transaction().execute(async (trx) => {
+      for (let i = t; i < Math.min(count, t + ROWS_PER_TRANSACTION); i += ROWS_PER_INSERT) {
+        const rows = Array.from({ length: Math.min(ROWS_PER_INSERT, count - i) }, (_, k) => row(i + k));
+        await trx.insertInto('users').values(rows).execute();
+      }
+    });
+  }
+  return (performance.now() - start) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+/** Builds the app, seeds the users, runs the token and list phases and prints the figures. */
+async function main(): Promise<void> {
+  const cpus = os.availableParallelism();
+  console.log('Tessera machine-to-machine benchmark');
+  console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database sqlite (temp file)`);
+  console.log(`  ${SECONDS} s per phase after ${WARMUP_SECONDS} s warm-up, concurrency ${CONCURRENCY}, ${USERS.toLocaleString('en')} users`);
+  console.log('');
+
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const config = parseConfig({
+    databaseUrl: `sqlite:${sqliteFile}`,
+    logLevel: 'silent',
+    host: '127.0.0.1',
+    port,
+    publicUrl,
+    adminClientId: CLIENT_ID,
+    adminClientSecret: CLIENT_SECRET,
+    rateLimit: { managementPer10Seconds: 1e9 },
+  });
+  let app: TesseraApp | undefined;
+  try {
+    app = await createApp(config);
+    await app.listen();
+
+    const seconds = await seedUsers(app, USERS);
+    console.log(`seeding:        ${USERS.toLocaleString('en')} users in ${seconds.toFixed(2)} s (${fmtRate(USERS / seconds)} users/s)`);
+
+    // client_credentials
+    const tokenUrl = `${publicUrl}/oidc/token`;
+    const tokenHeaders = {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+    };
+    const tokenBody = new URLSearchParams({ grant_type: 'client_credentials', resource: `${publicUrl}/api`, scope: 'all' }).toString();
+    const first = await send(tokenUrl, 'POST', tokenHeaders, tokenBody);
+    if (first.status !== 200) throw new Error(`token request failed: ${first.status} ${first.body}`);
+    const accessToken = (JSON.parse(first.body) as { access_token: string }).access_token;
+    const getToken = async () => (await send(tokenUrl, 'POST', tokenHeaders, tokenBody)).status;
+    await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, getToken);
+    const tokens = await closedLoop(SECONDS, CONCURRENCY, 200, getToken);
+    const tokenRate = tokens.ok / tokens.elapsed;
+    const perCore = tokenRate / cpus;
+    console.log(
+      `tokens/s:       ${fmtRate(tokenRate)} /s, ${fmtRate(perCore)} /s per core ` +
+        `(${tokens.ok} × 200 in ${tokens.elapsed.toFixed(2)} s; p50 ${fmtMs(quantile(tokens.latencies, 0.5))} ms, ` +
+        `p95 ${fmtMs(quantile(tokens.latencies, 0.95))} ms; errors ${fmtErrors(tokens.errors)})  ` +
+        `target ≥ 1,000 /s per core: ${perCore >= 1000 ? 'met' : 'NOT met'}`,
+    );
+
+    // GET /api/users
+    const listHeaders = { authorization: `Bearer ${accessToken}` };
+    const queries: Array<[string, string]> = [
+      ['page 1', 'page_size=20'],
+      ['page 2500', 'page_size=20&page=2500'],
+      ['search', 'page_size=20&search=%25user_4242%25'],
+    ];
+    for (const [label, query] of queries) {
+      const url = `${publicUrl}/api/users?${query}`;
+      const probe = await send(url, 'GET', listHeaders);
+      if (probe.status !== 200) throw new Error(`GET ${url} failed: ${probe.status} ${probe.body}`);
+      const shown = (JSON.parse(probe.body) as unknown[]).length;
+      const list = async () => (await send(url, 'GET', listHeaders)).status;
+      await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, list);
+      const r = await closedLoop(SECONDS, CONCURRENCY, 200, list);
+      const p95 = quantile(r.latencies, 0.95);
+      console.log(
+        `${`list ${label}:`.padEnd(16)}${fmtRate(r.ok / r.elapsed)} req/s; p50 ${fmtMs(quantile(r.latencies, 0.5))} ms, p95 ${fmtMs(p95)} ms, ` +
+          `p99 ${fmtMs(quantile(r.latencies, 0.99))} ms (${shown} users of Total-Number ${String(probe.headers['total-number'])}; ` +
+          `errors ${fmtErrors(r.errors)})  target p95 < 20 ms: ${p95 < 20 ? 'met' : 'NOT met'}`,
+      );
+    }
+  } finally {
+    agent.destroy();
+    await app?.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
