@@ -99,6 +99,23 @@ export const ERROR_CODES = {
   'user.username_required': { status: 400, message: 'A username is required.' },
   'user.phone_required': { status: 400, message: 'A phone number is required.' },
   'user.email_required': { status: 400, message: 'An email address is required.' },
+
+  // end-user Account API and Verification API (Logto's codes and statuses, spec logto.md §1.6)
+  'auth.authorization_header_missing': { status: 401, message: 'Authorization header is missing.' },
+  'auth.authorization_token_type_not_supported': { status: 401, message: 'Authorization type is not supported.' },
+  'account_center.not_enabled': { status: 400, message: 'The account center is not enabled.' },
+  'account_center.field_not_editable': { status: 400, message: 'This field is not editable.' },
+  'account_center.field_not_enabled': { status: 400, message: 'This field is not enabled.' },
+  'verification_record.permission_denied': { status: 401, message: 'Permission denied, please re-authenticate.' },
+  'verification_record.not_found': { status: 400, message: 'Verification record not found.' },
+  'user.last_sign_in_method_required': { status: 400, message: 'You cannot remove the last sign-in method.' },
+  'user.username_already_in_use': { status: 422, message: 'This username is already in use.' },
+  'user.email_already_in_use': { status: 422, message: 'This email is associated with an existing account.' },
+  'user.phone_already_in_use': { status: 422, message: 'This phone number is associated with an existing account.' },
+  'user.same_password': { status: 422, message: 'New password cannot be the same as your old password.' },
+  'user.suspended': { status: 401, message: 'This user is suspended.' },
+  'session.invalid_credentials': { status: 422, message: 'Account or password is incorrect.' },
+  'oidc.session_not_found': { status: 404, message: 'Session not found.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */

@@ -82,6 +82,11 @@ export interface OidcPayloadStore {
   revokeByGrantId(model: string, grantId: string): Promise<void>;
   /** Deletes every artefact (sessions, grants, tokens…) of an account. @returns how many */
   deleteByAccount(accountId: string): Promise<number>;
+  /**
+   * Deletes every artefact of an account except those of grant `keepGrantId` (ends the account's other
+   * OIDC sessions, grants and tokens). @returns how many
+   */
+  deleteByAccountExceptGrant(accountId: string, keepGrantId: string): Promise<number>;
   /** Deletes every artefact issued to a client. @returns how many */
   deleteByClient(clientId: string): Promise<number>;
   /** Deletes artefacts that expired before `now`. @returns how many */
@@ -319,6 +324,16 @@ export class KyselyOidcPayloadStore implements OidcPayloadStore {
 
   async deleteByAccount(accountId: string) {
     const r = await this.db.deleteFrom('oidc_payloads').where('account_id', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async deleteByAccountExceptGrant(accountId: string, keepGrantId: string) {
+    const r = await this.db
+      .deleteFrom('oidc_payloads')
+      .where('account_id', '=', accountId)
+      .where((eb) => eb.or([eb('grant_id', 'is', null), eb('grant_id', '!=', keepGrantId)]))
+      .where('model', '!=', 'Session')
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 
