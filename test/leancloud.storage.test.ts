@@ -10,30 +10,18 @@ import { IdentityConflict } from '../src/storage/identity-store.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
 import { UniqueViolation, type UserRecord } from '../src/storage/store.js';
 import { ManualClock } from '../src/util/clock.js';
+import { userRecord } from './fixtures.js';
 import { dialects } from './leancloud-helpers.js';
 
 let seq = 0;
 function user(overrides: Partial<UserRecord> = {}): UserRecord {
   const n = ++seq;
-  return {
-    id: `${n.toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}00000000`,
+  return userRecord({
     username: `store-user-${n}-${Math.random().toString(36).slice(2, 8)}`,
-    primaryEmail: null,
-    primaryPhone: null,
-    name: null,
-    avatar: null,
-    profile: {},
-    customData: {},
-    passwordHash: null,
-    passwordUpdatedAt: null,
-    emailVerified: false,
-    phoneVerified: false,
-    isSuspended: false,
     createdAt: 1_795_426_758_990 + n,
     updatedAt: 1_795_426_758_990 + n,
-    lastSignInAt: null,
     ...overrides,
-  };
+  });
 }
 
 describe.each(dialects)('LeanCloud storage on %s', (_name, database) => {

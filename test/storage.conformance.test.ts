@@ -11,10 +11,9 @@ import {
   type UserRecord,
   type VerificationRecord,
 } from '../src/storage/store.js';
+import { T, userRecord } from './fixtures.js';
 import { freshPgDatabase, PG_URL } from './helpers.js';
 
-/** A millisecond timestamp beyond 2^31 (and beyond 32-bit seconds too, as ms). */
-const T = 1_795_426_758_990;
 
 interface Opened {
   handle: DatabaseHandle;
@@ -25,25 +24,7 @@ let seq = 0;
 const uid = (prefix = 'u') => `${prefix}${(++seq).toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10)}`;
 
 function user(overrides: Partial<UserRecord> = {}): UserRecord {
-  return {
-    id: uid('usr'),
-    username: null,
-    primaryEmail: null,
-    primaryPhone: null,
-    name: null,
-    avatar: null,
-    profile: {},
-    customData: {},
-    passwordHash: null,
-    passwordUpdatedAt: null,
-    emailVerified: false,
-    phoneVerified: false,
-    isSuspended: false,
-    createdAt: T,
-    updatedAt: T,
-    lastSignInAt: null,
-    ...overrides,
-  };
+  return userRecord({ id: uid('usr'), ...overrides });
 }
 
 function session(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {

@@ -15,6 +15,7 @@ import { ManualClock } from '../src/util/clock.js';
 import { sha256Hex } from '../src/util/crypto.js';
 import { RateLimiters } from '../src/util/rate-limit.js';
 import { testConfig } from './helpers.js';
+import { userRecord } from './fixtures.js';
 
 /** Our own `CodeDelivery` for tests: keeps every message, and fails the next send when told to. */
 class RecordingDelivery implements CodeDelivery {
@@ -107,24 +108,7 @@ async function rejection(p: Promise<unknown>, code: ErrorCode): Promise<AppError
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 function user(id: string): UserRecord {
-  return {
-    id,
-    username: null,
-    primaryEmail: null,
-    primaryPhone: null,
-    name: null,
-    avatar: null,
-    profile: {},
-    customData: {},
-    passwordHash: null,
-    passwordUpdatedAt: null,
-    emailVerified: false,
-    phoneVerified: false,
-    isSuspended: false,
-    createdAt: 1,
-    updatedAt: 1,
-    lastSignInAt: null,
-  };
+  return userRecord({ id, createdAt: 1, updatedAt: 1 });
 }
 
 describe('VerificationService.sendCode', () => {
