@@ -1,18 +1,12 @@
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/util/clock.js';
-import { freshPgDatabase, LogCapture, PG_URL, type RunningApp, startApp, testConfig } from './helpers.js';
+import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startApp, testConfig } from './helpers.js';
 
 const PW = 'violet-harbor-7-lantern';
 let seq = 0;
 const uniq = (p = 'user') => `${p}${Date.now().toString(36)}${seq++}`;
 
-/** A database for one suite: its URL and how to throw it away. */
-type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
-
-const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
-const pgUrl = PG_URL;
-if (pgUrl) dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
 
 describe.each(dialects)('first-party auth API over HTTP on %s', (_name, database) => {
   let t: RunningApp;

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/util/clock.js';
-import { freshPgDatabase, LogCapture, PG_URL, type RunningApp, startApp, testConfig } from './helpers.js';
+import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startApp, testConfig } from './helpers.js';
 import { extractCode, startSmsWebhook, startSmtpSink } from './peers.js';
 
-type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
-const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
-const pgUrl = PG_URL;
-if (pgUrl) dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
 
 const PW = 'violet-harbor-7-lantern';
 let seq = 0;

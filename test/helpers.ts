@@ -7,6 +7,19 @@ import { type Config, type ConfigInput, parseConfig } from '../src/config/index.
 /** PostgreSQL server for the PostgreSQL variants of the suites (set by .ci/run). */
 export const PG_URL = process.env.TESSERA_TEST_PG_URL;
 
+/** A database for one suite: its URL and how to throw it away. */
+export type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
+
+/**
+ * The databases every API suite runs on, for `describe.each`: a private in-memory SQLite database,
+ * and a fresh PostgreSQL database when `TESSERA_TEST_PG_URL` is set.
+ */
+export const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
+if (PG_URL) {
+  const pgUrl = PG_URL;
+  dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
+}
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /**

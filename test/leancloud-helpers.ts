@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config, ConfigInput } from '../src/config/index.js';
-import { freshPgDatabase, PG_URL, testConfig } from './helpers.js';
+import { testConfig } from './helpers.js';
 
 /** The real LeanCloud JS SDK (CommonJS), loaded once per test file. */
 export const AV = createRequire(import.meta.url)('leancloud-storage') as typeof import('leancloud-storage');
@@ -9,15 +9,7 @@ export const AV = createRequire(import.meta.url)('leancloud-storage') as typeof 
 /** The app credentials every LeanCloud suite uses. The id must not end in `-MdYXbMMI` (international apps). */
 export const LC_KEYS = { appId: 'tessera-lc-test', appKey: 'lc-app-key-0123456789', masterKey: 'lc-master-key-0123456789' } as const;
 
-/** A database for one suite: its URL and how to throw it away. */
-export type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
-
-/** SQLite always; PostgreSQL when TESSERA_TEST_PG_URL is set. */
-export const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
-if (PG_URL) {
-  const pgUrl = PG_URL;
-  dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
-}
+export { type DatabaseFactory, dialects } from './helpers.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPgDatabase, PG_URL, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 
-type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
-const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
-const pgUrl = PG_URL;
-if (pgUrl) dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
 
 const ADMIN_ID = 'tessera-admin-app';
 const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
