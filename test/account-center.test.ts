@@ -3,12 +3,7 @@ import { ACCOUNT_CENTER_FIELDS, AccountCenterService, canEdit, canRead } from '.
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
 import { ManualClock } from '../src/util/clock.js';
-import { freshPgDatabase, PG_URL, type RunningApp, startAppWithPublicUrl } from './helpers.js';
-
-type DatabaseFactory = () => Promise<{ url: string; drop(): Promise<void> }>;
-const dialects: Array<[string, DatabaseFactory]> = [['SQLite', async () => ({ url: 'sqlite::memory:', drop: async () => {} })]];
-const pgUrl = PG_URL;
-if (pgUrl) dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 
 const ADMIN_ID = 'tessera-admin-app';
 const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
