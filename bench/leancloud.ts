@@ -38,6 +38,7 @@ import { createApp, type TesseraApp } from '../src/app.js';
 import { importLeanCloud } from '../src/cli/import-leancloud.js';
 import { parseConfig } from '../src/config/index.js';
 import { leancloudHash } from '../src/domain/passwords.js';
+import { numberOption, quantile } from './lib.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -50,14 +51,6 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-/** A positive number from a flag, else an environment variable, else `fallback`. */
-function numberOption(flag: string | undefined, envName: string, fallback: number): number {
-  const raw = flag ?? process.env[envName];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${envName}/--option must be a positive number, got ${raw}`);
-  return value;
-}
 
 const USERS = Math.floor(numberOption(flags.users, 'BENCH_USERS', 10_000));
 const SECONDS = numberOption(flags.seconds, 'BENCH_SECONDS', 5);
@@ -71,11 +64,6 @@ const SALT = randomBytes(24).toString('hex').slice(0, 48);
 // ---------------------------------------------------------------------------------------------
 // Load generation
 
-/** The `q`-quantile (0..1) of ascending `sorted`, nearest-rank; NaN when empty. */
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 /** Outcome of one closed-loop phase. */
 interface PhaseResult {

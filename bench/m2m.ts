@@ -40,6 +40,7 @@ import { parseArgs } from 'node:util';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import type { UsersTable } from '../src/storage/schema.js';
+import { numberOption, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -54,14 +55,6 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-/** A positive number from a flag, else an environment variable, else `fallback`. */
-function numberOption(flag: string | undefined, envName: string, fallback: number): number {
-  const raw = flag ?? process.env[envName];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${envName}/--option must be a positive number, got ${raw}`);
-  return value;
-}
 
 const SECONDS = numberOption(flags.seconds, 'BENCH_SECONDS', 5);
 const WARMUP_SECONDS = numberOption(flags.warmup, 'BENCH_WARMUP', 1);
@@ -79,12 +72,6 @@ const CLIENT_SECRET = randomBytes(24).toString('base64url');
 // ---------------------------------------------------------------------------------------------
 // Load generator
 
-/** The `q`-quantile (0..1) of `sorted` (ascending), nearest-rank; NaN when empty. */
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[rank]!;
-}
 
 /** Outcome of one closed-loop load phase. */
 interface PhaseResult {
