@@ -7,6 +7,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { DestinationStream } from 'pino';
 import { pino } from 'pino';
 import type { Config } from './config/index.js';
+import { AccountService } from './domain/account.js';
 import { AccountCenterService } from './domain/account-center.js';
 import { ApplicationService } from './domain/applications.js';
 import { AuthService } from './domain/auth.js';
@@ -28,7 +29,8 @@ import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes } from './http/system.js';
 import { issuerOf, managementResourceOf, OidcService, oidcRoutes } from './oidc/index.js';
 import { managementRoutes } from './http/management/index.js';
-import { managementAuthorizer } from './http/principal.js';
+import { accountAuthorizer, managementAuthorizer } from './http/principal.js';
+import { accountRoutes } from './http/account/index.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/database.js';
 import { KyselyStore } from './storage/kysely-store.js';
 import type { Store } from './storage/store.js';
@@ -59,6 +61,8 @@ export interface Services {
   identities: IdentityService;
   /** Account-center settings (which Account API fields users may see or change), cached. */
   accountCenter: AccountCenterService;
+  /** End-user Account API rules (identity proofs, identifier binding, password change). */
+  account: AccountService;
   /** Personal access tokens of users (exchanged at /oidc/token). */
   personalAccessTokens: PersonalAccessTokenService;
   /** Impersonation subject tokens (exchanged at /oidc/token). */
@@ -195,7 +199,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const accountCenter = new AccountCenterService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, hasher, policy, clock);
     const leancloudCodes = new LeanCloudCodes(users, auth, verification, config);
-    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, accountCenter,
+    const account = new AccountService(store, users, identities, verification, hasher, policy, sessions, clock);
+    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, accountCenter, account,
       personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes };
 
     const server = Fastify({
@@ -248,6 +253,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       personalAccessTokens,
       subjectTokens,
       publicUrl: config.publicUrl,
+    });
+    await server.register(accountRoutes, {
+      prefix: '/api',
+      authorize: accountAuthorizer({
+        sessions,
+        findUser: (id) => users.findById(id),
+        findAccessToken: async (token) => (await oidc.current()).AccessToken.find(token),
+      }),
+      accountCenter,
+      account,
+      sessions,
     });
     const lc = config.leancloud;
     if (lc.appId && lc.appKey) {

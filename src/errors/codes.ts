@@ -116,6 +116,7 @@ export const ERROR_CODES = {
   'user.suspended': { status: 401, message: 'This user is suspended.' },
   'session.invalid_credentials': { status: 422, message: 'Account or password is incorrect.' },
   'oidc.session_not_found': { status: 404, message: 'Session not found.' },
+  'oidc.grant_not_found': { status: 404, message: 'Grant not found.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */

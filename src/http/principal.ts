@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { RequestMeta } from '../domain/auth.js';
-import type { ResolvedSession, SessionService } from '../domain/sessions.js';
+import { type ResolvedSession, SESSION_TOKEN_PREFIX, type SessionService } from '../domain/sessions.js';
+import type { UserRecord } from '../storage/store.js';
 import { AppError } from '../errors/index.js';
 
 /**
@@ -72,3 +73,77 @@ export function managementAuthorizer(options: { issuer: string; audience: string
     return { applicationId: clientId, scopes };
   };
 }
+
+/** The stored facts of an opaque access token issued by our OIDC provider (node-oidc-provider `AccessToken`). */
+export interface OpaqueAccessToken {
+  accountId?: string;
+  clientId?: string;
+  grantId?: string;
+  scope?: string;
+  /** Set when the token was issued for a resource server (then it is not an Account API token). */
+  aud?: unknown;
+}
+
+/** An end user calling the Account or Verification API (logto.md §1.1). */
+export interface AccountCaller {
+  user: UserRecord;
+  /** `oidc`: an opaque access token from /oidc; `session`: a first-party `tss_…` session token. */
+  kind: 'oidc' | 'session';
+  /** The token's scopes (a first-party session holds every scope). */
+  scopes: ReadonlySet<string>;
+  /** OAuth client of an `oidc` token. */
+  clientId: string | null;
+  /** OIDC grant of an `oidc` token (kept when the user's other sessions end). */
+  grantId: string | null;
+  /** First-party session id of a `session` token. */
+  sessionId: string | null;
+}
+
+/** Resolves the caller of an Account or Verification API request. */
+export type AccountAuthorizer = (request: FastifyRequest) => Promise<AccountCaller>;
+
+/**
+ * Resolves Account API callers (logto.md §1.1, §5.2): `Authorization: Bearer <token>` where the token is
+ * either a first-party session token (`tss_…`) or an opaque access token of our OIDC provider, looked up
+ * in its store (`findAccessToken`, i.e. `provider.AccessToken.find`, which skips expired and revoked
+ * tokens). The token must name an account and carry scope `openid`; JWTs (Management API tokens or
+ * any resource token) are refused. Suspended or deleted users are refused.
+ * @throws AppError `auth.authorization_header_missing` (401), `auth.authorization_token_type_not_supported`
+ *   (401), `auth.unauthorized` (401), `auth.forbidden` (403: no `openid` scope)
+ */
+export function accountAuthorizer(options: {
+  sessions: SessionService;
+  findUser: (id: string) => Promise<UserRecord | undefined>;
+  findAccessToken: (token: string) => Promise<OpaqueAccessToken | undefined>;
+}): AccountAuthorizer {
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (!header) throw new AppError('auth.authorization_header_missing');
+    if (!/^Bearer /i.test(header)) throw new AppError('auth.authorization_token_type_not_supported');
+    const token = bearerToken(request);
+    if (!token) throw new AppError('auth.unauthorized');
+    if (token.startsWith(SESSION_TOKEN_PREFIX)) {
+      const { session, user } = await options.sessions.authenticate(token);
+      return { user, kind: 'session', scopes: ALL_SCOPES, clientId: null, grantId: null, sessionId: session.id };
+    }
+    // A JWT (three dot-separated parts) is a resource server's token, never an Account API token.
+    if (token.split('.').length === 3) throw new AppError('auth.unauthorized');
+    let found: OpaqueAccessToken | undefined;
+    try {
+      found = await options.findAccessToken(token);
+    } catch {
+      found = undefined;
+    }
+    if (!found || typeof found.accountId !== 'string' || found.aud !== undefined) throw new AppError('auth.unauthorized');
+    const scopes = new Set((found.scope ?? '').split(' ').filter(Boolean));
+    if (!scopes.has('openid')) throw new AppError('auth.forbidden');
+    const user = await options.findUser(found.accountId);
+    if (!user || user.isSuspended) throw new AppError('auth.unauthorized');
+    return { user, kind: 'oidc', scopes, clientId: found.clientId ?? null, grantId: found.grantId ?? null, sessionId: null };
+  };
+}
+
+/** Every scope, for first-party session callers. */
+const ALL_SCOPES: ReadonlySet<string> = new Set([
+  'openid', 'profile', 'email', 'phone', 'address', 'custom_data', 'identities', 'urn:logto:scope:sessions',
+]);

@@ -20,6 +20,7 @@ import {
   type TokenExchangeAuditStore,
 } from './token-store.js';
 import { type AccountCenterStore, KyselyAccountCenterStore } from './account-center-store.js';
+import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { countUsers, selectUserPage } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
@@ -382,6 +383,7 @@ export class KyselyStore implements Store {
   readonly subjectTokens: SubjectTokenStore;
   readonly tokenExchangeAudit: TokenExchangeAuditStore;
   readonly accountCenter: AccountCenterStore;
+  readonly accountAudit: AccountAuditStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -400,6 +402,15 @@ export class KyselyStore implements Store {
     this.subjectTokens = new KyselySubjectTokenStore(handle.db);
     this.tokenExchangeAudit = new KyselyTokenExchangeAuditStore(handle.db);
     this.accountCenter = new KyselyAccountCenterStore(handle.db);
+    this.accountAudit = new KyselyAccountAuditStore(handle.db);
+  }
+
+  async deleteAccount(userId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
+      const r = await trx.deleteFrom('users').where('id', '=', userId).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
   }
 
   async ping(): Promise<boolean> {

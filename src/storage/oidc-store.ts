@@ -87,6 +87,13 @@ export interface OidcPayloadStore {
    * OIDC sessions, grants and tokens). @returns how many
    */
   deleteByAccountExceptGrant(accountId: string, keepGrantId: string): Promise<number>;
+  /** The live artefacts of `model` of an account (e.g. its `Grant`s), with their ids. */
+  listByAccount(model: string, accountId: string, now: number): Promise<Array<OidcPayloadRecord & { id: string }>>;
+  /**
+   * Deletes the `Grant` `grantId` of `accountId` and every artefact issued under it (tokens, codes), in
+   * one transaction. @returns false when the account has no such grant
+   */
+  deleteGrant(accountId: string, grantId: string): Promise<boolean>;
   /** Deletes every artefact issued to a client. @returns how many */
   deleteByClient(clientId: string): Promise<number>;
   /** Deletes artefacts that expired before `now`. @returns how many */
@@ -335,6 +342,27 @@ export class KyselyOidcPayloadStore implements OidcPayloadStore {
       .where('model', '!=', 'Session')
       .executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  async listByAccount(model: string, accountId: string, now: number) {
+    const rows = await this.db
+      .selectFrom('oidc_payloads')
+      .select(['id', 'payload', 'consumed_at', 'expires_at'])
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .where('model', '=', model)
+      .where('account_id', '=', accountId)
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({ id: row.id, ...toPayload(row) }));
+  }
+
+  async deleteGrant(accountId: string, grantId: string) {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.deleteFrom('oidc_payloads').where('model', '=', 'Grant').where('id', '=', grantId).where('account_id', '=', accountId).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) return false;
+      await trx.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
+      return true;
+    });
   }
 
   async deleteByClient(clientId: string) {

@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { ApplicationsTable, OidcKeysTable, OidcPayloadsTable } from './oidc-store.js';
 import type { PersonalAccessTokensTable, SubjectTokensTable, TokenExchangeAuditTable } from './token-store.js';
 import type { AccountCenterTable } from './account-center-store.js';
+import type { AccountAuditTable } from './account-audit-store.js';
 import type { RowCountsTable } from './user-list.js';
 
 /**
@@ -108,6 +109,7 @@ export interface Database {
   subject_tokens: SubjectTokensTable;
   token_exchange_audit: TokenExchangeAuditTable;
   account_center: AccountCenterTable;
+  account_audit: AccountAuditTable;
   row_counts: RowCountsTable;
 }
 

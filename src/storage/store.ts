@@ -9,6 +9,7 @@ import type { LeanCloudStore } from './leancloud-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
 import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
 import type { AccountCenterStore } from './account-center-store.js';
+import type { AccountAuditStore } from './account-audit-store.js';
 
 /** OIDC standard claims kept on a user (OpenID Connect Core §5.1), camelCase. */
 export interface UserProfile {
@@ -256,6 +257,14 @@ export interface Store {
   tokenExchangeAudit: TokenExchangeAuditStore;
   /** The account-center settings row (storage/account-center-store.ts). */
   accountCenter: AccountCenterStore;
+  /** The end-user Account API audit log (storage/account-audit-store.ts). */
+  accountAudit: AccountAuditStore;
+  /**
+   * Deletes a user and, in the same transaction, their OIDC sessions, grants and tokens; sessions,
+   * identities, verification records and personal access tokens go by foreign-key cascade.
+   * @returns true when a user was deleted
+   */
+  deleteAccount(userId: string): Promise<boolean>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
 }

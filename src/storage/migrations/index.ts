@@ -6,6 +6,7 @@ import { migration as m0004 } from './0004_leancloud.js';
 import { migration as m0005 } from './0005_tokens.js';
 import { migration as m0006 } from './0006_account_center.js';
 import { migration as m0007 } from './0007_user_count.js';
+import { migration as m0008 } from './0008_account_audit.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0005_tokens': m0005,
   '0006_account_center': m0006,
   '0007_user_count': m0007,
+  '0008_account_audit': m0008,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */

@@ -1,0 +1,150 @@
+/**
+ * Account API benchmark (issue 8 "Done when"): `GET /api/my-account` req/s with a valid opaque OIDC
+ * access token, on SQLite (temp file) and, when `TESSERA_TEST_PG_URL` (or `BENCH_PG_URL`) names a
+ * PostgreSQL server, on a fresh PostgreSQL database — each next to a bare Fastify hello-world measured
+ * in the same run, with the ratio (target ≥ 0.4). Figures are printed, never asserted.
+ *
+ * The access token is minted by the app's own OIDC provider (`provider.AccessToken`, no resource, scope
+ * `openid profile email phone`), exactly what the authorization code flow stores; each request resolves
+ * it through the provider's store, loads the user and the (cached) account-center settings.
+ *
+ * Options (environment): BENCH_SECONDS (default 5), BENCH_WARMUP (1), BENCH_CONCURRENCY (16).
+ * Run: `npx tsx bench/account.ts`.
+ */
+import { rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { createApp, type TesseraApp } from '../src/app.js';
+import { parseConfig } from '../src/config/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+const CONCURRENCY = Math.floor(Number(process.env.BENCH_CONCURRENCY ?? 16));
+const PG_URL = process.env.BENCH_PG_URL ?? process.env.TESSERA_TEST_PG_URL;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** One GET with keep-alive; resolves with the status after reading the whole body. */
+function get(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'GET', headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Closed loop: `concurrency` workers send, read and repeat for `seconds`. @returns successful req/s */
+async function closedLoop(seconds: number, request: () => Promise<number>): Promise<{ rps: number; errors: number }> {
+  let ok = 0;
+  let errors = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      try {
+        if ((await request()) === 200) ok++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { rps: ok / ((performance.now() - start) / 1000), errors };
+}
+
+/** Warm-up, then the measured phase. */
+async function measure(request: () => Promise<number>) {
+  await closedLoop(WARMUP, request);
+  return closedLoop(SECONDS, request);
+}
+
+/** A bare Fastify hello-world on 127.0.0.1. @returns its URL and a close function */
+async function helloWorld() {
+  const app = Fastify({ logger: false });
+  app.get('/', async () => ({ hello: 'world' }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url, close: () => app.close() };
+}
+
+/** A free port (so `publicUrl` can name it before the app listens). */
+async function freePort(): Promise<number> {
+  const probe = http.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Builds the app, enables the account center, and mints an opaque access token for a new user. */
+async function accountApp(databaseUrl: string): Promise<{ app: TesseraApp; base: string; token: string }> {
+  const port = await freePort();
+  const app = await createApp(
+    parseConfig({ databaseUrl, logLevel: 'silent', host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, password: { hashConcurrency: 2 } }),
+  );
+  const base = await app.listen();
+  const { services } = app;
+  await services.accountCenter.update({ enabled: true, fields: { name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'ReadOnly' } });
+  const user = await services.users.create({ username: `bench${Date.now().toString(36)}`, email: 'bench@example.com', password: 'violet-harbor-7-lantern', name: 'Bench' });
+  const web = await services.applications.create({ name: 'Bench', type: 'traditional', redirectUris: ['https://rp.example.com/cb'] });
+  const provider = await app.oidc.current();
+  const client = await provider.Client.find(web.application.id);
+  if (!client) throw new Error('client not found');
+  const token = await new provider.AccessToken({ accountId: user.id, client, scope: 'openid profile email phone' }).save();
+  return { app, base, token };
+}
+
+async function run(label: string, databaseUrl: string) {
+  const hello = await helloWorld();
+  const { app, base, token } = await accountApp(databaseUrl);
+  try {
+    const headers = { authorization: `Bearer ${token}` };
+    if ((await get(`${base}/api/my-account`, headers)) !== 200) throw new Error('GET /api/my-account did not answer 200');
+    const baseline = await measure(() => get(hello.url, {}));
+    const account = await measure(() => get(`${base}/api/my-account`, headers));
+    const ratio = account.rps / baseline.rps;
+    console.log(
+      `${label.padEnd(10)} GET /api/my-account ${account.rps.toFixed(0).padStart(6)} req/s (errors ${account.errors})  ` +
+        `hello-world ${baseline.rps.toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(2)} (target ≥ 0.40)`,
+    );
+  } finally {
+    await app.close();
+    await hello.close();
+  }
+}
+
+console.log(`Account API benchmark: ${SECONDS}s per phase, concurrency ${CONCURRENCY}, ${os.availableParallelism()} CPUs, Node ${process.version}`);
+const sqliteFile = path.join(os.tmpdir(), `tessera-bench-account-${process.pid}.db`);
+try {
+  await run('SQLite', `sqlite:${sqliteFile}`);
+} finally {
+  rmSync(sqliteFile, { force: true });
+  rmSync(`${sqliteFile}-wal`, { force: true });
+  rmSync(`${sqliteFile}-shm`, { force: true });
+}
+if (PG_URL) {
+  const name = `tessera_bench_account_${process.pid}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  try {
+    await run('PostgreSQL', url.toString());
+  } finally {
+    const drop = new pg.Client({ connectionString: PG_URL });
+    await drop.connect();
+    await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await drop.end();
+  }
+}
+agent.destroy();
