@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   console.log('Tessera LeanCloud (/1.1) benchmark');
   console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database ${pgDb ? 'postgres' : 'sqlite (temp file)'}`);
   console.log(`  ${USERS} exported users, ${SECONDS} s per phase, HTTP concurrency ${CONCURRENCY}`);
-  console.log('  password hashes: import = LeanCloud SHA-512×513, upgraded at first login to argon2id (m=19456 KiB, t=2, p=1)');
+  console.log('  hash schemes: import = LeanCloud SHA-512×513, upgraded at first login to argon2id (m=19456 KiB, t=2, p=1)');
   console.log('');
 
   let app: TesseraApp | undefined;

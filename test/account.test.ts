@@ -7,6 +7,7 @@ import { accountAuthorizer, type OpaqueAccessToken } from '../src/http/principal
 import type { UserRecord } from '../src/storage/store.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { extractCode, type SmsWebhookPeer, type SmtpSink, startSmsWebhook, startSmtpSink } from './peers.js';
+import { Browser } from './browser.js';
 
 const PW = 'violet-harbor-7-lantern';
 const NEW_PW = 'copper-meadow-42-quiver';
@@ -15,38 +16,6 @@ const ADMIN_ID = 'tessera-admin';
 const ADMIN_SECRET = 'bootstrap-secret-0123456789';
 
 
-/** Keeps cookies across requests to one origin and never follows redirects by itself. */
-class Browser {
-  private readonly jar = new Map<string, string>();
-
-  async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (cookie) headers.set('cookie', cookie);
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const pair = line.split(';')[0]!.trim();
-      const eq = pair.indexOf('=');
-      const value = pair.slice(eq + 1);
-      if (value === '') this.jar.delete(pair.slice(0, eq));
-      else this.jar.set(pair.slice(0, eq), value);
-    }
-    return res;
-  }
-
-  async follow(url: string, origin: string): Promise<{ res: Response; url: string }> {
-    let current = url;
-    for (let hops = 0; hops < 10; hops++) {
-      const res = await this.request(current);
-      const location = res.headers.get('location');
-      if (res.status < 300 || res.status >= 400 || !location) return { res, url: current };
-      const next = new URL(location, current).href;
-      if (!next.startsWith(origin)) return { res, url: next };
-      current = next;
-    }
-    throw new Error('too many redirects');
-  }
-}
 
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

@@ -8,6 +8,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications.js';
 import { freshPgDatabase, LogCapture, PG_URL, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { Browser } from './browser.js';
 
 const PW = 'violet-harbor-7-lantern';
 const RP = 'https://rp.example.com';
@@ -23,49 +24,6 @@ if (pgUrl) dialects.push(['PostgreSQL', () => freshPgDatabase(pgUrl)]);
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-/**
- * A tiny browser: keeps cookies (name, value, path) across requests to one origin and never follows
- * redirects by itself, so the test sees every hop of the authorization flow.
- */
-class Browser {
-  private readonly jar = new Map<string, { name: string; value: string; path: string }>();
-
-  async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const { pathname } = new URL(url);
-    const cookie = [...this.jar.values()]
-      .filter((c) => pathname === c.path || pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
-      .map((c) => `${c.name}=${c.value}`)
-      .join('; ');
-    const headers = new Headers(init.headers);
-    if (cookie) headers.set('cookie', cookie);
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      const path = attrs.find((a) => /^path=/i.test(a))?.slice(5) ?? '/';
-      const gone = attrs.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a) || /^max-age=0$/i.test(a)) || value === '';
-      if (gone) this.jar.delete(`${name}|${path}`);
-      else this.jar.set(`${name}|${path}`, { name, value, path });
-    }
-    return res;
-  }
-
-  /** Follows redirects within `origin`; stops at the first answer that is not a redirect or leaves it. */
-  async follow(url: string, origin: string): Promise<{ res: Response; url: string }> {
-    let current = url;
-    for (let hops = 0; hops < 10; hops++) {
-      const res = await this.request(current);
-      const location = res.headers.get('location');
-      if (res.status < 300 || res.status >= 400 || !location) return { res, url: current };
-      const next = new URL(location, current).href;
-      if (!next.startsWith(origin)) return { res, url: next };
-      current = next;
-    }
-    throw new Error('too many redirects');
-  }
-}
 
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 
