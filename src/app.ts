@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -36,6 +35,7 @@ import { KyselyStore } from './storage/kysely-store.js';
 import type { Store } from './storage/store.js';
 import { type Clock, systemClock } from './util/clock.js';
 import { RateLimiters } from './util/rate-limit.js';
+import { securityHeaders } from './util/security-headers.js';
 
 /** Options of {@link createApp} that are not configuration. */
 export interface AppOptions {
@@ -214,7 +214,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     server.removeContentTypeParser('text/plain');
     installErrorHandling(server);
 
-    await server.register(helmet, { global: true });
+    // helmet's default security headers on every answer (routes that hijack the response, like
+    // /oidc/*, set their own).
+    const headers = securityHeaders();
+    server.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers);
+      done();
+    });
     await server.register(cors, { origin: '*', exposedHeaders: ['Retry-After', 'Total-Number', 'Link'] });
     await server.register(swagger, {
       openapi: {

@@ -231,6 +231,16 @@ describe.each(dialects)('first-party auth API over HTTP on %s', (_name, database
       expect((await t.call('GET', '/api/status')).status).toBe(204);
     });
 
+    it("sends helmet's security headers on answers and errors alike", async () => {
+      for (const res of [await t.call('GET', '/api/status'), await t.call('GET', '/api/nope'), await t.call('GET', '/api/auth/me')]) {
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+        expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+        expect(res.headers.get('content-security-policy')).toContain("form-action 'self'");
+        expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      }
+    });
+
     it('POST /api/auth/password-strength reports valid, score, level, message', async () => {
       const weak = await (await t.call('POST', '/api/auth/password-strength', { body: { password: 'password1' } })).json();
       expect(weak).toMatchObject({ valid: false, score: 0, level: 1 });

@@ -69,6 +69,15 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect((await api('GET', '/api/users', undefined, up.body.session.token)).status).toBe(401);
     });
 
+    it("the provider's answers carry helmet's headers, with form-action left open for its redirects", async () => {
+      const res = await fetch(`${t.base}/oidc/.well-known/openid-configuration`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'self'");
+      expect(csp).not.toContain('form-action');
+    });
+
     it('refuses a valid token without scope all with 403', async () => {
       const res = await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET, '');
       expect(res.status).toBe(200);

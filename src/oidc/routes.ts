@@ -8,6 +8,7 @@ import { constantTimeEqual } from '../util/crypto.js';
 import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
 import { errorPage, signInPage } from './views.js';
+import { securityHeaders } from '../util/security-headers.js';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
@@ -40,19 +41,26 @@ export function identifierKind(value: string): IdentifierKind {
  *   authorization request; `POST …/abort` ends it with `access_denied`. The forms carry a CSRF
  *   token bound to the interaction (HMAC with the provider's cookie key) and cross-origin posts are refused.
  */
+/**
+ * helmet's headers for the provider's own answers: its pages post forms to itself and then redirect to
+ * registered client URIs, so CSP's form-action must not be limited to 'self'.
+ */
+const PROVIDER_SECURITY_HEADERS = securityHeaders({
+  contentSecurityPolicy: { directives: { formAction: null, upgradeInsecureRequests: null } },
+});
+
 export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc }) => {
   await app.register(async (pages) => interactionRoutes(pages, oidc));
 
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: `${OIDC_PREFIX}/*`,
-    // The provider answers CORS itself (per-client origins); its pages post forms to itself and then
-    // redirect to registered client URIs, so CSP's form-action must not be limited to 'self'.
+    // The provider answers CORS itself (per-client origins).
     config: { cors: false },
-    helmet: { contentSecurityPolicy: { directives: { formAction: null, upgradeInsecureRequests: null } } },
     onRequest: async (request, reply) => {
       const handle = await oidc.requestHandler();
       reply.hijack();
+      for (const [name, value] of Object.entries(PROVIDER_SECURITY_HEADERS)) reply.raw.setHeader(name, value);
       const req = request.raw as typeof request.raw & { originalUrl?: string };
       const fullUrl = req.url ?? '/';
       req.originalUrl = fullUrl;
