@@ -32,14 +32,16 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
+import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
+import { userRecord } from '../test/fixtures.js';
+import { freePort } from '../test/helpers.js';
 import { numberOption, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -136,18 +138,6 @@ function send(url: string, method: string, headers: Record<string, string>, body
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the public URL must name it before listening). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const fmtRate = (n: number) => n.toFixed(1);
 const fmtMs = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(2));
@@ -169,26 +159,9 @@ async function seedUsers(app: TesseraApp, count: number): Promise<number> {
   const base = Date.now() - count;
   const row = (i: number): UsersTable => {
     const id = `${Math.floor((base + i) / 1000).toString(16).padStart(8, '0')}${i.toString(16).padStart(16, '0')}`;
-    const email = `user_${i}@example.com`;
-    return {
-      id,
-      username: `user_${i}`,
-      primary_email: email,
-      primary_email_key: email,
-      primary_phone: null,
-      name: `User ${i}`,
-      avatar: null,
-      profile: '{}',
-      custom_data: '{}',
-      password_hash: null,
-      password_updated_at: null,
-      email_verified: 0,
-      phone_verified: 0,
-      is_suspended: 0,
-      created_at: base + i,
-      updated_at: base + i,
-      last_sign_in_at: null,
-    };
+    return toUserRow(
+      userRecord({ id, username: `user_${i}`, primaryEmail: `user_${i}@example.com`, name: `User ${i}`, createdAt: base + i, updatedAt: base + i }),
+    );
   };
   for (let t = 0; t < count; t += ROWS_PER_TRANSACTION) {
     await app.database.db.transaction().execute(async (trx) => {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_CENTER_FIELDS, AccountCenterService, canEdit, canRead } from '../src/domain/account-center.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
-import { KyselyStore } from '../src/storage/kysely-store.js';
+import { KyselyStore, toUserRow } from '../src/storage/kysely-store.js';
 import { ManualClock } from '../src/util/clock.js';
+import { userRecord } from './fixtures.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 
 const ADMIN_ID = 'tessera-admin-app';
@@ -202,26 +203,18 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
     it('pages searches below and above the one-scan cap in the same order as the unfiltered list', async () => {
       const prefix = uniq('cap');
       const base = Date.UTC(2030, 0, 1);
-      const rows = Array.from({ length: 1100 }, (_, i) => ({
-        id: `${prefix}-${String(i).padStart(4, '0')}`,
-        username: `${prefix}_${String(i).padStart(4, '0')}`,
-        primary_email: null,
-        primary_email_key: null,
-        primary_phone: null,
-        name: i < 30 ? `Few ${prefix}` : null,
-        avatar: null,
-        profile: '{}',
-        custom_data: '{}',
-        password_hash: null,
-        password_updated_at: null,
-        email_verified: 0,
-        phone_verified: 0,
-        is_suspended: 0,
-        // two users per millisecond: ties are broken by id, descending
-        created_at: base + Math.floor(i / 2),
-        updated_at: base,
-        last_sign_in_at: null,
-      }));
+      const rows = Array.from({ length: 1100 }, (_, i) =>
+        toUserRow(
+          userRecord({
+            id: `${prefix}-${String(i).padStart(4, '0')}`,
+            username: `${prefix}_${String(i).padStart(4, '0')}`,
+            name: i < 30 ? `Few ${prefix}` : null,
+            // two users per millisecond: ties are broken by id, descending
+            createdAt: base + Math.floor(i / 2),
+            updatedAt: base,
+          }),
+        ),
+      );
       for (let i = 0; i < rows.length; i += 100) await t.app.database.db.insertInto('users').values(rows.slice(i, i + 100)).execute();
       const name = (i: number) => `${prefix}_${String(i).padStart(4, '0')}`;
       // above the cap (1 100 matches): counted separately, page in index order

@@ -119,6 +119,11 @@ export function userColumns(patch: UserPatch): Partial<UsersTable> {
   return out;
 }
 
+/** The `users` row of a complete user record (for inserts, including bulk seeding in tests and benchmarks). */
+export function toUserRow(user: UserRecord): UsersTable {
+  return { id: user.id, created_at: user.createdAt, ...(userColumns(user) as Omit<UsersTable, 'id' | 'created_at'>) };
+}
+
 class KyselyUserStore implements UserStore {
   constructor(
     private readonly db: Kysely<Database>,
@@ -126,32 +131,7 @@ class KyselyUserStore implements UserStore {
   ) {}
 
   async insert(user: UserRecord): Promise<void> {
-    const { updatedAt, ...rest } = user;
-    await mapUnique(() =>
-      this.db
-        .insertInto('users')
-        .values({
-          id: user.id,
-          created_at: user.createdAt,
-          username: null,
-          primary_email: null,
-          primary_email_key: null,
-          primary_phone: null,
-          name: null,
-          avatar: null,
-          profile: '{}',
-          custom_data: '{}',
-          password_hash: null,
-          password_updated_at: null,
-          email_verified: 0,
-          phone_verified: 0,
-          is_suspended: 0,
-          last_sign_in_at: null,
-          ...userColumns({ ...rest, updatedAt }),
-          updated_at: updatedAt,
-        })
-        .execute(),
-    );
+    await mapUnique(() => this.db.insertInto('users').values(toUserRow(user)).execute());
   }
 
   private async one(where: (q: ReturnType<typeof this.base>) => ReturnType<typeof this.base>) {
