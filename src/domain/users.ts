@@ -211,10 +211,13 @@ export class UserService {
   }
 
   /**
-   * Deletes a user; their sessions and verification records go with them (foreign keys cascade).
+   * Deletes a user, every surface alike: first ends every session and token of the user (including
+   * OAuth grants, which are not tied to the row by a foreign key), then deletes the row; sessions and
+   * verification records go with it (foreign keys cascade).
    * @returns true when a user was deleted
    */
-  delete(id: string): Promise<boolean> {
+  async delete(id: string): Promise<boolean> {
+    await this.endAllSessions(id);
     return this.store.users.delete(id);
   }
 

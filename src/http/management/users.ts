@@ -161,9 +161,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
     '/users/:userId',
     { schema: { tags: ['management'], summary: 'Delete a user and everything of theirs', security, params: idParams, response: { 204: z.void(), ...errors } } },
     async (request, reply) => {
-      await users.require(request.params.userId);
-      await users.endAllSessions(request.params.userId);
-      await users.delete(request.params.userId);
+      if (!(await users.delete(request.params.userId))) throw new AppError('user.not_found');
       return reply.status(204).send();
     },
   );
