@@ -1,0 +1,52 @@
+/**
+ * @tessera/sdk — TypeScript client for a Tessera server: {@link AuthenticationClient} (end users,
+ * Authing's method names) and {@link ManagementClient} (admins, the Management API). ESM, no runtime
+ * dependencies (fetch + Web Crypto), browsers and Node ≥ 20.
+ */
+export { AuthenticationClient, type AuthenticationClientOptions } from './authentication.js';
+export type { ErrorCode } from './codes.js';
+export { type ClientErrorCode, TesseraError, type TesseraErrorCode } from './errors.js';
+export type { FetchLike } from './http.js';
+export {
+  type AccountCenter,
+  type AccountCenterField,
+  type AccountCenterFieldMode,
+  type Application,
+  type ApplicationType,
+  type ApplicationWithSecret,
+  type CreateApplicationInput,
+  type CreateUserInput,
+  type CustomFieldDefinition,
+  ManagementClient,
+  type ManagementClientOptions,
+  nextLink,
+  type Page,
+  type SearchOptions,
+  type UpdateApplicationInput,
+  type UpdateUserInput,
+} from './management.js';
+export { computedPasswordSecurityLevel } from './password-level.js';
+export type { TokenStorage } from './storage.js';
+export {
+  type Address,
+  type Captcha,
+  type CodePurpose,
+  type CustomFieldType,
+  EmailScene,
+  type IssuedSession,
+  type LoginOptions,
+  type LoginStatus,
+  PasswordSecurityLevel,
+  type PasswordStrength,
+  type Profile,
+  type RefreshedToken,
+  type RegisterOptions,
+  type RegisterProfile,
+  type SecurityLevel,
+  type SentCode,
+  type SmsScene,
+  type TesseraUser,
+  type UpdateProfileInput,
+  type User,
+  type UserDefinedData,
+} from './types.js';

@@ -1,0 +1,85 @@
+import { AppError } from '../errors/index.js';
+import type { PasswordResetReason, SdkStore } from '../storage/sdk-store.js';
+import type { UserRecord } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { newSecret, sha256Hex } from '../util/crypto.js';
+import type { AuthService, RequestMeta, SignedIn } from './auth.js';
+import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { SecurityLevelService } from './security-level.js';
+import type { UserService } from './users.js';
+
+/** Lifetime of a force-reset token: 10 minutes, in milliseconds. */
+export const RESET_TOKEN_TTL_MS = 10 * 60 * 1000;
+
+/** Prefix of force-reset tokens (256 random bits follow). */
+export const RESET_TOKEN_PREFIX = 'tpr_';
+
+/**
+ * "Force password reset" (issue 6, seed 003 resetPasswordByFirstLoginToken /
+ * resetPasswordByForceResetToken): an administrator flags a user (`passwordResetRequired`, Management
+ * API), and the user's next correct password sign-in yields, instead of a session, 403
+ * `auth.password_reset_required` with `data: {resetToken, reason}` — `first_login` when the user never
+ * signed in, else `forced`. The token (256 bits, stored as SHA-256, single use, 10 minutes, a newer one
+ * replaces older ones) sets a new password, clears the flag, ends every session and signs the user in.
+ */
+export class ForcedResetService {
+  constructor(
+    private readonly store: SdkStore,
+    private readonly users: UserService,
+    private readonly auth: AuthService,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly levels: SecurityLevelService,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * The check run by {@link AuthService.signInWithPassword} once the password is known to be right:
+   * records the password's security level, then refuses the sign-in of a flagged user.
+   * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
+   */
+  async afterPasswordVerified(user: UserRecord, password: string): Promise<void> {
+    await this.levels.record(user, password);
+    if (!user.passwordResetRequired) return;
+    const reason: PasswordResetReason = user.lastSignInAt === null ? 'first_login' : 'forced';
+    const token = newSecret(RESET_TOKEN_PREFIX, 32);
+    const now = this.clock.now();
+    await this.store.insertResetToken({ tokenHash: sha256Hex(token), userId: user.id, reason, createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS, consumedAt: null });
+    throw new AppError('auth.password_reset_required', { data: { resetToken: token, reason } });
+  }
+
+  /**
+   * Sets a new password with a force-reset token and signs the user in (through
+   * {@link AuthService.finishSignIn}, so a second factor still applies). `oldPassword`, when given (Authing
+   * resetPasswordByForceResetToken), must be the current password. The token is used only if the new
+   * password is accepted.
+   * @throws AppError `request.rate_limited`, `auth.reset_token_invalid` (400: unknown, expired or used),
+   *   `auth.invalid_credentials` (wrong `oldPassword`), `password.rejected` (422), `user.same_password`
+   *   (422), `auth.user_suspended`
+   */
+  async resetWithToken(input: { resetToken: string; newPassword: string; oldPassword?: string }, meta: RequestMeta): Promise<SignedIn> {
+    await this.auth.throttle('signIn', meta);
+    const tokenHash = sha256Hex(input.resetToken);
+    const now = this.clock.now();
+    const record = input.resetToken.startsWith(RESET_TOKEN_PREFIX) ? await this.store.findResetToken(tokenHash) : undefined;
+    if (!record || record.consumedAt !== null || record.expiresAt <= now) throw new AppError('auth.reset_token_invalid');
+    const user = await this.users.require(record.userId);
+    if (user.isSuspended) throw new AppError('auth.user_suspended');
+    if (input.oldPassword !== undefined && !(await this.hasher.verify(user.passwordHash, input.oldPassword)).ok) {
+      throw new AppError('auth.invalid_credentials');
+    }
+    this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
+    if (user.passwordHash && (await this.hasher.verify(user.passwordHash, input.newPassword)).ok) throw new AppError('user.same_password');
+    const passwordHash = await this.hasher.hash(input.newPassword);
+    if (!(await this.store.consumeResetToken(tokenHash, now))) throw new AppError('auth.reset_token_invalid');
+    const updated = await this.users.update(user.id, { passwordHash, passwordUpdatedAt: this.clock.now(), passwordResetRequired: false });
+    await this.users.endAllSessions(user.id);
+    await this.levels.record(updated, input.newPassword);
+    return this.auth.finishSignIn(updated, meta, ['pwd']);
+  }
+
+  /** Deletes expired reset tokens and captchas. @returns how many */
+  purgeExpired(): Promise<number> {
+    return this.store.deleteExpired(this.clock.now());
+  }
+}

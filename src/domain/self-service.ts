@@ -1,0 +1,203 @@
+import { AppError, isAppError } from '../errors/index.js';
+import type { UserPatch, UserProfile, UserRecord } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import type { AccountService, IssuedRecord } from './account.js';
+import type { AuthService, RequestMeta, SignedIn } from './auth.js';
+import type { CustomFieldService } from './custom-fields.js';
+import type { IdentityService } from './identities.js';
+import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { SecurityLevelService } from './security-level.js';
+import type { SessionService } from './sessions.js';
+import type { UserService } from './users.js';
+import type { CodeChannel, MessageLocale, VerificationService } from './verification.js';
+
+/** Input of {@link SelfService.updateProfile}: never email, phone or password (seed 003 updateProfile). */
+export interface ProfileUpdate {
+  /** `null` removes the username unless it is the last way to sign in. */
+  username?: string | null;
+  name?: string | null;
+  avatar?: string | null;
+  /** OIDC standard claims, shallow-merged (`address` replaced as a whole). */
+  profile?: UserProfile;
+  /** Shallow-merged; keys of defined custom fields are type-checked. */
+  customData?: Record<string, unknown>;
+}
+
+/** Input of {@link SelfService.bindIdentifier}. */
+export interface BindInput {
+  channel: CodeChannel;
+  /** The new email or phone (raw; normalised here). */
+  value: string;
+  /** The code sent to the new address (purpose BindNewIdentifier, `POST /api/auth/me/codes`). */
+  code: string;
+  /** Require a code sent to the current address (Authing's "verify the old email/phone" option). */
+  verifyOld?: boolean;
+  /** The code sent to the current address (purpose Generic, `POST /api/auth/me/codes`). */
+  oldCode?: string;
+}
+
+/**
+ * The signed-in user's own account over first-party session tokens (issue 6, seed 003 Authing
+ * AuthenticationClient: updateProfile, updatePassword, bind/unbind/update email and phone). The rules
+ * are the Account API's ({@link AccountService}, {@link VerificationService}): codes are single-use
+ * verification records, new identifiers are proven by a BindNewIdentifier code sent to them, the old
+ * one (optionally) by a Generic code owned by the user, taken identifiers are refused (409
+ * `user.email_taken` / `user.phone_taken` / `user.username_taken`) and the last way to sign in cannot be
+ * removed (`user.last_sign_in_method_required`).
+ */
+export class SelfService {
+  constructor(
+    private readonly users: UserService,
+    private readonly account: AccountService,
+    private readonly auth: AuthService,
+    private readonly sessions: SessionService,
+    private readonly identities: IdentityService,
+    private readonly verification: VerificationService,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly customFields: CustomFieldService,
+    private readonly levels: SecurityLevelService,
+    private readonly clock: Clock,
+    /** Config `signIn.requireOldIdentifierProof`: replacing a bound address always needs the old-address code. */
+    private readonly requireOldProof = false,
+  ) {}
+
+  /**
+   * Changes username, name, avatar, profile claims and custom data in one write (nothing is written
+   * when any part is refused).
+   * @throws AppError `user.invalid_username`, `user.username_taken` (409),
+   *   `user.last_sign_in_method_required` (400, `username: null`), `custom_field.invalid_value` (400)
+   */
+  async updateProfile(user: UserRecord, input: ProfileUpdate): Promise<UserRecord> {
+    const patch: UserPatch = {};
+    if (input.username !== undefined) {
+      if (input.username === null) {
+        await this.account.assertKeepsSignInMethod(user, 'username');
+        patch.username = null;
+      } else {
+        patch.username = this.users.normalize('username', input.username);
+        await this.users.assertAvailable({ username: patch.username }, user.id);
+      }
+    }
+    if (input.name !== undefined) patch.name = input.name;
+    if (input.avatar !== undefined) patch.avatar = input.avatar;
+    if (input.profile !== undefined) patch.profile = { ...user.profile, ...input.profile };
+    if (input.customData !== undefined) patch.customData = { ...user.customData, ...(await this.customFields.checkCustomData(input.customData)) };
+    return this.users.update(user.id, patch);
+  }
+
+  /**
+   * Sets the user's password (Authing updatePassword(newPassword, oldPassword?)). A user with a
+   * password must give the current one; a user without one (code or social sign-up) may set one
+   * without. Every session of the user ends and a new one is issued for this device; the
+   * force-reset flag is cleared and the new password's security level recorded.
+   * @throws AppError `request.invalid` (oldPassword missing), `auth.invalid_credentials` (wrong current
+   *   password; nothing changes), `password.rejected` (422), `request.rate_limited`
+   */
+  async setPassword(user: UserRecord, input: { oldPassword?: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
+    let signedIn: SignedIn;
+    if (user.passwordHash) {
+      if (input.oldPassword === undefined) {
+        throw new AppError('request.invalid', { data: { issues: [{ path: 'body.oldPassword', code: 'custom', message: 'The current password is required' }] } });
+      }
+      signedIn = await this.auth.changePassword({ userId: user.id, oldPassword: input.oldPassword, newPassword: input.newPassword }, meta);
+      if (signedIn.user.passwordResetRequired) signedIn = { ...signedIn, user: await this.users.update(user.id, { passwordResetRequired: false }) };
+    } else {
+      await this.auth.throttle('signIn', meta);
+      this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
+      const updated = await this.users.update(user.id, {
+        passwordHash: await this.hasher.hash(input.newPassword),
+        passwordUpdatedAt: this.clock.now(),
+        passwordResetRequired: false,
+      });
+      await this.users.endAllSessions(user.id);
+      const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr: ['pwd'] });
+      signedIn = { user: updated, issued };
+    }
+    await this.levels.record(signedIn.user, input.newPassword);
+    return signedIn;
+  }
+
+  /**
+   * Sends a code for a bind or update: to the user's current address it is an identity proof (purpose
+   * Generic, owned by the user); to any other address it proves the new identifier (BindNewIdentifier).
+   * @throws the errors of {@link VerificationService.sendCode}
+   */
+  sendCode(user: UserRecord, channel: CodeChannel, value: string, meta: RequestMeta, locale: MessageLocale = 'en'): Promise<IssuedRecord & { purpose: 'BindNewIdentifier' | 'Generic' }> {
+    const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
+    return this.account.sendCode(user, channel, value, meta.ip ?? null, locale).then((issued) => ({
+      ...issued,
+      purpose: current !== null && this.sameAddress(channel, current, value) ? 'Generic' : 'BindNewIdentifier',
+    }));
+  }
+
+  /**
+   * Binds or replaces the primary email or phone (Authing bindEmail / updateEmail / bindPhone /
+   * updatePhone). Both codes are checked before either is used; then both are consumed and the address
+   * is stored as verified. The old-address code is required with `verifyOld`, or always when the server
+   * sets `signIn.requireOldIdentifierProof`.
+   * @throws AppError `request.invalid` (old-address code required but missing), `user.invalid_email|phone`,
+   *   the code errors of {@link VerificationService.verifyCode} (`verification.not_found` when no code
+   *   was sent to that address for this purpose), `user.email_taken` / `user.phone_taken` (409),
+   *   `verification.already_used` (a concurrent use won)
+   */
+  async bindIdentifier(user: UserRecord, input: BindInput): Promise<UserRecord> {
+    const { channel } = input;
+    const normalized = this.normalize(channel, input.value);
+    const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
+    const field = channel === 'email' ? 'oldEmailCode' : 'oldPhoneCode';
+    if ((input.verifyOld || this.requireOldProof) && current !== null && input.oldCode === undefined) {
+      throw new AppError('request.invalid', { data: { issues: [{ path: `body.${field}`, code: 'custom', message: 'A code sent to the current address is required' }] } });
+    }
+    const fresh = await this.verification.verifyCode({ channel, identifier: normalized, purpose: 'BindNewIdentifier', code: input.code });
+    let old: { id: string } | undefined;
+    if (input.oldCode !== undefined) {
+      if (current === null) throw new AppError('verification.not_found');
+      const record = await this.verification.verifyCode({ channel, identifier: current, purpose: 'Generic', code: input.oldCode });
+      if (record.userId !== user.id) throw new AppError('verification.not_found');
+      old = record;
+    }
+    await this.users.assertAvailable(channel === 'email' ? { email: normalized } : { phone: normalized }, user.id);
+    await this.verification.consume(fresh.id);
+    if (old) await this.verification.consume(old.id);
+    return this.users.update(user.id, channel === 'email' ? { primaryEmail: normalized, emailVerified: true } : { primaryPhone: normalized, phoneVerified: true });
+  }
+
+  /**
+   * Removes the primary email or phone (Authing unbindEmail / unbindPhone). Refused when nothing would
+   * be left to sign in with: another identifier that can receive codes, a username **with** a password,
+   * or a linked third-party identity (stricter than the Account API's rule, which counts a bare username).
+   * @throws AppError `user.last_sign_in_method_required` (400), `request.invalid` (nothing bound)
+   */
+  async removeIdentifier(user: UserRecord, channel: CodeChannel): Promise<UserRecord> {
+    const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
+    if (current === null) {
+      throw new AppError('request.invalid', { message: `No ${channel} is bound to this account.` });
+    }
+    await this.account.assertKeepsSignInMethod(user, channel);
+    const left = [
+      channel !== 'email' && user.primaryEmail,
+      channel !== 'phone' && user.primaryPhone,
+      user.username && user.passwordHash,
+    ].some(Boolean);
+    if (!left && (await this.identities.list(user.id)).length === 0) throw new AppError('user.last_sign_in_method_required');
+    return this.users.update(user.id, channel === 'email' ? { primaryEmail: null, emailVerified: false } : { primaryPhone: null, phoneVerified: false });
+  }
+
+  private normalize(channel: CodeChannel, value: string): string {
+    try {
+      return this.users.normalize(channel, value);
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      throw new AppError(channel === 'email' ? 'user.invalid_email' : 'user.invalid_phone');
+    }
+  }
+
+  private sameAddress(channel: CodeChannel, current: string, value: string): boolean {
+    try {
+      return this.verification.canonical(channel, value).key === this.verification.canonical(channel, current).key;
+    } catch {
+      return false;
+    }
+  }
+}
