@@ -1,0 +1,59 @@
+/**
+ * Social connector contracts (issue 7 §1): a connector builds the identity provider's authorization
+ * URI and turns the provider's callback (authorization code) into a verified external identity.
+ */
+
+/** A verified external identity, as every connector yields it. */
+export interface ExternalIdentity {
+  connectorId: string;
+  /** Identity provider name the identity is stored under (`google`, `github`, `weixin`…). */
+  target: string;
+  /** The provider's stable account id (OIDC `sub`, GitHub `id`, WeChat `openid`). */
+  subject: string;
+  email?: string;
+  /** True only when the provider itself says the email is verified. */
+  emailVerified?: boolean;
+  name?: string;
+  avatar?: string;
+  /** The provider's user data as received (never tokens). */
+  raw: Record<string, unknown>;
+}
+
+/** What one authorization attempt needs to remember between start and callback. */
+export interface AuthorizationSession {
+  /** The `state` sent to the provider (CSRF binding). */
+  state: string;
+  /** OIDC nonce (ignored by plain OAuth 2.0 connectors). */
+  nonce: string;
+  /** PKCE code verifier (RFC 7636 §4.1; its S256 challenge goes in the authorization URI). */
+  codeVerifier: string;
+  /** Where the provider sends the user back; sent again with the code. */
+  redirectUri: string;
+}
+
+/** The provider's callback parameters (the query of the redirect). */
+export interface CallbackData {
+  code?: string;
+  state?: string;
+  error?: string;
+  error_description?: string;
+  [key: string]: unknown;
+}
+
+/** One configured social connector. */
+export interface SocialConnector {
+  readonly id: string;
+  readonly target: string;
+  /**
+   * The authorization URI to send the user to.
+   * @throws AppError `connector.idp_unreachable` (502), `connector.invalid_response` (502: bad discovery document)
+   */
+  authorizationUri(session: AuthorizationSession, scope?: string): Promise<string>;
+  /**
+   * Exchanges the callback's code (checking nothing about `state`: the caller does) and returns the identity.
+   * @throws AppError `connector.authorization_failed` (400: error in callback, code refused),
+   *   `connector.id_token_invalid` (400: signature, iss, aud, exp, nonce), `connector.idp_unreachable` (502),
+   *   `connector.invalid_response` (502)
+   */
+  verify(callback: CallbackData, session: AuthorizationSession): Promise<ExternalIdentity>;
+}

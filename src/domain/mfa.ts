@@ -1,0 +1,575 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
+import {
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from '@simplewebauthn/server';
+import { createGuardrails, generateSecret, generateURI, verify as verifyOtp } from 'otplib';
+import type { Config } from '../config/index.js';
+import { AppError, isAppError } from '../errors/index.js';
+import type { MfaFactorRecord, MfaPendingSignInRecord } from '../storage/mfa-store.js';
+import type { Store, UserRecord } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { newId, newSecret, sha256Hex } from '../util/crypto.js';
+import type { AuthService, RequestMeta, SecondFactorGate, SignedIn } from './auth.js';
+import type { SignInGuard } from './sign-in-guard.js';
+
+/** How long a pending MFA sign-in lives, ms (5 minutes). */
+export const PENDING_SIGN_IN_TTL_MS = 5 * 60_000;
+/** Wrong second-factor attempts after which a pending sign-in is dead. */
+export const PENDING_SIGN_IN_MAX_ATTEMPTS = 5;
+/** Lifetime of a WebAuthn registration record (as Logto's verification records), ms. */
+export const REGISTRATION_TTL_MS = 10 * 60_000;
+/** Lifetime of a WebAuthn authentication challenge, ms. */
+export const AUTHENTICATION_TTL_MS = 5 * 60_000;
+/** RFC 6238 parameters: SHA-1, 6 digits, 30-second steps, ±1 step accepted. */
+export const TOTP_PERIOD_SECONDS = 30;
+/** Backup codes per set and their length (Logto: 10 codes of 10 characters of `0-9a-f`). */
+export const BACKUP_CODE_COUNT = 10;
+export const BACKUP_CODE_LENGTH = 10;
+const BACKUP_CODE_ALPHABET = '0123456789abcdef';
+
+/** Logto's base32 TOTP secrets: 16 to 32 characters (spec logto.md §1.5 route 17). */
+const TOTP_SECRET = /^[A-Z2-7]{16,32}$/;
+/** Accept secrets of 80 bits and up (a 16-character base32 secret), as Logto does. */
+const TOTP_GUARDRAILS = createGuardrails({ MIN_SECRET_BYTES: 10 });
+
+/** Logto's factor type names (spec logto.md §1.5). */
+export type LogtoFactorType = 'Totp' | 'BackupCode' | 'WebAuthn';
+/** The factor names of the sign-in MFA step (`data.factors` of `auth.mfa_required`). */
+export type SignInFactor = 'totp' | 'backup_code' | 'webauthn';
+
+/** A factor as the Account and Management APIs show it: never a secret. Times ISO 8601 (Logto). */
+export interface MfaFactorView {
+  id: string;
+  type: LogtoFactorType;
+  createdAt: string;
+  lastUsedAt?: string;
+  name?: string;
+  agent?: string;
+  /** Backup codes: how many are unused. */
+  remainCodes?: number;
+}
+
+/** The proof sent to complete a pending sign-in. */
+export type SecondFactorProof =
+  | { type: 'totp'; code: string }
+  | { type: 'backup_code'; code: string }
+  | { type: 'webauthn'; response: AuthenticationResponseJSON };
+
+const LOGTO_TYPE: Record<MfaFactorRecord['type'], LogtoFactorType> = { totp: 'Totp', backup_codes: 'BackupCode', webauthn: 'WebAuthn' };
+const SIGN_IN_FACTOR: Record<MfaFactorRecord['type'], SignInFactor> = { totp: 'totp', backup_codes: 'backup_code', webauthn: 'webauthn' };
+/** RFC 8176 `amr` values each factor adds (besides `mfa`): TOTP `otp`, WebAuthn `hwk`, a backup code only `mfa`. */
+const FACTOR_AMR: Record<SecondFactorProof['type'], string[]> = { totp: ['otp', 'mfa'], backup_code: ['mfa'], webauthn: ['hwk', 'mfa'] };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+/**
+ * Multi-factor authentication (issue 7 §4): TOTP (RFC 6238 with otplib), backup codes and WebAuthn
+ * passkeys (@simplewebauthn/server, W3C WebAuthn Level 2), their enrolment and removal (Account API,
+ * Logto's routes, spec logto.md §1.5/§2.2), the admin view (Management API) and the sign-in step.
+ *
+ * Sign-in: {@link AuthService.finishSignIn} asks this service ({@link check}) whether the user needs a
+ * second factor. If so a pending sign-in is stored (its id is a 256-bit secret kept only as SHA-256,
+ * 5 minutes, single use, dead after 5 wrong attempts) and `auth.mfa_required` is thrown; the client
+ * completes it with {@link completeSignIn}. Wrong second factors also count towards the per-user MFA
+ * lockout ({@link SignInGuard}, key `mfa:<userId>`) and the per-IP sign-in rate limit, so TOTP cannot
+ * be brute-forced (ASVS 6.6.3, NIST 800-63B-4 §3.2.2).
+ *
+ * Secrets: TOTP secrets are shown once (generation) and never returned afterwards; backup codes are
+ * stored as SHA-256 (salted with the factor id) and single use (ASVS 6.5.1); a TOTP code is accepted
+ * only by an update raising the factor's last accepted time step, so it cannot be replayed.
+ */
+export class MfaService implements SecondFactorGate {
+  private readonly rpId: string;
+  private readonly origin: string;
+  /** AES-256-GCM key for TOTP secrets at rest (`mfa.secretKey`), or null. */
+  private readonly secretKey: Buffer | null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly auth: AuthService,
+    private readonly guard: SignInGuard,
+    private readonly config: Config,
+    private readonly clock: Clock,
+  ) {
+    const url = new URL(config.publicUrl);
+    this.rpId = url.hostname;
+    this.origin = url.origin;
+    this.secretKey = config.mfa.secretKey ? createHash('sha256').update(config.mfa.secretKey, 'utf8').digest() : null;
+  }
+
+  // ---------------------------------------------------------------- sign-in
+
+  /**
+   * The {@link SecondFactorGate} of {@link AuthService.finishSignIn}: returns when the user has no
+   * factor and the policy is `optional`.
+   * @throws AppError `auth.mfa_required` (`data: {pendingSignInId, factors}`: the sign-in factors the
+   *   user enrolled) or, under policy `required` for a user without factor,
+   *   `auth.mfa_enrollment_required` (`data: {pendingSignInId, factors: ['totp']}`; complete with
+   *   {@link enrollTotpAndSignIn})
+   */
+  async check(user: UserRecord, _meta: RequestMeta, amr: string[]): Promise<void> {
+    const factors = await this.store.mfa.listFactors(user.id);
+    if (factors.length === 0) {
+      if (this.config.mfa.policy !== 'required') return;
+      const pendingSignInId = await this.createPending(user.id, 'enroll', amr);
+      throw new AppError('auth.mfa_enrollment_required', { data: { pendingSignInId, factors: ['totp'] } });
+    }
+    const pendingSignInId = await this.createPending(user.id, 'verify', amr);
+    const enrolled = new Set(factors.map((f) => SIGN_IN_FACTOR[f.type]));
+    const kinds = (['totp', 'webauthn', 'backup_code'] as const).filter((k) => enrolled.has(k));
+    throw new AppError('auth.mfa_required', { data: { pendingSignInId, factors: kinds } });
+  }
+
+  /**
+   * Completes a pending sign-in with a second factor and issues the session (`amr` = the first
+   * factor's plus `otp`+`mfa` for TOTP, `mfa` for a backup code, `hwk`+`mfa` for WebAuthn; RFC 8176).
+   * @throws AppError `request.rate_limited`, `auth.mfa_sign_in_expired` (unknown, expired, used or dead
+   *   pending sign-in), `auth.too_many_failures` (MFA lockout of the user), `auth.user_suspended`,
+   *   `session.mfa.invalid_totp_code`, `session.mfa.invalid_backup_code`,
+   *   `session.mfa.webauthn_verification_failed`
+   */
+  async completeSignIn(pendingSignInId: string, proof: SecondFactorProof, meta: RequestMeta): Promise<SignedIn> {
+    const { user, amr } = await this.verifySignIn(pendingSignInId, proof, meta);
+    return this.auth.issueSignedIn(user, meta, amr);
+  }
+
+  /**
+   * Checks the second factor of a pending sign-in and consumes it, without issuing a session (the OIDC
+   * sign-in page hands the result to the provider instead). Same rules and errors as
+   * {@link completeSignIn}. @returns the user and the combined RFC 8176 `amr`
+   */
+  async verifySignIn(pendingSignInId: string, proof: SecondFactorProof, meta: RequestMeta): Promise<{ user: UserRecord; amr: string[] }> {
+    await this.auth.throttle('signIn', meta);
+    const { pending, idHash, user } = await this.livePending(pendingSignInId, 'verify');
+    const key = this.guard.key('mfa', user.id);
+    const hadFailures = await this.guard.assertNotLocked(key);
+    try {
+      if (proof.type === 'totp') await this.checkTotp(user.id, proof.code);
+      else if (proof.type === 'backup_code') await this.checkBackupCode(user.id, proof.code);
+      else await this.checkWebAuthn(user.id, idHash, proof.response);
+    } catch (error) {
+      if (
+        isAppError(error, 'session.mfa.invalid_totp_code') ||
+        isAppError(error, 'session.mfa.invalid_backup_code') ||
+        isAppError(error, 'session.mfa.webauthn_verification_failed')
+      ) {
+        await this.store.mfa.countPendingAttempt(idHash);
+        await this.guard.recordFailure(key);
+      }
+      throw error;
+    }
+    if (!(await this.store.mfa.consumePending(idHash, this.clock.now()))) throw new AppError('auth.mfa_sign_in_expired');
+    if (hadFailures) await this.guard.clear(key);
+    return { user, amr: [...new Set([...pending.amr, ...FACTOR_AMR[proof.type]])] };
+  }
+
+  /**
+   * `POST /api/auth/sign-in/mfa/webauthn-options`: WebAuthn authentication options
+   * (PublicKeyCredentialRequestOptionsJSON) for the user's passkeys; the challenge is stored
+   * server-side for 5 minutes, single use, and a new call replaces the previous one.
+   * @throws AppError `auth.mfa_sign_in_expired`, `session.mfa.webauthn_verification_failed` (no passkey)
+   */
+  async webAuthnSignInOptions(pendingSignInId: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { idHash, user } = await this.livePending(pendingSignInId, 'verify');
+    const passkeys = (await this.store.mfa.listFactors(user.id)).filter((f) => f.type === 'webauthn');
+    if (passkeys.length === 0) throw new AppError('session.mfa.webauthn_verification_failed', { message: 'No passkey is registered.' });
+    const options = await generateAuthenticationOptions({
+      rpID: this.rpId,
+      allowCredentials: passkeys.map((f) => ({ id: f.credentialId!, ...(f.transports ? { transports: f.transports } : {}) })),
+      userVerification: 'preferred',
+    });
+    const now = this.clock.now();
+    await this.store.mfa.deleteChallenge(idHash);
+    await this.store.mfa.insertChallenge({
+      id: idHash, userId: user.id, kind: 'authentication', challenge: options.challenge, pendingIdHash: idHash,
+      result: null, createdAt: now, expiresAt: now + AUTHENTICATION_TTL_MS, verifiedAt: null, consumedAt: null,
+    });
+    return options;
+  }
+
+  /**
+   * `POST /api/auth/sign-in/mfa/totp-secret` under policy `required`: a new TOTP secret for a user who
+   * must enrol before signing in (nothing is stored; the client sends it back with a code).
+   * @throws AppError `auth.mfa_sign_in_expired`
+   */
+  async enrollmentTotpSecret(pendingSignInId: string): Promise<{ secret: string; secretQrCode: string }> {
+    const { user } = await this.livePending(pendingSignInId, 'enroll');
+    return this.generateTotpSecret(user);
+  }
+
+  /**
+   * Completes an `auth.mfa_enrollment_required` sign-in: enrols the TOTP `secret` (the `code` must
+   * match it) and issues the session (`amr` gains `otp`, `mfa`).
+   * @throws AppError `request.rate_limited`, `auth.mfa_sign_in_expired`, `auth.too_many_failures`,
+   *   `user.totp_secret_invalid`, `session.mfa.invalid_totp_code`, `user.totp_already_in_use`
+   */
+  async enrollTotpAndSignIn(pendingSignInId: string, secret: string, code: string, meta: RequestMeta): Promise<SignedIn> {
+    await this.auth.throttle('signIn', meta);
+    const { pending, idHash, user } = await this.livePending(pendingSignInId, 'enroll');
+    const key = this.guard.key('mfa', user.id);
+    await this.guard.assertNotLocked(key);
+    const normalized = this.normalizeSecret(secret);
+    const step = await this.matchTotp(normalized, code);
+    if (step === null) {
+      await this.store.mfa.countPendingAttempt(idHash);
+      await this.guard.recordFailure(key);
+      throw new AppError('session.mfa.invalid_totp_code');
+    }
+    if (!(await this.store.mfa.consumePending(idHash, this.clock.now()))) throw new AppError('auth.mfa_sign_in_expired');
+    await this.insertTotp(user.id, normalized, step);
+    return this.auth.issueSignedIn(user, meta, [...new Set([...pending.amr, 'otp', 'mfa'])]);
+  }
+
+  // ---------------------------------------------------------------- factors (Account / Management API)
+
+  /** The user's factors as Logto shows them (route 16): no secret, backup codes as `remainCodes`. */
+  async listFactors(userId: string): Promise<MfaFactorView[]> {
+    const factors = await this.store.mfa.listFactors(userId);
+    const out: MfaFactorView[] = [];
+    for (const f of factors) {
+      const view: MfaFactorView = { id: f.id, type: LOGTO_TYPE[f.type], createdAt: iso(f.createdAt) };
+      if (f.lastUsedAt !== null) view.lastUsedAt = iso(f.lastUsedAt);
+      if (f.type === 'webauthn') {
+        if (f.name !== null) view.name = f.name;
+        if (f.agent !== null) view.agent = f.agent;
+      }
+      if (f.type === 'backup_codes') view.remainCodes = (await this.store.mfa.listBackupCodes(f.id)).filter((c) => c.usedAt === null).length;
+      out.push(view);
+    }
+    return out;
+  }
+
+  /**
+   * A new TOTP secret (20 random bytes, base32: 32 characters, RFC 4226 §4 R6) and its otpauth:// URI
+   * for a QR code (Key Uri Format; issuer = `mfa.issuer`). Nothing is stored (Logto route 19).
+   */
+  generateTotpSecret(user: UserRecord): { secret: string; secretQrCode: string } {
+    const secret = generateSecret({ length: 20 });
+    const label = user.username ?? user.primaryEmail ?? user.primaryPhone ?? user.id;
+    return { secret, secretQrCode: generateURI({ issuer: this.config.mfa.issuer, label, secret, period: TOTP_PERIOD_SECONDS }) };
+  }
+
+  /**
+   * Enrols a TOTP authenticator (Logto route 17 `{type:'Totp', secret, code?}`). When `code` is given it
+   * must match the secret (±1 step) and its step counts as used.
+   * @throws AppError `user.totp_already_in_use` (422), `user.totp_secret_invalid` (400),
+   *   `session.mfa.invalid_totp_code` (400)
+   */
+  async addTotp(userId: string, secret: string, code?: string): Promise<void> {
+    const normalized = this.normalizeSecret(secret);
+    const factors = await this.store.mfa.listFactors(userId);
+    if (factors.some((f) => f.type === 'totp')) throw new AppError('user.totp_already_in_use');
+    let step: number | null = null;
+    if (code !== undefined) {
+      step = await this.matchTotp(normalized, code);
+      if (step === null) throw new AppError('session.mfa.invalid_totp_code');
+    }
+    await this.insertTotp(userId, normalized, step);
+  }
+
+  /** Ten new backup codes of 10 characters from `0-9a-f` (40 bits each, CSPRNG). Nothing is stored (Logto route 20). */
+  generateBackupCodes(): string[] {
+    const codes = new Set<string>();
+    while (codes.size < BACKUP_CODE_COUNT) {
+      let code = '';
+      for (let i = 0; i < BACKUP_CODE_LENGTH; i++) code += BACKUP_CODE_ALPHABET[randomInt(BACKUP_CODE_ALPHABET.length)];
+      codes.add(code);
+    }
+    return [...codes];
+  }
+
+  /**
+   * Stores a backup-code set (Logto route 17 `{type:'BackupCode', codes}`): exactly 10 distinct codes
+   * matching `^[0-9a-f]{10}$` (case-insensitive), stored as salted SHA-256 only. A used-up set is
+   * replaced; a set with unused codes must be deleted first.
+   * @throws AppError `user.wrong_backup_code_format` (422), `user.backup_code_already_in_use` (422),
+   *   `session.mfa.backup_code_can_not_be_alone` (422: no TOTP or passkey yet)
+   */
+  async addBackupCodes(userId: string, codes: string[]): Promise<void> {
+    const normalized = codes.map((c) => c.trim().toLowerCase());
+    if (normalized.length !== BACKUP_CODE_COUNT || new Set(normalized).size !== BACKUP_CODE_COUNT || !normalized.every((c) => /^[0-9a-f]{10}$/.test(c))) {
+      throw new AppError('user.wrong_backup_code_format');
+    }
+    const factors = await this.store.mfa.listFactors(userId);
+    for (const f of factors.filter((x) => x.type === 'backup_codes')) {
+      if ((await this.store.mfa.listBackupCodes(f.id)).some((c) => c.usedAt === null)) throw new AppError('user.backup_code_already_in_use');
+    }
+    if (!factors.some((f) => f.type !== 'backup_codes')) throw new AppError('session.mfa.backup_code_can_not_be_alone');
+    const now = this.clock.now();
+    const factor = this.newFactor(userId, 'backup_codes', now);
+    await this.store.mfa.replaceBackupCodes(factor, normalized.map((c) => this.backupHash(factor.id, c)));
+  }
+
+  /**
+   * The state of the user's backup codes (Logto route 21): one entry per code with `usedAt` (ISO or
+   * null). The codes themselves are stored hashed and cannot be shown again (divergence from Logto,
+   * which returns them).
+   * @throws AppError `entity.not_found` (404) when the user has no backup codes
+   */
+  async backupCodeStatus(userId: string): Promise<{ codes: Array<{ usedAt: string | null }>; remainCodes: number }> {
+    const factor = (await this.store.mfa.listFactors(userId)).find((f) => f.type === 'backup_codes');
+    if (!factor) throw new AppError('entity.not_found', { message: 'No backup codes.' });
+    const codes = await this.store.mfa.listBackupCodes(factor.id);
+    return {
+      codes: codes.map((c) => ({ usedAt: c.usedAt === null ? null : iso(c.usedAt) })),
+      remainCodes: codes.filter((c) => c.usedAt === null).length,
+    };
+  }
+
+  /**
+   * Starts a WebAuthn registration (Verification API `POST /verifications/web-authn/registration`):
+   * creation options for rpID = the public URL's host, attestation `none`, the user's passkeys
+   * excluded. The challenge is stored server-side as a registration record (10 minutes, single use).
+   * @returns `{verificationRecordId, registrationOptions, expiresAt (ISO)}`
+   */
+  async startRegistration(user: UserRecord): Promise<{ verificationRecordId: string; registrationOptions: PublicKeyCredentialCreationOptionsJSON; expiresAt: string }> {
+    const passkeys = (await this.store.mfa.listFactors(user.id)).filter((f) => f.type === 'webauthn');
+    const registrationOptions = await generateRegistrationOptions({
+      rpName: this.config.mfa.issuer,
+      rpID: this.rpId,
+      userName: user.username ?? user.primaryEmail ?? user.primaryPhone ?? user.id,
+      userID: new TextEncoder().encode(user.id),
+      attestationType: 'none',
+      excludeCredentials: passkeys.map((f) => ({ id: f.credentialId!, ...(f.transports ? { transports: f.transports } : {}) })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    });
+    const now = this.clock.now();
+    const id = newId(now);
+    await this.store.mfa.insertChallenge({
+      id, userId: user.id, kind: 'registration', challenge: registrationOptions.challenge, pendingIdHash: null,
+      result: null, createdAt: now, expiresAt: now + REGISTRATION_TTL_MS, verifiedAt: null, consumedAt: null,
+    });
+    return { verificationRecordId: id, registrationOptions, expiresAt: iso(now + REGISTRATION_TTL_MS) };
+  }
+
+  /**
+   * Verifies the attestation of a registration record (`POST /verifications/web-authn/registration/verify`)
+   * against the stored challenge, the public origin and rpID, and marks the record verified.
+   * @throws AppError `verification_record.not_found` (not the caller's, expired, used or already
+   *   verified), `session.mfa.webauthn_verification_failed`
+   */
+  async verifyRegistration(user: UserRecord, recordId: string, payload: RegistrationResponseJSON): Promise<{ verificationRecordId: string }> {
+    const record = await this.store.mfa.findChallenge(recordId);
+    const now = this.clock.now();
+    if (!record || record.kind !== 'registration' || record.userId !== user.id || record.expiresAt <= now || record.consumedAt !== null || record.verifiedAt !== null) {
+      throw new AppError('verification_record.not_found');
+    }
+    let verified;
+    try {
+      verified = await verifyRegistrationResponse({
+        response: payload,
+        expectedChallenge: record.challenge,
+        expectedOrigin: this.origin,
+        expectedRPID: this.rpId,
+        requireUserVerification: false,
+      });
+    } catch (error) {
+      throw new AppError('session.mfa.webauthn_verification_failed', { cause: error });
+    }
+    if (!verified.verified) throw new AppError('session.mfa.webauthn_verification_failed');
+    const { credential } = verified.registrationInfo;
+    const result = JSON.stringify({
+      credentialId: credential.id,
+      publicKey: b64url(credential.publicKey),
+      counter: credential.counter,
+      transports: credential.transports ?? payload.response.transports ?? [],
+    });
+    if (!(await this.store.mfa.markChallengeVerified(record.id, result, now))) throw new AppError('verification_record.not_found');
+    return { verificationRecordId: record.id };
+  }
+
+  /**
+   * Binds the passkey of a verified registration record (Logto route 17 `{type:'WebAuthn',
+   * newIdentifierVerificationRecordId, name?}`); the record is consumed.
+   * @param agent the User-Agent of the enrolling client (shown in the factor list)
+   * @throws AppError `verification_record.not_found`, `session.mfa.webauthn_verification_failed`
+   *   (the credential is already registered)
+   */
+  async addWebAuthn(userId: string, recordId: string, name: string | undefined, agent: string | null): Promise<void> {
+    const record = await this.store.mfa.findChallenge(recordId);
+    const now = this.clock.now();
+    if (!record || record.kind !== 'registration' || record.userId !== userId || record.expiresAt <= now || record.verifiedAt === null || record.consumedAt !== null || !record.result) {
+      throw new AppError('verification_record.not_found');
+    }
+    const cred = JSON.parse(record.result) as { credentialId: string; publicKey: string; counter: number; transports: string[] };
+    if (await this.store.mfa.findByCredentialId(cred.credentialId)) throw new AppError('session.mfa.webauthn_verification_failed', { message: 'This passkey is already registered.' });
+    if (!(await this.store.mfa.consumeChallenge(record.id, now))) throw new AppError('verification_record.not_found');
+    const inserted = await this.store.mfa.insertFactor({
+      ...this.newFactor(userId, 'webauthn', now),
+      name: name ?? null,
+      credentialId: cred.credentialId,
+      publicKey: cred.publicKey,
+      counter: cred.counter,
+      transports: cred.transports,
+      agent: agent ? agent.slice(0, 512) : null,
+    });
+    if (!inserted) throw new AppError('session.mfa.webauthn_verification_failed', { message: 'This passkey is already registered.' });
+  }
+
+  /** The factor `id` of the user, or undefined (another user's factor is not found). */
+  async findFactor(userId: string, id: string): Promise<MfaFactorView | undefined> {
+    return (await this.listFactors(userId)).find((f) => f.id === id);
+  }
+
+  /**
+   * Removes a factor of the user (Account route 23; Management API reset).
+   * @returns false when the user has no factor with this id
+   */
+  async deleteFactor(userId: string, id: string): Promise<boolean> {
+    return this.store.mfa.deleteFactor(userId, id);
+  }
+
+  /** Deletes expired pending sign-ins and WebAuthn challenges. @returns how many */
+  purgeExpired(): Promise<number> {
+    return this.store.mfa.deleteExpired(this.clock.now());
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async createPending(userId: string, kind: MfaPendingSignInRecord['kind'], amr: string[]): Promise<string> {
+    const id = newSecret('mfa_');
+    const now = this.clock.now();
+    await this.store.mfa.insertPending({
+      idHash: sha256Hex(id), userId, kind, amr, attempts: 0, createdAt: now, expiresAt: now + PENDING_SIGN_IN_TTL_MS, consumedAt: null,
+    });
+    return id;
+  }
+
+  /** The live pending sign-in of that kind, its hash and its (unsuspended) user. */
+  private async livePending(pendingSignInId: string, kind: MfaPendingSignInRecord['kind']) {
+    const idHash = sha256Hex(pendingSignInId);
+    const pending = await this.store.mfa.findPending(idHash);
+    if (!pending || pending.kind !== kind || pending.consumedAt !== null || pending.expiresAt <= this.clock.now() || pending.attempts >= PENDING_SIGN_IN_MAX_ATTEMPTS) {
+      throw new AppError('auth.mfa_sign_in_expired');
+    }
+    const user = await this.store.users.findById(pending.userId);
+    if (!user) throw new AppError('auth.mfa_sign_in_expired');
+    if (user.isSuspended) throw new AppError('auth.user_suspended');
+    return { pending, idHash, user };
+  }
+
+  /** @throws AppError `user.totp_secret_invalid` */
+  private normalizeSecret(secret: string): string {
+    const normalized = secret.replace(/\s+/g, '').toUpperCase();
+    if (!TOTP_SECRET.test(normalized)) throw new AppError('user.totp_secret_invalid');
+    return normalized;
+  }
+
+  /** The RFC 6238 time step `code` belongs to (±1 step of now), or null. */
+  private async matchTotp(secret: string, code: string): Promise<number | null> {
+    if (!/^\d{6}$/.test(code)) return null;
+    const result = await verifyOtp({
+      secret,
+      token: code,
+      epoch: Math.floor(this.clock.now() / 1000),
+      period: TOTP_PERIOD_SECONDS,
+      epochTolerance: TOTP_PERIOD_SECONDS,
+      guardrails: TOTP_GUARDRAILS,
+    });
+    return result.valid && 'timeStep' in result ? result.timeStep : null;
+  }
+
+  /** @throws AppError `session.mfa.invalid_totp_code` (wrong, outside ±1 step, or replayed) */
+  private async checkTotp(userId: string, code: string): Promise<void> {
+    const factor = (await this.store.mfa.listFactors(userId)).find((f) => f.type === 'totp');
+    const step = factor?.secret ? await this.matchTotp(this.openSecret(factor.secret), code) : null;
+    if (!factor || step === null || !(await this.store.mfa.acceptTotpStep(factor.id, step, this.clock.now()))) {
+      throw new AppError('session.mfa.invalid_totp_code');
+    }
+  }
+
+  /** @throws AppError `session.mfa.invalid_backup_code` (wrong or already used) */
+  private async checkBackupCode(userId: string, code: string): Promise<void> {
+    const normalized = code.trim().toLowerCase();
+    for (const factor of (await this.store.mfa.listFactors(userId)).filter((f) => f.type === 'backup_codes')) {
+      if (await this.store.mfa.useBackupCode(factor.id, this.backupHash(factor.id, normalized), this.clock.now())) return;
+    }
+    throw new AppError('session.mfa.invalid_backup_code');
+  }
+
+  /**
+   * Verifies a WebAuthn assertion against the pending sign-in's stored challenge (consumed first, so
+   * it is single use) and the credential's public key; the signature counter must grow (a cloned
+   * authenticator shows as a counter that does not) and is stored compare-and-set.
+   * @throws AppError `session.mfa.webauthn_verification_failed`
+   */
+  private async checkWebAuthn(userId: string, idHash: string, response: AuthenticationResponseJSON): Promise<void> {
+    const now = this.clock.now();
+    const challenge = await this.store.mfa.findChallenge(idHash);
+    if (!challenge || challenge.kind !== 'authentication' || challenge.pendingIdHash !== idHash || challenge.expiresAt <= now || !(await this.store.mfa.consumeChallenge(challenge.id, now))) {
+      throw new AppError('session.mfa.webauthn_verification_failed', { message: 'Request passkey options first.' });
+    }
+    const factor = (await this.store.mfa.listFactors(userId)).find((f) => f.type === 'webauthn' && f.credentialId === response.id);
+    if (!factor || !factor.publicKey || !factor.credentialId) throw new AppError('session.mfa.webauthn_verification_failed');
+    let result;
+    try {
+      result = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge.challenge,
+        expectedOrigin: this.origin,
+        expectedRPID: this.rpId,
+        credential: {
+          id: factor.credentialId,
+          publicKey: new Uint8Array(Buffer.from(factor.publicKey, 'base64url')),
+          counter: factor.counter,
+          ...(factor.transports ? { transports: factor.transports as never } : {}),
+        },
+        requireUserVerification: false,
+      });
+    } catch (error) {
+      throw new AppError('session.mfa.webauthn_verification_failed', { cause: error });
+    }
+    if (!result.verified || !(await this.store.mfa.updateWebAuthnCounter(factor.id, factor.counter, result.authenticationInfo.newCounter, now))) {
+      throw new AppError('session.mfa.webauthn_verification_failed');
+    }
+  }
+
+  /** @throws AppError `user.totp_already_in_use` (a concurrent enrolment won) */
+  private async insertTotp(userId: string, secret: string, usedStep: number | null): Promise<void> {
+    const now = this.clock.now();
+    const inserted = await this.store.mfa.insertFactor({ ...this.newFactor(userId, 'totp', now), secret: this.sealSecret(secret), lastTotpStep: usedStep, lastUsedAt: usedStep === null ? null : now });
+    if (!inserted) throw new AppError('user.totp_already_in_use');
+  }
+
+  private newFactor(userId: string, type: MfaFactorRecord['type'], now: number): MfaFactorRecord {
+    return {
+      id: newId(now), userId, type, name: null, secret: null, lastTotpStep: null, credentialId: null, publicKey: null,
+      counter: 0, transports: null, agent: null, createdAt: now, lastUsedAt: null,
+    };
+  }
+
+  /** The TOTP secret as stored: `gcm1:<iv>:<ciphertext>:<tag>` (base64url) with `mfa.secretKey`, else as is. */
+  private sealSecret(secret: string): string {
+    if (!this.secretKey) return secret;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.secretKey, iv);
+    const ct = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return ['gcm1', iv.toString('base64url'), ct.toString('base64url'), cipher.getAuthTag().toString('base64url')].join(':');
+  }
+
+  /**
+   * The base32 TOTP secret of a stored value (see {@link sealSecret}).
+   * @throws Error when the value is encrypted and no (or another) key is configured — a configuration fault
+   */
+  private openSecret(stored: string): string {
+    if (!stored.startsWith('gcm1:')) return stored;
+    if (!this.secretKey) throw new Error('TOTP secrets are encrypted but mfa.secretKey is not set');
+    const [, iv, ct, tag] = stored.split(':');
+    const decipher = createDecipheriv('aes-256-gcm', this.secretKey, Buffer.from(iv!, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ct!, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  /** SHA-256 of a backup code salted with its factor id. */
+  private backupHash(factorId: string, code: string): string {
+    return sha256Hex(`${factorId}:${code}`);
+  }
+}

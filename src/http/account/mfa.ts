@@ -1,0 +1,231 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AccountService } from '../../domain/account.js';
+import { type AccountCenterSettings, canEdit, canRead } from '../../domain/account-center.js';
+import type { MfaService } from '../../domain/mfa.js';
+import { AppError } from '../../errors/index.js';
+import type { AccountCaller } from '../principal.js';
+import { asRegistrationResponse, registrationResponseSchema } from '../auth/mfa.js';
+import { errorSchema } from '../schemas.js';
+import { type AccountGuards, IDENTITIES_SCOPE } from './guards.js';
+
+/** What the Account API MFA routes need (registered inside `accountRoutes`, whose hook resolves the caller). */
+export interface AccountMfaOptions {
+  mfa: MfaService;
+  account: AccountService;
+  /** The caller and account-center settings the parent's `onRequest` hook resolved. */
+  context: (request: FastifyRequest) => { caller: AccountCaller; settings: AccountCenterSettings };
+  /** The `logto-verification-id` header value, if any. */
+  proofId: (request: FastifyRequest) => string | undefined;
+  /** Scope and first-party checks (guards.ts). */
+  guards: AccountGuards;
+}
+
+const errors = { '4xx': errorSchema };
+const security = [{ bearerAuth: [] }];
+const empty = z.null().describe('No content');
+
+/** One factor as Logto's route 16 shows it (never a secret). */
+export const mfaFactorSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(['Totp', 'BackupCode', 'WebAuthn']),
+    createdAt: z.string().describe('ISO 8601'),
+    lastUsedAt: z.string().optional().describe('ISO 8601'),
+    name: z.string().optional().describe('WebAuthn: display name'),
+    agent: z.string().optional().describe('WebAuthn: User-Agent at enrolment'),
+    remainCodes: z.number().int().optional().describe('BackupCode: unused codes'),
+  })
+  .meta({ id: 'MfaVerification' });
+
+/**
+ * Account API MFA routes (Logto's, spec logto.md §1.5 routes 16–23 and §2.2 routes 6–7), gated by the
+ * account-center field `mfa` (reads need ReadOnly/Edit → else 400 `account_center.field_not_enabled`;
+ * changes need Edit → else 400 `account_center.field_not_editable`) and, for changes and for reading
+ * backup codes, by the `logto-verification-id` identity proof (401 `verification_record.permission_denied`).
+ * OIDC tokens need scope `identities` (401 `auth.unauthorized`), and changes need a first-party client
+ * (403 `auth.third_party_application_forbidden`), in Logto's order (spec logto.md §1.5):
+ * - `GET /my-account/mfa-verifications` → 200 [{id, type, createdAt, lastUsedAt?, name?, agent?, remainCodes?}]
+ * - `POST /my-account/mfa-verifications/totp-secret/generate` → 200 {secret, secretQrCode (otpauth:// URI)}
+ * - `POST /my-account/mfa-verifications/backup-codes/generate` → 200 {codes: string[10]}
+ * - `GET /my-account/mfa-verifications/backup-codes` → 200 {codes: [{usedAt}], remainCodes} | 404 `entity.not_found`
+ * - `POST /my-account/mfa-verifications` {type:'Totp', secret, code?} | {type:'BackupCode', codes} |
+ *   {type:'WebAuthn', newIdentifierVerificationRecordId, name?} → 204
+ * - `DELETE /my-account/mfa-verifications/:verificationId` → 204 | 400 `verification_record.not_found`
+ * - `POST /verifications/web-authn/registration` → 200 {verificationRecordId, registrationOptions, expiresAt}
+ * - `POST /verifications/web-authn/registration/verify` {verificationRecordId, payload} → 200 {verificationRecordId}
+ */
+export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async (app, { mfa, account, context, proofId, guards }) => {
+  const requireEdit = (settings: AccountCenterSettings) => {
+    if (!canEdit(settings.fields.mfa)) throw new AppError('account_center.field_not_editable');
+  };
+  const requireRead = (settings: AccountCenterSettings) => {
+    if (!canRead(settings.fields.mfa)) throw new AppError('account_center.field_not_enabled');
+  };
+  const audit = (request: FastifyRequest, action: string) => {
+    const { caller } = context(request);
+    return account.audit(caller.user.id, action, ['mfa'], { ip: request.ip, clientId: caller.clientId });
+  };
+
+  app.get(
+    '/my-account/mfa-verifications',
+    { schema: { tags: ['account'], summary: 'The caller\'s MFA factors (field `mfa` ReadOnly/Edit); never a secret', security, response: { 200: z.array(mfaFactorSchema), ...errors } } },
+    async (request) => {
+      const { caller, settings } = context(request);
+      requireRead(settings);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      return mfa.listFactors(caller.user.id);
+    },
+  );
+
+  app.post(
+    '/my-account/mfa-verifications/totp-secret/generate',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'A new TOTP secret (base32, 32 characters) and its otpauth:// URI; nothing is stored until POST /my-account/mfa-verifications',
+        security,
+        response: { 200: z.object({ secret: z.string(), secretQrCode: z.string().describe('otpauth:// URI for a QR code') }), ...errors },
+      },
+    },
+    async (request) => mfa.generateTotpSecret(context(request).caller.user),
+  );
+
+  app.post(
+    '/my-account/mfa-verifications/backup-codes/generate',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Ten new backup codes (10 characters of 0-9a-f); nothing is stored until POST /my-account/mfa-verifications',
+        security,
+        response: { 200: z.object({ codes: z.array(z.string()) }), ...errors },
+      },
+    },
+    async (request) => {
+      context(request);
+      return { codes: mfa.generateBackupCodes() };
+    },
+  );
+
+  app.get(
+    '/my-account/mfa-verifications/backup-codes',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Which backup codes are used (the codes are stored hashed and never shown again); needs logto-verification-id',
+        security,
+        response: {
+          200: z.object({ codes: z.array(z.object({ usedAt: z.string().nullable().describe('ISO 8601') })), remainCodes: z.number().int() }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { caller } = context(request);
+      await account.requireIdentityProof(proofId(request), caller.user);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      return mfa.backupCodeStatus(caller.user.id);
+    },
+  );
+
+  app.post(
+    '/my-account/mfa-verifications',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Enrol a factor: TOTP (secret + code), backup codes (10 codes) or a verified WebAuthn registration; needs logto-verification-id',
+        description:
+          'Errors: verification_record.permission_denied (401), account_center.field_not_editable, user.totp_already_in_use (422), ' +
+          'user.totp_secret_invalid, session.mfa.invalid_totp_code, user.wrong_backup_code_format (422), ' +
+          'user.backup_code_already_in_use (422), session.mfa.backup_code_can_not_be_alone (422), verification_record.not_found.',
+        security,
+        body: z.discriminatedUnion('type', [
+          z.object({ type: z.literal('Totp'), secret: z.string().min(1).max(64), code: z.string().min(1).max(16).optional() }).strict(),
+          z.object({ type: z.literal('BackupCode'), codes: z.array(z.string().max(32)).max(20) }).strict(),
+          z.object({ type: z.literal('WebAuthn'), newIdentifierVerificationRecordId: z.string().min(1).max(64), name: z.string().min(1).max(256).optional() }).strict(),
+        ]),
+        response: { 204: empty, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, settings } = context(request);
+      await account.requireIdentityProof(proofId(request), caller.user);
+      requireEdit(settings);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      await guards.requireFirstParty(caller);
+      const body = request.body;
+      if (body.type === 'Totp') await mfa.addTotp(caller.user.id, body.secret, body.code);
+      else if (body.type === 'BackupCode') await mfa.addBackupCodes(caller.user.id, body.codes);
+      else {
+        const ua = request.headers['user-agent'];
+        await mfa.addWebAuthn(caller.user.id, body.newIdentifierVerificationRecordId, body.name, typeof ua === 'string' ? ua : null);
+      }
+      await audit(request, `add_mfa_${body.type.toLowerCase()}`);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/my-account/mfa-verifications/:verificationId',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Remove one of the caller\'s MFA factors (field `mfa` Edit); needs logto-verification-id',
+        security,
+        params: z.object({ verificationId: z.string().min(1).max(64) }),
+        response: { 204: empty, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, settings } = context(request);
+      await account.requireIdentityProof(proofId(request), caller.user);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      await guards.requireFirstParty(caller);
+      if (!(await mfa.findFactor(caller.user.id, request.params.verificationId))) throw new AppError('verification_record.not_found');
+      requireEdit(settings);
+      if (!(await mfa.deleteFactor(caller.user.id, request.params.verificationId))) throw new AppError('verification_record.not_found');
+      await audit(request, 'remove_mfa');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/verifications/web-authn/registration',
+    {
+      schema: {
+        tags: ['verification'],
+        summary: 'Start a passkey registration: PublicKeyCredentialCreationOptions and a record to verify (10 minutes)',
+        security,
+        response: {
+          200: z.object({ verificationRecordId: z.string(), registrationOptions: z.record(z.string(), z.unknown()), expiresAt: z.string().describe('ISO 8601') }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { caller } = context(request);
+      await guards.requireFirstParty(caller);
+      const started = await mfa.startRegistration(caller.user);
+      return { ...started, registrationOptions: started.registrationOptions as unknown as Record<string, unknown> };
+    },
+  );
+
+  app.post(
+    '/verifications/web-authn/registration/verify',
+    {
+      schema: {
+        tags: ['verification'],
+        summary: 'Verify the authenticator\'s attestation for a registration record; then bind it with POST /my-account/mfa-verifications',
+        security,
+        body: z.object({ verificationRecordId: z.string().min(1).max(64), payload: registrationResponseSchema }),
+        response: { 200: z.object({ verificationRecordId: z.string() }), ...errors },
+      },
+    },
+    async (request) => {
+      const { caller } = context(request);
+      await guards.requireFirstParty(caller);
+      return mfa.verifyRegistration(caller.user, request.body.verificationRecordId, asRegistrationResponse(request.body.payload));
+    },
+  );
+};

@@ -1,0 +1,157 @@
+import { type AccountGuards, IDENTITIES_SCOPE } from './guards.js';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AccountService } from '../../domain/account.js';
+import { type AccountCenterSettings, canEdit } from '../../domain/account-center.js';
+import type { SocialService } from '../../domain/social.js';
+import { AppError } from '../../errors/index.js';
+import type { UserRecord } from '../../storage/store.js';
+import type { AccountCaller } from '../principal.js';
+import { errorSchema } from '../schemas.js';
+
+/** What the Account API social routes need (registered inside `accountRoutes`, whose hook resolves the caller). */
+export interface AccountSocialOptions {
+  social: SocialService;
+  account: AccountService;
+  /** The caller and account-center settings the parent's `onRequest` hook resolved. */
+  context: (request: FastifyRequest) => { caller: AccountCaller; settings: AccountCenterSettings };
+  /** The `logto-verification-id` header value, if any. */
+  proofId: (request: FastifyRequest) => string | undefined;
+  /** Scope and first-party checks (guards.ts). */
+  guards: AccountGuards;
+}
+
+const errors = { '4xx': errorSchema, '5xx': errorSchema };
+const security = [{ bearerAuth: [] }];
+
+/** Seed 000: the callback's query parameters "wrapped as JSON"; a JSON string of that object is accepted too. */
+const connectorDataSchema = z
+  .union([
+    z.record(z.string().max(128), z.unknown()),
+    z.string().max(16_384).transform((text, ctx) => {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'connectorData must be a JSON object of the callback query parameters' });
+      return z.NEVER;
+    }),
+  ])
+  .describe('The query parameters of the provider callback (code, state, …), as a JSON object');
+
+/** True when the user can prove identity some other way (password, email, phone): logto.md §1.2 "cIV". */
+const hasSecurityMethod = (u: UserRecord) => u.passwordHash !== null || u.primaryEmail !== null || u.primaryPhone !== null;
+
+/**
+ * Account API and Verification API routes for social identities, exactly as seed 000 ("绑定新的社交连接",
+ * "移除社交连接") and logto.md §2.2 routes 4–5, §1.5 routes 10 and 12:
+ * - `POST /verifications/social` {connectorId, redirectUri, state, scope?} → 201 {verificationRecordId, authorizationUri, expiresAt}
+ * - `POST /verifications/social/verify` {connectorData, verificationRecordId} → 200 {verificationRecordId}
+ * - `POST /my-account/identities` {newIdentifierVerificationRecordId} (+ `logto-verification-id` when the
+ *   user has a password, email or phone) → 204
+ * - `DELETE /my-account/identities/:target` (same conditional proof) → 204
+ * Linking and unlinking need the account-center field `social` = Edit (400 `account_center.field_not_editable`).
+ */
+export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, context, proofId, guards }) => {
+  const requireSocialEdit = (settings: AccountCenterSettings) => {
+    if (!canEdit(settings.fields.social)) throw new AppError('account_center.field_not_editable');
+  };
+  const conditionalProof = async (request: FastifyRequest, user: UserRecord) => {
+    if (hasSecurityMethod(user)) await account.requireIdentityProof(proofId(request), user);
+  };
+
+  app.post(
+    '/verifications/social',
+    {
+      schema: {
+        tags: ['verification'],
+        summary: 'Start linking a social account: the provider authorization URI and a social verification record (10 minutes)',
+        security,
+        body: z.object({
+          connectorId: z.string().min(1).max(64),
+          redirectUri: z.string().min(1).max(2048),
+          state: z.string().min(1).max(512),
+          scope: z.string().max(1024).optional(),
+        }),
+        response: {
+          201: z.object({ verificationRecordId: z.string(), authorizationUri: z.string(), expiresAt: z.string().describe('ISO 8601') }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { caller } = context(request);
+      const { connectorId, redirectUri, state, scope } = request.body;
+      const started = await social.startVerification(caller.user, { connectorId, redirectUri, state, ...(scope ? { scope } : {}) }, caller.clientId);
+      return reply
+        .code(201)
+        .send({ verificationRecordId: started.id, authorizationUri: started.authorizationUri, expiresAt: new Date(started.expiresAt).toISOString() });
+    },
+  );
+
+  app.post(
+    '/verifications/social/verify',
+    {
+      schema: {
+        tags: ['verification'],
+        summary: 'Complete a social verification record with the provider callback parameters (code, state)',
+        security,
+        body: z.object({ connectorData: connectorDataSchema, verificationRecordId: z.string().min(1).max(64) }),
+        response: { 200: z.object({ verificationRecordId: z.string() }), ...errors },
+      },
+    },
+    async (request) => {
+      const { caller } = context(request);
+      return social.verifyRecord(caller.user, request.body.verificationRecordId, request.body.connectorData);
+    },
+  );
+
+  app.post(
+    '/my-account/identities',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Link the social identity of a verified social record (logto-verification-id needed when a password, email or phone is set)',
+        security,
+        body: z.object({ newIdentifierVerificationRecordId: z.string().min(1).max(64) }),
+        response: { 204: z.null().describe('No content'), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, settings } = context(request);
+      requireSocialEdit(settings);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      await guards.requireFirstParty(caller);
+      await conditionalProof(request, caller.user);
+      await social.bindIdentity(caller.user, request.body.newIdentifierVerificationRecordId);
+      await account.audit(caller.user.id, 'link_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/my-account/identities/:target',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Unlink a social identity by target (refused when it is the last way to sign in)',
+        security,
+        params: z.object({ target: z.string().min(1).max(128) }),
+        response: { 204: z.null().describe('No content'), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, settings } = context(request);
+      requireSocialEdit(settings);
+      guards.requireScope(caller, IDENTITIES_SCOPE, 'auth.scope_missing');
+      await guards.requireFirstParty(caller);
+      await conditionalProof(request, caller.user);
+      await social.unbindIdentity(caller.user, request.params.target);
+      await account.audit(caller.user.id, 'unlink_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,277 @@
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+
+const PW = 'violet-harbor-7-lantern';
+const ADMIN_ID = 'tessera-admin';
+const ADMIN_SECRET = 'bootstrap-secret-0123456789';
+const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+// ---------------------------------------------------------------- a tiny CBOR encoder (RFC 8949)
+
+type Cbor = number | string | Uint8Array | Map<Cbor, Cbor> | { [key: string]: Cbor };
+
+function head(major: number, n: number): Buffer {
+  if (n < 24) return Buffer.from([(major << 5) | n]);
+  if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
+  if (n < 0x10000) {
+    const b = Buffer.alloc(3);
+    b[0] = (major << 5) | 25;
+    b.writeUInt16BE(n, 1);
+    return b;
+  }
+  const b = Buffer.alloc(5);
+  b[0] = (major << 5) | 26;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+/** Encodes integers, text, byte strings and maps (all a WebAuthn attestation needs). */
+function cbor(value: Cbor): Buffer {
+  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
+  if (typeof value === 'string') {
+    const bytes = Buffer.from(value, 'utf8');
+    return Buffer.concat([head(3, bytes.length), bytes]);
+  }
+  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), Buffer.from(value)]);
+  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value);
+  return Buffer.concat([head(5, entries.length), ...entries.flatMap(([k, v]) => [cbor(k), cbor(v)])]);
+}
+
+// ---------------------------------------------------------------- a software authenticator (ES256, attestation "none")
+
+const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
+
+class SoftAuthenticator {
+  readonly credentialId = randomBytes(16);
+  private readonly privateKey: KeyObject;
+  private readonly publicJwk: { x: string; y: string };
+  counter = 0;
+
+  constructor(readonly origin: string) {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.privateKey = privateKey;
+    this.publicJwk = publicKey.export({ format: 'jwk' }) as { x: string; y: string };
+  }
+
+  private get rpIdHash() {
+    return sha256(new URL(this.origin).hostname);
+  }
+
+  /** navigator.credentials.create(): a RegistrationResponseJSON for `options`. */
+  register(options: { challenge: string; rp: { id: string } }) {
+    expect(options.rp.id).toBe(new URL(this.origin).hostname);
+    const coseKey = new Map<Cbor, Cbor>([
+      [1, 2], // kty: EC2
+      [3, -7], // alg: ES256
+      [-1, 1], // crv: P-256
+      [-2, Buffer.from(this.publicJwk.x, 'base64url')],
+      [-3, Buffer.from(this.publicJwk.y, 'base64url')],
+    ]);
+    const idLength = Buffer.alloc(2);
+    idLength.writeUInt16BE(this.credentialId.length);
+    const signCount = Buffer.alloc(4);
+    const authData = Buffer.concat([this.rpIdHash, Buffer.from([0x45]), signCount, Buffer.alloc(16), idLength, this.credentialId, cbor(coseKey)]);
+    const clientDataJSON = JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: this.origin, crossOrigin: false });
+    return {
+      id: b64url(this.credentialId),
+      rawId: b64url(this.credentialId),
+      type: 'public-key',
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        attestationObject: b64url(cbor({ fmt: 'none', attStmt: {}, authData })),
+        transports: ['internal'],
+      },
+      clientExtensionResults: {},
+    };
+  }
+
+  /** navigator.credentials.get(): an AuthenticationResponseJSON signed with `key` (default: ours). */
+  assert(challenge: string, options: { counter?: number; key?: KeyObject; origin?: string } = {}) {
+    this.counter = options.counter ?? this.counter + 1;
+    const signCount = Buffer.alloc(4);
+    signCount.writeUInt32BE(this.counter);
+    const authData = Buffer.concat([this.rpIdHash, Buffer.from([0x05]), signCount]);
+    const clientDataJSON = JSON.stringify({ type: 'webauthn.get', challenge, origin: options.origin ?? this.origin, crossOrigin: false });
+    const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), options.key ?? this.privateKey);
+    return {
+      id: b64url(this.credentialId),
+      rawId: b64url(this.credentialId),
+      type: 'public-key',
+      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature) },
+      clientExtensionResults: {},
+    };
+  }
+}
+
+describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on %s', (_name, database) => {
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let mgmt: string;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET });
+    const res = await fetch(`${t.base}/oidc/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
+    });
+    mgmt = (await res.json()).access_token;
+    expect((await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'Edit' } } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  async function api(method: string, path: string, options: { token?: string; body?: unknown; proof?: string } = {}) {
+    const res = await t.call(method, path, {
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      headers: options.proof ? { 'logto-verification-id': options.proof } : {},
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  async function signUp() {
+    const username = uniq('w');
+    const res = await api('POST', '/api/auth/sign-up', { body: { username, password: PW } });
+    expect(res.status).toBe(201);
+    const p = await api('POST', '/api/verifications/password', { token: res.body.session.token, body: { password: PW } });
+    return { id: res.body.user.id as string, username, token: res.body.session.token as string, proof: p.body.verificationRecordId as string };
+  }
+
+  /** Registration ceremony through the Verification API; returns the verified record id. */
+  async function registered(token: string, authenticator: SoftAuthenticator) {
+    const started = await api('POST', '/api/verifications/web-authn/registration', { token });
+    expect(started.status).toBe(200);
+    expect(started.body.registrationOptions.attestation).toBe('none');
+    const payload = authenticator.register(started.body.registrationOptions);
+    const verified = await api('POST', '/api/verifications/web-authn/registration/verify', {
+      token, body: { verificationRecordId: started.body.verificationRecordId, payload: { ...payload, type: 'WebAuthn' } },
+    });
+    expect(verified).toEqual({ status: 200, body: { verificationRecordId: started.body.verificationRecordId } });
+    return started.body.verificationRecordId as string;
+  }
+
+  async function pendingSignIn(username: string) {
+    const res = await api('POST', '/api/auth/sign-in', { body: { username, password: PW } });
+    expect(res.body.code).toBe('auth.mfa_required');
+    return res.body.data as { pendingSignInId: string; factors: string[] };
+  }
+
+  async function challenge(pendingSignInId: string) {
+    const options = await api('POST', '/api/auth/sign-in/mfa/webauthn-options', { body: { pendingSignInId } });
+    expect(options.status).toBe(200);
+    return options.body as { challenge: string; rpId: string; allowCredentials: Array<{ id: string }> };
+  }
+
+  it('enrols a passkey (registration verified, then bound with a proof) and signs in with it; the counter must grow', async () => {
+    const user = await signUp();
+    const key = new SoftAuthenticator(t.base);
+    const recordId = await registered(user.token, key);
+
+    // Binding needs the identity proof, and the record can be bound once.
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: recordId } })).body.code)
+      .toBe('verification_record.permission_denied');
+    const bound = await api('POST', '/api/my-account/mfa-verifications', {
+      token: user.token, proof: user.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: recordId, name: 'Test key' },
+    });
+    expect(bound.status).toBe(204);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: user.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: recordId } })).body.code)
+      .toBe('verification_record.not_found');
+    const factors = (await api('GET', '/api/my-account/mfa-verifications', { token: user.token })).body;
+    expect(factors).toEqual([expect.objectContaining({ type: 'WebAuthn', name: 'Test key', agent: expect.any(String) })]);
+    expect(JSON.stringify(factors)).not.toContain(b64url(key.credentialId));
+
+    // Sign in: password → mfa_required (webauthn) → options → assertion → session with amr hwk.
+    const pending = await pendingSignIn(user.username);
+    expect(pending.factors).toEqual(['webauthn']);
+    const options = await challenge(pending.pendingSignInId);
+    expect(options.rpId).toBe('127.0.0.1');
+    expect(options.allowCredentials.map((c) => c.id)).toEqual([b64url(key.credentialId)]);
+
+    // A signature by another key is refused; the challenge was used by that attempt.
+    const intruder = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const forged = await api('POST', '/api/auth/sign-in/mfa', {
+      body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(options.challenge, { key: intruder }) },
+    });
+    expect([forged.status, forged.body.code]).toEqual([400, 'session.mfa.webauthn_verification_failed']);
+    const reusedChallenge = await api('POST', '/api/auth/sign-in/mfa', {
+      body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(options.challenge, { counter: 5 }) },
+    });
+    expect(reusedChallenge.body.code).toBe('session.mfa.webauthn_verification_failed');
+
+    // The wrong origin is refused too.
+    const fresh = await challenge(pending.pendingSignInId);
+    expect((await api('POST', '/api/auth/sign-in/mfa', {
+      body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(fresh.challenge, { counter: 5, origin: 'https://evil.example' }) },
+    })).body.code).toBe('session.mfa.webauthn_verification_failed');
+
+    const good = await challenge(pending.pendingSignInId);
+    const done = await api('POST', '/api/auth/sign-in/mfa', {
+      body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(good.challenge, { counter: 5 }) },
+    });
+    expect(done.status).toBe(200);
+    expect(done.body.user.id).toBe(user.id);
+    expect((await t.app.services.sessions.list(user.id)).some((s) => s.amr.join(',') === 'pwd,hwk,mfa')).toBe(true);
+
+    // Counter regression (a cloned authenticator) is refused; a growing counter is accepted.
+    const next = await pendingSignIn(user.username);
+    const c1 = await challenge(next.pendingSignInId);
+    expect((await api('POST', '/api/auth/sign-in/mfa', {
+      body: { pendingSignInId: next.pendingSignInId, type: 'webauthn', response: key.assert(c1.challenge, { counter: 3 }) },
+    })).body.code).toBe('session.mfa.webauthn_verification_failed');
+    const c2 = await challenge(next.pendingSignInId);
+    expect((await api('POST', '/api/auth/sign-in/mfa', {
+      body: { pendingSignInId: next.pendingSignInId, type: 'webauthn', response: key.assert(c2.challenge, { counter: 6 }) },
+    })).status).toBe(200);
+
+    // Removal needs the proof; afterwards the password alone signs in.
+    const factorId = factors[0].id as string;
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${factorId}`, { token: user.token })).body.code).toBe('verification_record.permission_denied');
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${factorId}`, { token: user.token, proof: user.proof })).status).toBe(204);
+    expect((await api('POST', '/api/auth/sign-in', { body: { username: user.username, password: PW } })).status).toBe(200);
+  });
+
+  it('registration records are the caller\'s own, single use, and a bad attestation is refused', async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const key = new SoftAuthenticator(t.base);
+
+    // Bob cannot verify or bind Alice's registration record.
+    const started = await api('POST', '/api/verifications/web-authn/registration', { token: alice.token });
+    const payload = key.register(started.body.registrationOptions);
+    expect((await api('POST', '/api/verifications/web-authn/registration/verify', { token: bob.token, body: { verificationRecordId: started.body.verificationRecordId, payload } })).body.code)
+      .toBe('verification_record.not_found');
+    // A response to another challenge is refused.
+    const other = await api('POST', '/api/verifications/web-authn/registration', { token: alice.token });
+    const wrongChallenge = await api('POST', '/api/verifications/web-authn/registration/verify', { token: alice.token, body: { verificationRecordId: other.body.verificationRecordId, payload } });
+    expect([wrongChallenge.status, wrongChallenge.body.code]).toEqual([400, 'session.mfa.webauthn_verification_failed']);
+    // An unverified record cannot be bound.
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, proof: alice.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: other.body.verificationRecordId } })).body.code)
+      .toBe('verification_record.not_found');
+    // Alice's own, verified record: Bob still cannot bind it.
+    expect((await api('POST', '/api/verifications/web-authn/registration/verify', { token: alice.token, body: { verificationRecordId: started.body.verificationRecordId, payload } })).status).toBe(200);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: bob.token, proof: bob.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: started.body.verificationRecordId } })).body.code)
+      .toBe('verification_record.not_found');
+    // Verified once only.
+    expect((await api('POST', '/api/verifications/web-authn/registration/verify', { token: alice.token, body: { verificationRecordId: started.body.verificationRecordId, payload } })).body.code)
+      .toBe('verification_record.not_found');
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, proof: alice.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: started.body.verificationRecordId } })).status).toBe(204);
+    // Malformed payloads are a 400, not a 500.
+    const junk = await api('POST', '/api/verifications/web-authn/registration/verify', { token: alice.token, body: { verificationRecordId: other.body.verificationRecordId, payload: { ...payload, response: { ...payload.response, attestationObject: 'AAAA' } } } });
+    expect(junk.status).toBe(400);
+    // A user without passkeys gets no WebAuthn options.
+    const bobSecret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token: bob.token })).body.secret as string;
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: bob.token, proof: bob.proof, body: { type: 'Totp', secret: bobSecret } })).status).toBe(204);
+    const bobPending = await pendingSignIn(bob.username);
+    expect((await api('POST', '/api/auth/sign-in/mfa/webauthn-options', { body: { pendingSignInId: bobPending.pendingSignInId } })).body.code).toBe('session.mfa.webauthn_verification_failed');
+  });
+});

@@ -1,0 +1,518 @@
+import * as client from 'openid-client';
+import { generateSync } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IssuedApplication } from '../src/domain/applications.js';
+import { ManualClock } from '../src/util/clock.js';
+import { Browser } from './browser.js';
+import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
+
+const PW = 'violet-harbor-7-lantern';
+const REDIRECT = 'https://rp.example.com/callback';
+const ADMIN_ID = 'tessera-admin';
+const ADMIN_SECRET = 'bootstrap-secret-0123456789';
+const STEP_MS = 30_000;
+
+const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+
+/** The TOTP code of `secret` at `ms` (otplib: RFC 6238, SHA-1, 6 digits, 30 s). */
+const totpAt = (secret: string, ms: number) => generateSync({ secret, epoch: Math.floor(ms / 1000) });
+/** A six-digit code that is none of `codes`. */
+const wrongCode = (...codes: string[]) => {
+  for (let n = 0; ; n++) {
+    const c = String(n).padStart(6, '0');
+    if (!codes.includes(c)) return c;
+  }
+};
+
+describe.each(dialects)('MFA: TOTP, backup codes, sign-in step, Account and Management API on %s', (_name, database) => {
+  // Mid-step, so "±1 step" and "±2 steps" are exactly ±30 s and ±60 s away.
+  const clock = new ManualClock(Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2);
+  const logs = new LogCapture();
+  const secretsSeen: string[] = [];
+  const bodiesSeen: string[] = [];
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let mgmt: string;
+  let web: IssuedApplication;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl(
+      {
+        databaseUrl: db.url,
+        logLevel: 'info',
+        adminClientId: ADMIN_ID,
+        adminClientSecret: ADMIN_SECRET,
+        leancloud: { ...LC_KEYS },
+        mfa: { issuer: 'Tessera Test', secretKey: 'a-test-key-of-at-least-32-characters!' },
+      },
+      { clock, logStream: logs },
+    );
+    web = await t.app.services.applications.create({ name: 'MFA page', type: 'traditional', redirectUris: [REDIRECT] });
+    const res = await fetch(`${t.base}/oidc/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
+    });
+    mgmt = (await res.json()).access_token;
+    await setCenter({ enabled: true, fields: { mfa: 'Edit' } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+    // No TOTP secret or backup code ever reached a log line, nor a response after its enrolment.
+    expect(secretsSeen.length).toBeGreaterThan(10);
+    for (const s of secretsSeen) expect(logs.text).not.toContain(s);
+  });
+
+  async function setCenter(body: unknown) {
+    const res = await t.call('PATCH', '/api/account-center', { token: mgmt, body });
+    expect(res.status).toBe(200);
+  }
+
+  /** Calls the API; returns status and parsed body (null when empty). */
+  async function api(method: string, path: string, options: { token?: string; body?: unknown; proof?: string } = {}) {
+    const res = await t.call(method, path, {
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      headers: options.proof ? { 'logto-verification-id': options.proof } : {},
+    });
+    const text = await res.text();
+    bodiesSeen.push(text);
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  }
+
+  async function signUp() {
+    const username = uniq('m');
+    const res = await api('POST', '/api/auth/sign-up', { body: { username, password: PW } });
+    expect(res.status).toBe(201);
+    return { id: res.body.user.id as string, username, token: res.body.session.token as string };
+  }
+
+  async function proof(token: string) {
+    const res = await api('POST', '/api/verifications/password', { token, body: { password: PW } });
+    expect(res.status).toBe(201);
+    return res.body.verificationRecordId as string;
+  }
+
+  /** Enrols TOTP through the Account API; returns the secret. */
+  async function enrolTotp(token: string) {
+    const generated = await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token });
+    expect(generated.status).toBe(200);
+    const secret = generated.body.secret as string;
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(generated.body.secretQrCode).toMatch(/^otpauth:\/\/totp\/Tessera%20Test:/);
+    expect(generated.body.secretQrCode).toContain(`secret=${secret}`);
+    secretsSeen.push(secret);
+    const added = await api('POST', '/api/my-account/mfa-verifications', {
+      token, proof: await proof(token), body: { type: 'Totp', secret, code: totpAt(secret, clock.now()) },
+    });
+    expect(added.body).toBeNull();
+    expect(added.status).toBe(204);
+    return secret;
+  }
+
+  /** Password sign-in that must stop at the MFA step; returns the pending-sign-in id. */
+  async function pending(username: string) {
+    const res = await api('POST', '/api/auth/sign-in', { body: { username, password: PW } });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('auth.mfa_required');
+    expect(res.body.data.pendingSignInId).toMatch(/^mfa_[A-Za-z0-9_-]{43}$/);
+    return res.body;
+  }
+
+  const mfaStep = (body: unknown) => api('POST', '/api/auth/sign-in/mfa', { body });
+
+  it('enrols TOTP with a generated secret, then sign-in needs it: wrong, ±2 steps and replayed codes refused, ±1 step accepted', async () => {
+    const user = await signUp();
+    const secret = await enrolTotp(user.token);
+    // The enrolment step was used: the same code cannot serve as a second factor.
+    const enrolCode = totpAt(secret, clock.now());
+
+    // At rest the secret is encrypted (mfa.secretKey set).
+    const stored = (await t.app.services.store.mfa.listFactors(user.id))[0]!;
+    expect(stored.secret).toMatch(/^gcm1:/);
+    expect(stored.secret).not.toContain(secret);
+
+    const listed = await api('GET', '/api/my-account/mfa-verifications', { token: user.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{24}$/), type: 'Totp', createdAt: new Date(clock.now()).toISOString(), lastUsedAt: new Date(clock.now()).toISOString() }]);
+
+    const first = await pending(user.username);
+    expect(first.data.factors).toEqual(['totp']);
+    const id = first.data.pendingSignInId as string;
+    const now = clock.now();
+    const wrong = await mfaStep({ pendingSignInId: id, type: 'totp', code: wrongCode(totpAt(secret, now), totpAt(secret, now - STEP_MS), totpAt(secret, now + STEP_MS)) });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.code).toBe('session.mfa.invalid_totp_code');
+    expect((await mfaStep({ pendingSignInId: id, type: 'totp', code: enrolCode })).body.code).toBe('session.mfa.invalid_totp_code');
+    expect((await mfaStep({ pendingSignInId: id, type: 'totp', code: totpAt(secret, now - 2 * STEP_MS) })).body.code).toBe('session.mfa.invalid_totp_code');
+
+    // One step ahead is accepted (clock drift), and completes the sign-in.
+    const ahead = totpAt(secret, now + STEP_MS);
+    const done = await mfaStep({ pendingSignInId: id, type: 'totp', code: ahead });
+    expect(done.status).toBe(200);
+    expect(done.body.user.id).toBe(user.id);
+    expect(done.body.session.token).toMatch(/^tss_/);
+    const session = (await t.app.services.sessions.list(user.id)).find((s) => s.amr.includes('otp'));
+    expect(session?.amr).toEqual(['pwd', 'otp', 'mfa']);
+    // The pending sign-in is single use.
+    expect((await mfaStep({ pendingSignInId: id, type: 'totp', code: ahead })).body.code).toBe('auth.mfa_sign_in_expired');
+
+    // Two minutes later: the same code (now two steps behind) and replays are refused; one step behind is accepted.
+    clock.advance(3 * STEP_MS);
+    const later = clock.now();
+    const second = (await pending(user.username)).data.pendingSignInId as string;
+    expect((await mfaStep({ pendingSignInId: second, type: 'totp', code: totpAt(secret, later + 2 * STEP_MS) })).body.code).toBe('session.mfa.invalid_totp_code');
+    const behind = totpAt(secret, later - STEP_MS);
+    expect((await mfaStep({ pendingSignInId: second, type: 'totp', code: behind })).status).toBe(200);
+    const third = (await pending(user.username)).data.pendingSignInId as string;
+    // Replayed: the step of `behind` is used; so is every older step.
+    expect((await mfaStep({ pendingSignInId: third, type: 'totp', code: behind })).body.code).toBe('session.mfa.invalid_totp_code');
+    expect((await mfaStep({ pendingSignInId: third, type: 'totp', code: totpAt(secret, later) })).status).toBe(200);
+
+    // Responses after enrolment never carry the secret.
+    for (const b of bodiesSeen.slice(-12)) expect(b).not.toContain(secret);
+  });
+
+  it('one TOTP code or backup code sent by four concurrent sign-ins completes exactly one of them', async () => {
+    // One user per round, so the failures of one round cannot lock the next.
+    for (const kind of ['totp', 'backup_code'] as const) {
+      const user = await signUp();
+      const secret = await enrolTotp(user.token);
+      const codes = (await api('POST', '/api/my-account/mfa-verifications/backup-codes/generate', { token: user.token })).body.codes as string[];
+      secretsSeen.push(...codes);
+      expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: await proof(user.token), body: { type: 'BackupCode', codes } })).status).toBe(204);
+      clock.advance(STEP_MS);
+      const proofOf = kind === 'totp' ? { type: kind, code: totpAt(secret, clock.now()) } : { type: kind, code: codes[3] };
+      const ids = [];
+      for (let i = 0; i < 4; i++) ids.push((await pending(user.username)).data.pendingSignInId as string);
+      const answers = await Promise.all(ids.map((id) => mfaStep({ pendingSignInId: id, ...proofOf })));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400, 400]);
+    }
+  });
+
+  it('a pending sign-in dies after 5 wrong codes, and wrong codes lock the account (brute force stopped)', async () => {
+    const user = await signUp();
+    const secret = await enrolTotp(user.token);
+    clock.advance(STEP_MS);
+    const id = (await pending(user.username)).data.pendingSignInId as string;
+    const now = clock.now();
+    const bad = wrongCode(totpAt(secret, now), totpAt(secret, now - STEP_MS), totpAt(secret, now + STEP_MS));
+    for (let i = 0; i < 5; i++) expect((await mfaStep({ pendingSignInId: id, type: 'totp', code: bad })).body.code).toBe('session.mfa.invalid_totp_code');
+    // The right code no longer helps: the attempt is dead.
+    expect((await mfaStep({ pendingSignInId: id, type: 'totp', code: totpAt(secret, now) })).body.code).toBe('auth.mfa_sign_in_expired');
+
+    // A sixth failure (lockout.maxFailures = 6) locks the user's second factor.
+    const next = (await pending(user.username)).data.pendingSignInId as string;
+    expect((await mfaStep({ pendingSignInId: next, type: 'totp', code: bad })).body.code).toBe('session.mfa.invalid_totp_code');
+    const locked = await mfaStep({ pendingSignInId: next, type: 'totp', code: totpAt(secret, now) });
+    expect(locked.status).toBe(429);
+    expect(locked.body.code).toBe('auth.too_many_failures');
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // After the lock, the right code works again.
+    clock.advance(16 * 60_000);
+    const after = (await pending(user.username)).data.pendingSignInId as string;
+    expect((await mfaStep({ pendingSignInId: after, type: 'totp', code: totpAt(secret, clock.now()) })).status).toBe(200);
+  });
+
+  it('backup codes: generated, need another factor, work once, and deleting + re-adding invalidates the old set', async () => {
+    const user = await signUp();
+    const generated = await api('POST', '/api/my-account/mfa-verifications/backup-codes/generate', { token: user.token });
+    expect(generated.status).toBe(200);
+    const codes = generated.body.codes as string[];
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    for (const c of codes) expect(c).toMatch(/^[0-9a-f]{10}$/);
+    secretsSeen.push(...codes);
+
+    const p = await proof(user.token);
+    // Alone they are refused (Logto: session.mfa.backup_code_can_not_be_alone).
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: p, body: { type: 'BackupCode', codes } })).body.code)
+      .toBe('session.mfa.backup_code_can_not_be_alone');
+    const secret = await enrolTotp(user.token);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: p, body: { type: 'BackupCode', codes: codes.slice(1) } })).body.code)
+      .toBe('user.wrong_backup_code_format');
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: p, body: { type: 'BackupCode', codes: [...codes.slice(1), codes[1]] } })).body.code)
+      .toBe('user.wrong_backup_code_format');
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: p, body: { type: 'BackupCode', codes } })).status).toBe(204);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: p, body: { type: 'BackupCode', codes } })).body.code)
+      .toBe('user.backup_code_already_in_use');
+
+    const listed = await api('GET', '/api/my-account/mfa-verifications', { token: user.token });
+    expect(listed.body.map((f: { type: string }) => f.type).sort()).toEqual(['BackupCode', 'Totp']);
+    const backupFactor = listed.body.find((f: { type: string }) => f.type === 'BackupCode');
+    expect(backupFactor.remainCodes).toBe(10);
+    for (const c of codes) expect(JSON.stringify(listed.body)).not.toContain(c);
+
+    // Sign in with a backup code (upper case accepted); it works once.
+    const first = await pending(user.username);
+    expect(first.data.factors).toEqual(['totp', 'backup_code']);
+    const used = await mfaStep({ pendingSignInId: first.data.pendingSignInId, type: 'backup_code', code: codes[0]!.toUpperCase() });
+    expect(used.status).toBe(200);
+    expect((await t.app.services.sessions.list(user.id)).some((s) => s.amr.join(',') === 'pwd,mfa')).toBe(true);
+    const again = await pending(user.username);
+    const reused = await mfaStep({ pendingSignInId: again.data.pendingSignInId, type: 'backup_code', code: codes[0] });
+    expect(reused.status).toBe(400);
+    expect(reused.body.code).toBe('session.mfa.invalid_backup_code');
+    expect((await mfaStep({ pendingSignInId: again.data.pendingSignInId, type: 'backup_code', code: 'ffffffffff' })).body.code).toBe('session.mfa.invalid_backup_code');
+
+    // The status route needs a proof and shows which are used, never the codes.
+    expect((await api('GET', '/api/my-account/mfa-verifications/backup-codes', { token: user.token })).body.code).toBe('verification_record.permission_denied');
+    const status = await api('GET', '/api/my-account/mfa-verifications/backup-codes', { token: user.token, proof: p });
+    expect(status.status).toBe(200);
+    expect(status.body.remainCodes).toBe(9);
+    expect(status.body.codes.filter((c: { usedAt: string | null }) => c.usedAt !== null)).toHaveLength(1);
+
+    // Regenerate: delete the set, add a new one; old codes are dead, new ones work.
+    const backupId = backupFactor.id as string;
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${backupId}`, { token: user.token, proof: p })).status).toBe(204);
+    const fresh = (await api('POST', '/api/my-account/mfa-verifications/backup-codes/generate', { token: user.token })).body.codes as string[];
+    secretsSeen.push(...fresh);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: p, body: { type: 'BackupCode', codes: fresh } })).status).toBe(204);
+    const third = (await pending(user.username)).data.pendingSignInId;
+    expect((await mfaStep({ pendingSignInId: third, type: 'backup_code', code: codes[1] })).body.code).toBe('session.mfa.invalid_backup_code');
+    expect((await mfaStep({ pendingSignInId: third, type: 'backup_code', code: fresh[1] })).status).toBe(200);
+    expect(secret).toBeTruthy();
+  });
+
+  it('gates the routes: field mfa Off / ReadOnly, identity proof required, another user\'s factor not found', async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    await enrolTotp(alice.token);
+    await enrolTotp(bob.token);
+    const bobFactor = (await api('GET', '/api/my-account/mfa-verifications', { token: bob.token })).body[0].id as string;
+    const aliceFactor = (await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).body[0].id as string;
+    const p = await proof(alice.token);
+
+    // No proof → 401 for every change.
+    const secret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token: alice.token })).body.secret as string;
+    secretsSeen.push(secret);
+    const noProof = await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, body: { type: 'Totp', secret } });
+    expect(noProof.status).toBe(401);
+    expect(noProof.body.code).toBe('verification_record.permission_denied');
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${aliceFactor}`, { token: alice.token })).body.code).toBe('verification_record.permission_denied');
+    // Bob's proof does not work for Alice.
+    const bobProof = await proof(bob.token);
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${aliceFactor}`, { token: alice.token, proof: bobProof })).body.code).toBe('verification_record.permission_denied');
+
+    // A second TOTP is refused; a bad secret too.
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, proof: p, body: { type: 'Totp', secret } })).body.code).toBe('user.totp_already_in_use');
+    const bad = await api('POST', '/api/my-account/mfa-verifications', { token: bob.token, proof: bobProof, body: { type: 'Totp', secret: 'not-base32!' } });
+    expect([bad.status, bad.body.code]).toEqual([400, 'user.totp_secret_invalid']);
+
+    // Bob's factor id is not Alice's to delete (Logto: 400 verification_record.not_found) and survives.
+    const foreign = await api('DELETE', `/api/my-account/mfa-verifications/${bobFactor}`, { token: alice.token, proof: p });
+    expect([foreign.status, foreign.body.code]).toEqual([400, 'verification_record.not_found']);
+    expect((await api('GET', '/api/my-account/mfa-verifications', { token: bob.token })).body).toHaveLength(1);
+
+    // ReadOnly: reads work, changes refused.
+    await setCenter({ enabled: true, fields: { mfa: 'ReadOnly' } });
+    expect((await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).status).toBe(200);
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${aliceFactor}`, { token: alice.token, proof: p })).body.code).toBe('account_center.field_not_editable');
+    const roCodes = (await api('POST', '/api/my-account/mfa-verifications/backup-codes/generate', { token: alice.token })).body.codes as string[];
+    secretsSeen.push(...roCodes);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, proof: p, body: { type: 'BackupCode', codes: roCodes } })).body.code)
+      .toBe('account_center.field_not_editable');
+    // Off: reads refused too.
+    await setCenter({ enabled: true, fields: {} });
+    const off = await api('GET', '/api/my-account/mfa-verifications', { token: alice.token });
+    expect([off.status, off.body.code]).toEqual([400, 'account_center.field_not_enabled']);
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${aliceFactor}`, { token: alice.token, proof: p })).body.code).toBe('account_center.field_not_editable');
+    await setCenter({ enabled: true, fields: { mfa: 'Edit' } });
+
+    // Edit + proof: removal works, and then sign-in needs no second factor.
+    expect((await api('DELETE', `/api/my-account/mfa-verifications/${aliceFactor}`, { token: alice.token, proof: p })).status).toBe(204);
+    expect((await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).body).toEqual([]);
+    expect((await api('POST', '/api/auth/sign-in', { body: { username: alice.username, password: PW } })).status).toBe(200);
+  });
+
+  it('Management API: lists a user\'s factors without secrets and resets one; unknown ids are 404', async () => {
+    const user = await signUp();
+    const other = await signUp();
+    const secret = await enrolTotp(user.token);
+    await enrolTotp(other.token);
+    const otherFactor = (await api('GET', `/api/users/${other.id}/mfa-verifications`, { token: mgmt })).body[0].id as string;
+    const listed = await api('GET', `/api/users/${user.id}/mfa-verifications`, { token: mgmt });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual([expect.objectContaining({ type: 'Totp' })]);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+    expect((await api('GET', '/api/users/000000000000000000000000/mfa-verifications', { token: mgmt })).status).toBe(404);
+    // Another user's factor id under this user: 404, and nothing is removed.
+    const wrong = await api('DELETE', `/api/users/${user.id}/mfa-verifications/${otherFactor}`, { token: mgmt });
+    expect([wrong.status, wrong.body.code]).toEqual([404, 'entity.not_found']);
+    expect((await api('GET', `/api/users/${other.id}/mfa-verifications`, { token: mgmt })).body).toHaveLength(1);
+    // No Management token: 401.
+    expect((await api('GET', `/api/users/${user.id}/mfa-verifications`, { token: user.token })).status).toBe(401);
+    // Reset: the user signs in with the password alone again.
+    expect((await api('DELETE', `/api/users/${user.id}/mfa-verifications/${listed.body[0].id}`, { token: mgmt })).status).toBe(204);
+    expect((await api('GET', `/api/users/${user.id}/mfa-verifications`, { token: mgmt })).body).toEqual([]);
+    expect((await api('POST', '/api/auth/sign-in', { body: { username: user.username, password: PW } })).status).toBe(200);
+  });
+
+  it('LeanCloud /1.1/login refuses users with MFA (code 1, 403) and never hands out a session token', async () => {
+    const user = await signUp();
+    const lcPlain = await lcFetch(t.base, 'POST', '/1.1/login', { body: { username: user.username, password: PW } });
+    expect(lcPlain.status).toBe(200);
+    expect(lcPlain.body.sessionToken).toBeTruthy();
+    await enrolTotp(user.token);
+    const refused = await lcFetch(t.base, 'POST', '/1.1/login', { body: { username: user.username, password: PW } });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toEqual({ code: 1, error: expect.stringContaining('/api/auth/sign-in') });
+    expect(refused.text).not.toContain('sessionToken');
+    expect(refused.text).not.toContain('mfa_');
+    // A wrong password still answers the usual 210 (MFA is only asked after the password).
+    expect((await lcFetch(t.base, 'POST', '/1.1/login', { body: { username: user.username, password: 'wrong-password-x' } })).body.code).toBe(210);
+  });
+
+  it('OIDC sign-in page: after the password, a TOTP step (CSRF-checked) and only then the code; amr carries otp and mfa', async () => {
+    const user = await signUp();
+    const secret = await enrolTotp(user.token);
+    clock.advance(STEP_MS);
+    const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid profile',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: 'mfa-state',
+    });
+    const browser = new Browser();
+    const { res, url: pageUrl } = await browser.follow(url.href, t.base);
+    const html = await res.text();
+    const csrf = field(html, 'csrf')!;
+    const loginAction = new URL(/action="([^"]+\/login)"/.exec(html)![1]!, pageUrl).href;
+    const form = (fields: Record<string, string>) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const step = await browser.request(loginAction, form({ csrf, identifier: user.username, password: PW }));
+    expect(step.status).toBe(200);
+    const stepHtml = await step.text();
+    expect(stepHtml).toContain('Two-step verification');
+    expect(stepHtml).not.toContain(secret);
+    const pendingId = field(stepHtml, 'pendingSignInId')!;
+    expect(pendingId).toMatch(/^mfa_/);
+    const mfaAction = new URL(/action="([^"]+\/mfa)"/.exec(stepHtml)![1]!, pageUrl).href;
+    const now = clock.now();
+
+    // Without the CSRF token: refused.
+    expect((await browser.request(mfaAction, form({ csrf: 'forged', pendingSignInId: pendingId, code: totpAt(secret, now) }))).status).toBe(403);
+    // Wrong code: the step again, with the error.
+    const wrong = await browser.request(mfaAction, form({ csrf, pendingSignInId: pendingId, code: wrongCode(totpAt(secret, now), totpAt(secret, now - STEP_MS), totpAt(secret, now + STEP_MS)) }));
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('The authenticator code is incorrect.');
+    // Right code: back to the provider, then to the client with a code.
+    const ok = await browser.request(mfaAction, form({ csrf, pendingSignInId: pendingId, code: totpAt(secret, now) }));
+    expect(ok.status).toBe(303);
+    const { url: callback } = await browser.follow(new URL(ok.headers.get('location')!, pageUrl).href, t.base);
+    expect(callback.startsWith(REDIRECT)).toBe(true);
+    const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 'mfa-state' });
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(user.id);
+    expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+  });
+
+  /** The authorization code flow through the sign-in page, password then TOTP; returns the opaque access token. */
+  async function oidcWithTotp(username: string, secret: string, scope: string) {
+    const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope, prompt: 'consent', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 's',
+    });
+    const browser = new Browser();
+    const { res, url: pageUrl } = await browser.follow(url.href, t.base);
+    const html = await res.text();
+    const post = (action: string, fields: Record<string, string>) => browser.request(new URL(action, pageUrl).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
+      body: new URLSearchParams({ csrf: field(html, 'csrf')!, ...fields }).toString(),
+    });
+    const step = await (await post(/action="([^"]+\/login)"/.exec(html)![1]!, { identifier: username, password: PW })).text();
+    clock.advance(STEP_MS);
+    const done = await post(/action="([^"]+\/mfa)"/.exec(step)![1]!, { pendingSignInId: field(step, 'pendingSignInId')!, code: totpAt(secret, clock.now()) });
+    expect(done.status).toBe(303);
+    const { url: callback } = await browser.follow(new URL(done.headers.get('location')!, pageUrl).href, t.base);
+    const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 's' });
+    return tokens.access_token;
+  }
+
+  it('Account API with OIDC access tokens: the identities scope is needed to see or change factors', async () => {
+    const user = await signUp();
+    const secret = await enrolTotp(user.token);
+    const narrow = await oidcWithTotp(user.username, secret, 'openid profile');
+    const refused = await api('GET', '/api/my-account/mfa-verifications', { token: narrow });
+    expect([refused.status, refused.body.code]).toEqual([401, 'auth.unauthorized']);
+    const wide = await oidcWithTotp(user.username, secret, 'openid profile identities');
+    const listed = await api('GET', '/api/my-account/mfa-verifications', { token: wide });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual([expect.objectContaining({ type: 'Totp' })]);
+  });
+});
+
+describe.each(dialects)('MFA policy "required" on %s', (_name, database) => {
+  const clock = new ManualClock(Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2);
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, mfa: { policy: 'required' } }, { clock });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  const post = async (path: string, body: unknown) => {
+    const res = await t.call('POST', path, { body });
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('stops users without a factor until they enrol TOTP, then asks for it at every sign-in', async () => {
+    const username = uniq('r');
+    const signUp = await post('/api/auth/sign-up', { username, password: PW });
+    expect(signUp.status).toBe(403);
+    expect(signUp.body.code).toBe('auth.mfa_enrollment_required');
+    expect(signUp.body.data).not.toHaveProperty('session');
+    const signIn = await post('/api/auth/sign-in', { username, password: PW });
+    expect(signIn.body.code).toBe('auth.mfa_enrollment_required');
+    const id = signIn.body.data.pendingSignInId as string;
+    // An enrolment attempt is not a verify attempt.
+    expect((await post('/api/auth/sign-in/mfa', { pendingSignInId: id, type: 'totp', code: '123456' })).body.code).toBe('auth.mfa_sign_in_expired');
+
+    const { secret } = (await post('/api/auth/sign-in/mfa/totp-secret', { pendingSignInId: id })).body as { secret: string };
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    const now = clock.now();
+    const wrong = await post('/api/auth/sign-in/mfa/enroll', { pendingSignInId: id, secret, code: wrongCode(totpAt(secret, now), totpAt(secret, now - STEP_MS), totpAt(secret, now + STEP_MS)) });
+    expect(wrong.body.code).toBe('session.mfa.invalid_totp_code');
+    const enrolled = await post('/api/auth/sign-in/mfa/enroll', { pendingSignInId: id, secret, code: totpAt(secret, now) });
+    expect(enrolled.status).toBe(200);
+    expect(enrolled.body.session.token).toMatch(/^tss_/);
+    // Single use.
+    expect((await post('/api/auth/sign-in/mfa/enroll', { pendingSignInId: id, secret, code: totpAt(secret, now) })).body.code).toBe('auth.mfa_sign_in_expired');
+
+    clock.advance(STEP_MS);
+    const next = await post('/api/auth/sign-in', { username, password: PW });
+    expect(next.body.code).toBe('auth.mfa_required');
+    const done = await post('/api/auth/sign-in/mfa', { pendingSignInId: next.body.data.pendingSignInId, type: 'totp', code: totpAt(secret, clock.now()) });
+    expect(done.status).toBe(200);
+
+    // A pending sign-in expires after 5 minutes.
+    const stale = await post('/api/auth/sign-in', { username, password: PW });
+    clock.advance(5 * 60_000 + 1);
+    expect((await post('/api/auth/sign-in/mfa', { pendingSignInId: stale.body.data.pendingSignInId, type: 'totp', code: totpAt(secret, clock.now()) })).body.code)
+      .toBe('auth.mfa_sign_in_expired');
+  });
+});
