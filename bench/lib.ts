@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
 /** Small helpers shared by the benchmarks under bench/. */
 
 /**
@@ -16,4 +19,100 @@ export function numberOption(flag: string | undefined, envName: string, fallback
 export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/**
+ * CPU time used so far, in **milliseconds**: by the whole process (every thread: the event loop,
+ * libuv's pool where argon2id runs, GC helpers) and by the main (event-loop) thread alone. The
+ * main-thread figure comes from `/proc/self/task/<pid>/stat` (Linux; clock ticks, usually 10 ms
+ * resolution) and is NaN elsewhere. Differences of two readings tell what one phase cost, which,
+ * unlike wall-clock busy time, does not count the time a thread waited for a CPU.
+ */
+export function cpuTimeMs(): { process: number; mainThread: number } {
+  const usage = process.cpuUsage();
+  let mainThread = Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    mainThread = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    mainThread = Number.NaN;
+  }
+  return { process: (usage.user + usage.system) / 1000, mainThread };
+}
+
+/**
+ * CPU time, in **milliseconds**, used so far by process `pid` and its direct children (e.g. a
+ * `tessera start` primary and its cluster workers), from `/proc/<pid>/stat` (Linux; NaN elsewhere).
+ * A child that exited is no longer counted.
+ */
+export function processTreeCpuMs(pid: number): number {
+  const statOf = (p: number) => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  };
+  try {
+    let total = statOf(pid);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    for (const child of children) {
+      try {
+        total += statOf(Number(child));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: Linux reports per-thread CPU time in these ticks (100 on every mainstream build). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Outcome of one closed-loop load phase run by {@link loadInWorker}. */
+export interface LoadResult {
+  /** Requests answered with the expected status. */
+  ok: number;
+  /** Unexpected statuses (`HTTP 429`…) and network errors, with counts. */
+  errors: Map<string, number>;
+  /** Latencies of the successful requests, **milliseconds**, ascending. */
+  latencies: number[];
+  /** Wall-clock **seconds** from the start to the completion of the last request. */
+  elapsed: number;
+}
+
+/**
+ * Runs a closed-loop load phase from a **worker thread** (bench/load-worker.mjs): `concurrency`
+ * keep-alive `node:http` requests in flight for `seconds`, each sent again as soon as its whole answer
+ * is read; `bodies` (if any) are sent in turn. The server under test keeps the main thread's event
+ * loop to itself, as it would in production, instead of sharing it with the load generator; both
+ * still share the machine's CPUs.
+ * @param expected the status that counts as success
+ */
+export function loadInWorker(options: {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  bodies?: string[];
+  concurrency: number;
+  seconds: number;
+  expected: number;
+}): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
+      workerData: { ...options, bodies: options.bodies ?? null },
+      // The worker is plain JavaScript: it needs no TypeScript loader.
+      execArgv: [],
+    });
+    worker.once('message', (m: { ok: number; errors: Array<[string, number]>; latencies: number[]; elapsed: number }) =>
+      resolve({ ok: m.ok, errors: new Map(m.errors), latencies: m.latencies, elapsed: m.elapsed }),
+    );
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load worker exited with code ${code}`));
+    });
+  });
 }

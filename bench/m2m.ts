@@ -3,11 +3,13 @@
  * user listing with 100 000 users on SQLite.
  *
  * In one run it:
- *  1. builds a real app (`createApp`) on a temp-file SQLite database, listening on 127.0.0.1 with a
- *     `publicUrl` naming its own port (so the OIDC issuer and the token audience match), with an admin
- *     M2M app (`adminClientId` / `adminClientSecret`) and the Management API rate limit lifted;
- *  2. seeds `--users` users (default 100 000) straight through Kysely, in multi-row INSERTs inside
- *     transactions (not through HTTP), and prints how long that took;
+ *  1. builds a real app (`createApp`) on a temp-file SQLite database (migrations, an admin M2M app from
+ *     `adminClientId` / `adminClientSecret`) and seeds `--users` users (default 100 000) straight
+ *     through Kysely, in multi-row INSERTs inside transactions (not through HTTP), and prints how long
+ *     that took;
+ *  2. starts `tessera start` on that database as a child process with `--workers` worker processes,
+ *     listening on 127.0.0.1 with a `publicUrl` naming its own port (so the OIDC issuer and the token
+ *     audience match) and the Management API rate limit lifted;
  *  3. measures `client_credentials` at `POST /oidc/token` (HTTP Basic client auth, `resource=<publicUrl>/api`,
  *     `scope=all`) in a closed loop for a fixed time: tokens/s and tokens/s per core
  *     (`os.availableParallelism()`); target ≥ 1 000 tokens/s per core;
@@ -17,18 +19,24 @@
  * Figures are printed, never asserted.
  *
  * Units: rates are completed requests with the expected status per second of wall-clock time;
- * latencies are milliseconds from sending a request to reading its whole body. The server and the load
- * generator share this process (and its CPUs); the client is a lean `node:http` keep-alive client.
+ * latencies are milliseconds from sending a request to reading its whole body. The server is a real
+ * `tessera start` child process with `--workers` worker processes (node:cluster) on the seeded
+ * database; this process is only the load generator (a lean `node:http` keep-alive client), so server
+ * and client share the machine's CPUs but not an event loop.
  * In a closed loop latency ≈ concurrency ÷ rate, so the p95 figures are those seen with
- * `--concurrency` requests in flight on one event loop.
+ * `--concurrency` requests in flight.
  *
  * Options (flag, else environment variable, else default):
  *   --seconds <n>      BENCH_SECONDS      measured duration of each phase (default 5)
  *   --warmup <n>       BENCH_WARMUP       warm-up seconds before each phase (default 1)
  *   --concurrency <n>  BENCH_CONCURRENCY  requests in flight (default 8)
  *   --users <n>        BENCH_USERS        users to seed (default 100000)
+ *   --workers <n>      BENCH_WORKERS      server processes, TESSERA_WORKERS of `tessera start` (default 1)
+ *   --phases <list>    BENCH_PHASES       phases to run: tokens,list (default both; e.g. `--phases tokens`
+ *                                         with `node --cpu-prof` profiles the token endpoint alone)
  * With the defaults the whole run takes roughly 30 s.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
@@ -42,7 +50,7 @@ import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
 import { freePort } from '../test/helpers.js';
-import { numberOption, quantile } from './lib.js';
+import { cpuTimeMs, numberOption, processTreeCpuMs, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -53,6 +61,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string' },
     concurrency: { type: 'string' },
     users: { type: 'string' },
+    phases: { type: 'string' },
+    workers: { type: 'string' },
   },
   strict: true,
 });
@@ -62,6 +72,13 @@ const SECONDS = numberOption(flags.seconds, 'BENCH_SECONDS', 5);
 const WARMUP_SECONDS = numberOption(flags.warmup, 'BENCH_WARMUP', 1);
 const CONCURRENCY = Math.floor(numberOption(flags.concurrency, 'BENCH_CONCURRENCY', 8));
 const USERS = Math.floor(numberOption(flags.users, 'BENCH_USERS', 100_000));
+/** Which phases run (comma-separated `tokens`, `list`; default both) — one phase alone is easier to profile. */
+/**
+ * Server processes (`TESSERA_WORKERS` of the spawned `tessera start`); default 1. On machines whose
+ * vCPUs are hyperthreads of fewer physical cores, two workers cost more CPU per token than one.
+ */
+const WORKERS = Math.floor(numberOption(flags.workers, 'BENCH_WORKERS', 1));
+const PHASES = new Set((flags.phases ?? process.env['BENCH_PHASES'] ?? 'tokens,list').split(',').map((p) => p.trim()));
 /** Rows per INSERT statement (17 columns each: well under SQLite's 32 766 host parameters). */
 const ROWS_PER_INSERT = 500;
 /** Rows per transaction. */
@@ -139,6 +156,26 @@ function send(url: string, method: string, headers: Record<string, string>, body
 }
 
 
+/** The server process whose CPU time {@link phase} reports (set once it runs). */
+let serverPid: number | undefined;
+
+/**
+ * A warm-up and a measured closed-loop phase expecting 200, with the CPU time (ms) the server processes
+ * and this load generator used during the measured part.
+ */
+async function phase(request: () => Promise<number>): Promise<PhaseResult & { serverCpuMs: number; clientCpuMs: number }> {
+  await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, request);
+  const server0 = serverPid === undefined ? Number.NaN : processTreeCpuMs(serverPid);
+  const client0 = cpuTimeMs().process;
+  const result = await closedLoop(SECONDS, CONCURRENCY, 200, request);
+  const serverCpuMs = serverPid === undefined ? Number.NaN : processTreeCpuMs(serverPid) - server0;
+  return { ...result, serverCpuMs, clientCpuMs: cpuTimeMs().process - client0 };
+}
+
+/** "CPU per request: server X µs, load generator Y µs" for a phase. */
+const fmtCpu = (r: { ok: number; serverCpuMs: number; clientCpuMs: number }) =>
+  `CPU per request: server ${((r.serverCpuMs * 1000) / r.ok).toFixed(0)} µs, load generator ${((r.clientCpuMs * 1000) / r.ok).toFixed(0)} µs`;
+
 const fmtRate = (n: number) => n.toFixed(1);
 const fmtMs = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(2));
 const fmtErrors = (errors: Map<string, number>) => {
@@ -175,6 +212,45 @@ async function seedUsers(app: TesseraApp, count: number): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Server process
+
+/**
+ * Spawns `tessera start` (src/cli/main.ts through tsx) with `env` added to this environment and
+ * resolves once `GET <url>/api/status` answers 204 (within 60 s).
+ * @throws when the server exits or does not answer in time
+ */
+async function startServer(env: Record<string, string>, url: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'start'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    if (exited) throw new Error('the server exited during start');
+    try {
+      if ((await send(`${url}/api/status`, 'GET', {})).status === 204) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the server did not answer within 60 s');
+}
+
+/** SIGTERM, then waits for the server (and its workers) to exit. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 /** Builds the app, seeds the users, runs the token and list phases and prints the figures. */
@@ -183,6 +259,7 @@ async function main(): Promise<void> {
   console.log('Tessera machine-to-machine benchmark');
   console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database sqlite (temp file)`);
   console.log(`  ${SECONDS} s per phase after ${WARMUP_SECONDS} s warm-up, concurrency ${CONCURRENCY}, ${USERS.toLocaleString('en')} users`);
+  console.log(`  server: tessera start with ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (TESSERA_WORKERS); load generator: this process`);
   console.log('');
 
   const port = await freePort();
@@ -197,13 +274,29 @@ async function main(): Promise<void> {
     adminClientSecret: CLIENT_SECRET,
     rateLimit: { managementPer10Seconds: 1e9 },
   });
-  let app: TesseraApp | undefined;
+  let server: ChildProcess | undefined;
   try {
-    app = await createApp(config);
-    await app.listen();
-
-    const seconds = await seedUsers(app, USERS);
+    // Migrate, bootstrap the admin app and seed in this process, then hand the database to the server.
+    const app = await createApp(config);
+    let seconds: number;
+    try {
+      seconds = await seedUsers(app, USERS);
+    } finally {
+      await app.close();
+    }
     console.log(`seeding:        ${USERS.toLocaleString('en')} users in ${seconds.toFixed(2)} s (${fmtRate(USERS / seconds)} users/s)`);
+    server = await startServer({
+      TESSERA_WORKERS: String(WORKERS),
+      TESSERA_DATABASE_URL: `sqlite:${sqliteFile}`,
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: String(port),
+      TESSERA_PUBLIC_URL: publicUrl,
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_ADMIN_CLIENT_ID: CLIENT_ID,
+      TESSERA_ADMIN_CLIENT_SECRET: CLIENT_SECRET,
+      TESSERA_RATE_LIMIT_MANAGEMENT_PER_10_SECONDS: '1000000000',
+    }, publicUrl);
+    serverPid = server.pid;
 
     // client_credentials
     const tokenUrl = `${publicUrl}/oidc/token`;
@@ -216,8 +309,8 @@ async function main(): Promise<void> {
     if (first.status !== 200) throw new Error(`token request failed: ${first.status} ${first.body}`);
     const accessToken = (JSON.parse(first.body) as { access_token: string }).access_token;
     const getToken = async () => (await send(tokenUrl, 'POST', tokenHeaders, tokenBody)).status;
-    await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, getToken);
-    const tokens = await closedLoop(SECONDS, CONCURRENCY, 200, getToken);
+    if (PHASES.has('tokens')) {
+    const tokens = await phase(getToken);
     const tokenRate = tokens.ok / tokens.elapsed;
     const perCore = tokenRate / cpus;
     console.log(
@@ -226,6 +319,8 @@ async function main(): Promise<void> {
         `p95 ${fmtMs(quantile(tokens.latencies, 0.95))} ms; errors ${fmtErrors(tokens.errors)})  ` +
         `target ≥ 1,000 /s per core: ${perCore >= 1000 ? 'met' : 'NOT met'}`,
     );
+    console.log(`                ${fmtCpu(tokens)}`);
+    }
 
     // GET /api/users
     const listHeaders = { authorization: `Bearer ${accessToken}` };
@@ -234,24 +329,24 @@ async function main(): Promise<void> {
       ['page 2500', 'page_size=20&page=2500'],
       ['search', 'page_size=20&search=%25user_4242%25'],
     ];
-    for (const [label, query] of queries) {
+    for (const [label, query] of PHASES.has('list') ? queries : []) {
       const url = `${publicUrl}/api/users?${query}`;
       const probe = await send(url, 'GET', listHeaders);
       if (probe.status !== 200) throw new Error(`GET ${url} failed: ${probe.status} ${probe.body}`);
       const shown = (JSON.parse(probe.body) as unknown[]).length;
       const list = async () => (await send(url, 'GET', listHeaders)).status;
-      await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, list);
-      const r = await closedLoop(SECONDS, CONCURRENCY, 200, list);
+      const r = await phase(list);
       const p95 = quantile(r.latencies, 0.95);
       console.log(
         `${`list ${label}:`.padEnd(16)}${fmtRate(r.ok / r.elapsed)} req/s; p50 ${fmtMs(quantile(r.latencies, 0.5))} ms, p95 ${fmtMs(p95)} ms, ` +
           `p99 ${fmtMs(quantile(r.latencies, 0.99))} ms (${shown} users of Total-Number ${String(probe.headers['total-number'])}; ` +
           `errors ${fmtErrors(r.errors)})  target p95 < 20 ms: ${p95 < 20 ? 'met' : 'NOT met'}`,
       );
+      console.log(`                ${fmtCpu(r)}`);
     }
   } finally {
     agent.destroy();
-    await app?.close();
+    if (server) await stopServer(server);
     for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
   }
 }

@@ -21,8 +21,20 @@ import { SignInGuard } from './domain/sign-in-guard.js';
 import { UserService } from './domain/users.js';
 import { type Connectors, createConnectors } from './connectors/index.js';
 import { VerificationService } from './domain/verification.js';
+import { SocialService } from './domain/social.js';
+import { socialAuthRoutes } from './http/auth/social.js';
+import { MfaService } from './domain/mfa.js';
+import { mfaAuthRoutes } from './http/auth/mfa.js';
 import { codeRoutes } from './http/auth/codes.js';
 import { authRoutes } from './http/auth/index.js';
+import type { SdkServices } from './http/auth/me.js';
+import { type CaptchaAnswerSource, CaptchaService, randomCaptchaAnswer } from './domain/captcha.js';
+import { CustomFieldService } from './domain/custom-fields.js';
+import { ForcedResetService } from './domain/forced-reset.js';
+import { SdkAuthService } from './domain/sdk-auth.js';
+import { SecurityLevelService } from './domain/security-level.js';
+import { SelfService } from './domain/self-service.js';
+import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
 import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes } from './http/system.js';
@@ -43,6 +55,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Where JSON logs go (default stdout). */
   logStream?: DestinationStream;
+  /** Source of sign-in captcha answers (tests pass a known sequence). Default: CSPRNG characters. */
+  captchaAnswers?: CaptchaAnswerSource;
 }
 
 /** The domain services, built once per app. */
@@ -73,6 +87,12 @@ export interface Services {
   leancloudUsers: LeanCloudUsers;
   /** LeanCloud SMS and email flows of the `/1.1` surface. */
   leancloudCodes: LeanCloudCodes;
+  /** The SDK surface (issue 6): self-service, custom fields, security level, forced reset, captcha. */
+  sdk: SdkServices;
+  /** Social connectors and social sign-in / linking. */
+  social: SocialService;
+  /** Multi-factor authentication: factors, enrolment, the sign-in MFA step. */
+  mfa: MfaService;
 }
 
 /** A built Tessera server. */
@@ -183,6 +203,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clock,
     );
     auth.onBackgroundError = (error, message) => logger.error({ err: error }, message);
+    // Every sign-in ends in auth.finishSignIn, which asks the MFA service for a second factor.
+    const mfa = new MfaService(store, auth, guard, config, clock);
+    auth.secondFactor = mfa;
     const applications = new ApplicationService(store, clock);
     // Ending "every session" of a user (suspension, password reset) also ends their OIDC sessions,
     // grants and stored tokens.
@@ -193,15 +216,33 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Unused impersonation tokens die with the user's sessions (suspension, password reset).
     users.onEndAllSessions((userId) => subjectTokens.revokeForUser(userId));
     const oidc = await OidcService.create({
-      config, store, users, applications, tokenExchange, clock, auth, sessions, logger: logger as FastifyBaseLogger,
+      config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, logger: logger as FastifyBaseLogger,
     });
     const identities = new IdentityService(store, clock);
     const accountCenter = new AccountCenterService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, hasher, policy, clock);
     const leancloudCodes = new LeanCloudCodes(users, auth, verification, config);
     const account = new AccountService(store, users, identities, verification, hasher, policy, sessions, clock);
+    const social = new SocialService(store, users, identities, auth, config, clock);
+    const sdkStore = new KyselySdkStore(database.db);
+    const securityLevel = new SecurityLevelService(sdkStore);
+    // "MFA bound" for the security level: a TOTP or WebAuthn factor (backup codes alone are not one).
+    securityLevel.mfaEnrolled = async (userId) => (await mfa.listFactors(userId)).some((f) => f.type !== 'BackupCode');
+    const customFields = new CustomFieldService(sdkStore, users, clock);
+    const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, policy, securityLevel, clock);
+    auth.afterPasswordVerified = (user, password) => forcedReset.afterPasswordVerified(user, password);
+    const sdk: SdkServices = {
+      self: new SelfService(users, account, auth, sessions, identities, verification, hasher, policy, customFields, securityLevel, clock,
+        config.signIn.requireOldIdentifierProof),
+      securityLevel,
+      customFields,
+      forcedReset,
+      sdkAuth: new SdkAuthService(auth, users, sessions, sdkStore,
+        await limiters.create({ name: 'user_exists', points: config.rateLimit.userExistsPerMinute, durationSeconds: 60 }), config),
+      captcha: new CaptchaService(sdkStore, store.signInGuards, config.signIn.captchaAfterFailures, options.captchaAnswers ?? randomCaptchaAnswer, clock),
+    };
     const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, accountCenter, account,
-      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes };
+      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -240,9 +281,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(swaggerUi, { routePrefix: '/api/docs' });
 
     await server.register(systemRoutes, { prefix: '/api', store });
-    await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy });
+    await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk });
     await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
-    await server.register(oidcRoutes, { oidc });
+    await server.register(socialAuthRoutes, { prefix: '/api/auth', social });
+    await server.register(mfaAuthRoutes, { prefix: '/api/auth', mfa });
+    await server.register(oidcRoutes, { oidc, social });
     await server.register(managementRoutes, {
       prefix: '/api',
       authorize: managementAuthorizer({ issuer: issuerOf(config), audience: managementResourceOf(config), getKey: oidc.verificationKey }),
@@ -258,6 +301,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       accountCenter,
       personalAccessTokens,
       subjectTokens,
+      social,
+      customFields,
+      mfa,
       publicUrl: config.publicUrl,
     });
     await server.register(accountRoutes, {
@@ -270,6 +316,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       accountCenter,
       account,
       sessions,
+      social,
+      mfa,
+      // Unknown clients count as third-party: they may read, never change.
+      isThirdPartyClient: async (clientId) => (await applications.find(clientId))?.isThirdParty !== false,
     });
     const lc = config.leancloud;
     if (lc.appId && lc.appKey) {
@@ -284,6 +334,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       verification.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'verification purge failed'));
       oidc.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'oidc purge failed'));
       subjectTokens.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'subject token purge failed'));
+      social.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'social session purge failed'));
+      mfa.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'mfa purge failed'));
+      forcedReset.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'reset token and captcha purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
 

@@ -28,6 +28,7 @@ export function userRecord(overrides: Partial<UserRecord> = {}): UserRecord {
     createdAt: T,
     updatedAt: T,
     lastSignInAt: null,
+    passwordResetRequired: false,
     ...overrides,
   };
 }

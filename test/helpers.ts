@@ -24,7 +24,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 
 /**
  * A configuration for tests: private in-memory SQLite, silent logs, an ephemeral port, and per-IP
- * rate limits high enough not to interfere (tests of the limits set their own).
+ * rate limits high enough not to interfere (tests of the limits set their own), and no sign-in captcha.
  */
 export function testConfig(overrides: DeepPartial<ConfigInput> = {}): Config {
   const base: ConfigInput = {
@@ -33,6 +33,8 @@ export function testConfig(overrides: DeepPartial<ConfigInput> = {}): Config {
     port: 0,
     password: { hashConcurrency: 2 },
     rateLimit: { signInPerMinute: 100_000, signUpPerHour: 100_000 },
+    // Suites that test repeated failures expect lockout, not the per-IP captcha (test/captcha.test.ts turns it on).
+    signIn: { captchaAfterFailures: 0 },
   };
   const merged = merge(base as Record<string, unknown>, overrides as Record<string, unknown>);
   return parseConfig(merged);

@@ -1,6 +1,8 @@
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { createApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config/index.js';
+import { runPrimary } from './cluster.js';
 import { migrateToLatest, openDatabase } from '../storage/database.js';
 import { registerOidcCommands } from './oidc.js';
 import { registerImportCommands } from './import-leancloud.js';
@@ -31,11 +33,16 @@ function config() {
 
 program
   .command('start')
-  .description('run pending migrations and start the server')
+  .description('run pending migrations and start the server (TESSERA_WORKERS processes when > 1)')
   .action(async () => {
-    const app = await createApp(config());
+    const cfg = config();
+    if (cfg.workers > 1 && cluster.isPrimary) {
+      await runPrimary(cfg, cfg.workers);
+      return;
+    }
+    const app = await createApp(cfg);
     const url = await app.listen();
-    app.server.log.info({ url, database: app.database.dialect }, 'tessera listening');
+    app.server.log.info({ url, database: app.database.dialect, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) }, 'tessera listening');
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;

@@ -25,6 +25,12 @@ export const configSchema = z
       })
       .default('sqlite:./data/tessera.db'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Server processes `tessera start` runs (node:cluster; 1 = no cluster). More than one needs a
+     * database file or PostgreSQL; each worker then gets `CPUs ÷ workers` argon2id slots unless
+     * `password.hashConcurrency` is set.
+     */
+    workers: z.coerce.number().int().min(1).max(256).default(1),
     /** Redis URL for rate-limit counters shared by several nodes (optional). */
     redisUrl: z.string().url().optional(),
     /** Largest accepted request body, in bytes (default 1 MiB). */
@@ -78,6 +84,8 @@ export const configSchema = z
         signUpPerHour: z.coerce.number().int().min(1).default(30),
         /** Management API requests per M2M client per 10 seconds. */
         managementPer10Seconds: z.coerce.number().int().min(1).default(200),
+        /** `POST /api/auth/user-exists` checks per client IP per minute (issue 6). */
+        userExistsPerMinute: z.coerce.number().int().min(1).default(10),
       })
       .prefault({}),
     /** Outgoing email (issue 3). Without `smtpUrl` mail goes to the log (development only). */
@@ -124,6 +132,15 @@ export const configSchema = z
         sendVerifyEmail: z.boolean().default(true),
         /** Refuse password sign-in until the email is verified (`auth.email_not_verified`). */
         requireVerifiedEmail: z.boolean().default(false),
+        /** Failed password sign-ins from one IP within 15 min after which `/api/auth/sign-in` needs a captcha; 0 = off (issue 6). */
+        captchaAfterFailures: z.coerce.number().int().min(0).default(5),
+        /** Allow `POST /api/auth/user-exists` (Authing isUserExists): deliberate user enumeration, off by default (issue 6). */
+        allowUserExistsCheck: z.boolean().default(false),
+        /**
+         * Changing an email or phone that is already bound (`POST /api/auth/me/email|phone`) always needs a code sent to
+         * the current one, whatever the client asks (Authing's "verify the old email/phone" switch; issue 6).
+         */
+        requireOldIdentifierProof: z.boolean().default(false),
       })
       .prefault({}),
     /**
@@ -137,6 +154,38 @@ export const configSchema = z
         appKey: z.string().min(8).optional(),
         masterKey: z.string().min(8).optional(),
         signatureSkewSeconds: z.coerce.number().int().positive().default(900),
+      })
+      .prefault({}),
+    /**
+     * Social sign-in (issue 7): `linkByVerifiedEmail` links a new external identity to the existing
+     * account with the same email only when the identity provider says the email is verified;
+     * `redirectUris` is the allow-list of first-party redirect URIs (besides applications' registered
+     * ones; comma-separated in the environment); `timeoutSeconds` bounds each call to a provider.
+     */
+    social: z
+      .object({
+        linkByVerifiedEmail: z.boolean().default(false),
+        redirectUris: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.url()))
+          .default([]),
+        timeoutSeconds: z.coerce.number().int().min(1).max(120).default(10),
+      })
+      .prefault({}),
+    /**
+     * Multi-factor authentication (issue 7, domain/mfa.ts): `policy` `optional` asks for a second factor
+     * only from users who enrolled one; `required` also stops users without a factor at sign-in
+     * (`auth.mfa_enrollment_required`) until they enrol one. `issuer` names the account in
+     * authenticator apps (the `issuer` of otpauth:// URIs); `secretKey` encrypts TOTP secrets at rest.
+     */
+    mfa: z
+      .object({
+        policy: z.enum(['optional', 'required']).default('optional'),
+        issuer: z.string().min(1).max(64).default('Tessera'),
+        /**
+         * Optional key (≥ 32 characters) that encrypts TOTP secrets at rest (AES-256-GCM, key = SHA-256 of
+         * this value). Without it they are stored as they are. Changing it breaks enrolled TOTP factors.
+         */
+        secretKey: z.string().min(32).optional(),
       })
       .prefault({}),
     /** An M2M app with these credentials and the management role is ensured at start (issue 4). */
@@ -159,6 +208,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_PUBLIC_URL: 'publicUrl',
   TESSERA_DATABASE_URL: 'databaseUrl',
   TESSERA_LOG_LEVEL: 'logLevel',
+  TESSERA_WORKERS: 'workers',
   TESSERA_REDIS_URL: 'redisUrl',
   TESSERA_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   TESSERA_TRUST_PROXY: 'trustProxy',
@@ -177,6 +227,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_RATE_LIMIT_SIGN_IN_PER_MINUTE: 'rateLimit.signInPerMinute',
   TESSERA_RATE_LIMIT_SIGN_UP_PER_HOUR: 'rateLimit.signUpPerHour',
   TESSERA_RATE_LIMIT_MANAGEMENT_PER_10_SECONDS: 'rateLimit.managementPer10Seconds',
+  TESSERA_RATE_LIMIT_USER_EXISTS_PER_MINUTE: 'rateLimit.userExistsPerMinute',
   TESSERA_SMTP_URL: 'email.smtpUrl',
   TESSERA_EMAIL_FROM: 'email.from',
   TESSERA_SMS_WEBHOOK_URL: 'sms.webhookUrl',
@@ -190,10 +241,19 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_CODE_PER_IP_PER_HOUR: 'codes.perIpPerHour',
   TESSERA_SEND_VERIFY_EMAIL: 'signIn.sendVerifyEmail',
   TESSERA_REQUIRE_VERIFIED_EMAIL_TO_SIGN_IN: 'signIn.requireVerifiedEmail',
+  TESSERA_SIGN_IN_CAPTCHA_AFTER_FAILURES: 'signIn.captchaAfterFailures',
+  TESSERA_SIGN_IN_ALLOW_USER_EXISTS_CHECK: 'signIn.allowUserExistsCheck',
+  TESSERA_REQUIRE_OLD_IDENTIFIER_PROOF: 'signIn.requireOldIdentifierProof',
   TESSERA_LC_APP_ID: 'leancloud.appId',
   TESSERA_LC_APP_KEY: 'leancloud.appKey',
   TESSERA_LC_MASTER_KEY: 'leancloud.masterKey',
   TESSERA_LC_SIGNATURE_SKEW_SECONDS: 'leancloud.signatureSkewSeconds',
+  TESSERA_SOCIAL_LINK_BY_VERIFIED_EMAIL: 'social.linkByVerifiedEmail',
+  TESSERA_SOCIAL_REDIRECT_URIS: 'social.redirectUris',
+  TESSERA_SOCIAL_TIMEOUT_SECONDS: 'social.timeoutSeconds',
+  TESSERA_MFA_POLICY: 'mfa.policy',
+  TESSERA_MFA_ISSUER: 'mfa.issuer',
+  TESSERA_MFA_SECRET_KEY: 'mfa.secretKey',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };
@@ -281,7 +341,16 @@ export function parseConfig(input: unknown, envNameOf: Record<string, string> = 
       }),
     );
   }
-  return deepFreeze(result.data);
+  const config = result.data;
+  if (config.workers > 1 && config.databaseUrl === 'sqlite::memory:') {
+    throw new ConfigError([`${envNameOf['workers'] ? 'TESSERA_WORKERS (workers)' : 'workers'}: more than 1 worker needs a database file or PostgreSQL, not sqlite::memory:`]);
+  }
+  // Several workers share the CPUs' argon2id slots unless the operator chose a number.
+  const given = (input as { password?: { hashConcurrency?: unknown } } | undefined)?.password?.hashConcurrency;
+  if (config.workers > 1 && given === undefined) {
+    config.password.hashConcurrency = Math.max(1, Math.floor(availableParallelism() / config.workers));
+  }
+  return deepFreeze(config);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -51,11 +51,13 @@ export interface CreateApplicationInput {
   isManagement?: boolean;
   /** May use the token-exchange grant to act as a user (confidential types only). */
   allowTokenExchange?: boolean;
+  /** A third-party application: consent screen at /oidc, read-only Account API (not m2m; no token exchange). */
+  isThirdParty?: boolean;
 }
 
 /** Changes accepted by {@link ApplicationService.update}. */
 export type UpdateApplicationInput = Partial<
-  Pick<ApplicationRecord, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'corsOrigins' | 'isManagement' | 'allowTokenExchange'>
+  Pick<ApplicationRecord, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'corsOrigins' | 'isManagement' | 'allowTokenExchange' | 'isThirdParty'>
 >;
 
 /** A created application and its client secret; the secret is shown here once and never again. */
@@ -125,6 +127,16 @@ function checkTokenExchange(allow: boolean, type: ApplicationType): boolean {
 }
 
 /**
+ * Third-party applications act for users who consent to them; a machine-to-machine application has no
+ * users, and acting as a user through token exchange would bypass consent (Logto forbids both).
+ */
+function checkThirdParty(isThirdParty: boolean, type: ApplicationType, allowTokenExchange: boolean): boolean {
+  if (isThirdParty && type === 'm2m') throw invalid('isThirdParty: machine-to-machine applications cannot be third-party.');
+  if (isThirdParty && allowTokenExchange) throw invalid('isThirdParty: third-party applications cannot use token exchange.');
+  return isThirdParty;
+}
+
+/**
  * Applications: the OAuth 2.0 clients of Tessera's OIDC provider (issue 4). Every read goes to the
  * store, so changes take effect on the next request without a restart. Client secrets are random
  * 256-bit values, returned once (on creation and rotation) and stored only as SHA-256 hashes.
@@ -139,8 +151,8 @@ export class ApplicationService {
    * Registers an application. Confidential types (traditional, m2m) get a client secret.
    * @returns the application and its secret (shown once)
    * @throws AppError `application.invalid_metadata` (bad name, URIs, origins, management role on a
-   *   non-M2M app, token exchange on a public client, or a bootstrap secret shorter than 16
-   *   characters), `application.id_taken`
+   *   non-M2M app, token exchange on a public or third-party client, a third-party M2M app, or a
+   *   bootstrap secret shorter than 16 characters), `application.id_taken`
    */
   async create(input: CreateApplicationInput): Promise<IssuedApplication> {
     if (!(APPLICATION_TYPES as readonly string[]).includes(input.type)) throw invalid(`type: one of ${APPLICATION_TYPES.join(', ')}.`);
@@ -160,6 +172,7 @@ export class ApplicationService {
       corsOrigins: checkOrigins(input.corsOrigins ?? []),
       isManagement: checkManagement(input.isManagement ?? false, input.type),
       allowTokenExchange: checkTokenExchange(input.allowTokenExchange ?? false, input.type),
+      isThirdParty: checkThirdParty(input.isThirdParty ?? false, input.type, input.allowTokenExchange ?? false),
       createdAt: now,
       updatedAt: now,
     };
@@ -203,6 +216,10 @@ export class ApplicationService {
     if (input.corsOrigins !== undefined) patch.corsOrigins = checkOrigins(input.corsOrigins);
     if (input.isManagement !== undefined) patch.isManagement = checkManagement(input.isManagement, current.type);
     if (input.allowTokenExchange !== undefined) patch.allowTokenExchange = checkTokenExchange(input.allowTokenExchange, current.type);
+    if (input.isThirdParty !== undefined || input.allowTokenExchange !== undefined) {
+      checkThirdParty(input.isThirdParty ?? current.isThirdParty, current.type, input.allowTokenExchange ?? current.allowTokenExchange);
+      if (input.isThirdParty !== undefined) patch.isThirdParty = input.isThirdParty;
+    }
     const updated = await this.store.applications.update(id, patch);
     if (!updated) throw new AppError('application.not_found');
     return updated;

@@ -1,5 +1,5 @@
 import { AppError, isAppError } from '../errors/index.js';
-import type { UserProfile, UserRecord } from '../storage/store.js';
+import type { UserPatch, UserProfile, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Limiter } from '../util/rate-limit.js';
 import type { Config } from '../config/index.js';
@@ -55,6 +55,20 @@ export interface ResetPasswordInput {
   newPassword: string;
 }
 
+/**
+ * Decides whether a sign-in whose first factor succeeded needs a second one (the MFA service,
+ * domain/mfa.ts, set by the app on {@link AuthService.secondFactor}).
+ */
+export interface SecondFactorGate {
+  /**
+   * Returns normally when no second factor is needed. Otherwise records a pending sign-in and throws
+   * AppError `auth.mfa_required` (the user has a factor; `data: {pendingSignInId, factors}`) or
+   * `auth.mfa_enrollment_required` (policy `required`, no factor yet; `data: {pendingSignInId, factors: ['totp']}`).
+   * @param amr the RFC 8176 methods of the first factor
+   */
+  check(user: UserRecord, meta: RequestMeta, amr: string[]): Promise<void>;
+}
+
 /** The per-IP rate limiters of the sign-in surfaces. */
 export interface AuthLimiters {
   signIn: Limiter;
@@ -92,10 +106,9 @@ export class AuthService {
     await this.limiters.signUp.consume(meta.ip ?? 'unknown');
     if (!input.password) throw new AppError('user.password_required');
     const user = await this.users.create({ ...input }, options);
-    const signedIn = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
-    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
     if (user.primaryEmail && this.config.signIn.sendVerifyEmail) await this.sendVerifyEmail(user, meta);
-    return { user: signedIn, issued };
+    if (this.afterPasswordVerified) await this.afterPasswordVerified(user, input.password);
+    return this.finishSignIn(user, meta, ['pwd']);
   }
 
   /**
@@ -151,12 +164,7 @@ export class AuthService {
     if (user.isSuspended) throw new AppError('auth.user_suspended');
     await this.verification.consume(record.id);
     if (hadFailures) await this.guard.clear(key);
-    const updated = await this.users.update(user.id, {
-      lastSignInAt: this.clock.now(),
-      ...(input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true }),
-    });
-    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, [input.channel === 'email' ? 'otp' : 'sms']));
-    return { user: updated, issued };
+    return this.finishSignIn(user, meta, [input.channel === 'email' ? 'otp' : 'sms'], input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true });
   }
 
   /**
@@ -183,10 +191,7 @@ export class AuthService {
       await this.users.delete(user.id);
       throw error;
     });
-    const signedIn = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
-    const amr = [channel === 'email' ? 'otp' : 'sms', ...(input.password ? ['pwd'] : [])];
-    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, amr));
-    return { user: signedIn, issued };
+    return this.finishSignIn(user, meta, [channel === 'email' ? 'otp' : 'sms', ...(input.password ? ['pwd'] : [])]);
   }
 
   /**
@@ -277,12 +282,47 @@ export class AuthService {
       throw new AppError('auth.email_not_verified');
     }
     if (hasFailures) await this.guard.clear(key);
-    const now = this.clock.now();
-    const updated = await this.users.update(user.id, {
-      lastSignInAt: now,
-      ...(result.upgradedHash ? { passwordHash: result.upgradedHash } : {}),
-    });
-    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
+    if (this.afterPasswordVerified) await this.afterPasswordVerified(user, password);
+    return this.finishSignIn(user, meta, ['pwd'], result.upgradedHash ? { passwordHash: result.upgradedHash } : {});
+  }
+
+  /**
+   * Set by the app to the force-password-reset check (domain/forced-reset.ts): runs after a correct
+   * password (and at password sign-up), before any session; records the password's security level and
+   * throws AppError `auth.password_reset_required` (403) to refuse a flagged user.
+   */
+  afterPasswordVerified: ((user: UserRecord, password: string) => Promise<void>) | null = null;
+
+  /** Set by the app to the MFA service; null means no sign-in ever needs a second factor. */
+  secondFactor: SecondFactorGate | null = null;
+
+  /**
+   * The one end of every first-party sign-in (password, code, sign-up, social, LeanCloud authData):
+   * applies `extraUpdate` (e.g. an upgraded password hash, a verified flag), then — unless the
+   * {@link SecondFactorGate} asks for a second factor — sets `lastSignInAt` and issues a session with
+   * `amr` (RFC 8176 values).
+   * @param extraUpdate user fields the first factor proved; written even when MFA is then required
+   * @throws AppError `auth.mfa_required` (403; `data: {pendingSignInId, factors}`) or
+   *   `auth.mfa_enrollment_required` (403; `data: {pendingSignInId, factors: ['totp']}`) from the gate
+   */
+  async finishSignIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
+    if (this.secondFactor) {
+      let current = user;
+      if (Object.keys(extraUpdate).length > 0) current = await this.users.update(user.id, extraUpdate);
+      await this.secondFactor.check(current, meta, amr);
+      return this.issueSignedIn(current, meta, amr);
+    }
+    return this.issueSignedIn(user, meta, amr, extraUpdate);
+  }
+
+  /**
+   * Sets `lastSignInAt` (plus `extraUpdate`) and issues a session, skipping the second-factor gate.
+   * Only for callers that already verified every factor (the MFA step, domain/mfa.ts) — use
+   * {@link finishSignIn} everywhere else.
+   */
+  async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
+    const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
+    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, amr));
     return { user: updated, issued };
   }
 

@@ -306,8 +306,7 @@ export class LeanCloudUsers {
       const owner = await this.users.require(ownerId);
       if (owner.isSuspended) throw new AppError('auth.user_suspended');
       await this.linkEntries(owner.id, changes.link);
-      const user = await this.users.update(owner.id, { lastSignInAt: this.clock.now() });
-      const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr: ['fed'] });
+      const { user, issued } = await this.auth.finishSignIn(owner, meta, ['fed']);
       return { object: await this.view(user, { sessionToken: issued.token }), created: false };
     }
     if (options.failOnNotExist) throw new AppError('identity.not_found');
@@ -332,8 +331,7 @@ export class LeanCloudUsers {
       if (isAppError(error, 'identity.already_linked') && !retried) return this.logInWithAuthData(caller, body, options, meta, true);
       throw error;
     }
-    const user = await this.afterCreate(await this.users.update(created.id, { lastSignInAt: this.clock.now() }), changes);
-    const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr: ['fed'] });
+    const { user, issued } = await this.auth.finishSignIn(await this.afterCreate(created, changes), meta, ['fed']);
     return { object: await this.view(user, { sessionToken: issued.token }), created: true };
   }
 

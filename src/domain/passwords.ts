@@ -184,6 +184,19 @@ export class PasswordPolicy {
   }
 }
 
+/**
+ * Authing's password security level (authing-js-sdk `computedPasswordSecurityLevel`, spec authing.md §8),
+ * the level `getSecurityLevel` reports: 3 (HIGH) when ≥ 12 characters with a lower-case letter, an
+ * upper-case letter and a digit; else 2 (MIDDLE) when ≥ 8 characters with a letter and a digit; else 1
+ * (LOW). Microseconds of CPU, unlike a zxcvbn estimate (tens of milliseconds for long passwords), so it
+ * can run on every password sign-in. The SDK's local function applies the same rule.
+ */
+export function authingPasswordLevel(password: string): 1 | 2 | 3 {
+  if (/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[^]{12,}$/.test(password)) return 3;
+  if (/^(?=.*[a-zA-Z])(?=.*\d)[^]{8,}$/.test(password)) return 2;
+  return 1;
+}
+
 /** Authing's password levels: 1 ≥ 6 chars; 2 ≥ 6 with two classes; 3 ≥ 6 with letters, digits and symbols. */
 export function meetsCharacterLevel(password: string, level: number): boolean {
   if (level <= 0) return true;

@@ -20,6 +20,8 @@ export interface PublicUser {
   phoneVerified: boolean;
   isSuspended: boolean;
   hasPassword: boolean;
+  /** The next password sign-in must set a new password first (issue 6). */
+  passwordResetRequired: boolean;
   createdAt: number;
   updatedAt: number;
   lastSignInAt: number | null;
@@ -40,6 +42,7 @@ export function toPublicUser(u: UserRecord): PublicUser {
     phoneVerified: u.phoneVerified,
     isSuspended: u.isSuspended,
     hasPassword: u.passwordHash !== null,
+    passwordResetRequired: u.passwordResetRequired ?? false,
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
     lastSignInAt: u.lastSignInAt,
@@ -62,6 +65,8 @@ export interface CreateUserInput {
   emailVerified?: boolean;
   phoneVerified?: boolean;
   createdAt?: number;
+  /** The first password sign-in must set a new password (issue 6; default false). */
+  passwordResetRequired?: boolean;
 }
 
 /** Options of {@link UserService.create}. */
@@ -137,6 +142,7 @@ export class UserService {
       createdAt: input.createdAt ?? now,
       updatedAt: now,
       lastSignInAt: null,
+      ...(input.passwordResetRequired ? { passwordResetRequired: true } : {}),
     };
     try {
       await this.store.users.insert(user);
@@ -245,6 +251,8 @@ export class UserService {
       avatar?: string | null;
       profile?: UserProfile;
       customData?: Record<string, unknown>;
+      /** Force a new password at the next password sign-in (issue 6). */
+      passwordResetRequired?: boolean;
     },
   ): Promise<UserRecord> {
     await this.require(id);
@@ -263,6 +271,7 @@ export class UserService {
     if (input.avatar !== undefined) patch.avatar = clear(input.avatar) ? null : input.avatar;
     if (input.profile !== undefined) patch.profile = input.profile;
     if (input.customData !== undefined) patch.customData = input.customData;
+    if (input.passwordResetRequired !== undefined) patch.passwordResetRequired = input.passwordResetRequired;
     return this.update(id, patch);
   }
 

@@ -103,6 +103,10 @@ export const ERROR_CODES = {
   // end-user Account API and Verification API (Logto's codes and statuses, spec logto.md §1.6)
   'auth.authorization_header_missing': { status: 401, message: 'Authorization header is missing.' },
   'auth.authorization_token_type_not_supported': { status: 401, message: 'Authorization type is not supported.' },
+  // Logto answers a missing scope on some Account API routes with `auth.unauthorized` and status 400
+  // (logto.md §1.6); this code carries that pairing and is sent as `auth.unauthorized`.
+  'auth.scope_missing': { status: 400, message: 'The access token lacks a scope this operation needs.', wire: 'auth.unauthorized' },
+  'auth.third_party_application_forbidden': { status: 403, message: 'Third-party applications cannot change this account.' },
   'account_center.not_enabled': { status: 400, message: 'The account center is not enabled.' },
   'account_center.field_not_editable': { status: 400, message: 'This field is not editable.' },
   'account_center.field_not_enabled': { status: 400, message: 'This field is not enabled.' },
@@ -117,7 +121,57 @@ export const ERROR_CODES = {
   'session.invalid_credentials': { status: 422, message: 'Account or password is incorrect.' },
   'oidc.session_not_found': { status: 404, message: 'Session not found.' },
   'oidc.grant_not_found': { status: 404, message: 'Grant not found.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+
+  // social connectors and social sign-in (issue 7; Logto's codes where the spec names them, logto.md §2.2/§1.6)
+  'connector.social_not_found': { status: 404, message: 'Connector not found.' },
+  'connector.invalid_config': { status: 400, message: 'The connector configuration is not valid.' },
+  'connector.idp_unreachable': { status: 502, message: 'The identity provider did not answer; try again later.' },
+  'connector.invalid_response': { status: 502, message: 'The identity provider sent an answer that cannot be used.' },
+  'connector.authorization_failed': { status: 400, message: 'The identity provider refused the authorization (denied, invalid or already used code).' },
+  'connector.id_token_invalid': { status: 400, message: 'The identity provider\'s ID token is not valid for this sign-in.' },
+  'connector.state_mismatch': { status: 400, message: 'The state does not match this authorization request.' },
+  'connector.session_not_found': { status: 400, message: 'No pending social authorization matches this state; start again.' },
+  'connector.redirect_uri_not_allowed': { status: 400, message: 'The redirect URI is not registered.' },
+  'session.invalid_connector_id': { status: 422, message: 'The connector does not exist or is disabled.' },
+  'session.insufficient_info': { status: 400, message: 'Insufficient information (state and redirectUri are required).' },
+  'session.connector_validation_session_not_found': { status: 400, message: 'Connector session not found; request an authorization URI first.' },
+  'user.identity_already_in_use': { status: 422, message: 'This external account is already linked to another user.' },
+  'user.identity_already_bound': { status: 400, message: 'You already have an identity of this provider; remove it first.' },
+
+  // SDK surface (issue 6, seed 003: Authing AuthenticationClient)
+  'auth.password_reset_required': { status: 403, message: 'The password must be changed before signing in; use the reset token in data.' },
+  'auth.reset_token_invalid': { status: 400, message: 'The password reset token is invalid, expired or already used.' },
+  'auth.user_exists_check_disabled': { status: 403, message: 'Checking whether a user exists is disabled on this server.' },
+  'auth.captcha_required': { status: 401, message: 'Too many failed sign-ins from this address; solve a captcha (POST /api/auth/captcha).' },
+  'auth.captcha_invalid': { status: 401, message: 'The captcha answer is wrong, expired or already used; request a new captcha.' },
+  'custom_field.not_found': { status: 400, message: 'No custom field is defined with this key.' },
+  'custom_field.invalid_value': { status: 400, message: 'The value does not match the type of the custom field.' },
+  'custom_field.key_taken': { status: 409, message: 'A custom field with this key already exists.' },
+  'account.link_conflict': { status: 409, message: 'These accounts cannot be linked (the secondary account has its own password, email or phone, or both have an identity of one provider).' },
+
+  // multi-factor authentication (issue 7 §4; Logto's codes where Logto has one, spec logto.md §1.5/§1.6)
+  'auth.mfa_required': { status: 403, message: 'A second factor is required to finish signing in.' },
+  'auth.mfa_enrollment_required': { status: 403, message: 'A second factor must be set up to finish signing in.' },
+  'auth.mfa_sign_in_expired': { status: 400, message: 'This sign-in attempt has expired or was already used; sign in again.' },
+  'session.mfa.invalid_totp_code': { status: 400, message: 'The authenticator code is incorrect.' },
+  'session.mfa.invalid_backup_code': { status: 400, message: 'The backup code is incorrect or was already used.' },
+  'session.mfa.webauthn_verification_failed': { status: 400, message: 'The passkey could not be verified.' },
+  'user.totp_already_in_use': { status: 422, message: 'An authenticator app is already set up.' },
+  'user.totp_secret_invalid': { status: 400, message: 'The TOTP secret must be 16 to 32 base32 characters.' },
+  'user.backup_code_already_in_use': { status: 422, message: 'Unused backup codes already exist.' },
+  'session.mfa.backup_code_can_not_be_alone': { status: 422, message: 'Backup codes need another second factor first.' },
+  'user.wrong_backup_code_format': { status: 422, message: 'Backup codes must be 10 distinct codes of 10 hexadecimal characters.' },
+  'entity.not_found': { status: 404, message: 'Entity not found.' },
+} as const satisfies Record<string, { status: number; message: string; wire?: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The code an error is sent as: its own, or the `wire` code of its table entry (codes that exist only
+ * to pair a Logto code with a second status, like `auth.scope_missing` → `auth.unauthorized` with 400).
+ */
+export function wireCode(code: ErrorCode): ErrorCode {
+  const entry: { status: number; wire?: string } = ERROR_CODES[code];
+  return (entry.wire as ErrorCode | undefined) ?? code;
+}

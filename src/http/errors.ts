@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, type ErrorCode } from '../errors/index.js';
+import { AppError, type ErrorCode, wireCode } from '../errors/index.js';
 
 /** Native JSON error body (DESIGN.md "Errors"). */
 export interface ErrorBody {
@@ -33,7 +33,7 @@ export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   // RFC 6750 §3: a 401 for a missing or bad bearer token names the scheme.
   if (error.code === 'auth.unauthorized') reply.header('www-authenticate', 'Bearer realm="tessera"');
-  const body: ErrorBody = { code: error.code, message: error.message };
+  const body: ErrorBody = { code: wireCode(error.code), message: error.message };
   if (error.data !== undefined) body.data = error.data;
   return reply.status(error.status).send(body);
 }

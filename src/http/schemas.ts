@@ -21,6 +21,7 @@ export const userSchema = z
     phoneVerified: z.boolean(),
     isSuspended: z.boolean(),
     hasPassword: z.boolean(),
+    passwordResetRequired: z.boolean().describe('The next password sign-in must set a new password first'),
     createdAt: z.number().describe('ms since the epoch'),
     updatedAt: z.number().describe('ms since the epoch'),
     lastSignInAt: z.number().nullable().describe('ms since the epoch'),

@@ -1,5 +1,6 @@
 import type { Account } from 'oidc-provider';
 import type { UserService } from '../domain/users.js';
+import type { IdentityRecord } from '../storage/identity-store.js';
 import type { UserRecord } from '../storage/store.js';
 
 /**
@@ -27,13 +28,18 @@ export const SCOPE_CLAIMS: Record<string, string[]> = {
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
+  // Logto's extra scopes (logto.md §1.4), so Logto clients asking for them get what they expect.
+  custom_data: ['custom_data'],
+  identities: ['identities'],
+  'urn:logto:scope:sessions': [],
 };
 
 /**
  * A user's OpenID Connect standard claims (Core §5.1): `sub` = user id; `email`/`phone_number` are
  * the primary email and E.164 phone; `picture` is the avatar; `preferred_username` is the profile's
  * value or else the username; `updated_at` is in **seconds** since the epoch (Core §5.1, unlike the
- * milliseconds used elsewhere). Absent values are omitted rather than null.
+ * milliseconds used elsewhere); `custom_data` (Logto's claim, scope `custom_data`) is the customData
+ * object. Absent values are omitted rather than null.
  */
 export function userClaims(user: UserRecord): Record<string, unknown> {
   const p = user.profile;
@@ -70,6 +76,7 @@ export function userClaims(user: UserRecord): Record<string, unknown> {
     phone_number: user.primaryPhone ?? undefined,
     phone_number_verified: user.primaryPhone ? user.phoneVerified : undefined,
     address: address && Object.keys(address).length ? address : undefined,
+    custom_data: user.customData,
   };
   return Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== undefined));
 }
@@ -78,11 +85,23 @@ export function userClaims(user: UserRecord): Record<string, unknown> {
  * node-oidc-provider's `findAccount`: the account for a subject, or undefined when the user is gone or
  * suspended — the provider then refuses codes, refresh tokens and userinfo for it.
  */
-export async function findAccount(users: UserService, sub: string): Promise<Account | undefined> {
+export async function findAccount(
+  users: UserService,
+  sub: string,
+  identities?: (userId: string) => Promise<IdentityRecord[]>,
+): Promise<Account | undefined> {
   const user = await users.findById(sub);
   if (!user || user.isSuspended) return undefined;
   return {
     accountId: user.id,
-    claims: () => userClaims(user),
+    claims: async (_use: string, scope: string) => {
+      const claims = userClaims(user);
+      // `identities` (Logto's claim): the linked third-party accounts, `{target: {userId}}` — never the
+      // provider data, which may hold tokens.
+      if (identities && scope.split(' ').includes('identities')) {
+        claims['identities'] = Object.fromEntries((await identities(user.id)).map((i) => [i.provider, { userId: i.subject }]));
+      }
+      return claims as { sub: string };
+    },
   };
 }

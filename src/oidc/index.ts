@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import type { AuthService } from '../domain/auth.js';
+import type { MfaService } from '../domain/mfa.js';
 import type { SessionService } from '../domain/sessions.js';
 import { OidcKeyService, type RotationResult } from './keys.js';
 import { createProvider, type ProviderDeps } from './provider.js';
@@ -17,6 +18,8 @@ export const KEY_CHECK_INTERVAL_MS = 10_000;
 export interface OidcDeps extends ProviderDeps {
   auth: AuthService;
   sessions: SessionService;
+  /** The MFA step of the sign-in page (absent: no second factor is asked there). */
+  mfa?: MfaService;
   logger: FastifyBaseLogger;
 }
 

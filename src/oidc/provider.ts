@@ -87,14 +87,15 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
 
   const provider = new Provider(issuerOf(config), {
     adapter: (model: string) => new TesseraOidcAdapter(model, store, applications, clock),
-    findAccount: (_ctx: KoaContextWithOIDC, sub: string) => findAccount(users, sub),
+    findAccount: (_ctx: KoaContextWithOIDC, sub: string) => findAccount(users, sub, (userId) => store.identities.listByUser(userId)),
     jwks: { keys: keys.signing },
     cookies: {
       keys: keys.cookie,
       long: { httpOnly: true, sameSite: 'lax', path: OIDC_PREFIX },
       short: { httpOnly: true, sameSite: 'lax' },
     },
-    claims: SCOPE_CLAIMS,
+    // `amr` (RFC 8176) goes into ID tokens so relying parties can see a second factor was used (issue 7 §4).
+    claims: { ...SCOPE_CLAIMS, openid: [...(SCOPE_CLAIMS['openid'] ?? ['sub']), 'amr'] },
     scopes,
     // Scope claims go into the ID token too (not only userinfo), as Logto does.
     conformIdTokenClaims: false,
@@ -136,15 +137,16 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
     interactions: {
       url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `${OIDC_PREFIX}/interaction/${interaction.uid}`,
     },
-    // Every application is first-party (Tessera has no third-party apps yet): consent is implied, so
-    // a grant for the requested OIDC scopes is created without asking (issue 4).
+    // First-party applications: consent is implied, so a grant for the requested OIDC scopes is
+    // created without asking (issue 4). Third-party applications get the provider's consent prompt,
+    // answered by the user on the consent page (routes.ts).
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
       const { oidc } = ctx;
       const client = oidc.client!;
       const accountId = oidc.session?.accountId;
       const grantId = (oidc.result?.consent?.grantId as string | undefined) ?? oidc.session?.grantIdFor(client.clientId);
       if (grantId) return oidc.provider.Grant.find(grantId);
-      if (!accountId) return undefined;
+      if (!accountId || client['tessera_third_party'] === true) return undefined;
       const grant = new oidc.provider.Grant({ accountId, clientId: client.clientId });
       const scopes = [...oidc.requestParamOIDCScopes].filter((s) => s !== 'offline_access');
       if (scopes.length) grant.addOIDCScope(scopes.join(' '));

@@ -7,12 +7,16 @@ import { AppError } from '../errors/index.js';
 import { constantTimeEqual } from '../util/crypto.js';
 import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
-import { errorPage, signInPage } from './views.js';
+import { consentPage, errorPage, mfaPage, signInPage } from './views.js';
 import { securityHeaders } from '../util/security-headers.js';
+import type { SocialService } from '../domain/social.js';
+import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
   oidc: OidcService;
+  /** Social sign-in on the sign-in page ("Continue with …", src/oidc/social-routes.ts); absent = password only. */
+  social?: SocialService;
 }
 
 /** Largest sign-in form accepted, bytes. */
@@ -49,8 +53,9 @@ const PROVIDER_SECURITY_HEADERS = securityHeaders({
   contentSecurityPolicy: { directives: { formAction: null, upgradeInsecureRequests: null } },
 });
 
-export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc }) => {
-  await app.register(async (pages) => interactionRoutes(pages, oidc));
+export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc, social }) => {
+  await app.register(async (pages) => interactionRoutes(pages, oidc, social));
+  if (social) await app.register(async (pages) => socialInteractionRoutes(pages, oidc, social));
 
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
@@ -75,9 +80,9 @@ export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { o
   });
 };
 
-async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promise<void> {
+async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social?: SocialService): Promise<void> {
   await app.register(formbody, { bodyLimit: FORM_LIMIT_BYTES });
-  const { auth, sessions, config } = oidc.deps;
+  const { auth, sessions, config, mfa } = oidc.deps;
   const publicOrigin = new URL(config.publicUrl).origin;
 
   /** CSRF token of an interaction: HMAC-SHA256(cookie key, uid). */
@@ -127,6 +132,29 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promi
     return typeof uri === 'string' ? URL.parse(uri)?.origin : undefined;
   };
 
+  const isThirdParty = async (interaction: Interaction) => {
+    const clientId = interaction.params['client_id'];
+    const app = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
+    return app?.isThirdParty === true;
+  };
+
+  /** The consent page of a third-party application, listing what the consent prompt says is missing. */
+  const showConsent = async (reply: FastifyReply, interaction: Interaction) => {
+    const d = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    return html(
+      reply,
+      200,
+      consentPage({
+        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/consent`,
+        clientName: await clientName(interaction),
+        csrf: await csrfFor(interaction.uid),
+        scopes: d.missingOIDCScope ?? [],
+        resources: Object.entries(d.missingResourceScopes ?? {}).map(([resource, scopes]) => ({ resource, scopes })),
+      }),
+      redirectOrigin(interaction),
+    );
+  };
+
   const clientName = async (interaction: Interaction) => {
     const clientId = interaction.params['client_id'];
     const app = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
@@ -142,6 +170,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promi
         clientName: await clientName(interaction),
         csrf: await csrfFor(interaction.uid),
         identifier: extra.identifier ?? (typeof interaction.params['login_hint'] === 'string' ? interaction.params['login_hint'] : ''),
+        ...(social ? { social: await socialButtons(social, interaction.uid) } : {}),
         ...(extra.error ? { error: extra.error } : {}),
       }),
       redirectOrigin(interaction),
@@ -179,8 +208,20 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promi
     const interaction = await details(request, reply);
     if (!interaction) return expired(reply);
     if (interaction.prompt.name === 'login') return loginPage(reply, interaction, 200);
-    if (interaction.prompt.name === 'consent') return grantConsent(request, reply, interaction);
+    if (interaction.prompt.name === 'consent') {
+      return (await isThirdParty(interaction)) ? showConsent(reply, interaction) : grantConsent(request, reply, interaction);
+    }
     return html(reply, 400, errorPage({ error: 'invalid_request', error_description: `Unsupported prompt: ${interaction.prompt.name}` }));
+  });
+
+  // "Allow" on the consent page of a third-party application ("Deny" posts to /abort).
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/consent`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction || interaction.prompt.name !== 'consent') return expired(reply);
+    if (!(await checkPost(request, interaction))) {
+      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
+    }
+    return grantConsent(request, reply, interaction);
   });
 
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
@@ -207,6 +248,10 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promi
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error.code === 'auth.mfa_required' && mfa) {
+        const pendingSignInId = (error.data as { pendingSignInId: string }).pendingSignInId;
+        return mfaStepPage(reply, interaction, 200, pendingSignInId);
+      }
       return loginPage(reply, interaction, error.status, { identifier, error: error.message });
     }
     const provider = await oidc.current();
@@ -214,6 +259,58 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService): Promi
       request.raw,
       reply.raw,
       { login: { accountId, amr: ['pwd'], remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  });
+
+  /** The second step after a correct password of a user with MFA: a TOTP or backup code (issue 7 §4). */
+  const mfaStepPage = async (reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, error?: string) =>
+    html(
+      reply,
+      status,
+      mfaPage({
+        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/mfa`,
+        clientName: await clientName(interaction),
+        csrf: await csrfFor(interaction.uid),
+        pendingSignInId,
+        ...(error ? { error } : {}),
+      }),
+      redirectOrigin(interaction),
+    );
+
+  // `POST …/mfa`: checks the code against the pending sign-in (6 digits → TOTP, else a backup code;
+  // wrong codes count towards the lockout, the pending sign-in dies after 5) and only then completes
+  // the login prompt, with amr = ["pwd", "otp", "mfa"] or ["pwd", "mfa"] (RFC 8176).
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction || interaction.prompt.name !== 'login' || !mfa) return expired(reply);
+    if (!(await checkPost(request, interaction))) {
+      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
+    }
+    const body = request.body as Record<string, unknown>;
+    const pendingSignInId = typeof body['pendingSignInId'] === 'string' ? body['pendingSignInId'].slice(0, 128) : '';
+    const code = typeof body['code'] === 'string' ? body['code'].replace(/\s+/g, '').slice(0, 32) : '';
+    if (!pendingSignInId) return loginPage(reply, interaction, 400, { error: 'Sign in again.' });
+    if (!code) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'Enter the code from your authenticator app or a backup code.');
+    let result: { user: { id: string }; amr: string[] };
+    try {
+      const ua = request.headers['user-agent'];
+      result = await mfa.verifySignIn(pendingSignInId, { type: /^\d{6}$/.test(code) ? 'totp' : 'backup_code', code }, {
+        ip: request.ip,
+        userAgent: typeof ua === 'string' ? ua : null,
+      });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error.code === 'auth.mfa_sign_in_expired') return loginPage(reply, interaction, 400, { error: error.message });
+      return mfaStepPage(reply, interaction, error.status, pendingSignInId, error.message);
+    }
+    const provider = await oidc.current();
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { login: { accountId: result.user.id, amr: result.amr, remember: true } },
       { mergeWithLastSubmission: false },
     );
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);

@@ -50,6 +50,8 @@ export interface SignInPageInput {
   identifier?: string;
   /** Message of a failed attempt. */
   error?: string;
+  /** "Continue with <name>" links of the enabled social connectors (same-origin paths). */
+  social?: Array<{ href: string; name: string }>;
 }
 
 /** The sign-in form (identifier + password) of an authorization request's login prompt. */
@@ -67,7 +69,44 @@ ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` :
 <input type="password" id="password" name="password" required autocomplete="current-password">
 <button type="submit">Sign in</button>
 </form>
+${(input.social ?? []).map((c) => `<p><a class="social" href="${escapeHtml(c.href)}">Continue with ${escapeHtml(c.name)}</a></p>`).join('\n')}
 <form method="post" action="${escapeHtml(input.action.replace(/\/login$/, '/abort'))}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  );
+}
+
+/** What the second-factor step of the sign-in page shows. */
+export interface MfaPageInput {
+  /** Where the form posts (a same-origin path ending in `/mfa`). */
+  action: string;
+  clientName: string;
+  /** CSRF token bound to this interaction. */
+  csrf: string;
+  /** The pending sign-in the password step opened (a bearer secret of this browser). */
+  pendingSignInId: string;
+  error?: string;
+}
+
+/**
+ * The second step of the sign-in page for users with MFA (issue 7 §4): a 6-digit code from the
+ * authenticator app or a backup code. Passkeys are not offered on this page (use the native API).
+ */
+export function mfaPage(input: MfaPageInput): string {
+  return layout(
+    'Two-step verification',
+    `<h1>Two-step verification</h1>
+<p>to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<input type="hidden" name="pendingSignInId" value="${escapeHtml(input.pendingSignInId)}">
+<label for="code">Code from your authenticator app, or a backup code</label>
+<input type="text" id="code" name="code" required autofocus autocomplete="one-time-code" inputmode="text" maxlength="32">
+<button type="submit">Verify</button>
+</form>
+<form method="post" action="${escapeHtml(input.action.replace(/\/mfa$/, '/abort'))}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
 </form>`,
@@ -101,4 +140,57 @@ export function errorPage(fields: Record<string, unknown>): string {
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join('');
   return layout('Something went wrong', `<h1>Something went wrong</h1><dl>${rows}</dl>`);
+}
+
+/** What the consent page of a third-party application shows. */
+export interface ConsentPageInput {
+  /** Where "Allow" posts (a same-origin path ending in `/consent`). */
+  action: string;
+  clientName: string;
+  /** CSRF token bound to this interaction. */
+  csrf: string;
+  /** The OIDC scopes the application asks for that the user has not granted yet. */
+  scopes: string[];
+  /** The resource indicators (RFC 8707) and scopes asked for, if any. */
+  resources: Array<{ resource: string; scopes: string[] }>;
+}
+
+/** What each scope lets an application see or do, in the user's words. */
+const SCOPE_DESCRIPTIONS: Record<string, string> = {
+  openid: 'Know who you are (your account id)',
+  profile: 'See your name, username, picture and profile details',
+  email: 'See your email address',
+  phone: 'See your phone number',
+  address: 'See your postal address',
+  offline_access: 'Stay signed in to your account when you are not using it',
+  custom_data: 'See the custom data of your account',
+  identities: 'See the social accounts linked to your account',
+  'urn:logto:scope:sessions': 'See your sessions and connected applications',
+};
+
+/**
+ * The consent page of a **third-party** application (first-party applications never show it): what
+ * the application asks for, with "Allow" and "Deny" (deny ends the request with `access_denied`).
+ */
+export function consentPage(input: ConsentPageInput): string {
+  const items = input.scopes.map((s) => `<li>${escapeHtml(SCOPE_DESCRIPTIONS[s] ?? s)}</li>`);
+  for (const r of input.resources) {
+    items.push(`<li>Use <strong>${escapeHtml(r.resource)}</strong> on your behalf${r.scopes.length ? ` (${escapeHtml(r.scopes.join(', '))})` : ''}</li>`);
+  }
+  return layout(
+    'Allow access',
+    `<h1>Allow access?</h1>
+<p><strong>${escapeHtml(input.clientName)}</strong> is not operated by this service. It asks to:</p>
+<ul>
+${items.join('\n')}
+</ul>
+<form method="post" action="${escapeHtml(input.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit">Allow</button>
+</form>
+<form method="post" action="${escapeHtml(input.action.replace(/\/consent$/, '/abort'))}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit" class="secondary">Deny</button>
+</form>`,
+  );
 }

@@ -1,5 +1,6 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
+import { prepared } from './prepared.js';
 import { KyselyVerificationStore } from './verification-store.js';
 import { type IdentityStore, KyselyIdentityStore } from './identity-store.js';
 import { KyselyLeanCloudStore, type LeanCloudStore } from './leancloud-store.js';
@@ -21,6 +22,8 @@ import {
 } from './token-store.js';
 import { type AccountCenterStore, KyselyAccountCenterStore } from './account-center-store.js';
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
+import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
+import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, type SocialSessionStore } from './connector-store.js';
 import { countUsers, selectUserPage } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
@@ -93,6 +96,7 @@ export function toUser(row: Selectable<UsersTable>): UserRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     lastSignInAt: row.last_sign_in_at === null ? null : Number(row.last_sign_in_at),
+    passwordResetRequired: Boolean(row.password_reset_required),
   };
 }
 
@@ -116,6 +120,7 @@ export function userColumns(patch: UserPatch): Partial<UsersTable> {
   if (patch.isSuspended !== undefined) out.is_suspended = b(patch.isSuspended);
   if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
   if (patch.lastSignInAt !== undefined) out.last_sign_in_at = patch.lastSignInAt;
+  if (patch.passwordResetRequired !== undefined) out.password_reset_required = b(patch.passwordResetRequired);
   return out;
 }
 
@@ -134,26 +139,28 @@ class KyselyUserStore implements UserStore {
     await mapUnique(() => this.db.insertInto('users').values(toUserRow(user)).execute());
   }
 
-  private async one(where: (q: ReturnType<typeof this.base>) => ReturnType<typeof this.base>) {
-    const row = await where(this.base()).executeTakeFirst();
+  // The lookups every authenticated request and sign-in makes, compiled once (see prepared.ts).
+  private readonly byId = prepared(() => this.db, (id: string) => this.db.selectFrom('users').selectAll().where('id', '=', id));
+  private readonly byUsername = prepared(() => this.db, (username: string) => this.db.selectFrom('users').selectAll().where('username', '=', username));
+  private readonly byEmailKey = prepared(() => this.db, (key: string) => this.db.selectFrom('users').selectAll().where('primary_email_key', '=', key));
+  private readonly byPhone = prepared(() => this.db, (phone: string) => this.db.selectFrom('users').selectAll().where('primary_phone', '=', phone));
+
+  private async one(rows: Promise<Array<Selectable<UsersTable>>>) {
+    const row = (await rows)[0];
     return row ? toUser(row) : undefined;
   }
 
-  private base() {
-    return this.db.selectFrom('users').selectAll();
-  }
-
   findById(id: string) {
-    return this.one((q) => q.where('id', '=', id));
+    return this.one(this.byId(id));
   }
   findByUsername(username: string) {
-    return this.one((q) => q.where('username', '=', username));
+    return this.one(this.byUsername(username));
   }
   findByEmail(email: string) {
-    return this.one((q) => q.where('primary_email_key', '=', email.toLowerCase()));
+    return this.one(this.byEmailKey(email.toLowerCase()));
   }
   findByPhone(phone: string) {
-    return this.one((q) => q.where('primary_phone', '=', phone));
+    return this.one(this.byPhone(phone));
   }
 
   async update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
@@ -248,8 +255,10 @@ class KyselySessionStore implements SessionStore {
       .execute();
   }
 
+  private readonly byTokenHash = prepared(() => this.db, (hash: string) => this.db.selectFrom('sessions').selectAll().where('token_hash', '=', hash));
+
   async findByTokenHash(tokenHash: string) {
-    const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const [row] = await this.byTokenHash(tokenHash);
     return row ? toSession(row) : undefined;
   }
 
@@ -306,8 +315,10 @@ class KyselySessionStore implements SessionStore {
 class KyselySignInGuardStore implements SignInGuardStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  private readonly byKey = prepared(() => this.db, (key: string) => this.db.selectFrom('sign_in_guards').selectAll().where('key', '=', key));
+
   async get(key: string): Promise<SignInGuardState | undefined> {
-    const row = await this.db.selectFrom('sign_in_guards').selectAll().where('key', '=', key).executeTakeFirst();
+    const [row] = await this.byKey(key);
     return row
       ? {
           failures: Number(row.failures),
@@ -364,6 +375,9 @@ export class KyselyStore implements Store {
   readonly tokenExchangeAudit: TokenExchangeAuditStore;
   readonly accountCenter: AccountCenterStore;
   readonly accountAudit: AccountAuditStore;
+  readonly mfa: MfaStore;
+  readonly connectors: ConnectorStore;
+  readonly socialSessions: SocialSessionStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -383,6 +397,9 @@ export class KyselyStore implements Store {
     this.tokenExchangeAudit = new KyselyTokenExchangeAuditStore(handle.db);
     this.accountCenter = new KyselyAccountCenterStore(handle.db);
     this.accountAudit = new KyselyAccountAuditStore(handle.db);
+    this.mfa = new KyselyMfaStore(handle.db);
+    this.connectors = new KyselyConnectorStore(handle.db);
+    this.socialSessions = new KyselySocialSessionStore(handle.db);
   }
 
   async deleteAccount(userId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { prepared } from './prepared.js';
 import type { Database } from './schema.js';
 
 /**
@@ -26,6 +27,11 @@ export interface ApplicationRecord {
   isManagement: boolean;
   /** May use the token-exchange grant (RFC 8693) to act as a user (confidential clients only). */
   allowTokenExchange: boolean;
+  /**
+   * A third-party application (logto.md §1.3): its users are asked for consent at /oidc, and its
+   * tokens may read but never change anything through the Account API.
+   */
+  isThirdParty: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -137,6 +143,7 @@ export interface ApplicationsTable {
   cors_origins: string;
   is_management: number;
   allow_token_exchange: number;
+  is_third_party: number;
   created_at: number;
   updated_at: number;
 }
@@ -187,6 +194,7 @@ function toApplication(row: Selectable<ApplicationsTable>): ApplicationRecord {
     corsOrigins: parseArray(row.cors_origins),
     isManagement: Boolean(row.is_management),
     allowTokenExchange: Boolean(row.allow_token_exchange),
+    isThirdParty: Boolean(row.is_third_party),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -201,6 +209,7 @@ function applicationColumns(patch: ApplicationPatch): Partial<ApplicationsTable>
   if (patch.corsOrigins !== undefined) out.cors_origins = JSON.stringify(patch.corsOrigins);
   if (patch.isManagement !== undefined) out.is_management = patch.isManagement ? 1 : 0;
   if (patch.allowTokenExchange !== undefined) out.allow_token_exchange = patch.allowTokenExchange ? 1 : 0;
+  if (patch.isThirdParty !== undefined) out.is_third_party = patch.isThirdParty ? 1 : 0;
   if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
   return out;
 }
@@ -222,6 +231,7 @@ export class KyselyApplicationStore implements ApplicationStore {
         cors_origins: JSON.stringify(app.corsOrigins),
         is_management: app.isManagement ? 1 : 0,
         allow_token_exchange: app.allowTokenExchange ? 1 : 0,
+        is_third_party: app.isThirdParty ? 1 : 0,
         created_at: app.createdAt,
         updated_at: app.updatedAt,
       })
@@ -230,8 +240,10 @@ export class KyselyApplicationStore implements ApplicationStore {
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  private readonly byId = prepared(() => this.db, (id: string) => this.db.selectFrom('applications').selectAll().where('id', '=', id));
+
   async findById(id: string) {
-    const row = await this.db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await this.byId(id);
     return row ? toApplication(row) : undefined;
   }
 
@@ -302,8 +314,13 @@ export class KyselyOidcPayloadStore implements OidcPayloadStore {
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
   }
 
+  // Every token and session lookup of the provider, compiled once (see prepared.ts).
+  private readonly byId = prepared(() => this.db, (now: number, model: string, id: string) =>
+    this.live(now).where('model', '=', model).where('id', '=', id),
+  );
+
   async find(model: string, id: string, now: number) {
-    const row = await this.live(now).where('model', '=', model).where('id', '=', id).executeTakeFirst();
+    const [row] = await this.byId(now, model, id);
     return row ? toPayload(row) : undefined;
   }
 

@@ -3,7 +3,10 @@ import type { ApplicationsTable, OidcKeysTable, OidcPayloadsTable } from './oidc
 import type { PersonalAccessTokensTable, SubjectTokensTable, TokenExchangeAuditTable } from './token-store.js';
 import type { AccountCenterTable } from './account-center-store.js';
 import type { AccountAuditTable } from './account-audit-store.js';
+import type { ConnectorsTable, SocialSessionsTable } from './connector-store.js';
 import type { RowCountsTable } from './user-list.js';
+import type { MfaBackupCodesTable, MfaChallengesTable, MfaFactorsTable, MfaPendingSignInsTable } from './mfa-store.js';
+import type { CaptchasTable, CustomFieldsTable, PasswordLevelsTable, PasswordResetTokensTable } from './sdk-store.js';
 
 /**
  * Row types of every table, as stored. Timestamps are integers in **milliseconds since the epoch**
@@ -32,6 +35,8 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   last_sign_in_at: number | null;
+  /** 1 when the next password sign-in must set a new password first (migration 0011). */
+  password_reset_required?: number;
 }
 
 export interface SessionsTable {
@@ -110,7 +115,17 @@ export interface Database {
   token_exchange_audit: TokenExchangeAuditTable;
   account_center: AccountCenterTable;
   account_audit: AccountAuditTable;
+  connectors: ConnectorsTable;
+  social_sessions: SocialSessionsTable;
   row_counts: RowCountsTable;
+  password_reset_tokens: PasswordResetTokensTable;
+  password_levels: PasswordLevelsTable;
+  custom_fields: CustomFieldsTable;
+  captchas: CaptchasTable;
+  mfa_factors: MfaFactorsTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_pending_sign_ins: MfaPendingSignInsTable;
+  mfa_challenges: MfaChallengesTable;
 }
 
 /** Helper for tables whose column is filled by the database. */

@@ -10,6 +10,8 @@ import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-st
 import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
 import type { AccountCenterStore } from './account-center-store.js';
 import type { AccountAuditStore } from './account-audit-store.js';
+import type { MfaStore } from './mfa-store.js';
+import type { ConnectorStore, SocialSessionStore } from './connector-store.js';
 
 /** OIDC standard claims kept on a user (OpenID Connect Core §5.1), camelCase. */
 export interface UserProfile {
@@ -53,6 +55,8 @@ export interface UserRecord {
   createdAt: number;
   updatedAt: number;
   lastSignInAt: number | null;
+  /** The next password sign-in must set a new password first (absent = false; migration 0011). */
+  passwordResetRequired?: boolean;
 }
 
 /** Fields of a user that can be changed with {@link UserStore.update}. */
@@ -259,6 +263,12 @@ export interface Store {
   accountCenter: AccountCenterStore;
   /** The end-user Account API audit log (storage/account-audit-store.ts). */
   accountAudit: AccountAuditStore;
+  /** MFA factors, backup codes, pending MFA sign-ins, WebAuthn challenges (storage/mfa-store.ts). */
+  mfa: MfaStore;
+  /** Social connectors (storage/connector-store.ts). */
+  connectors: ConnectorStore;
+  /** Pending social authorizations and social verification records (storage/connector-store.ts). */
+  socialSessions: SocialSessionStore;
   /**
    * Deletes a user and, in the same transaction, their OIDC sessions, grants and tokens; sessions,
    * identities, verification records and personal access tokens go by foreign-key cascade.

@@ -1,3 +1,4 @@
+import { accountGuards, SESSIONS_SCOPE } from './guards.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -5,6 +6,10 @@ import type { AccountService } from '../../domain/account.js';
 import { type AccountCenterField, type AccountCenterService, type AccountCenterSettings, canEdit, canRead } from '../../domain/account-center.js';
 import { customDataSchema, profileSchema } from '../../domain/profile.js';
 import type { SessionService } from '../../domain/sessions.js';
+import type { SocialService } from '../../domain/social.js';
+import { accountSocialRoutes } from './social.js';
+import type { MfaService } from '../../domain/mfa.js';
+import { accountMfaRoutes } from './mfa.js';
 import { AppError, isAppError } from '../../errors/index.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
 import type { AccountAuthorizer, AccountCaller } from '../principal.js';
@@ -16,6 +21,15 @@ export interface AccountRoutesOptions {
   accountCenter: AccountCenterService;
   account: AccountService;
   sessions: SessionService;
+  /** Social identities (routes in ./social.ts); without it the social routes are absent. */
+  social?: SocialService;
+  /** MFA factors (routes in ./mfa.ts); without it the MFA routes are absent. */
+  mfa?: MfaService;
+  /**
+   * Whether an OAuth client is a third-party application (or unknown): such clients' tokens may read
+   * but not change anything (first-party guard, logto.md §1.3).
+   */
+  isThirdPartyClient: (clientId: string) => Promise<boolean>;
 }
 
 /** The header naming an identity-proof verification record (logto.md §1.2). */
@@ -36,11 +50,11 @@ const accountSchema = z
     profile: profileSchema.optional(),
     customData: z.record(z.string(), z.unknown()).optional(),
     hasPassword: z.boolean().optional().describe('Whether a password is set (field `password`); never the hash'),
-    isSuspended: z.boolean(),
+    isSuspended: z.boolean().optional().describe('Scope profile'),
     hasSecurityVerificationMethod: z.boolean(),
-    createdAt: z.number(),
-    updatedAt: z.number(),
-    lastSignInAt: z.number().nullable(),
+    createdAt: z.number().optional().describe('Scope profile; ms since the epoch'),
+    updatedAt: z.number().optional().describe('Scope profile; ms since the epoch'),
+    lastSignInAt: z.number().nullable().optional().describe('Scope profile; ms since the epoch'),
   })
   .meta({ id: 'MyAccount' });
 
@@ -61,8 +75,8 @@ const phoneInput = (value: string) => (/^\d+$/.test(value) ? `+${value}` : value
 /**
  * The account filtered by the account-center settings and, for OIDC access tokens, by the token's
  * scopes (logto.md §1.4): `profile` → username, name, avatar, profile (its `address` only with
- * `address`), hasPassword; `email` → primaryEmail; `phone` → primaryPhone. customData is governed by the
- * account center only (the provider offers no `custom_data` scope).
+ * `address`), hasPassword, isSuspended, createdAt, updatedAt, lastSignInAt; `email` → primaryEmail;
+ * `phone` → primaryPhone; `custom_data` → customData. A first-party session holds every scope.
  */
 function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: ReadonlySet<string>): z.infer<typeof accountSchema> {
   const s = (scope: string) => scopes.has(scope);
@@ -71,15 +85,18 @@ function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: Rea
     ...(s('profile') ? {} : { username: 'Off', name: 'Off', avatar: 'Off', profile: 'Off', password: 'Off' } as const),
     ...(s('email') ? {} : { email: 'Off' } as const),
     ...(s('phone') ? {} : { phone: 'Off' } as const),
+    ...(s('custom_data') ? {} : { customData: 'Off' } as const),
   };
   const out: z.infer<typeof accountSchema> = {
     id: user.id,
-    isSuspended: user.isSuspended,
     hasSecurityVerificationMethod: user.passwordHash !== null || user.primaryEmail !== null || user.primaryPhone !== null,
-    createdAt: user.createdAt,
-    updatedAt: user.updatedAt,
-    lastSignInAt: user.lastSignInAt,
   };
+  if (s('profile')) {
+    out.isSuspended = user.isSuspended;
+    out.createdAt = user.createdAt;
+    out.updatedAt = user.updatedAt;
+    out.lastSignInAt = user.lastSignInAt;
+  }
   if (canRead(f.username)) out.username = user.username;
   if (canRead(f.name)) out.name = user.name;
   if (canRead(f.avatar)) out.avatar = user.avatar;
@@ -99,7 +116,7 @@ function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: Rea
  * (`account_center.field_not_editable` / `field_not_enabled`) and, for sensitive changes, the
  * `logto-verification-id` identity proof (401 `verification_record.permission_denied`).
  */
-export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions }) => {
+export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, social, mfa, isThirdPartyClient }) => {
   const contexts = new WeakMap<FastifyRequest, { caller: AccountCaller; settings: AccountCenterSettings }>();
 
   app.addHook('onRequest', async (request) => {
@@ -126,6 +143,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
   };
   const requireProof = (request: FastifyRequest, user: UserRecord) => account.requireIdentityProof(proofId(request), user);
   const noContent = (reply: FastifyReply) => reply.code(204).send(null);
+  const guards = accountGuards(isThirdPartyClient);
+  const { requireScope, requireFirstParty } = guards;
   const audit = (request: FastifyRequest, action: string, fields: string[]) => {
     const { caller } = ctx(request);
     return account.audit(caller.user.id, action, fields, { ip: request.ip, clientId: caller.clientId });
@@ -162,6 +181,9 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       for (const [key, field] of [['username', 'username'], ['name', 'name'], ['avatar', 'avatar'], ['customData', 'customData']] as const) {
         if (body[key] !== undefined) requireEdit(settings, field);
       }
+      requireScope(caller, 'profile', 'auth.scope_missing');
+      if (body.customData !== undefined) requireScope(caller, 'custom_data', 'auth.scope_missing');
+      await requireFirstParty(caller);
       if (body.username !== undefined) await requireProof(request, caller.user);
       const user = await account.updateBasics(caller.user, body);
       await audit(request, 'update', Object.keys(body).filter((k) => body[k as keyof typeof body] !== undefined));
@@ -183,6 +205,9 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     async (request) => {
       const { caller, settings } = ctx(request);
       requireEdit(settings, 'profile');
+      requireScope(caller, 'profile', 'auth.scope_missing');
+      if (request.body.address !== undefined) requireScope(caller, 'address', 'auth.scope_missing');
+      await requireFirstParty(caller);
       const profile = await account.mergeProfile(caller.user, request.body);
       await audit(request, 'update_profile', Object.keys(request.body).map((k) => `profile.${k}`));
       return scopedProfile(profile, caller.scopes);
@@ -195,6 +220,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     async (request) => {
       const { caller, settings } = ctx(request);
       requireRead(settings, 'customData');
+      requireScope(caller, 'custom_data');
       return caller.user.customData;
     },
   );
@@ -213,6 +239,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     async (request) => {
       const { caller, settings } = ctx(request);
       requireEdit(settings, 'customData');
+      requireScope(caller, 'custom_data', 'auth.scope_missing');
+      await requireFirstParty(caller);
       const customData = await account.mergeCustomData(caller.user, request.body);
       await audit(request, 'update_custom_data', Object.keys(request.body).map((k) => `customData.${k}`));
       return customData;
@@ -221,6 +249,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
 
   const passwordHandler = async (request: FastifyRequest<{ Body: { password: string } }>, reply: FastifyReply) => {
     const { caller, settings } = ctx(request);
+    await requireFirstParty(caller);
     const user = caller.user;
     const hasMethod = user.passwordHash !== null || user.primaryEmail !== null || user.primaryPhone !== null;
     if (hasMethod) await requireProof(request, user);
@@ -256,6 +285,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       const { caller, settings } = ctx(request);
       await requireProof(request, caller.user);
       requireEdit(settings, field);
+      requireScope(caller, channel, 'auth.scope_missing');
+      await requireFirstParty(caller);
       const body = request.body as { email?: string; phone?: string; newIdentifierVerificationRecordId: string };
       const value = channel === 'email' ? body.email! : phoneInput(body.phone!);
       await account.bindIdentifier(caller.user, channel, value, body.newIdentifierVerificationRecordId);
@@ -271,6 +302,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
         const { caller, settings } = ctx(request);
         await requireProof(request, caller.user);
         requireEdit(settings, field);
+        requireScope(caller, channel, 'auth.scope_missing');
+        await requireFirstParty(caller);
         await account.removeIdentifier(caller.user, channel);
         await audit(request, `remove_${channel}`, [channel === 'email' ? 'primaryEmail' : 'primaryPhone']);
         return noContent(reply);
@@ -302,6 +335,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       const { caller, settings } = ctx(request);
       await requireProof(request, caller.user);
       requireRead(settings, 'session');
+      requireScope(caller, SESSIONS_SCOPE);
       const list = await sessions.list(caller.user.id);
       return {
         sessions: list.map((s) => ({
@@ -326,6 +360,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       const { caller, settings } = ctx(request);
       await requireProof(request, caller.user);
       requireEdit(settings, 'session');
+      requireScope(caller, SESSIONS_SCOPE);
+      await requireFirstParty(caller);
       try {
         await sessions.revokeForUser(caller.user.id, request.params.sessionId);
         await audit(request, 'revoke_session', ['session']);
@@ -359,6 +395,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       const { caller, settings } = ctx(request);
       await requireProof(request, caller.user);
       requireRead(settings, 'session');
+      requireScope(caller, SESSIONS_SCOPE);
       return { grants: await account.listGrants(caller.user) };
     },
   );
@@ -378,6 +415,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       const { caller, settings } = ctx(request);
       await requireProof(request, caller.user);
       requireEdit(settings, 'session');
+      requireScope(caller, SESSIONS_SCOPE);
+      await requireFirstParty(caller);
       await account.revokeGrant(caller.user, request.params.grantId);
       await audit(request, 'revoke_grant', ['grant']);
       return noContent(reply);
@@ -396,6 +435,8 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     },
     async (request, reply) => {
       const { caller } = ctx(request);
+      // Not a Logto route; guarded like every other change (a third-party token must never delete the account).
+      await requireFirstParty(caller);
       await requireProof(request, caller.user);
       await account.deleteAccount(caller.user);
       await audit(request, 'delete_account', ['account']);
@@ -418,6 +459,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     },
     async (request, reply) => {
       const { caller } = ctx(request);
+      await requireFirstParty(caller);
       return reply.code(201).send(await account.provePassword(caller.user, request.body.password, request.ip));
     },
   );
@@ -435,6 +477,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     },
     async (request, reply) => {
       const { caller } = ctx(request);
+      await requireFirstParty(caller);
       const { type, value } = request.body.identifier;
       const issued = await account.sendCode(caller.user, type, type === 'phone' ? phoneInput(value) : value, request.ip);
       return reply.code(201).send(issued);
@@ -453,9 +496,16 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       },
     },
     async (request) => {
+      await requireFirstParty(ctx(request).caller);
       const { identifier, verificationId, code } = request.body;
       const value = identifier.type === 'phone' ? phoneInput(identifier.value) : identifier.value;
       return account.verifyCode(identifier.type, value, verificationId, code);
     },
   );
+
+  // Social identities (seed 000): POST /verifications/social(/verify), POST/DELETE /my-account/identities.
+  if (social) await app.register(accountSocialRoutes, { social, account, context: ctx, proofId, guards });
+
+  // MFA (issue 7 §4): /my-account/mfa-verifications…, /verifications/web-authn/registration(/verify).
+  if (mfa) await app.register(accountMfaRoutes, { mfa, account, context: ctx, proofId, guards });
 };

@@ -9,6 +9,7 @@ import { AppError } from '../../errors/index.js';
 import type { UserRecord } from '../../storage/store.js';
 import { bearerToken, requestMeta, requireSession } from '../principal.js';
 import { errorSchema, issuedSessionSchema, signedInSchema, userInputFields, userSchema } from '../schemas.js';
+import { type SdkServices, sdkRoutes } from './me.js';
 
 /** What the first-party auth surface needs from the domain. */
 export interface AuthRoutesOptions {
@@ -16,6 +17,8 @@ export interface AuthRoutesOptions {
   users: UserService;
   sessions: SessionService;
   policy: PasswordPolicy;
+  /** The SDK surface (issue 6): `/me…`, custom fields, security level, captcha, forced reset (me.ts). */
+  sdk: SdkServices;
 }
 
 /** Passwords are bounded so an attacker cannot make us hash megabytes; the policy's max applies on set. */
@@ -46,7 +49,7 @@ const bearer = [{ bearerAuth: [] }];
  * The first-party sign-up / sign-in API under `/api/auth` (issue 2 §9), used by the SDK and the
  * sign-in UI. Session tokens travel as `Authorization: Bearer` (RFC 6750).
  */
-export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, sessions, policy }) => {
+export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, sessions, policy, sdk }) => {
   const sessionOut = (issued: IssuedSession) => ({
     token: issued.token,
     expiresAt: new Date(issued.session.expiresAt).toISOString(),
@@ -82,6 +85,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     async (request, reply) => {
       const { code: otp, verificationId: vid, email, phone, ...rest } = request.body;
       const meta = requestMeta(request);
+      // Keys of defined custom fields must hold values of their type (Authing options.customData).
+      if (rest.customData) rest.customData = await sdk.customFields.checkCustomData(rest.customData);
       if (otp === undefined) {
         if (!rest.password) throw invalid('body.password', 'A password (or a code) is required');
         const { user, issued } = await auth.signUp({ ...rest, email: email ?? null, phone: phone ?? null }, meta);
@@ -107,7 +112,9 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
           'sent for purpose SignIn (and optionally its `verificationId`). Errors: auth.identifier_required, ' +
           'auth.invalid_credentials (401; unknown user and wrong password alike), auth.too_many_failures (429 + Retry-After), ' +
           'auth.user_suspended (403), auth.email_not_verified (403), verification.* (code errors), user.not_found ' +
-          '(right code, no account), request.rate_limited (429).',
+          '(right code, no account), request.rate_limited (429), auth.captcha_required / auth.captcha_invalid (401, after ' +
+          '`signIn.captchaAfterFailures` failures from one IP in 15 min), auth.password_reset_required (403, data.resetToken for ' +
+          'POST /password/reset-with-token).',
         body: z
           .object({
             username: identifier.optional(),
@@ -116,27 +123,32 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
             password: password.optional(),
             code,
             verificationId,
+            captcha: z
+              .object({ id: z.string().min(1).max(64), answer: z.string().min(1).max(32) })
+              .strict()
+              .optional()
+              .describe('A solved captcha from POST /api/auth/captcha (needed after auth.captcha_required)'),
+            autoRegister: z.boolean().optional().describe('Code sign-in: create the account when none has this email/phone'),
+            clientIp: z.string().max(64).optional().describe('Accepted for Authing SDK compatibility and ignored: the client IP is the connection\'s'),
           })
           .strict(),
         response: { 200: signedInSchema, ...errors },
       },
     },
     async (request) => {
-      const { password: pw, code: otp, verificationId: vid, ...ids } = request.body;
+      const { password: pw, code: otp, verificationId: vid, captcha, autoRegister, clientIp: _ignored, ...ids } = request.body;
       const meta = requestMeta(request);
       if (otp !== undefined) {
         if (pw !== undefined) throw invalid('body.password', 'Send either a password or a code, not both');
         const channel = codeChannel(ids);
         const identifierValue = (channel === 'email' ? ids.email : ids.phone)!;
-        const { user, issued } = await auth.signInWithCode(
-          { channel, identifier: identifierValue, code: otp, ...(vid ? { verificationId: vid } : {}) },
-          meta,
-        );
+        const input = { channel, identifier: identifierValue, code: otp, ...(vid ? { verificationId: vid } : {}) };
+        const { user, issued } = autoRegister ? await sdk.sdkAuth.signInWithCodeOrRegister(input, meta) : await auth.signInWithCode(input, meta);
         return signedIn(user, issued);
       }
       if (pw === undefined) throw invalid('body.password', 'A password (or a code) is required');
       const { kind, value } = pickIdentifier(ids);
-      const { user, issued } = await auth.signInWithPassword(kind, value, pw, meta);
+      const { user, issued } = await sdk.captcha.protect(meta.ip ?? null, captcha, () => auth.signInWithPassword(kind, value, pw, meta));
       return signedIn(user, issued);
     },
   );
@@ -240,4 +252,5 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     },
   );
 
+  await app.register(sdkRoutes, { ...sdk, sessions });
 };

@@ -29,6 +29,10 @@ const LC_ERRORS: Partial<Record<ErrorCode, Mapping>> = {
   'auth.user_suspended': [1, 'This account is suspended.', 403],
   'auth.identifier_required': [200, 'Username is missing or empty'],
   'auth.email_not_verified': [216, "Email address isn't verified."],
+  // LeanCloud has no second-factor step: a user with MFA (or without one under policy `required`)
+  // cannot sign in through /1.1 and is told to use the native sign-in (issue 7 §4).
+  'auth.mfa_required': [1, 'Multi-factor authentication is enabled for this account; sign in through /api/auth/sign-in.', 403],
+  'auth.mfa_enrollment_required': [1, 'Multi-factor authentication must be set up; sign in through /api/auth/sign-in.', 403],
   'user.not_found': [211, 'Could not find user.'],
   'user.username_taken': [202, 'Username has already been taken.'],
   'user.email_taken': [203, 'Email has already been taken.'],

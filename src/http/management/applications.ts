@@ -26,6 +26,7 @@ const applicationSchema = z
     corsOrigins: z.array(z.string()),
     isManagement: z.boolean().describe('Holds the management role (Management API access, m2m only)'),
     allowTokenExchange: z.boolean().describe('May use the token-exchange grant to act as a user (traditional and m2m only)'),
+    isThirdParty: z.boolean().describe('Third-party app: users consent at /oidc; its tokens may only read the Account API'),
     hasSecret: z.boolean(),
     createdAt: z.number(),
     updatedAt: z.number(),
@@ -81,6 +82,7 @@ export const managementApplicationRoutes: FastifyPluginAsyncZod<ManagementApplic
             corsOrigins: uriList.optional(),
             isManagement: z.boolean().optional(),
             allowTokenExchange: z.boolean().optional(),
+            isThirdParty: z.boolean().optional(),
           })
           .strict(),
         response: { 201: issuedSchema, ...errors },
@@ -114,6 +116,7 @@ export const managementApplicationRoutes: FastifyPluginAsyncZod<ManagementApplic
             corsOrigins: uriList.optional(),
             isManagement: z.boolean().optional(),
             allowTokenExchange: z.boolean().optional(),
+            isThirdParty: z.boolean().optional(),
           })
           .strict(),
         response: { 200: applicationSchema, ...errors },

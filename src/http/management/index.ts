@@ -13,6 +13,12 @@ import { managementApplicationRoutes } from './applications.js';
 import { managementIdentityRoutes } from './identities.js';
 import { managementTokenRoutes } from './tokens.js';
 import { managementUserRoutes } from './users.js';
+import { managementConnectorRoutes } from './connectors.js';
+import type { SocialService } from '../../domain/social.js';
+import { managementCustomFieldRoutes } from './custom-fields.js';
+import type { CustomFieldService } from '../../domain/custom-fields.js';
+import { managementMfaRoutes } from './mfa.js';
+import type { MfaService } from '../../domain/mfa.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,6 +43,12 @@ export interface ManagementOptions {
   personalAccessTokens: PersonalAccessTokenService;
   /** Impersonation subject tokens. */
   subjectTokens: SubjectTokenService;
+  /** Social connectors (`/api/connectors`); absent = no connector routes. */
+  social?: SocialService;
+  /** Typed custom-field definitions (`/api/custom-fields`, issue 6); absent = no such routes. */
+  customFields?: CustomFieldService;
+  /** MFA factors of users (`/api/users/:userId/mfa-verifications`); absent = no such routes. */
+  mfa?: MfaService;
   publicUrl: string;
 }
 
@@ -55,4 +67,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
   await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities });
   await app.register(managementAccountCenterRoutes, { accountCenter: options.accountCenter });
   await app.register(managementTokenRoutes, { personalAccessTokens: options.personalAccessTokens, subjectTokens: options.subjectTokens });
+  if (options.social) await app.register(managementConnectorRoutes, { social: options.social });
+  if (options.customFields) await app.register(managementCustomFieldRoutes, { customFields: options.customFields });
+  if (options.mfa) await app.register(managementMfaRoutes, { users: options.users, mfa: options.mfa });
 };

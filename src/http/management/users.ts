@@ -110,6 +110,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             avatar: z.union([z.url({ protocol: /^https?$/ }).max(2048), z.literal('')]).nullable().optional(),
             customData: customDataSchema.optional(),
             profile: profileSchema.optional(),
+            passwordResetRequired: z.boolean().optional().describe('Force a new password at the first password sign-in (issue 6)'),
           })
           .strict(),
         response: { 200: userSchema, ...errors },
@@ -148,6 +149,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             avatar: z.union([z.url({ protocol: /^https?$/ }).max(2048), z.literal('')]).nullable().optional(),
             customData: customDataSchema.optional(),
             profile: profileSchema.optional(),
+            passwordResetRequired: z.boolean().optional().describe('Force a new password at the next password sign-in (issue 6)'),
           })
           .strict()
           .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to update' }),

@@ -7,6 +7,10 @@ import { migration as m0005 } from './0005_tokens.js';
 import { migration as m0006 } from './0006_account_center.js';
 import { migration as m0007 } from './0007_user_count.js';
 import { migration as m0008 } from './0008_account_audit.js';
+import { migration as m0009 } from './0009_mfa.js';
+import { migration as m0010 } from './0010_social.js';
+import { migration as m0011 } from './0011_sdk.js';
+import { migration as m0012 } from './0012_third_party_apps.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -22,6 +26,10 @@ const migrations: Record<string, Migration> = {
   '0006_account_center': m0006,
   '0007_user_count': m0007,
   '0008_account_audit': m0008,
+  '0009_mfa': m0009,
+  '0010_social': m0010,
+  '0011_sdk': m0011,
+  '0012_third_party_apps': m0012,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
