@@ -300,6 +300,34 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     expect((await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body).toEqual({ grants: [] });
   });
 
+  it('lists the OIDC provider sessions next to first-party ones, marks the current one, and ends one with its grants', async () => {
+    await setCenter({ enabled: true, fields: allEdit });
+    const user = await signUp();
+    const token = await oidcToken(user.username, PW, 'openid profile urn:logto:scope:sessions');
+    const proof = await provePassword(user.session);
+    const viaOidc = await api('GET', '/api/my-account/sessions', token, undefined, proof);
+    expect(viaOidc.status).toBe(200);
+    const sessions = viaOidc.body.sessions as Array<Record<string, unknown>>;
+    const oidc = sessions.filter((s) => s.kind === 'oidc');
+    expect(oidc).toHaveLength(1);
+    expect(oidc[0]).toMatchObject({ isCurrent: true, clientIds: [web.application.id], amr: ['pwd'], ip: null });
+    // The listed id is the session's uid, never the provider's session id (the session cookie's value).
+    const stored = await t.app.services.store.oidcPayloads.listByAccount('Session', user.id, Date.now());
+    expect(stored.map((r) => r.id)).not.toContain(oidc[0]!.id);
+    expect(sessions.filter((s) => s.kind === 'session').map((s) => s.isCurrent)).toEqual(expect.arrayContaining([false]));
+    // Another user cannot end it; an unknown id is 404.
+    const other = await signUp();
+    const otherProof = await provePassword(other.session);
+    expect(await api('DELETE', `/api/my-account/sessions/${oidc[0]!.id}`, other.session, undefined, otherProof)).toMatchObject({ status: 404, body: { code: 'oidc.session_not_found' } });
+    expect(await api('DELETE', '/api/my-account/sessions/nope', user.session, undefined, proof)).toMatchObject({ status: 404, body: { code: 'oidc.session_not_found' } });
+    // Ending it with revokeGrantsTarget=all also revokes what it authorized: the access token dies.
+    expect((await api('DELETE', `/api/my-account/sessions/${oidc[0]!.id}?revokeGrantsTarget=all`, user.session, undefined, proof)).status).toBe(204);
+    expect((await api('GET', '/api/my-account', token)).status).toBe(401);
+    const after = await api('GET', '/api/my-account/sessions', user.session, undefined, proof);
+    expect((after.body.sessions as Array<{ kind: string }>).filter((s) => s.kind === 'oidc')).toHaveLength(0);
+    expect((await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body).toEqual({ grants: [] });
+  });
+
   it('lets a user without password, email or phone set a first password without a proof', async () => {
     await setCenter({ enabled: true, fields: allEdit });
     const bare = await t.app.services.users.create({ username: uniq('bare') }, { requireIdentifier: true });

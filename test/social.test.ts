@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications.js';
 import { ManualClock } from '../src/util/clock.js';
@@ -502,6 +503,56 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
       // The provider session records how the user authenticated (RFC 8176 "fed").
       const oidcSessions = await t.app.services.store.oidcPayloads.listByAccount('Session', alice.result.body.user.id, Date.now());
       expect(oidcSessions.map((r) => r.payload['amr'])).toContainEqual(['fed']);
+    });
+
+    it('hands a user with a second factor to the page\'s MFA step, then completes with amr fed + otp', async () => {
+      google.accounts.set('g-mfa', { sub: 'g-mfa', email: 'mfa@gmail.test', email_verified: true, name: 'Mona' });
+      google.nextAccount = 'g-mfa';
+      const first = await socialSignIn(googleId, google.issuer);
+      expect(first.result.status).toBe(200);
+      const userId = first.result.body.user.id as string;
+      const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+      await t.app.services.mfa.addTotp(userId, secret);
+      const config = await client.discovery(new URL(`${t.base}/oidc`), rp.application.id, rp.secret!, client.ClientSecretBasic(rp.secret!), {
+        execute: [client.allowInsecureRequests],
+      });
+      const verifier = client.randomPKCECodeVerifier();
+      const state = client.randomState();
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: RP_REDIRECT,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+      });
+      const browser = new Browser();
+      const { res, url: pageUrl } = await browser.follow(url.href, t.base);
+      const href = /href="([^"]*\/social\/[^"]+)"[^>]*>Continue with Google</.exec(await res.text())![1]!;
+      const toIdp = await browser.request(new URL(href.replace(/&amp;/g, '&'), pageUrl).href);
+      const idpCallback = await driveIdp(toIdp.headers.get('location')!, google.issuer);
+      // The callback lands on the MFA step instead of completing the login.
+      const { res: stepRes, url: stepUrl } = await browser.follow(idpCallback.href, t.base);
+      expect(stepRes.status).toBe(200);
+      const step = await stepRes.text();
+      expect(step).toContain('Two-step verification');
+      const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(step)?.[1];
+      const action = /action="([^"]+\/mfa)"/.exec(step)![1]!;
+      const post = (fields: Record<string, string>) =>
+        browser.request(new URL(action, stepUrl).href, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
+          body: new URLSearchParams(fields).toString(),
+        });
+      const wrong = await post({ csrf: field('csrf')!, pendingSignInId: field('pendingSignInId')!, code: generateSync({ secret }) === '000000' ? '111111' : '000000' });
+      expect(wrong.status).toBe(400);
+      const done = await post({ csrf: field('csrf')!, pendingSignInId: field('pendingSignInId')!, code: generateSync({ secret }) });
+      expect(done.status).toBe(303);
+      const { url: rpCallback } = await browser.follow(new URL(done.headers.get('location')!, t.base).href, t.base);
+      expect(rpCallback.startsWith(RP_REDIRECT)).toBe(true);
+      const tokens = await client.authorizationCodeGrant(config, new URL(rpCallback), { pkceCodeVerifier: verifier, expectedState: state });
+      expect(tokens.claims()!.sub).toBe(userId);
+      const oidcSessions = await t.app.services.store.oidcPayloads.listByAccount('Session', userId, Date.now());
+      expect(oidcSessions.map((r) => r.payload['amr'])).toContainEqual(['fed', 'otp', 'mfa']);
     });
 
     it('refuses a callback whose state belongs to another interaction', async () => {

@@ -20,6 +20,19 @@ import type { CodeChannel, MessageLocale, VerificationService } from './verifica
  */
 
 /** A verification record as the Verification API returns it. */
+/** A sign-in session at the OIDC provider, as the Account API lists it (times in ms). */
+export interface OidcSessionView {
+  /** The session's `uid` (not its id, which is the session cookie's value). */
+  uid: string;
+  createdAt: number | null;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+  /** Applications the user authorized in this session. */
+  clientIds: string[];
+  /** How the user authenticated (RFC 8176). */
+  amr: string[];
+}
+
 export interface IssuedRecord {
   verificationRecordId: string;
   /** ISO 8601. */
@@ -249,6 +262,53 @@ export class AccountService {
         expiresAt,
       };
     });
+  }
+
+  /**
+   * The user's sessions at the OIDC provider (a browser signed in at /oidc), by their `uid` — never the
+   * session id itself, which is the value of the provider's session cookie. Times in ms.
+   */
+  async listOidcSessions(user: UserRecord): Promise<OidcSessionView[]> {
+    const rows = await this.store.oidcPayloads.listByAccount('Session', user.id, this.clock.now());
+    return rows
+      .map(({ payload, expiresAt }) => {
+        const uid = payload['uid'];
+        if (typeof uid !== 'string') return undefined;
+        const loginTs = payload['loginTs'];
+        const iat = payload['iat'];
+        const authorizations = payload['authorizations'];
+        return {
+          uid,
+          createdAt: typeof loginTs === 'number' ? loginTs * 1000 : typeof iat === 'number' ? iat * 1000 : null,
+          lastUsedAt: typeof iat === 'number' ? iat * 1000 : null,
+          expiresAt,
+          clientIds: authorizations && typeof authorizations === 'object' ? Object.keys(authorizations) : [],
+          amr: Array.isArray(payload['amr']) ? (payload['amr'] as unknown[]).filter((v): v is string => typeof v === 'string') : [],
+        };
+      })
+      .filter((v): v is OidcSessionView => v !== undefined);
+  }
+
+  /**
+   * Ends one OIDC provider session of the user (found by `uid`; the browser is signed out at /oidc) and,
+   * with `revokeGrants`, the grants it authorized (`all`, or only those of first-party applications),
+   * with their tokens (logto.md §1.5 route 29).
+   * @returns false when the user has no such session
+   */
+  async endOidcSession(user: UserRecord, uid: string, revokeGrants?: 'all' | 'firstParty'): Promise<boolean> {
+    const rows = await this.store.oidcPayloads.listByAccount('Session', user.id, this.clock.now());
+    const row = rows.find((r) => r.payload['uid'] === uid);
+    if (!row) return false;
+    if (revokeGrants) {
+      const authorizations = (row.payload['authorizations'] ?? {}) as Record<string, { grantId?: unknown }>;
+      for (const [clientId, authorization] of Object.entries(authorizations)) {
+        if (typeof authorization?.grantId !== 'string') continue;
+        if (revokeGrants === 'firstParty' && (await this.store.applications.findById(clientId))?.isThirdParty !== false) continue;
+        await this.store.oidcPayloads.deleteGrant(user.id, authorization.grantId);
+      }
+    }
+    await this.store.oidcPayloads.destroy('Session', row.id);
+    return true;
   }
 
   /**

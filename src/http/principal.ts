@@ -82,6 +82,8 @@ export interface OpaqueAccessToken {
   scope?: string;
   /** Set when the token was issued for a resource server (then it is not an Account API token). */
   aud?: unknown;
+  /** The uid of the provider session (browser sign-in) the token was issued in, if any. */
+  sessionUid?: string;
 }
 
 /** An end user calling the Account or Verification API (logto.md §1.1). */
@@ -97,6 +99,8 @@ export interface AccountCaller {
   grantId: string | null;
   /** First-party session id of a `session` token. */
   sessionId: string | null;
+  /** The provider session (its `uid`) an `oidc` token was issued in, if any. */
+  oidcSessionUid: string | null;
 }
 
 /** Resolves the caller of an Account or Verification API request. */
@@ -124,7 +128,7 @@ export function accountAuthorizer(options: {
     if (!token) throw new AppError('auth.unauthorized');
     if (token.startsWith(SESSION_TOKEN_PREFIX)) {
       const { session, user } = await options.sessions.authenticate(token);
-      return { user, kind: 'session', scopes: ALL_SCOPES, clientId: null, grantId: null, sessionId: session.id };
+      return { user, kind: 'session', scopes: ALL_SCOPES, clientId: null, grantId: null, sessionId: session.id, oidcSessionUid: null };
     }
     // A JWT (three dot-separated parts) is a resource server's token, never an Account API token.
     if (token.split('.').length === 3) throw new AppError('auth.unauthorized');
@@ -139,7 +143,15 @@ export function accountAuthorizer(options: {
     if (!scopes.has('openid')) throw new AppError('auth.forbidden');
     const user = await options.findUser(found.accountId);
     if (!user || user.isSuspended) throw new AppError('auth.unauthorized');
-    return { user, kind: 'oidc', scopes, clientId: found.clientId ?? null, grantId: found.grantId ?? null, sessionId: null };
+    return {
+      user,
+      kind: 'oidc',
+      scopes,
+      clientId: found.clientId ?? null,
+      grantId: found.grantId ?? null,
+      sessionId: null,
+      oidcSessionUid: typeof found.sessionUid === 'string' ? found.sessionUid : null,
+    };
   };
 }
 

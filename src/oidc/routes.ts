@@ -55,7 +55,6 @@ const PROVIDER_SECURITY_HEADERS = securityHeaders({
 
 export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc, social }) => {
   await app.register(async (pages) => interactionRoutes(pages, oidc, social));
-  if (social) await app.register(async (pages) => socialInteractionRoutes(pages, oidc, social));
 
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
@@ -135,7 +134,8 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   const isThirdParty = async (interaction: Interaction) => {
     const clientId = interaction.params['client_id'];
     const app = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
-    return app?.isThirdParty === true;
+    // Fails closed: a client Tessera cannot resolve is treated as third-party (consent is asked).
+    return app?.isThirdParty !== false;
   };
 
   /** The consent page of a third-party application, listing what the consent prompt says is missing. */
@@ -331,4 +331,11 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     );
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
   });
+
+  // Social sign-in on this page (src/oidc/social-routes.ts); a user with MFA continues on the MFA step.
+  if (social) {
+    await app.register(async (pages) =>
+      socialInteractionRoutes(pages, oidc, social, mfa ? (reply, interaction, pendingSignInId) => mfaStepPage(reply, interaction, 200, pendingSignInId) : undefined),
+    );
+  }
 }

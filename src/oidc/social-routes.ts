@@ -30,7 +30,13 @@ export async function socialButtons(social: SocialService, uid: string): Promise
  *   {@link SocialService.signInWith}) and completes the login prompt with `amr` ["fed"] (RFC 8176).
  * Failures show the error page (or, for user-facing refusals, the reason) — never a 500.
  */
-export async function socialInteractionRoutes(app: FastifyInstance, oidc: OidcService, social: SocialService): Promise<void> {
+export async function socialInteractionRoutes(
+  app: FastifyInstance,
+  oidc: OidcService,
+  social: SocialService,
+  /** Shows the second-factor step of the sign-in page for a pending sign-in (users with MFA). */
+  mfaStep?: (reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
+): Promise<void> {
   const { sessions, config } = oidc.deps;
   const callbackUri = `${config.publicUrl.replace(/\/$/, '')}${SOCIAL_CALLBACK_PATH}`;
 
@@ -107,6 +113,10 @@ export async function socialInteractionRoutes(app: FastifyInstance, oidc: OidcSe
         await sessions.revokeForUser(user.id, issued.session.id);
         accountId = user.id;
       } catch (error) {
+        // A user with a second factor continues on the page's MFA step (amr then ["fed", "otp", "mfa"]…).
+        if (mfaStep && error instanceof AppError && error.code === 'auth.mfa_required') {
+          return mfaStep(reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
+        }
         return refusal(reply, error);
       }
       const returnTo = await (await oidc.current()).interactionResult(

@@ -1,5 +1,36 @@
 import { AppError } from '../../errors/index.js';
 
+/** Largest provider answer read (token, userinfo, discovery, JWKS), bytes: 1 MiB. */
+export const MAX_PROVIDER_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The body of `response` as text, refusing answers over {@link MAX_PROVIDER_BODY_BYTES} (a provider,
+ * or whatever a discovery document points at, cannot make Tessera buffer without bound).
+ * @throws AppError `connector.invalid_response` (502) when the body is too large
+ */
+export async function readLimitedText(response: Response): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_PROVIDER_BODY_BYTES) {
+    await response.body?.cancel();
+    throw new AppError('connector.invalid_response', { data: { reason: 'answer too large' } });
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_PROVIDER_BODY_BYTES) {
+      await reader.cancel();
+      throw new AppError('connector.invalid_response', { data: { reason: 'answer too large' } });
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Options of {@link callProvider}. */
 export interface ProviderCall {
   method?: 'GET' | 'POST';
@@ -35,8 +66,8 @@ export async function callProvider(url: string, options: ProviderCall): Promise<
     throw new AppError('connector.idp_unreachable', { cause: error });
   }
   let body: unknown;
+  const text = await readLimitedText(response);
   try {
-    const text = await response.text();
     body = text ? JSON.parse(text) : {};
   } catch (error) {
     throw new AppError(response.ok ? 'connector.invalid_response' : refusalCode(options), { cause: error });
@@ -65,8 +96,9 @@ export async function callProviderArray(url: string, options: ProviderCall): Pro
     throw new AppError('connector.idp_unreachable', { cause: error });
   }
   if (!response.ok) throw new AppError(refusalCode(options), { data: { status: response.status } });
+  const text = await readLimitedText(response);
   try {
-    const body: unknown = await response.json();
+    const body: unknown = JSON.parse(text);
     if (Array.isArray(body)) return body;
   } catch (error) {
     throw new AppError('connector.invalid_response', { cause: error });

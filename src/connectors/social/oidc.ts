@@ -35,7 +35,12 @@ interface Discovery {
   token_endpoint: string;
   jwks_uri: string;
   userinfo_endpoint?: string;
+  /** JWS algorithms accepted for ID tokens: the provider's advertised public-key ones. */
+  algorithms: string[];
 }
+
+/** Public-key JWS algorithms an ID token may use (RFC 7518; EdDSA RFC 8037). */
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 /** How long (ms) a discovery document and JWKS resolver are reused. */
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
@@ -111,6 +116,8 @@ export class OidcConnector implements SocialConnector {
       ({ payload: claims } = await jwtVerify(idToken, jwks, {
         issuer: value.issuer,
         audience: clientId,
+        // Public-key algorithms the provider advertises only (never `none` or HMAC with the client secret).
+        algorithms: value.algorithms,
         clockTolerance: 60,
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
@@ -162,13 +169,26 @@ export class OidcConnector implements SocialConnector {
       if (typeof v !== 'string' || !URL.canParse(v)) throw new AppError('connector.invalid_response', { message: `The discovery document lacks ${k}.` });
       return v;
     };
+    const advertised = Array.isArray(doc['id_token_signing_alg_values_supported'])
+      ? (doc['id_token_signing_alg_values_supported'] as unknown[]).filter((a): a is string => typeof a === 'string' && ASYMMETRIC_ALGORITHMS.includes(a))
+      : [];
     const value: Discovery = {
       issuer: str('issuer'),
       authorization_endpoint: str('authorization_endpoint'),
       token_endpoint: str('token_endpoint'),
       jwks_uri: str('jwks_uri'),
       ...(typeof doc['userinfo_endpoint'] === 'string' ? { userinfo_endpoint: str('userinfo_endpoint') } : {}),
+      algorithms: advertised.length > 0 ? advertised : ASYMMETRIC_ALGORITHMS,
     };
+    // An https issuer's endpoints (where Tessera sends the code, the client secret and access tokens)
+    // must be https too.
+    if (value.issuer.startsWith('https:')) {
+      for (const endpoint of [value.token_endpoint, value.jwks_uri, value.userinfo_endpoint]) {
+        if (endpoint !== undefined && !endpoint.startsWith('https:')) {
+          throw new AppError('connector.invalid_response', { message: 'The discovery document names an endpoint that is not https.' });
+        }
+      }
+    }
     // OpenID Connect Discovery §4.3: the issuer in the document must be the one configured.
     if (value.issuer.replace(/\/$/, '') !== this.settings.issuer.replace(/\/$/, '')) {
       throw new AppError('connector.invalid_response', { message: 'The discovered issuer differs from the configured one.' });

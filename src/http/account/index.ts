@@ -312,12 +312,15 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
   }
 
   const sessionSchema = z.object({
-    id: z.string(),
-    createdAt: z.number(),
-    lastUsedAt: z.number(),
-    expiresAt: z.number(),
+    id: z.string().describe('First-party session id, or the uid of an OIDC provider session'),
+    kind: z.enum(['session', 'oidc']).describe('`session`: a first-party session token; `oidc`: a browser signed in at /oidc'),
+    createdAt: z.number().nullable(),
+    lastUsedAt: z.number().nullable(),
+    expiresAt: z.number().nullable(),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
+    clientIds: z.array(z.string()).optional().describe('OIDC sessions: the applications authorized in it'),
+    amr: z.array(z.string()).describe('How the user authenticated (RFC 8176)'),
     isCurrent: z.boolean(),
   });
 
@@ -326,7 +329,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     {
       schema: {
         tags: ['account'],
-        summary: 'The caller\'s first-party sessions (field `session`); needs logto-verification-id',
+        summary: 'The caller\'s sessions: first-party sessions and OIDC provider sessions (field `session`); needs logto-verification-id',
         security,
         response: { 200: z.object({ sessions: z.array(sessionSchema) }), ...errors },
       },
@@ -336,11 +339,18 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       await requireProof(request, caller.user);
       requireRead(settings, 'session');
       requireScope(caller, SESSIONS_SCOPE);
-      const list = await sessions.list(caller.user.id);
+      const [own, oidc] = await Promise.all([sessions.list(caller.user.id), account.listOidcSessions(caller.user)]);
       return {
-        sessions: list.map((s) => ({
-          id: s.id, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, expiresAt: s.expiresAt, ip: s.ip, userAgent: s.userAgent, isCurrent: s.id === caller.sessionId,
-        })),
+        sessions: [
+          ...own.map((s) => ({
+            id: s.id, kind: 'session' as const, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, expiresAt: s.expiresAt,
+            ip: s.ip, userAgent: s.userAgent, amr: s.amr, isCurrent: s.id === caller.sessionId,
+          })),
+          ...oidc.map((s) => ({
+            id: s.uid, kind: 'oidc' as const, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, expiresAt: s.expiresAt,
+            ip: null, userAgent: null, clientIds: s.clientIds, amr: s.amr, isCurrent: s.uid === caller.oidcSessionUid,
+          })),
+        ],
       };
     },
   );
@@ -350,9 +360,10 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     {
       schema: {
         tags: ['account'],
-        summary: 'End one of the caller\'s sessions (field `session` Edit); needs logto-verification-id',
+        summary: 'End one of the caller\'s sessions (field `session` Edit); for an OIDC session, revokeGrantsTarget also revokes the grants it authorized; needs logto-verification-id',
         security,
         params: z.object({ sessionId: z.string().min(1).max(64) }),
+        querystring: z.object({ revokeGrantsTarget: z.enum(['all', 'firstParty']).optional() }),
         response: { 204: empty, ...errors },
       },
     },
@@ -364,11 +375,13 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       await requireFirstParty(caller);
       try {
         await sessions.revokeForUser(caller.user.id, request.params.sessionId);
-        await audit(request, 'revoke_session', ['session']);
       } catch (error) {
-        if (isAppError(error, 'session.not_found')) throw new AppError('oidc.session_not_found');
-        throw error;
+        if (!isAppError(error, 'session.not_found')) throw error;
+        if (!(await account.endOidcSession(caller.user, request.params.sessionId, request.query.revokeGrantsTarget))) {
+          throw new AppError('oidc.session_not_found');
+        }
       }
+      await audit(request, 'revoke_session', ['session']);
       return noContent(reply);
     },
   );
