@@ -38,6 +38,7 @@ import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
 import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes } from './http/system.js';
+import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementResourceOf, OidcService, oidcRoutes } from './oidc/index.js';
 import { managementRoutes } from './http/management/index.js';
 import { accountAuthorizer, managementAuthorizer } from './http/principal.js';
@@ -311,7 +312,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       authorize: accountAuthorizer({
         sessions,
         findUser: (id) => users.findById(id),
-        findAccessToken: async (token) => (await oidc.current()).AccessToken.find(token),
+        findAccessToken: accountAccessTokens(store, clock),
       }),
       accountCenter,
       account,

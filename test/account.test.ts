@@ -320,12 +320,22 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     const otherProof = await provePassword(other.session);
     expect(await api('DELETE', `/api/my-account/sessions/${oidc[0]!.id}`, other.session, undefined, otherProof)).toMatchObject({ status: 404, body: { code: 'oidc.session_not_found' } });
     expect(await api('DELETE', '/api/my-account/sessions/nope', user.session, undefined, proof)).toMatchObject({ status: 404, body: { code: 'oidc.session_not_found' } });
-    // Ending it with revokeGrantsTarget=all also revokes what it authorized: the access token dies.
-    expect((await api('DELETE', `/api/my-account/sessions/${oidc[0]!.id}?revokeGrantsTarget=all`, user.session, undefined, proof)).status).toBe(204);
+    // Ending it signs the browser out; a token without offline_access expires with its session, while
+    // the grant stays.
+    expect((await api('DELETE', `/api/my-account/sessions/${oidc[0]!.id}`, user.session, undefined, proof)).status).toBe(204);
     expect((await api('GET', '/api/my-account', token)).status).toBe(401);
     const after = await api('GET', '/api/my-account/sessions', user.session, undefined, proof);
     expect((after.body.sessions as Array<{ kind: string }>).filter((s) => s.kind === 'oidc')).toHaveLength(0);
-    expect((await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body).toEqual({ grants: [] });
+    expect((await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body.grants).toHaveLength(1);
+    // With revokeGrantsTarget=all the grants it authorized go too, and offline tokens with them.
+    const grantsBefore = (await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body.grants as Array<{ id: string }>;
+    const offline = await oidcToken(user.username, PW, 'openid profile offline_access urn:logto:scope:sessions');
+    const again = (await api('GET', '/api/my-account/sessions', offline, undefined, proof)).body.sessions as Array<{ kind: string; id: string }>;
+    const uid = again.find((s) => s.kind === 'oidc')!.id;
+    expect((await api('DELETE', `/api/my-account/sessions/${uid}?revokeGrantsTarget=all`, user.session, undefined, proof)).status).toBe(204);
+    expect((await api('GET', '/api/my-account', offline)).status).toBe(401);
+    // Only the grant of the ended session went; the first session's grant is untouched.
+    expect((await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body.grants).toEqual(grantsBefore);
   });
 
   it('lets a user without password, email or phone set a first password without a proof', async () => {

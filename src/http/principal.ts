@@ -84,6 +84,8 @@ export interface OpaqueAccessToken {
   aud?: unknown;
   /** The uid of the provider session (browser sign-in) the token was issued in, if any. */
   sessionUid?: string;
+  /** The user the token names, when the lookup already loaded it (saves a query). */
+  user?: UserRecord;
 }
 
 /** An end user calling the Account or Verification API (logto.md §1.1). */
@@ -109,8 +111,8 @@ export type AccountAuthorizer = (request: FastifyRequest) => Promise<AccountCall
 /**
  * Resolves Account API callers (logto.md §1.1, §5.2): `Authorization: Bearer <token>` where the token is
  * either a first-party session token (`tss_…`) or an opaque access token of our OIDC provider, looked up
- * in its store (`findAccessToken`, i.e. `provider.AccessToken.find`, which skips expired and revoked
- * tokens). The token must name an account and carry scope `openid`; JWTs (Management API tokens or
+ * in its store (`findAccessToken`: oidc/access-tokens.ts, one query that also loads the user; expired,
+ * revoked, sender-constrained and session-ended tokens are not found). The token must name an account and carry scope `openid`; JWTs (Management API tokens or
  * any resource token) are refused. Suspended or deleted users are refused.
  * @throws AppError `auth.authorization_header_missing` (401), `auth.authorization_token_type_not_supported`
  *   (401), `auth.unauthorized` (401), `auth.forbidden` (403: no `openid` scope)
@@ -141,7 +143,7 @@ export function accountAuthorizer(options: {
     if (!found || typeof found.accountId !== 'string' || found.aud !== undefined) throw new AppError('auth.unauthorized');
     const scopes = new Set((found.scope ?? '').split(' ').filter(Boolean));
     if (!scopes.has('openid')) throw new AppError('auth.forbidden');
-    const user = await options.findUser(found.accountId);
+    const user = found.user?.id === found.accountId ? found.user : await options.findUser(found.accountId);
     if (!user || user.isSuspended) throw new AppError('auth.unauthorized');
     return {
       user,

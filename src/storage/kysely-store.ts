@@ -163,6 +163,31 @@ class KyselyUserStore implements UserStore {
     return this.one(this.byPhone(phone));
   }
 
+  private readonly byAccessToken = prepared(() => this.db, (tokenId: string, now: number) =>
+    this.db
+      .selectFrom('oidc_payloads')
+      .innerJoin('users', 'users.id', 'oidc_payloads.account_id')
+      .selectAll('users')
+      .select('oidc_payloads.payload as token_payload')
+      .where('oidc_payloads.model', '=', 'AccessToken')
+      .where('oidc_payloads.id', '=', tokenId)
+      .where((eb) => eb.or([eb('oidc_payloads.expires_at', 'is', null), eb('oidc_payloads.expires_at', '>', now)])),
+  );
+
+  async findByAccessToken(tokenId: string, now: number) {
+    const [row] = await this.byAccessToken(tokenId, now);
+    if (!row) return undefined;
+    const { token_payload: payload, ...user } = row;
+    let token: unknown;
+    try {
+      token = JSON.parse(payload);
+    } catch {
+      return undefined;
+    }
+    if (!token || typeof token !== 'object' || Array.isArray(token)) return undefined;
+    return { user: toUser(user), token: token as Record<string, unknown> };
+  }
+
   async update(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
     const columns = userColumns(patch);
     if (Object.keys(columns).length === 0) return this.findById(id);

@@ -84,6 +84,12 @@ export interface UserStore {
   /** Exact E.164 match. */
   findByPhone(phone: string): Promise<UserRecord | undefined>;
   /**
+   * The live node-oidc-provider access token stored under `tokenId` (an opaque token's value) and the
+   * user it names, in one query (the Account API resolves both on every request). Undefined when the
+   * token is unknown, expired at `now` (ms), or names no existing user.
+   */
+  findByAccessToken(tokenId: string, now: number): Promise<{ user: UserRecord; token: Record<string, unknown> } | undefined>;
+  /**
    * Applies `patch` and returns the updated user, or undefined when no such user.
    * @throws UniqueViolation on a collision (nothing is written)
    */
