@@ -205,7 +205,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     auth.onBackgroundError = (error, message) => logger.error({ err: error }, message);
     // Every sign-in ends in auth.finishSignIn, which asks the MFA service for a second factor.
-    const mfa = new MfaService(store, auth, guard, config, clock);
+    const mfa = new MfaService(store, auth, guard, config, clock, hasher);
     auth.secondFactor = mfa;
     const applications = new ApplicationService(store, clock);
     // Ending "every session" of a user (suspension, password reset) also ends their OIDC sessions,
@@ -232,6 +232,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const customFields = new CustomFieldService(sdkStore, users, clock);
     const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, policy, securityLevel, clock);
     auth.afterPasswordVerified = (user, password) => forcedReset.afterPasswordVerified(user, password);
+    // A flagged user with an MFA factor gets the reset token only after the second factor (the MFA gate's test).
+    forcedReset.hasSecondFactor = async (userId) => (await store.mfa.listFactors(userId)).length > 0;
+    auth.afterAllFactors = (user, amr) => forcedReset.afterAllFactors(user, amr);
     const sdk: SdkServices = {
       self: new SelfService(users, account, auth, sessions, identities, verification, hasher, policy, customFields, securityLevel, clock,
         config.signIn.requireOldIdentifierProof),

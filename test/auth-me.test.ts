@@ -4,6 +4,7 @@
  * 127.0.0.1, with codes read from a real SMTP sink and SMS webhook.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/util/clock.js';
 import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startApp, testConfig } from './helpers.js';
 import { extractCode, startSmsWebhook, startSmtpSink } from './peers.js';
 
@@ -14,7 +15,11 @@ const uniq = (p = 'u') => `${p}${Date.now().toString(36)}${seq++}`;
 /** A valid, unused US number (555-01xx is reserved for fiction). */
 const phoneOf = (n: number) => `+1415555${String(100 + (n % 100)).padStart(4, '0')}`;
 
+/** Just past the recent-sign-in window of sensitive changes (10 minutes), ms. */
+const STALE_MS = 10 * 60 * 1000 + 1000;
+
 describe.each(dialects)('SDK self-service on %s', (_name, database) => {
+  const clock = new ManualClock(Date.now());
   const logs = new LogCapture();
   let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
   let sms: Awaited<ReturnType<typeof startSmsWebhook>>;
@@ -36,7 +41,7 @@ describe.each(dialects)('SDK self-service on %s', (_name, database) => {
         codes: { resendIntervalSeconds: 0 },
         signIn: { sendVerifyEmail: false },
       }),
-      { logStream: logs },
+      { logStream: logs, clock },
     );
   });
   afterAll(async () => {
@@ -46,9 +51,11 @@ describe.each(dialects)('SDK self-service on %s', (_name, database) => {
     await db?.drop();
     // No response body and no log line ever carried a code.
     expect(codesSeen.length).toBeGreaterThan(5);
+    // A code is a digit run of its own: not part of a longer number (a timestamp, a responseTime like 61.482962999…).
     for (const c of codesSeen) {
-      expect(logs.text).not.toContain(c);
-      for (const b of bodiesSeen) expect(b).not.toContain(c);
+      const alone = new RegExp(`(?<![0-9.])${c}(?![0-9])`);
+      expect(logs.text).not.toMatch(alone);
+      for (const b of bodiesSeen) expect(b).not.toMatch(alone);
     }
   });
 
@@ -185,7 +192,10 @@ describe.each(dialects)('SDK self-service on %s', (_name, database) => {
       const ok = await call('POST', '/api/auth/me/email', { token, body: { email, code: sent.code } });
       expect(ok.status).toBe(200);
       expect(ok.body).toMatchObject({ primaryEmail: email, emailVerified: true });
-      const again = await call('POST', '/api/auth/me/email', { token, body: { email, code: sent.code } });
+      // now bound, a second use needs the current-address proof (default), and the code is spent
+      expect((await call('POST', '/api/auth/me/email', { token, body: { email, code: sent.code } })).body.code).toBe('request.invalid');
+      const proof = await mailCode(token, email);
+      const again = await call('POST', '/api/auth/me/email', { token, body: { email, code: sent.code, oldEmailCode: proof.code } });
       expect(again.body.code).toMatch(/^verification\./);
     });
 
@@ -226,9 +236,11 @@ describe.each(dialects)('SDK self-service on %s', (_name, database) => {
       expect((await call('POST', '/api/auth/sign-in', { body: { email: old, password: PW } })).status).toBe(401);
     });
 
-    it('with signIn.requireOldIdentifierProof, replacing a bound email always needs the old-address code', async () => {
+    it('by default (signIn.requireOldIdentifierProof), replacing a bound email always needs the old-address code', async () => {
+      expect((await call('POST', '/api/auth/me/email', { token: (await signUp({ email: `${uniq('d')}@example.com` })).token, body: { email: `${uniq('e')}@example.com`, code: '123456' } })).body)
+        .toMatchObject({ code: 'request.invalid', data: { issues: [{ path: 'body.oldEmailCode' }] } });
       const strict = await startApp(
-        testConfig({ databaseUrl: db.url, email: { smtpUrl: smtp.url }, codes: { resendIntervalSeconds: 0 }, signIn: { sendVerifyEmail: false, requireOldIdentifierProof: true } }),
+        testConfig({ databaseUrl: db.url, email: { smtpUrl: smtp.url }, codes: { resendIntervalSeconds: 0 }, signIn: { sendVerifyEmail: false } }),
       );
       try {
         const post = async (path: string, body: unknown, token?: string) => {
@@ -330,6 +342,107 @@ describe.each(dialects)('SDK self-service on %s', (_name, database) => {
       const token = (await call('POST', '/api/auth/sign-up', { body: { phone, code: req.json.code, username: uniq('nopw') } })).body.session.token;
       const res = await call('DELETE', '/api/auth/me/phone', { token });
       expect(res).toMatchObject({ status: 400, body: { code: 'user.last_sign_in_method_required' } });
+    });
+  });
+
+  describe('recent sign-in for recovery changes (auth.reauthentication_required)', () => {
+    /** A password sign-in by username: a new session, issued now. */
+    async function signInAgain(username: string, password = PW) {
+      const res = await call('POST', '/api/auth/sign-in', { body: { username, password } });
+      expect(res.status).toBe(200);
+      return res.body.session.token as string;
+    }
+
+    it('binding a first email or phone needs a session issued within 10 minutes; the code survives the refusal', async () => {
+      const username = uniq('rb');
+      const { token } = await signUp({ username });
+      clock.advance(STALE_MS);
+      const email = `${uniq('late')}@example.com`;
+      const sent = await mailCode(token, email);
+      const refused = await call('POST', '/api/auth/me/email', { token, body: { email, code: sent.code } });
+      expect(refused).toMatchObject({ status: 401, body: { code: 'auth.reauthentication_required' } });
+      expect((await call('GET', '/api/auth/me', { token })).body.primaryEmail).toBeNull();
+      const phone = phoneOf(60);
+      const text = await textCode(token, phone);
+      expect((await call('POST', '/api/auth/me/phone', { token, body: { phone, code: text.code } })).body.code).toBe('auth.reauthentication_required');
+
+      const fresh = await signInAgain(username);
+      const bound = await call('POST', '/api/auth/me/email', { token: fresh, body: { email, code: sent.code } });
+      expect(bound).toMatchObject({ status: 200, body: { primaryEmail: email, emailVerified: true } });
+      expect((await call('POST', '/api/auth/me/phone', { token: fresh, body: { phone, code: text.code } })).body.primaryPhone).toBe(phone);
+    });
+
+    it('removing an email or phone needs a recent sign-in', async () => {
+      const username = uniq('rr');
+      const email = `${uniq('rm')}@example.com`;
+      const { token } = await signUp({ username, email });
+      clock.advance(STALE_MS);
+      expect(await call('DELETE', '/api/auth/me/email', { token })).toMatchObject({ status: 401, body: { code: 'auth.reauthentication_required' } });
+      expect((await call('GET', '/api/auth/me', { token })).body.primaryEmail).toBe(email);
+      const fresh = await signInAgain(username);
+      expect((await call('DELETE', '/api/auth/me/email', { token: fresh })).body.primaryEmail).toBeNull();
+    });
+
+    it('a first password needs a recent sign-in; a change with the current password does not', async () => {
+      const phone = phoneOf(70);
+      const sendTo = async (purpose: string) => {
+        const before = sms.requests.length;
+        expect((await call('POST', '/api/auth/codes', { body: { phone, purpose } })).status).toBe(200);
+        const req = await sms.waitFor((r, i) => i >= before && r.json.to === phone);
+        codesSeen.push(req.json.code);
+        return req.json.code as string;
+      };
+      const token = (await call('POST', '/api/auth/sign-up', { body: { phone, code: await sendTo('Register') } })).body.session.token as string;
+      clock.advance(STALE_MS);
+      const refused = await call('POST', '/api/auth/me/password', { token, body: { newPassword: PW2 } });
+      expect(refused).toMatchObject({ status: 401, body: { code: 'auth.reauthentication_required' } });
+      expect((await call('GET', '/api/auth/me', { token })).body.hasPassword).toBe(false);
+
+      const fresh = (await call('POST', '/api/auth/sign-in', { body: { phone, code: await sendTo('SignIn') } })).body.session.token as string;
+      const set = await call('POST', '/api/auth/me/password', { token: fresh, body: { newPassword: PW2 } });
+      expect(set.status).toBe(200);
+      clock.advance(STALE_MS);
+      const changed = await call('POST', '/api/auth/me/password', { token: set.body.session.token, body: { oldPassword: PW2, newPassword: PW } });
+      expect(changed.status).toBe(200);
+      expect((await call('POST', '/api/auth/sign-in', { body: { phone, password: PW } })).status).toBe(200);
+    });
+
+    it('a replacement proven by the old-address code works through an older session; with the proof turned off it needs a recent sign-in', async () => {
+      const old = `${uniq('o')}@example.com`;
+      const { token } = await signUp({ email: old });
+      clock.advance(STALE_MS);
+      const next = `${uniq('n')}@example.com`;
+      const fresh = await mailCode(token, next);
+      const proof = await mailCode(token, old);
+      const ok = await call('POST', '/api/auth/me/email', { token, body: { email: next, code: fresh.code, oldEmailCode: proof.code } });
+      expect(ok).toMatchObject({ status: 200, body: { primaryEmail: next } });
+
+      const relaxed = await startApp(
+        testConfig({ databaseUrl: db.url, email: { smtpUrl: smtp.url }, codes: { resendIntervalSeconds: 0 }, signIn: { sendVerifyEmail: false, requireOldIdentifierProof: false } }),
+        { clock },
+      );
+      try {
+        const post = async (path: string, body: unknown, tok?: string) => {
+          const res = await relaxed.call('POST', path, { body, ...(tok ? { token: tok } : {}) });
+          const text = await res.text();
+          bodiesSeen.push(text);
+          return { status: res.status, body: JSON.parse(text) };
+        };
+        const username = uniq('relaxed');
+        const first = `${uniq('r1')}@example.com`;
+        const tok = (await post('/api/auth/sign-up', { username, email: first, password: PW })).body.session.token as string;
+        clock.advance(STALE_MS);
+        const second = `${uniq('r2')}@example.com`;
+        const before = smtp.messages.length;
+        expect((await post('/api/auth/me/codes', { email: second }, tok)).status).toBe(200);
+        const c = extractCode((await smtp.waitFor((m, i) => i >= before && m.to === second)).text);
+        codesSeen.push(c);
+        expect(await post('/api/auth/me/email', { email: second, code: c }, tok)).toMatchObject({ status: 401, body: { code: 'auth.reauthentication_required' } });
+        const again = (await post('/api/auth/sign-in', { username, password: PW })).body.session.token as string;
+        expect((await post('/api/auth/me/email', { email: second, code: c }, again)).body.primaryEmail).toBe(second);
+      } finally {
+        await relaxed.close();
+      }
     });
   });
 

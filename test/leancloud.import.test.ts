@@ -161,8 +161,14 @@ describe.each(dialects)('tessera import leancloud on %s', (name, database) => {
       expect((await lcFetch(t.base, 'POST', '/1.1/login', { body: { email: 'USER0@example.com', password: 'password' } })).status).toBe(200);
       expect((await lcFetch(t.base, 'POST', '/1.1/login', { body: { username: 'user2', password: 'Password' } })).body.code).toBe(210);
 
+      // Imported authData is the operator's (imported, migration 0013): a connector may sign in with it,
+      // and the app's LeanCloud SDK keeps logging these users in with authData, by openid or UnionID.
+      expect(await t.app.services.identities.find('weixin', 'openid-10')).toMatchObject({ userId: oid(10), verified: true, imported: true });
+      expect(await t.app.services.identities.find('_weixin_unionid', 'union-20')).toMatchObject({ userId: oid(20), verified: true, imported: true });
       const byOpenId = await lcFetch(t.base, 'POST', '/1.1/users', { body: { authData: { weixin: { openid: 'openid-10', access_token: 'y' } } } });
       expect(byOpenId).toMatchObject({ status: 200, body: { objectId: oid(10) } });
+      // Refreshing the data from authData keeps the row's imported mark.
+      expect(await t.app.services.identities.find('weixin', 'openid-10')).toMatchObject({ imported: true, data: { access_token: 'y' } });
       const byUnion = await lcFetch(t.base, 'POST', '/1.1/users', { body: { authData: { wxapp: { openid: 'new-one', unionid: 'union-20', platform: 'weixin' } } } });
       expect(byUnion.body.objectId).toBe(oid(20));
       expect((await lcFetch(t.base, 'GET', `/1.1/users/${oid(4)}`)).body.code).toBe(211);

@@ -50,7 +50,14 @@ describe.each(dialects)('LeanCloud storage on %s', (_name, database) => {
     await expect(store.identities.upsert(rec(b.id, 'open-1'))).rejects.toBeInstanceOf(IdentityConflict);
     // re-linking the same user replaces subject and data, keeping one row
     await store.identities.upsert({ ...rec(a.id, 'open-2', { token: 't2' }), updatedAt: 2 });
-    expect(await store.identities.listByUser(a.id)).toEqual([{ userId: a.id, provider: 'weixin', subject: 'open-2', data: { token: 't2' }, createdAt: 1, updatedAt: 2 }]);
+    expect(await store.identities.listByUser(a.id)).toEqual([{ userId: a.id, provider: 'weixin', subject: 'open-2', data: { token: 't2' }, verified: false, imported: false, createdAt: 1, updatedAt: 2 }]);
+    // the verified flag (migration 0013) round-trips and is replaced by a re-link
+    await store.identities.upsert({ ...rec(a.id, 'open-2', { token: 't2' }), verified: true, updatedAt: 3 });
+    expect((await store.identities.findBySubject('weixin', 'open-2'))?.verified).toBe(true);
+    await store.identities.upsert({ ...rec(a.id, 'open-2', { token: 't2' }), imported: true, updatedAt: 3 });
+    expect(await store.identities.findBySubject('weixin', 'open-2')).toMatchObject({ verified: true, imported: true });
+    await store.identities.upsert({ ...rec(a.id, 'open-2', { token: 't2' }), updatedAt: 4 });
+    expect((await store.identities.findBySubject('weixin', 'open-2'))?.verified).toBe(false);
     expect(await store.identities.findBySubject('weixin', 'open-1')).toBeUndefined();
     await store.identities.upsert(rec(b.id, 'open-1'));
     expect((await store.identities.findBySubject('weixin', 'open-1'))?.userId).toBe(b.id);

@@ -2,10 +2,11 @@ import * as client from 'openid-client';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications.js';
+import { LeanCloudImporter } from '../src/domain/leancloud-import.js';
 import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
-import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
+import { LC_KEYS } from './leancloud-helpers.js';
 import { type OAuthServer, type OidcIdp, startOAuthServer, startOidcIdp, startWeChatServer, type WeChatServer } from './social-peers.js';
 
 const PW = 'violet-harbor-7-lantern';
@@ -723,10 +724,16 @@ describe.each(dialects)('WeChat connector and LeanCloud weixin authData on %s', 
     await db?.drop();
   });
 
-  it('signs in the user who linked the same openid as LeanCloud authData.weixin (one identity row)', async () => {
-    const lc = await lcFetch(t.base, 'POST', '/1.1/users', { body: { authData: { weixin: { openid: 'oWX-0001', access_token: 'lc-token', expires_in: 7200 } } } });
-    expect(lc.status).toBe(201);
-    const lcUserId = (lc.body as { objectId: string }).objectId;
+  it('signs in the imported LeanCloud user whose authData.weixin has the same openid (one identity row)', async () => {
+    // The operator's LeanCloud export is trusted (verified row); a row written from client authData is
+    // not, and the connector refuses it (test/identity-trust.test.ts).
+    const lcUserId = '5d831acb9c923500080000a1';
+    const imported = await new LeanCloudImporter(t.app.services.users, t.app.services.identities, t.app.services.store).importRow({
+      objectId: lcUserId,
+      username: 'wx-imported',
+      authData: { weixin: { openid: 'oWX-0001', access_token: 'lc-token', expires_in: 7200 } },
+    });
+    expect(imported).toEqual({ status: 'imported', objectId: lcUserId });
 
     wx.users.set('w1', { openid: 'oWX-0001', unionid: 'uWX-9', nickname: '小明', headimgurl: 'https://wx.test/h.png' });
     wx.nextUser = 'w1';

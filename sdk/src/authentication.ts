@@ -548,9 +548,13 @@ export class AuthenticationClient {
 
   /**
    * Sets a new password (`POST /api/auth/me/password`). `oldPassword` is required when the user has a
-   * password. The user's other sessions end; this client keeps the new session the server issues.
+   * password. A user without one (code or social sign-up) sets a first password without it, but only
+   * through a recent sign-in: a session issued within the last 10 minutes, else
+   * `auth.reauthentication_required` (401) — sign the user in again and retry. The user's other sessions
+   * end; this client keeps the new session the server issues.
    * @throws TesseraError `auth.invalid_credentials` (401, wrong old password), `request.invalid` (400, old
-   *   password missing), `password.rejected` (422), `auth.unauthorized` (401, not signed in)
+   *   password missing), `auth.reauthentication_required` (401, first password through an older session),
+   *   `password.rejected` (422), `auth.unauthorized` (401, not signed in)
    * @example
    * ```ts
    * await auth.updatePassword('a brand new passphrase', 'correct horse battery');
@@ -565,7 +569,11 @@ export class AuthenticationClient {
   /**
    * Binds a phone number for the first time (`POST /api/auth/me/phone`) with a code sent by
    * `sendSmsCode(phone, undefined, 'bind')`.
-   * @throws TesseraError `verification.*` (code errors), `user.phone_taken` (409), `user.invalid_phone` (400)
+   * Needs a recent sign-in: the session must have been issued within the last 10 minutes, else
+   * `auth.reauthentication_required` (401) — sign the user in again (a login* method; `refreshToken` does not
+   * count) and retry. The code stays usable after that refusal.
+   * @throws TesseraError `verification.*` (code errors), `user.phone_taken` (409), `user.invalid_phone` (400),
+   *   `auth.reauthentication_required` (401), `request.invalid` (400, a phone is already bound: use updatePhone)
    * @example
    * ```ts
    * await auth.sendSmsCode('+14155550100', undefined, 'bind');
@@ -578,7 +586,11 @@ export class AuthenticationClient {
 
   /**
    * Removes the phone number (`DELETE /api/auth/me/phone`); refused when it is the last way to sign in.
-   * @throws TesseraError `user.last_sign_in_method_required` (400), `auth.unauthorized` (401)
+   * Needs a recent sign-in: the session must have been issued within the last 10 minutes, else
+   * `auth.reauthentication_required` (401) — sign the user in again (a login* method; `refreshToken` does not
+   * count) and retry.
+   * @throws TesseraError `user.last_sign_in_method_required` (400), `auth.reauthentication_required` (401),
+   *   `auth.unauthorized` (401)
    * @example
    * ```ts
    * const user = await auth.unbindPhone();
@@ -592,9 +604,13 @@ export class AuthenticationClient {
    * Replaces the phone number (`POST /api/auth/me/phone`). With `oldPhone` + `oldPhoneCode` (a code sent
    * by `sendSmsCode(oldPhone, undefined, 'unbind')` to the current number), the current number is
    * proven too (Authing's "verify old phone" option; sent as `verifyOld: true`). The server checks
-   * `oldPhoneCode` against the user's current number; `oldPhone` itself is not sent.
+   * `oldPhoneCode` against the user's current number; `oldPhone` itself is not sent. By default
+   * (server setting `TESSERA_REQUIRE_OLD_IDENTIFIER_PROOF=true`) the old-number proof is required; where
+   * the operator turned it off, a change without it needs a recent sign-in (session issued within the
+   * last 10 minutes, else `auth.reauthentication_required`).
    * @throws TesseraError `verification.*` (code errors, also for a wrong or missing old code), `user.phone_taken` (409),
-   *   `request.invalid` (oldPhone without oldPhoneCode)
+   *   `request.invalid` (oldPhone without oldPhoneCode, or no old-number proof while the server requires it),
+   *   `auth.reauthentication_required` (401)
    * @example
    * ```ts
    * await auth.updatePhone('+14155550199', '123456', '+14155550100', '654321');
@@ -620,7 +636,11 @@ export class AuthenticationClient {
   /**
    * Binds an e-mail address for the first time (`POST /api/auth/me/email`) with a code sent by
    * `sendEmail(email, EmailScene.EMAIL_BIND_VERIFY_CODE)`. The address is stored as verified.
-   * @throws TesseraError `verification.*`, `user.email_taken` (409), `user.invalid_email` (400)
+   * Needs a recent sign-in: the session must have been issued within the last 10 minutes, else
+   * `auth.reauthentication_required` (401) — sign the user in again (a login* method; `refreshToken` does not
+   * count) and retry. The code stays usable after that refusal.
+   * @throws TesseraError `verification.*`, `user.email_taken` (409), `user.invalid_email` (400),
+   *   `auth.reauthentication_required` (401), `request.invalid` (400, an address is already bound: use updateEmail)
    * @example
    * ```ts
    * await auth.sendEmail('ada@example.com', EmailScene.EMAIL_BIND_VERIFY_CODE);
@@ -633,7 +653,11 @@ export class AuthenticationClient {
 
   /**
    * Removes the e-mail address (`DELETE /api/auth/me/email`); refused when it is the last way to sign in.
-   * @throws TesseraError `user.last_sign_in_method_required` (400), `auth.unauthorized` (401)
+   * Needs a recent sign-in: the session must have been issued within the last 10 minutes, else
+   * `auth.reauthentication_required` (401) — sign the user in again (a login* method; `refreshToken` does not
+   * count) and retry.
+   * @throws TesseraError `user.last_sign_in_method_required` (400), `auth.reauthentication_required` (401),
+   *   `auth.unauthorized` (401)
    * @example
    * ```ts
    * const user = await auth.unbindEmail();
@@ -648,7 +672,11 @@ export class AuthenticationClient {
    * sent by `sendEmail(oldEmail, EmailScene.EMAIL_UNBIND_VERIFY_CODE)` to the current address) the
    * current address is proven too (Authing's "verify old e-mail" option; sent as `verifyOld: true`).
    * The server checks `oldEmailCode` against the user's current address; `oldEmail` itself is not sent.
-   * @throws TesseraError `verification.*`, `user.email_taken` (409), `request.invalid` (oldEmail without oldEmailCode)
+   * By default (server setting `TESSERA_REQUIRE_OLD_IDENTIFIER_PROOF=true`) the old-address proof is
+   * required; where the operator turned it off, a change without it needs a recent sign-in (session
+   * issued within the last 10 minutes, else `auth.reauthentication_required`).
+   * @throws TesseraError `verification.*`, `user.email_taken` (409), `request.invalid` (oldEmail without oldEmailCode,
+   *   or no old-address proof while the server requires it), `auth.reauthentication_required` (401)
    * @example
    * ```ts
    * await auth.updateEmail('new@example.com', '123456', 'ada@example.com', '654321');
@@ -691,9 +719,13 @@ export class AuthenticationClient {
 
   /**
    * Sets the first password of a user flagged "reset on first login", with the `resetToken` of the
-   * `auth.password_reset_required` error (`POST /api/auth/password/reset-with-token`); signs in.
+   * `auth.password_reset_required` error (`POST /api/auth/password/reset-with-token`); signs in. For a user
+   * with an MFA factor the password sign-in first answers `auth.mfa_required`; the reset token comes with
+   * the `auth.password_reset_required` answer of the MFA step (`POST /api/auth/sign-in/mfa`), and this call
+   * then answers `auth.mfa_required` again (the password is changed; the new sign-in needs the second factor).
    * @param params `token` = `error.data.resetToken`, `password` = the new password
-   * @throws TesseraError `auth.reset_token_invalid` (400), `password.rejected` (422)
+   * @throws TesseraError `auth.reset_token_invalid` (400), `password.rejected` (422), `auth.mfa_required` (403,
+   *   user with an MFA factor: password changed, complete the sign-in with the second factor)
    * @example
    * ```ts
    * try { await auth.loginByEmail(email, initialPassword); }
@@ -712,8 +744,10 @@ export class AuthenticationClient {
   /**
    * Changes the password of a user an admin flagged for a forced reset, with the `resetToken` of the
    * `auth.password_reset_required` error and the old password (`POST /api/auth/password/reset-with-token`); signs in.
+   * A user with an MFA factor gets the token only from the MFA step, and this call then answers
+   * `auth.mfa_required` (see {@link resetPasswordByFirstLoginToken}).
    * @throws TesseraError `auth.reset_token_invalid` (400), `auth.invalid_credentials` (401, wrong old password),
-   *   `password.rejected` (422), `user.same_password` (422)
+   *   `password.rejected` (422), `user.same_password` (422), `auth.mfa_required` (403, user with an MFA factor)
    * @example
    * ```ts
    * await auth.resetPasswordByForceResetToken({ token: resetToken, oldPassword: 'old one', newPassword: 'new passphrase' });
@@ -821,9 +855,12 @@ export class AuthenticationClient {
 
   /**
    * Moves the third-party identities of a secondary account to a primary one and deletes the
-   * secondary (`POST /api/auth/link-account`); both tokens must be live sessions.
+   * secondary (`POST /api/auth/link-account`); both tokens must be live sessions, and the primary one must
+   * come from a recent sign-in (issued within the last 10 minutes, else `auth.reauthentication_required`:
+   * sign the primary user in again — `refreshToken` does not count — and retry).
    * @throws TesseraError `account.link_conflict` (409, the secondary has its own password, email or phone),
-   *   `auth.unauthorized` (401, a token is not a live session), `request.invalid` (both tokens are the same account)
+   *   `auth.unauthorized` (401, a token is not a live session), `auth.reauthentication_required` (401, older
+   *   primary session), `request.invalid` (both tokens are the same account)
    * @example
    * ```ts
    * await auth.linkAccount({ primaryUserToken: primary.token!, secondaryUserToken: secondary.token! });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/helpers.js';
 import { unusedPort } from '../../test/peers.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { AuthenticationClient, EmailScene, ManagementClient, TesseraError } from '../src/index.js';
 import { ADMIN_ID, ADMIN_SECRET, fails, MemoryStorage, nextPhone, PW, recordingFetch, type SdkServer, startSdkServer, uniq } from './server.js';
 
@@ -382,7 +383,7 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
       await fails(other.auth.updateProfile({ username }), 'user.username_taken', 409);
     });
 
-    it('bindPhone, updatePhone (with and without the old-phone proof), unbindPhone', async () => {
+    it('bindPhone, updatePhone (the old-phone proof is required by default), unbindPhone', async () => {
       const { auth } = await emailUser();
       const phone = nextPhone();
       const bind = await smsCode(auth, phone, 'bind');
@@ -393,7 +394,9 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
 
       const second = nextPhone();
       const c2 = await smsCode(auth, second, 'bind');
-      expect((await auth.updatePhone(second, c2.code)).phone).toBe(second);
+      await fails(auth.updatePhone(second, c2.code), 'request.invalid', 400);
+      const old1 = await smsCode(auth, phone, 'unbind');
+      expect((await auth.updatePhone(second, c2.code, phone, old1.code)).phone).toBe(second);
 
       const third = nextPhone();
       const c3 = await smsCode(auth, third, 'bind');
@@ -432,7 +435,7 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
       await fails(emailOnly.unbindEmail(), 'user.last_sign_in_method_required', 400);
     });
 
-    it('bindEmail, updateEmail (with and without the old-address proof), unbindEmail', async () => {
+    it('bindEmail, updateEmail (the old-address proof is required by default), unbindEmail', async () => {
       const auth = client();
       await auth.registerByUsername(uniq('eve'), PW);
       const email = `${uniq()}@example.com`;
@@ -443,7 +446,9 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
 
       const second = `${uniq()}@example.com`;
       const c2 = await mailCode(auth, second, EmailScene.ChangeEmail);
-      expect((await auth.updateEmail(second, c2)).email).toBe(second);
+      await fails(auth.updateEmail(second, c2), 'request.invalid', 400);
+      const old1 = await mailCode(auth, email, EmailScene.EMAIL_UNBIND_VERIFY_CODE);
+      expect((await auth.updateEmail(second, c2, email, old1)).email).toBe(second);
 
       const third = `${uniq()}@example.com`;
       const c3 = await mailCode(auth, third, EmailScene.ChangeEmail);
@@ -453,7 +458,8 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
 
       const taken = await emailUser();
       const c4 = await mailCode(auth, taken.email, EmailScene.EMAIL_BIND_VERIFY_CODE);
-      await fails(auth.updateEmail(taken.email, c4), 'user.email_taken', 409);
+      const old4 = await mailCode(auth, third, EmailScene.EMAIL_UNBIND_VERIFY_CODE);
+      await fails(auth.updateEmail(taken.email, c4, third, old4), 'user.email_taken', 409);
       // sending a bind code needs a signed-in user
       await fails(client().sendEmail(`${uniq()}@example.com`, EmailScene.EMAIL_BIND_VERIFY_CODE), 'auth.unauthorized', 401);
 
@@ -601,13 +607,19 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
   });
 });
 
-describe.each(dialects)('AuthenticationClient with captcha and old-identifier proof on %s', (_name, database) => {
+describe.each(dialects)('AuthenticationClient with captcha, old-identifier proof and recent sign-in on %s', (_name, database) => {
   let s: SdkServer;
   let answers = 0;
   const answerOf = (n: number) => ['ACEFH', 'KLMNP', 'RTUVW', 'XY347', 'A9C9E'][n % 5]!;
+  /** The server's clock, moved forward to age sessions (recent-sign-in rule). */
+  const clock = new ManualClock(Date.now());
 
   beforeAll(async () => {
-    s = await startSdkServer(database, { signIn: { captchaAfterFailures: 2, requireOldIdentifierProof: true } }, { captchaAnswers: () => answerOf(answers++) });
+    s = await startSdkServer(
+      database,
+      { signIn: { captchaAfterFailures: 2, requireOldIdentifierProof: true }, leancloud: LC },
+      { captchaAnswers: () => answerOf(answers++), clock },
+    );
   });
 
   it('updateEmail must prove the current address when the server requires it', async () => {
@@ -654,5 +666,37 @@ describe.each(dialects)('AuthenticationClient with captcha and old-identifier pr
 
   it('isUserExists is refused unless the operator enabled it', async () => {
     await fails(new AuthenticationClient({ appHost: s.t.base }).isUserExists({ username: 'anyone' }), 'auth.user_exists_check_disabled', 403);
+  });
+
+  it('bindEmail, unbindEmail, a first updatePassword and linkAccount need a recent sign-in (auth.reauthentication_required)', async () => {
+    clock.advance(16 * 60 * 1000); // the captcha test's failed sign-ins from this address fall out of their 15-minute window
+    const auth = new AuthenticationClient({ appHost: s.t.base });
+    const username = uniq('stale');
+    await auth.registerByUsername(username, PW);
+    const lc = await s.t.call('POST', '/1.1/users', {
+      body: { authData: { weixin: { uid: uniq('wx'), access_token: 'wx-access-token' } } },
+      headers: { 'x-lc-id': LC.appId, 'x-lc-key': LC.appKey },
+    });
+    const { sessionToken } = (await lc.json()) as { sessionToken: string };
+    const social = new AuthenticationClient({ appHost: s.t.base, token: sessionToken });
+    clock.advance(10 * 60 * 1000 + 1000);
+
+    const email = `${uniq()}@example.com`;
+    const before = s.smtp.messages.length;
+    await auth.sendEmail(email, EmailScene.EMAIL_BIND_VERIFY_CODE);
+    const code = await s.mailCode(email, before);
+    const refused = await fails(auth.bindEmail(email, code), 'auth.reauthentication_required', 401);
+    expect(refused.message).toMatch(/sign in again/i);
+    await fails(social.updatePassword('a first passphrase here'), 'auth.reauthentication_required', 401);
+    await fails(auth.linkAccount({ primaryUserToken: auth.getToken()!, secondaryUserToken: sessionToken }), 'auth.reauthentication_required', 401);
+
+    // the app signs the user in again; the same code still binds
+    await auth.loginByUsername(username, PW);
+    expect((await auth.bindEmail(email, code)).email).toBe(email);
+    clock.advance(10 * 60 * 1000 + 1000);
+    await fails(auth.unbindEmail(), 'auth.reauthentication_required', 401);
+    await auth.loginByUsername(username, PW);
+    expect((await auth.unbindEmail()).email).toBeNull();
+    expect((await auth.linkAccount({ primaryUserToken: auth.getToken()!, secondaryUserToken: sessionToken })).username).toBe(username);
   });
 });

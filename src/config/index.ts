@@ -138,9 +138,10 @@ export const configSchema = z
         allowUserExistsCheck: z.boolean().default(false),
         /**
          * Changing an email or phone that is already bound (`POST /api/auth/me/email|phone`) always needs a code sent to
-         * the current one, whatever the client asks (Authing's "verify the old email/phone" switch; issue 6).
+         * the current one, whatever the client asks (Authing's "verify the old email/phone" switch; issue 6). On by
+         * default: a stolen session alone must not be able to move the account's recovery address (security review).
          */
-        requireOldIdentifierProof: z.boolean().default(false),
+        requireOldIdentifierProof: z.boolean().default(true),
       })
       .prefault({}),
     /**
@@ -186,6 +187,13 @@ export const configSchema = z
          * this value). Without it they are stored as they are. Changing it breaks enrolled TOTP factors.
          */
         secretKey: z.string().min(32).optional(),
+        /**
+         * Consecutive wrong second factors (across pending sign-ins) after which a user's second-factor
+         * sign-ins are refused with `auth.mfa_locked` (423) until an admin removes one of the user's
+         * factors (Management API). A correct second factor resets the count. NIST SP 800-63B-4 §3.2.2:
+         * at most 100.
+         */
+        maxConsecutiveFailures: z.coerce.number().int().min(1).max(100).default(100),
       })
       .prefault({}),
     /** An M2M app with these credentials and the management role is ensured at start (issue 4). */
@@ -254,6 +262,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_MFA_POLICY: 'mfa.policy',
   TESSERA_MFA_ISSUER: 'mfa.issuer',
   TESSERA_MFA_SECRET_KEY: 'mfa.secretKey',
+  TESSERA_MFA_MAX_CONSECUTIVE_FAILURES: 'mfa.maxConsecutiveFailures',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };

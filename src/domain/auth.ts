@@ -293,6 +293,25 @@ export class AuthService {
    */
   afterPasswordVerified: ((user: UserRecord, password: string) => Promise<void>) | null = null;
 
+  /**
+   * Set by the app to the force-password-reset check of a completed sign-in
+   * (`ForcedResetService.afterAllFactors`): runs in {@link issueSignedIn}, after every factor (so after
+   * the MFA step), before the session; throws AppError `auth.password_reset_required` (403) for a
+   * flagged user whose sign-in used the password. Must not query for unflagged users (hot path).
+   */
+  afterAllFactors: ((user: UserRecord, amr: string[]) => Promise<void>) | null = null;
+
+  /**
+   * Runs the checks due once every factor of a sign-in is verified ({@link afterAllFactors}), for
+   * sign-ins that complete without a first-party session (the OIDC sign-in page's MFA step);
+   * {@link issueSignedIn} runs it itself.
+   * @param amr RFC 8176 methods of the sign-in
+   * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
+   */
+  async assertSignInComplete(user: UserRecord, amr: string[]): Promise<void> {
+    if (this.afterAllFactors) await this.afterAllFactors(user, amr);
+  }
+
   /** Set by the app to the MFA service; null means no sign-in ever needs a second factor. */
   secondFactor: SecondFactorGate | null = null;
 
@@ -318,9 +337,11 @@ export class AuthService {
   /**
    * Sets `lastSignInAt` (plus `extraUpdate`) and issues a session, skipping the second-factor gate.
    * Only for callers that already verified every factor (the MFA step, domain/mfa.ts) — use
-   * {@link finishSignIn} everywhere else.
+   * {@link finishSignIn} everywhere else. Runs {@link assertSignInComplete} first.
+   * @throws AppError `auth.password_reset_required` (403; a flagged user's password sign-in, after MFA)
    */
   async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
+    await this.assertSignInComplete(user, amr);
     const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
     const issued = await this.sessions.create(user.id, this.sessionMeta(meta, amr));
     return { user: updated, issued };

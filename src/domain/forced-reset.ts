@@ -21,6 +21,13 @@ export const RESET_TOKEN_PREFIX = 'tpr_';
  * `auth.password_reset_required` with `data: {resetToken, reason}` — `first_login` when the user never
  * signed in, else `forced`. The token (256 bits, stored as SHA-256, single use, 10 minutes, a newer one
  * replaces older ones) sets a new password, clears the flag, ends every session and signs the user in.
+ *
+ * A user with an MFA factor gets the token only after the second factor (security review: the token
+ * changes the password and ends every session, so it must not be obtainable with the password alone):
+ * the password step answers `auth.mfa_required` as for any sign-in, and the MFA step
+ * ({@link afterAllFactors}, run by {@link AuthService.issueSignedIn}) answers
+ * `auth.password_reset_required` instead of a session. After the reset the new session again passes
+ * through {@link AuthService.finishSignIn}, so the second factor is asked once more.
  */
 export class ForcedResetService {
   constructor(
@@ -34,13 +41,39 @@ export class ForcedResetService {
   ) {}
 
   /**
+   * Whether the user has an MFA factor (set by the app to the MFA store's factor list, the same test
+   * as the MFA gate's). Asked only for flagged users, so ordinary sign-ins pay no extra query.
+   */
+  hasSecondFactor: (userId: string) => Promise<boolean> = async () => false;
+
+  /**
    * The check run by {@link AuthService.signInWithPassword} once the password is known to be right:
-   * records the password's security level, then refuses the sign-in of a flagged user.
+   * records the password's security level, then refuses the sign-in of a flagged user who has no MFA
+   * factor. A flagged user with a factor passes on to the MFA gate; the refusal then comes from
+   * {@link afterAllFactors} once the second factor is proven.
    * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
    */
   async afterPasswordVerified(user: UserRecord, password: string): Promise<void> {
     await this.levels.record(user, password);
     if (!user.passwordResetRequired) return;
+    if (await this.hasSecondFactor(user.id)) return;
+    await this.refuse(user);
+  }
+
+  /**
+   * The check run by {@link AuthService.issueSignedIn} (through `AuthService.afterAllFactors`) when every
+   * factor of a sign-in is verified, just before a session would be issued: a flagged user whose
+   * sign-in used the password (`amr` has `pwd`) gets a reset token instead. No query unless flagged.
+   * @param amr RFC 8176 methods of the completed sign-in
+   * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
+   */
+  async afterAllFactors(user: UserRecord, amr: string[]): Promise<void> {
+    if (!user.passwordResetRequired || !amr.includes('pwd')) return;
+    await this.refuse(user);
+  }
+
+  /** Stores a new reset token for a flagged user and throws it as `auth.password_reset_required`. */
+  private async refuse(user: UserRecord): Promise<never> {
     const reason: PasswordResetReason = user.lastSignInAt === null ? 'first_login' : 'forced';
     const token = newSecret(RESET_TOKEN_PREFIX, 32);
     const now = this.clock.now();

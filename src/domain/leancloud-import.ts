@@ -62,7 +62,8 @@ function reasonOf(error: unknown): string {
 
 /**
  * Imports LeanCloud `_User` exports (issue 5 §4): keeps objectId, createdAt, username, email,
- * mobilePhoneNumber, the verification flags, custom fields, authData (as identities), ACL, and the
+ * mobilePhoneNumber, the verification flags, custom fields, authData (as verified identities: the operator's
+ * export is trusted, migration 0013), ACL, and the
  * password — LeanCloud's salted SHA-512×512 hash becomes `$lc-sha512$<salt>$<hash>`, verified at the next
  * login and then replaced by argon2id. Idempotent: a row whose objectId exists is skipped. A bad row
  * (duplicate identifier, bad phone or email, authData owned by another row) is reported and the import
@@ -107,7 +108,9 @@ export class LeanCloudImporter {
         { requireIdentifier: false, lenientUsername: true, enforcePolicy: false },
       );
       try {
-        for (const e of entries) await this.identities.link(user.id, e.provider, e.subject, e.data);
+        // The operator's own export: its authData is trusted (imported: connectors may sign in with it,
+        // and client authData keeps working for these accounts, as it did on LeanCloud).
+        for (const e of entries) await this.identities.link(user.id, e.provider, e.subject, e.data, { verified: true, imported: true });
         if (acl) await this.store.leancloud.setAcl(user.id, acl);
       } catch (error) {
         await this.users.delete(user.id);

@@ -292,21 +292,35 @@ export class LeanCloudUsers {
 
   /**
    * `POST /1.1/users` with `authData`: signs in the user linked to one of the entries (or, through a
-   * UnionID, to the `_<platform>_unionid` owner), merging the entries into their authData; otherwise
-   * creates a user (random 25-character username unless given) unless `failOnNotExist`.
+   * UnionID, to the `_<platform>_unionid` owner), merging the entries into their authData once the
+   * sign-in succeeded (never before the MFA gate); otherwise creates a user (random 25-character
+   * username unless given) unless `failOnNotExist`. authData is client-supplied and unchecked, so it
+   * never matches an identity a social connector proved (migration 0013): such an entry signs nobody in
+   * and nothing is written. Identities from the operator's LeanCloud import stay usable, as on LeanCloud.
    * @throws AppError `identity.invalid` (250), `identity.not_found` (211, failOnNotExist),
-   *   `identity.already_linked` (208), `auth.user_suspended`, creation errors, `request.rate_limited`
+   *   `identity.verified_only` (208: a verified identity), `identity.already_linked` (208: an entry is
+   *   another user's; nothing written), `auth.user_suspended`, `auth.mfa_required` (403), creation
+   *   errors, `request.rate_limited`
    */
   async logInWithAuthData(caller: LcCaller, body: LcObject, options: { failOnNotExist: boolean }, meta: RequestMeta, retried = false): Promise<LcSignedIn> {
     const changes = this.parseChanges(body, caller.master);
     if (changes.link.length === 0) throw new AppError('identity.invalid', { message: 'authData needs at least one platform entry.' });
     await this.auth.throttle('signIn', meta);
-    const ownerId = await this.findAuthDataOwner(changes.link);
+    const { ownerId, entryOwners } = await this.findAuthDataOwner(changes.link);
     if (ownerId) {
       const owner = await this.users.require(ownerId);
       if (owner.isSuspended) throw new AppError('auth.user_suspended');
-      await this.linkEntries(owner.id, changes.link);
+      // Every entry must be linkable to the owner before anything happens (no partial link).
+      if (entryOwners.some((id) => id !== undefined && id !== owner.id)) throw new AppError('identity.already_linked');
       const { user, issued } = await this.auth.finishSignIn(owner, meta, ['fed']);
+      // Extra entries join the owner only now that every factor passed.
+      try {
+        await this.linkEntries(owner.id, changes.link);
+      } catch (error) {
+        // Lost a race for an entry (another user linked it since the check): no session survives.
+        await this.sessions.revokeToken(issued.token);
+        throw error;
+      }
       return { object: await this.view(user, { sessionToken: issued.token }), created: false };
     }
     if (options.failOnNotExist) throw new AppError('identity.not_found');
@@ -335,24 +349,41 @@ export class LeanCloudUsers {
     return { object: await this.view(user, { sessionToken: issued.token }), created: true };
   }
 
-  /** The user linked to one of the entries, else the owner of one of their UnionIDs. */
-  private async findAuthDataOwner(entries: readonly AuthDataEntry[]): Promise<string | undefined> {
+  /**
+   * The user linked to one of the entries, else the owner of one of their UnionIDs — never through an
+   * identity a connector proved (client authData cannot prove what a provider proved); claimed and
+   * imported identities only. Also returns the
+   * owner of each entry (same order; undefined = nobody), so callers check links without re-reading.
+   * @throws AppError `identity.verified_only` when an identity found was proven by a connector
+   */
+  private async findAuthDataOwner(entries: readonly AuthDataEntry[]): Promise<{ ownerId: string | undefined; entryOwners: Array<string | undefined> }> {
+    const entryOwners: Array<string | undefined> = [];
     for (const e of entries) {
-      const owner = await this.identities.findOwner(e.platform, e.subject);
-      if (owner) return owner;
+      const row = await this.identities.find(e.platform, e.subject);
+      if (row?.verified && !row.imported) throw new AppError('identity.verified_only');
+      entryOwners.push(row?.userId);
     }
+    const direct = entryOwners.find((id) => id !== undefined);
+    if (direct) return { ownerId: direct, entryOwners };
     for (const e of entries) {
       if (!e.union) continue;
-      const owner = await this.identities.findOwner(unionProvider(e.union.platform), e.union.id);
-      if (owner) return owner;
+      const row = await this.identities.find(unionProvider(e.union.platform), e.union.id);
+      if (row?.verified && !row.imported) throw new AppError('identity.verified_only');
+      if (row) return { ownerId: row.userId, entryOwners };
     }
-    return undefined;
+    return { ownerId: undefined, entryOwners };
   }
 
-  /** @throws AppError `identity.already_linked` when another user (not `userId`) owns the entry. */
+  /**
+   * Checks that unverified authData may link `entry` to `userId` (nothing is written).
+   * @throws AppError `identity.verified_only` when a connector proved the entry's identity (even the
+   *   owner's own session may not overwrite it from authData),
+   *   `identity.already_linked` when another user (not `userId`) owns the entry
+   */
   private async assertLinkable(userId: string | undefined, entry: AuthDataEntry): Promise<void> {
-    const owner = await this.identities.findOwner(entry.platform, entry.subject);
-    if (owner && owner !== userId) throw new AppError('identity.already_linked');
+    const row = await this.identities.find(entry.platform, entry.subject);
+    if (row?.verified && !row.imported) throw new AppError('identity.verified_only');
+    if (row && row.userId !== userId) throw new AppError('identity.already_linked');
   }
 
   /**
@@ -422,7 +453,8 @@ export class LeanCloudUsers {
    * may be set. Changing email or phone clears its verified flag.
    * @returns `{objectId, updatedAt}` plus, with `returnNew`, the new value of every requested field
    * @throws AppError `user.session_required` (206), `user.not_found`, `object.*`, `user.*_taken`,
-   *   `identity.already_linked`, `password.rejected`, `object.condition_failed`
+   *   `identity.already_linked` (208), `identity.verified_only` (208: authData naming a verified
+   *   identity, master key included; nothing written), `password.rejected`, `object.condition_failed`
    */
   async update(caller: LcCaller, id: string, body: LcObject, options: LcUpdateOptions = {}): Promise<LcObject> {
     const current = await this.requireWritable(caller, id);

@@ -11,12 +11,13 @@ import {
 } from '@simplewebauthn/server';
 import { createGuardrails, generateSecret, generateURI, verify as verifyOtp } from 'otplib';
 import type { Config } from '../config/index.js';
-import { AppError, isAppError } from '../errors/index.js';
+import { AppError } from '../errors/index.js';
 import type { MfaFactorRecord, MfaPendingSignInRecord } from '../storage/mfa-store.js';
 import type { Store, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { newId, newSecret, sha256Hex } from '../util/crypto.js';
 import type { AuthService, RequestMeta, SecondFactorGate, SignedIn } from './auth.js';
+import type { PasswordHasher } from './passwords.js';
 import type { SignInGuard } from './sign-in-guard.js';
 
 /** How long a pending MFA sign-in lives, ms (5 minutes). */
@@ -33,6 +34,8 @@ export const TOTP_PERIOD_SECONDS = 30;
 export const BACKUP_CODE_COUNT = 10;
 export const BACKUP_CODE_LENGTH = 10;
 const BACKUP_CODE_ALPHABET = '0123456789abcdef';
+/** Logto's backup-code format (kept for compatibility): 10 lower-case hex characters, 40 bits. */
+const BACKUP_CODE = /^[0-9a-f]{10}$/;
 
 /** Logto's base32 TOTP secrets: 16 to 32 characters (spec logto.md §1.5 route 17). */
 const TOTP_SECRET = /^[A-Z2-7]{16,32}$/;
@@ -77,14 +80,19 @@ const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
  *
  * Sign-in: {@link AuthService.finishSignIn} asks this service ({@link check}) whether the user needs a
  * second factor. If so a pending sign-in is stored (its id is a 256-bit secret kept only as SHA-256,
- * 5 minutes, single use, dead after 5 wrong attempts) and `auth.mfa_required` is thrown; the client
- * completes it with {@link completeSignIn}. Wrong second factors also count towards the per-user MFA
- * lockout ({@link SignInGuard}, key `mfa:<userId>`) and the per-IP sign-in rate limit, so TOTP cannot
- * be brute-forced (ASVS 6.6.3, NIST 800-63B-4 §3.2.2).
+ * 5 minutes, single use, at most 5 verifications) and `auth.mfa_required` is thrown; the client
+ * completes it with {@link completeSignIn}. Every verification is paid for BEFORE the factor is checked
+ * (so parallel guesses cannot race past the limits): one attempt of the pending sign-in is reserved by
+ * a conditional update, one failure is counted on the user's time-boxed MFA lockout ({@link SignInGuard},
+ * key `mfa:<userId>`) and one on the user's consecutive-failure counter (hard cap
+ * `mfa.maxConsecutiveFailures`, default 100, NIST SP 800-63B-4 §3.2.2; beyond it `auth.mfa_locked` until
+ * an admin removes a factor). A correct factor clears both counters. With the per-IP sign-in rate limit
+ * this stops TOTP and backup-code brute force (ASVS 6.6.3).
  *
  * Secrets: TOTP secrets are shown once (generation) and never returned afterwards; backup codes are
- * stored as SHA-256 (salted with the factor id) and single use (ASVS 6.5.1); a TOTP code is accepted
- * only by an update raising the factor's last accepted time step, so it cannot be replayed.
+ * stored as argon2id hashes through {@link PasswordHasher} (ASVS 6.5.2: 40-bit look-up secrets need an
+ * approved password hash) and single use (ASVS 6.5.1); a TOTP code is accepted only by an update
+ * raising the factor's last accepted time step, so it cannot be replayed.
  */
 export class MfaService implements SecondFactorGate {
   private readonly rpId: string;
@@ -98,6 +106,8 @@ export class MfaService implements SecondFactorGate {
     private readonly guard: SignInGuard,
     private readonly config: Config,
     private readonly clock: Clock,
+    /** argon2id for backup codes (bounded concurrency). */
+    private readonly hasher: PasswordHasher,
   ) {
     const url = new URL(config.publicUrl);
     this.rpId = url.hostname;
@@ -132,7 +142,8 @@ export class MfaService implements SecondFactorGate {
    * Completes a pending sign-in with a second factor and issues the session (`amr` = the first
    * factor's plus `otp`+`mfa` for TOTP, `mfa` for a backup code, `hwk`+`mfa` for WebAuthn; RFC 8176).
    * @throws AppError `request.rate_limited`, `auth.mfa_sign_in_expired` (unknown, expired, used or dead
-   *   pending sign-in), `auth.too_many_failures` (MFA lockout of the user), `auth.user_suspended`,
+   *   pending sign-in), `auth.too_many_failures` (429, time-boxed MFA lockout of the user),
+   *   `auth.mfa_locked` (423, `mfa.maxConsecutiveFailures` consecutive wrong factors), `auth.user_suspended`,
    *   `session.mfa.invalid_totp_code`, `session.mfa.invalid_backup_code`,
    *   `session.mfa.webauthn_verification_failed`
    */
@@ -149,25 +160,13 @@ export class MfaService implements SecondFactorGate {
   async verifySignIn(pendingSignInId: string, proof: SecondFactorProof, meta: RequestMeta): Promise<{ user: UserRecord; amr: string[] }> {
     await this.auth.throttle('signIn', meta);
     const { pending, idHash, user } = await this.livePending(pendingSignInId, 'verify');
-    const key = this.guard.key('mfa', user.id);
-    const hadFailures = await this.guard.assertNotLocked(key);
-    try {
-      if (proof.type === 'totp') await this.checkTotp(user.id, proof.code);
-      else if (proof.type === 'backup_code') await this.checkBackupCode(user.id, proof.code);
-      else await this.checkWebAuthn(user.id, idHash, proof.response);
-    } catch (error) {
-      if (
-        isAppError(error, 'session.mfa.invalid_totp_code') ||
-        isAppError(error, 'session.mfa.invalid_backup_code') ||
-        isAppError(error, 'session.mfa.webauthn_verification_failed')
-      ) {
-        await this.store.mfa.countPendingAttempt(idHash);
-        await this.guard.recordFailure(key);
-      }
-      throw error;
-    }
+    const key = await this.reserveAttempt(idHash, user.id, true);
+    // A wrong factor throws here; its failure is already counted.
+    if (proof.type === 'totp') await this.checkTotp(user.id, proof.code);
+    else if (proof.type === 'backup_code') await this.checkBackupCode(user.id, proof.code);
+    else await this.checkWebAuthn(user.id, idHash, proof.response);
     if (!(await this.store.mfa.consumePending(idHash, this.clock.now()))) throw new AppError('auth.mfa_sign_in_expired');
-    if (hadFailures) await this.guard.clear(key);
+    await this.succeeded(user.id, key);
     return { user, amr: [...new Set([...pending.amr, ...FACTOR_AMR[proof.type]])] };
   }
 
@@ -214,17 +213,15 @@ export class MfaService implements SecondFactorGate {
   async enrollTotpAndSignIn(pendingSignInId: string, secret: string, code: string, meta: RequestMeta): Promise<SignedIn> {
     await this.auth.throttle('signIn', meta);
     const { pending, idHash, user } = await this.livePending(pendingSignInId, 'enroll');
-    const key = this.guard.key('mfa', user.id);
-    await this.guard.assertNotLocked(key);
     const normalized = this.normalizeSecret(secret);
+    // The client chose the secret, so a wrong code guesses nothing: no consecutive-failure cap here
+    // (it could not be reset either, the user has no factor to remove); attempts and lockout still count.
+    const key = await this.reserveAttempt(idHash, user.id, false);
     const step = await this.matchTotp(normalized, code);
-    if (step === null) {
-      await this.store.mfa.countPendingAttempt(idHash);
-      await this.guard.recordFailure(key);
-      throw new AppError('session.mfa.invalid_totp_code');
-    }
+    if (step === null) throw new AppError('session.mfa.invalid_totp_code');
     if (!(await this.store.mfa.consumePending(idHash, this.clock.now()))) throw new AppError('auth.mfa_sign_in_expired');
     await this.insertTotp(user.id, normalized, step);
+    await this.succeeded(user.id, key);
     return this.auth.issueSignedIn(user, meta, [...new Set([...pending.amr, 'otp', 'mfa'])]);
   }
 
@@ -288,14 +285,15 @@ export class MfaService implements SecondFactorGate {
 
   /**
    * Stores a backup-code set (Logto route 17 `{type:'BackupCode', codes}`): exactly 10 distinct codes
-   * matching `^[0-9a-f]{10}$` (case-insensitive), stored as salted SHA-256 only. A used-up set is
-   * replaced; a set with unused codes must be deleted first.
+   * matching `^[0-9a-f]{10}$` (case-insensitive), each stored only as an argon2id hash
+   * ({@link PasswordHasher}, ASVS 6.5.2). A used-up set is replaced; a set with unused codes must be
+   * deleted first.
    * @throws AppError `user.wrong_backup_code_format` (422), `user.backup_code_already_in_use` (422),
    *   `session.mfa.backup_code_can_not_be_alone` (422: no TOTP or passkey yet)
    */
   async addBackupCodes(userId: string, codes: string[]): Promise<void> {
     const normalized = codes.map((c) => c.trim().toLowerCase());
-    if (normalized.length !== BACKUP_CODE_COUNT || new Set(normalized).size !== BACKUP_CODE_COUNT || !normalized.every((c) => /^[0-9a-f]{10}$/.test(c))) {
+    if (normalized.length !== BACKUP_CODE_COUNT || new Set(normalized).size !== BACKUP_CODE_COUNT || !normalized.every((c) => BACKUP_CODE.test(c))) {
       throw new AppError('user.wrong_backup_code_format');
     }
     const factors = await this.store.mfa.listFactors(userId);
@@ -305,7 +303,10 @@ export class MfaService implements SecondFactorGate {
     if (!factors.some((f) => f.type !== 'backup_codes')) throw new AppError('session.mfa.backup_code_can_not_be_alone');
     const now = this.clock.now();
     const factor = this.newFactor(userId, 'backup_codes', now);
-    await this.store.mfa.replaceBackupCodes(factor, normalized.map((c) => this.backupHash(factor.id, c)));
+    // Hashed one after another: ten argon2id hashes must not take every hashing slot from sign-ins.
+    const hashes: string[] = [];
+    for (const c of normalized) hashes.push(await this.hasher.hash(c));
+    await this.store.mfa.replaceBackupCodes(factor, hashes);
   }
 
   /**
@@ -420,11 +421,15 @@ export class MfaService implements SecondFactorGate {
   }
 
   /**
-   * Removes a factor of the user (Account route 23; Management API reset).
+   * Removes a factor of the user (Account route 23; Management API reset). A removal also forgets the
+   * user's consecutive second-factor failures, so it is the admin reset of `auth.mfa_locked` (the
+   * Account API route needs a signed-in session, which a locked user cannot get).
    * @returns false when the user has no factor with this id
    */
   async deleteFactor(userId: string, id: string): Promise<boolean> {
-    return this.store.mfa.deleteFactor(userId, id);
+    if (!(await this.store.mfa.deleteFactor(userId, id))) return false;
+    await this.store.mfa.clearFailures(userId);
+    return true;
   }
 
   /** Deletes expired pending sign-ins and WebAuthn challenges. @returns how many */
@@ -441,6 +446,33 @@ export class MfaService implements SecondFactorGate {
       idHash: sha256Hex(id), userId, kind, amr, attempts: 0, createdAt: now, expiresAt: now + PENDING_SIGN_IN_TTL_MS, consumedAt: null,
     });
     return id;
+  }
+
+  /**
+   * Pays for one second-factor verification before it happens, so N parallel guesses cannot all pass
+   * the checks: refuses while the user's MFA lockout is on, reserves one attempt of the pending sign-in
+   * (conditional update; at most {@link PENDING_SIGN_IN_MAX_ATTEMPTS}), reserves one consecutive failure
+   * of the user when `capped` (at most `mfa.maxConsecutiveFailures`, NIST SP 800-63B-4 §3.2.2) and
+   * counts one failure on the lockout. {@link succeeded} takes the failures back after a correct factor.
+   * @param capped whether the attempt verifies an enrolled factor (counts towards the hard cap)
+   * @returns the user's lockout key
+   * @throws AppError `auth.too_many_failures` (429), `auth.mfa_sign_in_expired` (400: used, expired or
+   *   out of attempts), `auth.mfa_locked` (423)
+   */
+  private async reserveAttempt(idHash: string, userId: string, capped: boolean): Promise<string> {
+    const key = this.guard.key('mfa', userId);
+    await this.guard.assertNotLocked(key);
+    const now = this.clock.now();
+    if (!(await this.store.mfa.reservePendingAttempt(idHash, now, PENDING_SIGN_IN_MAX_ATTEMPTS))) throw new AppError('auth.mfa_sign_in_expired');
+    if (capped && !(await this.store.mfa.reserveFailure(userId, this.config.mfa.maxConsecutiveFailures, now))) throw new AppError('auth.mfa_locked');
+    await this.guard.recordFailure(key);
+    return key;
+  }
+
+  /** After a correct second factor: resets the user's consecutive failures and clears the MFA lockout. */
+  private async succeeded(userId: string, key: string): Promise<void> {
+    await this.store.mfa.resetFailures(userId, this.clock.now());
+    await this.guard.clear(key);
   }
 
   /** The live pending sign-in of that kind, its hash and its (unsuspended) user. */
@@ -486,11 +518,24 @@ export class MfaService implements SecondFactorGate {
     }
   }
 
-  /** @throws AppError `session.mfa.invalid_backup_code` (wrong or already used) */
+  /**
+   * Verifies `code` against the unused codes of the user's backup-code sets (argon2id, one after
+   * another, stopping at the first match) and marks the match used in one conditional update, so a
+   * code works once even under concurrent use. Stored hashes that are not argon2id (the former salted
+   * SHA-256 format) never match. A code not in Logto's format is refused without hashing.
+   * @throws AppError `session.mfa.invalid_backup_code` (wrong or already used)
+   */
   private async checkBackupCode(userId: string, code: string): Promise<void> {
     const normalized = code.trim().toLowerCase();
-    for (const factor of (await this.store.mfa.listFactors(userId)).filter((f) => f.type === 'backup_codes')) {
-      if (await this.store.mfa.useBackupCode(factor.id, this.backupHash(factor.id, normalized), this.clock.now())) return;
+    if (BACKUP_CODE.test(normalized)) {
+      for (const factor of (await this.store.mfa.listFactors(userId)).filter((f) => f.type === 'backup_codes')) {
+        for (const stored of await this.store.mfa.listBackupCodes(factor.id)) {
+          if (stored.usedAt !== null || !stored.codeHash.startsWith('$argon2id$')) continue;
+          if (!(await this.hasher.verify(stored.codeHash, normalized)).ok) continue;
+          if (await this.store.mfa.useBackupCode(factor.id, stored.codeHash, this.clock.now())) return;
+          throw new AppError('session.mfa.invalid_backup_code');
+        }
+      }
     }
     throw new AppError('session.mfa.invalid_backup_code');
   }
@@ -566,10 +611,5 @@ export class MfaService implements SecondFactorGate {
     const decipher = createDecipheriv('aes-256-gcm', this.secretKey, Buffer.from(iv!, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ct!, 'base64url')), decipher.final()]).toString('utf8');
-  }
-
-  /** SHA-256 of a backup code salted with its factor id. */
-  private backupHash(factorId: string, code: string): string {
-    return sha256Hex(`${factorId}:${code}`);
   }
 }

@@ -68,8 +68,11 @@ export class SdkAuthService {
    * Merges a secondary account into a primary one (Authing linkAccount): the secondary user's
    * third-party identities move to the primary and the secondary user is deleted with its sessions.
    * Both callers prove the accounts with live session tokens. Only an account made of third-party
-   * identities alone can be merged away (anything else would be lost).
-   * @throws AppError `auth.unauthorized` (a token is not a live session), `request.invalid` (one account
+   * identities alone can be merged away (anything else would be lost). Linking adds a lasting way into
+   * the primary account, so the primary session must come from a recent sign-in
+   * ({@link SessionService.assertRecentSignIn}, 10 minutes): a stolen, older primary token is not enough.
+   * @throws AppError `auth.unauthorized` (a token is not a live session), `auth.reauthentication_required`
+   *   (401: the primary session was issued more than 10 minutes ago), `request.invalid` (one account
    *   twice), `account.link_conflict` (409: the secondary has a password, email or phone, or both have an
    *   identity of one provider; nothing changes), `request.rate_limited`
    * @returns the primary user afterwards
@@ -78,6 +81,7 @@ export class SdkAuthService {
     await this.auth.throttle('signIn', meta);
     const primary = await this.sessions.authenticate(primaryToken);
     const secondary = await this.sessions.authenticate(secondaryToken);
+    this.sessions.assertRecentSignIn(primary.session);
     if (primary.user.id === secondary.user.id) {
       throw new AppError('request.invalid', { message: 'The two tokens belong to the same account.' });
     }

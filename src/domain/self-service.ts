@@ -7,7 +7,7 @@ import type { CustomFieldService } from './custom-fields.js';
 import type { IdentityService } from './identities.js';
 import type { PasswordHasher, PasswordPolicy } from './passwords.js';
 import type { SecurityLevelService } from './security-level.js';
-import type { SessionService } from './sessions.js';
+import type { ResolvedSession, SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 import type { CodeChannel, MessageLocale, VerificationService } from './verification.js';
 
@@ -41,9 +41,17 @@ export interface BindInput {
  * AuthenticationClient: updateProfile, updatePassword, bind/unbind/update email and phone). The rules
  * are the Account API's ({@link AccountService}, {@link VerificationService}): codes are single-use
  * verification records, new identifiers are proven by a BindNewIdentifier code sent to them, the old
- * one (optionally) by a Generic code owned by the user, taken identifiers are refused (409
- * `user.email_taken` / `user.phone_taken` / `user.username_taken`) and the last way to sign in cannot be
- * removed (`user.last_sign_in_method_required`).
+ * one by a Generic code owned by the user (always, unless `signIn.requireOldIdentifierProof` is turned
+ * off), taken identifiers are refused (409 `user.email_taken` / `user.phone_taken` /
+ * `user.username_taken`) and the last way to sign in cannot be removed
+ * (`user.last_sign_in_method_required`).
+ *
+ * Changes to the account's recovery attributes that no other secret proves — binding an email/phone
+ * without a code from a current one, removing one, setting a first password — need a recent sign-in
+ * (the session issued within 10 minutes, `REAUTHENTICATION_WINDOW_MS` of domain/sessions.ts, else 401
+ * `auth.reauthentication_required`), so a stolen session token cannot take the account over (security
+ * review; OWASP ASVS 5.0 V7.5). This is the first-party (Authing) surface: the account-center field
+ * modes govern the Logto Account API (`/api/my-account`), not these methods.
  */
 export class SelfService {
   constructor(
@@ -59,7 +67,7 @@ export class SelfService {
     private readonly levels: SecurityLevelService,
     private readonly clock: Clock,
     /** Config `signIn.requireOldIdentifierProof`: replacing a bound address always needs the old-address code. */
-    private readonly requireOldProof = false,
+    private readonly requireOldProof = true,
   ) {}
 
   /**
@@ -89,12 +97,16 @@ export class SelfService {
   /**
    * Sets the user's password (Authing updatePassword(newPassword, oldPassword?)). A user with a
    * password must give the current one; a user without one (code or social sign-up) may set one
-   * without. Every session of the user ends and a new one is issued for this device; the
-   * force-reset flag is cleared and the new password's security level recorded.
+   * without, but only through a session issued within the last 10 minutes (a first password is a new
+   * way in). Every session of the user ends and a new one is issued for this device; the force-reset
+   * flag is cleared and the new password's security level recorded.
+   * @param caller the request's resolved session and its user
    * @throws AppError `request.invalid` (oldPassword missing), `auth.invalid_credentials` (wrong current
-   *   password; nothing changes), `password.rejected` (422), `request.rate_limited`
+   *   password; nothing changes), `auth.reauthentication_required` (401: first password through an older
+   *   session), `password.rejected` (422), `request.rate_limited`
    */
-  async setPassword(user: UserRecord, input: { oldPassword?: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
+  async setPassword(caller: ResolvedSession, input: { oldPassword?: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
+    const { user } = caller;
     let signedIn: SignedIn;
     if (user.passwordHash) {
       if (input.oldPassword === undefined) {
@@ -103,6 +115,7 @@ export class SelfService {
       signedIn = await this.auth.changePassword({ userId: user.id, oldPassword: input.oldPassword, newPassword: input.newPassword }, meta);
       if (signedIn.user.passwordResetRequired) signedIn = { ...signedIn, user: await this.users.update(user.id, { passwordResetRequired: false }) };
     } else {
+      this.sessions.assertRecentSignIn(caller.session);
       await this.auth.throttle('signIn', meta);
       this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
       const updated = await this.users.update(user.id, {
@@ -135,13 +148,18 @@ export class SelfService {
    * Binds or replaces the primary email or phone (Authing bindEmail / updateEmail / bindPhone /
    * updatePhone). Both codes are checked before either is used; then both are consumed and the address
    * is stored as verified. The old-address code is required with `verifyOld`, or always when the server
-   * sets `signIn.requireOldIdentifierProof`.
-   * @throws AppError `request.invalid` (old-address code required but missing), `user.invalid_email|phone`,
+   * sets `signIn.requireOldIdentifierProof` (the default). A change without an old-address code — the
+   * first email/phone of its kind, or a replacement when that setting is off — needs a session issued
+   * within the last 10 minutes instead.
+   * @param caller the request's resolved session and its user
+   * @throws AppError `request.invalid` (old-address code required but missing), `auth.reauthentication_required`
+   *   (401: no old-address code and an older session; checked before any code is tried), `user.invalid_email|phone`,
    *   the code errors of {@link VerificationService.verifyCode} (`verification.not_found` when no code
    *   was sent to that address for this purpose), `user.email_taken` / `user.phone_taken` (409),
    *   `verification.already_used` (a concurrent use won)
    */
-  async bindIdentifier(user: UserRecord, input: BindInput): Promise<UserRecord> {
+  async bindIdentifier(caller: ResolvedSession, input: BindInput): Promise<UserRecord> {
+    const { user } = caller;
     const { channel } = input;
     const normalized = this.normalize(channel, input.value);
     const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
@@ -149,6 +167,7 @@ export class SelfService {
     if ((input.verifyOld || this.requireOldProof) && current !== null && input.oldCode === undefined) {
       throw new AppError('request.invalid', { data: { issues: [{ path: `body.${field}`, code: 'custom', message: 'A code sent to the current address is required' }] } });
     }
+    if (input.oldCode === undefined) this.sessions.assertRecentSignIn(caller.session);
     const fresh = await this.verification.verifyCode({ channel, identifier: normalized, purpose: 'BindNewIdentifier', code: input.code });
     let old: { id: string } | undefined;
     if (input.oldCode !== undefined) {
@@ -167,13 +186,18 @@ export class SelfService {
    * Removes the primary email or phone (Authing unbindEmail / unbindPhone). Refused when nothing would
    * be left to sign in with: another identifier that can receive codes, a username **with** a password,
    * or a linked third-party identity (stricter than the Account API's rule, which counts a bare username).
-   * @throws AppError `user.last_sign_in_method_required` (400), `request.invalid` (nothing bound)
+   * Needs a session issued within the last 10 minutes (a removed address can no longer warn or recover).
+   * @param caller the request's resolved session and its user
+   * @throws AppError `user.last_sign_in_method_required` (400), `request.invalid` (nothing bound),
+   *   `auth.reauthentication_required` (401: older session)
    */
-  async removeIdentifier(user: UserRecord, channel: CodeChannel): Promise<UserRecord> {
+  async removeIdentifier(caller: ResolvedSession, channel: CodeChannel): Promise<UserRecord> {
+    const { user } = caller;
     const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
     if (current === null) {
       throw new AppError('request.invalid', { message: `No ${channel} is bound to this account.` });
     }
+    this.sessions.assertRecentSignIn(caller.session);
     await this.account.assertKeepsSignInMethod(user, channel);
     const left = [
       channel !== 'email' && user.primaryEmail,

@@ -104,7 +104,12 @@ export function toPublicConnector(c: ConnectorRecord): PublicConnector {
  *   sign-up with someone else's address);
  * - on the Account API a verified social record links the identity to the caller (seed 000).
  * Identities are `user_identities` rows with provider = connector target, so a LeanCloud `weixin`
- * authData and a WeChat connector sign-in are one identity. Sessions end through
+ * authData and a WeChat connector sign-in are one identity — when the row is trustworthy. Rows this
+ * service writes are `verified` (the provider proved the account); rows written from client-supplied
+ * LeanCloud authData are not, and a connector never trusts those: sign-in into one, or binding one
+ * another user has, is refused (422 `user.identity_already_in_use`; it may be an attacker's pre-claim).
+ * Such a user signs in another way and links the connector from the Account API, which upgrades their
+ * own unverified row to verified (migration 0013, security review). Sessions end through
  * {@link AuthService.finishSignIn} (MFA gate) with `amr` {@link SOCIAL_AMR}.
  */
 export class SocialService {
@@ -300,8 +305,11 @@ export class SocialService {
    * (see the class comment), or signs a new user up; then {@link AuthService.finishSignIn} with
    * `amr` ["fed"]. The identity's provider data is refreshed on every sign-in.
    * @throws AppError `auth.user_suspended` (403), `request.rate_limited` (429, sign-ups per IP),
+   *   `user.identity_already_in_use` (422: the identity's row was written from unverified LeanCloud
+   *   authData — not trusted; the owner links the connector from the Account API instead),
    *   `user.identity_already_bound` (400: the email's account already has another identity of this
-   *   provider), `user.email_already_in_use` (422: linking on, but the local email is unverified),
+   *   provider), `user.email_already_in_use` (422: linking on, but the local email is unverified or
+   *   the account has an MFA factor — it links from the Account API),
    *   `auth.mfa_required` / `auth.mfa_enrollment_required` (403, from the MFA gate)
    */
   async signInWith(identity: ExternalIdentity, meta: RequestMeta): Promise<SignedIn> {
@@ -314,12 +322,15 @@ export class SocialService {
    */
   async resolveUser(identity: ExternalIdentity, meta: RequestMeta, attempt = 0): Promise<UserRecord> {
     const data = identityData(identity);
-    const existingIdentity = await this.store.identities.findBySubject(identity.target, identity.subject);
+    const existingIdentity = await this.identities.find(identity.target, identity.subject);
     if (existingIdentity) {
+      // Written from client-supplied authData (nobody checked it): possibly an attacker's pre-claim of
+      // this external account, so it signs nobody in here and nothing is written.
+      if (!existingIdentity.verified) throw new AppError('user.identity_already_in_use');
       const owner = await this.users.require(existingIdentity.userId);
       if (owner.isSuspended) throw new AppError('auth.user_suspended');
       // Merged, so data kept by other surfaces (LeanCloud authData's access_token…) survives.
-      await this.identities.link(owner.id, identity.target, identity.subject, { ...existingIdentity.data, ...data });
+      await this.identities.link(owner.id, identity.target, identity.subject, { ...existingIdentity.data, ...data }, { verified: true });
       return owner;
     }
     const verifiedEmail = identity.email && identity.emailVerified === true ? identity.email : undefined;
@@ -328,6 +339,9 @@ export class SocialService {
       if (existing) {
         if (existing.isSuspended) throw new AppError('auth.user_suspended');
         if (!existing.emailVerified) throw new AppError('user.email_already_in_use');
+        // Linking here would write the link before the MFA step: an account with a second factor links
+        // its social identities from the Account API (signed in, with MFA) instead.
+        if ((await this.store.mfa.listFactors(existing.id)).length > 0) throw new AppError('user.email_already_in_use');
         if ((await this.identities.list(existing.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
         await this.linkOrConflict(existing.id, identity, data);
         return existing;
@@ -351,7 +365,7 @@ export class SocialService {
       user = await this.users.create({ name: identity.name?.slice(0, 256) ?? null, avatar: identity.avatar?.slice(0, 2048) ?? null }, { requireIdentifier: false });
     }
     try {
-      await this.identities.link(user.id, identity.target, identity.subject, data);
+      await this.identities.link(user.id, identity.target, identity.subject, data, { verified: true });
     } catch (error) {
       // Another request linked this external account first: drop our user and sign in as that owner.
       await this.users.delete(user.id);
@@ -400,10 +414,12 @@ export class SocialService {
 
   /**
    * `POST /api/my-account/identities`: links the identity proven by a verified social record of the
-   * caller, consuming the record.
+   * caller, consuming the record. When the caller already has this very identity from unverified
+   * LeanCloud authData, the row is upgraded to verified (provider data merged).
    * @throws AppError `verification_record.not_found` (400: unknown, unverified, expired, used, or
-   *   another user's), `user.identity_already_in_use` (422: another user has it),
-   *   `user.identity_already_bound` (400: the caller already has an identity of that target)
+   *   another user's), `user.identity_already_in_use` (422: another user has it, verified or not;
+   *   nothing written), `user.identity_already_bound` (400: the caller already has a verified identity
+   *   of that target, or another account of that target)
    */
   async bindIdentity(user: UserRecord, recordId: string): Promise<void> {
     const record = await this.store.socialSessions.findById(recordId);
@@ -412,11 +428,13 @@ export class SocialService {
       throw new AppError('verification_record.not_found');
     }
     const identity = record.result as unknown as ExternalIdentity;
-    const owner = await this.identities.findOwner(identity.target, identity.subject);
-    if (owner && owner !== user.id) throw new AppError('user.identity_already_in_use');
-    if ((await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
+    const existing = await this.identities.find(identity.target, identity.subject);
+    if (existing && existing.userId !== user.id) throw new AppError('user.identity_already_in_use');
+    // The caller's own unverified row of this very account (LeanCloud authData): the proof upgrades it.
+    const upgrade = existing !== undefined && !existing.verified;
+    if (!upgrade && (await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
     if (!(await this.store.socialSessions.consume(record.id, now))) throw new AppError('verification_record.not_found');
-    await this.linkOrConflict(user.id, identity, identityData(identity));
+    await this.linkOrConflict(user.id, identity, upgrade ? { ...existing.data, ...identityData(identity) } : identityData(identity));
   }
 
   /**
@@ -436,9 +454,10 @@ export class SocialService {
     return this.store.socialSessions.deleteExpired(this.clock.now());
   }
 
+  /** Links a connector-proven identity (verified). @throws AppError `user.identity_already_in_use` (422) */
   private async linkOrConflict(userId: string, identity: ExternalIdentity, data: Record<string, unknown>): Promise<void> {
     try {
-      await this.identities.link(userId, identity.target, identity.subject, data);
+      await this.identities.link(userId, identity.target, identity.subject, data, { verified: true });
     } catch (error) {
       if (isAppError(error, 'identity.already_linked') || error instanceof IdentityConflict) throw new AppError('user.identity_already_in_use');
       throw error;

@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   'identity.already_linked': { status: 409, message: 'This external account is already linked to another user.' },
   'identity.not_found': { status: 404, message: 'No user is linked to this external account.' },
   'identity.invalid': { status: 400, message: 'The external account data is missing its id.' },
+  'identity.verified_only': { status: 409, message: 'This external account was linked through a verified sign-in (social connector or import); client-supplied authData cannot use it.' },
   'user.identity_not_exist': { status: 404, message: 'The user has no identity of this provider.' },
 
   // schema-free objects (LeanCloud /1.1 user objects)
@@ -144,6 +145,7 @@ export const ERROR_CODES = {
   'auth.user_exists_check_disabled': { status: 403, message: 'Checking whether a user exists is disabled on this server.' },
   'auth.captcha_required': { status: 401, message: 'Too many failed sign-ins from this address; solve a captcha (POST /api/auth/captcha).' },
   'auth.captcha_invalid': { status: 401, message: 'The captcha answer is wrong, expired or already used; request a new captcha.' },
+  'auth.reauthentication_required': { status: 401, message: 'This change needs a recent sign-in: sign in again (within the last 10 minutes) and retry with the new session.' },
   'custom_field.not_found': { status: 400, message: 'No custom field is defined with this key.' },
   'custom_field.invalid_value': { status: 400, message: 'The value does not match the type of the custom field.' },
   'custom_field.key_taken': { status: 409, message: 'A custom field with this key already exists.' },
@@ -153,6 +155,7 @@ export const ERROR_CODES = {
   'auth.mfa_required': { status: 403, message: 'A second factor is required to finish signing in.' },
   'auth.mfa_enrollment_required': { status: 403, message: 'A second factor must be set up to finish signing in.' },
   'auth.mfa_sign_in_expired': { status: 400, message: 'This sign-in attempt has expired or was already used; sign in again.' },
+  'auth.mfa_locked': { status: 423, message: 'Too many wrong second factors; an administrator must reset this account\'s second factors.' },
   'session.mfa.invalid_totp_code': { status: 400, message: 'The authenticator code is incorrect.' },
   'session.mfa.invalid_backup_code': { status: 400, message: 'The backup code is incorrect or was already used.' },
   'session.mfa.webauthn_verification_failed': { status: 400, message: 'The passkey could not be verified.' },

@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Interaction } from 'oidc-provider';
 import type { IdentifierKind } from '../domain/identifiers.js';
+import type { UserRecord } from '../storage/store.js';
 import { AppError } from '../errors/index.js';
 import { constantTimeEqual } from '../util/crypto.js';
 import type { OidcService } from './index.js';
@@ -293,17 +294,21 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     const code = typeof body['code'] === 'string' ? body['code'].replace(/\s+/g, '').slice(0, 32) : '';
     if (!pendingSignInId) return loginPage(reply, interaction, 400, { error: 'Sign in again.' });
     if (!code) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'Enter the code from your authenticator app or a backup code.');
-    let result: { user: { id: string }; amr: string[] };
+    let result: { user: UserRecord; amr: string[] };
     try {
       const ua = request.headers['user-agent'];
       result = await mfa.verifySignIn(pendingSignInId, { type: /^\d{6}$/.test(code) ? 'totp' : 'backup_code', code }, {
         ip: request.ip,
         userAgent: typeof ua === 'string' ? ua : null,
       });
+      // A user flagged for a forced password reset is refused here, after the second factor (as on /api/auth).
+      await auth.assertSignInComplete(result.user, result.amr);
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      if (error.code === 'auth.mfa_sign_in_expired') return loginPage(reply, interaction, 400, { error: error.message });
+      if (error.code === 'auth.mfa_sign_in_expired' || error.code === 'auth.password_reset_required') {
+        return loginPage(reply, interaction, error.status, { error: error.message });
+      }
       return mfaStepPage(reply, interaction, error.status, pendingSignInId, error.message);
     }
     const provider = await oidc.current();

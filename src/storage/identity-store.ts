@@ -14,6 +14,18 @@ export interface IdentityRecord {
   subject: string;
   /** Provider data as received (tokens, profile…), a JSON object. */
   data: Record<string, unknown>;
+  /**
+   * True when the row's origin is trustworthy: a social connector proved the account (sign-in, sign-up,
+   * Account API link) or the operator imported it (`tessera import leancloud`). False for client-supplied
+   * LeanCloud `authData`, which nobody checked (migration 0013). Optional on input (default false).
+   */
+  verified?: boolean;
+  /**
+   * True when the row came from the operator's LeanCloud import (implies `verified`): connectors trust
+   * it, and — as LeanCloud itself did for these accounts — so does client `authData` (column value 2).
+   * A connector sign-in keeps the mark. Optional on input (default false).
+   */
+  imported?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -35,8 +47,8 @@ export interface IdentityStore {
   /** The identities of several users (for list views). */
   listByUsers(userIds: readonly string[]): Promise<IdentityRecord[]>;
   /**
-   * Sets the user's identity for `record.provider` (replacing the subject and data of an existing one,
-   * keeping its `createdAt`).
+   * Sets the user's identity for `record.provider` (replacing the subject, data and `verified` flag of
+   * an existing one, keeping its `createdAt`).
    * @throws IdentityConflict when another user has `(provider, subject)` (nothing is written)
    */
   upsert(record: IdentityRecord): Promise<void>;
@@ -63,6 +75,8 @@ function toIdentity(row: Selectable<UserIdentitiesTable>): IdentityRecord {
     provider: row.provider,
     subject: row.subject,
     data,
+    verified: Number(row.verified) >= 1,
+    imported: Number(row.verified) === 2,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -109,17 +123,19 @@ export class KyselyIdentityStore implements IdentityStore {
   /** {@inheritDoc IdentityStore.upsert} */
   async upsert(r: IdentityRecord, attempt = 0): Promise<void> {
     const data = JSON.stringify(r.data);
+    // 0 claimed by client authData, 1 proven by a connector, 2 imported by the operator.
+    const verified = r.imported === true ? 2 : r.verified === true ? 1 : 0;
     try {
       const updated = await this.db
         .updateTable('user_identities')
-        .set({ subject: r.subject, data, updated_at: r.updatedAt })
+        .set({ subject: r.subject, data, verified, updated_at: r.updatedAt })
         .where('user_id', '=', r.userId)
         .where('provider', '=', r.provider)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) > 0) return;
       await this.db
         .insertInto('user_identities')
-        .values({ user_id: r.userId, provider: r.provider, subject: r.subject, data, created_at: r.createdAt, updated_at: r.updatedAt })
+        .values({ user_id: r.userId, provider: r.provider, subject: r.subject, data, verified, created_at: r.createdAt, updated_at: r.updatedAt })
         .execute();
     } catch (error) {
       if (!isUniqueError(error)) throw error;

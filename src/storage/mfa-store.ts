@@ -38,6 +38,13 @@ export interface MfaPendingSignInsTable {
   consumed_at: number | null;
 }
 
+/** Row of `mfa_failure_counts` (migration 0014): consecutive wrong second factors of a user. */
+export interface MfaFailureCountsTable {
+  user_id: string;
+  failures: number;
+  updated_at: number;
+}
+
 /** Row of `mfa_challenges`. */
 export interface MfaChallengesTable {
   id: string;
@@ -78,7 +85,7 @@ export interface MfaFactorRecord {
   lastUsedAt: number | null;
 }
 
-/** One backup code of a `backup_codes` factor (only its hash). */
+/** One backup code of a `backup_codes` factor (only its hash: an argon2id PHC string since migration 0014). */
 export interface MfaBackupCodeRecord {
   factorId: string;
   codeHash: string;
@@ -153,8 +160,24 @@ export interface MfaStore {
 
   insertPending(record: MfaPendingSignInRecord): Promise<void>;
   findPending(idHash: string): Promise<MfaPendingSignInRecord | undefined>;
-  /** Counts one wrong attempt. @returns the attempts after the update. */
-  countPendingAttempt(idHash: string): Promise<number>;
+  /**
+   * Reserves one verification attempt of a pending sign-in before the factor is checked: one
+   * conditional statement `attempts = attempts + 1` only while `attempts < maxAttempts`, unconsumed and
+   * unexpired at `now` (ms), so of N concurrent callers at most `maxAttempts - attempts` get true.
+   * @returns false (nothing changed) when the pending sign-in is unknown, used, expired or out of attempts
+   */
+  reservePendingAttempt(idHash: string, now: number, maxAttempts: number): Promise<boolean>;
+  /**
+   * Reserves one consecutive second-factor failure of the user before the factor is checked (the caller
+   * resets it with {@link resetFailures} on success): creates the counter row if missing, then one
+   * conditional statement `failures = failures + 1` only while `failures < max`.
+   * @returns false (nothing changed) when the user already has `max` consecutive failures (locked)
+   */
+  reserveFailure(userId: string, max: number, at: number): Promise<boolean>;
+  /** Sets the user's consecutive second-factor failures back to 0 (a correct second factor). */
+  resetFailures(userId: string, at: number): Promise<void>;
+  /** Forgets the user's consecutive second-factor failures (admin reset). */
+  clearFailures(userId: string): Promise<void>;
   /** Sets `consumed_at` only if unset and unexpired: of concurrent calls exactly one gets true. */
   consumePending(idHash: string, at: number): Promise<boolean>;
 
@@ -362,14 +385,39 @@ export class KyselyMfaStore implements MfaStore {
     return row ? toPending(row) : undefined;
   }
 
-  async countPendingAttempt(idHash: string): Promise<number> {
-    await this.db
+  async reservePendingAttempt(idHash: string, now: number, maxAttempts: number): Promise<boolean> {
+    const r = await this.db
       .updateTable('mfa_pending_sign_ins')
       .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
       .where('id_hash', '=', idHash)
+      .where('attempts', '<', maxAttempts)
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async reserveFailure(userId: string, max: number, at: number): Promise<boolean> {
+    await this.db
+      .insertInto('mfa_failure_counts')
+      .values({ user_id: userId, failures: 0, updated_at: at })
+      .onConflict((oc) => oc.column('user_id').doNothing())
       .execute();
-    const row = await this.db.selectFrom('mfa_pending_sign_ins').select('attempts').where('id_hash', '=', idHash).executeTakeFirst();
-    return row ? Number(row.attempts) : Number.MAX_SAFE_INTEGER;
+    const r = await this.db
+      .updateTable('mfa_failure_counts')
+      .set((eb) => ({ failures: eb('failures', '+', 1), updated_at: at }))
+      .where('user_id', '=', userId)
+      .where('failures', '<', max)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async resetFailures(userId: string, at: number): Promise<void> {
+    await this.db.updateTable('mfa_failure_counts').set({ failures: 0, updated_at: at }).where('user_id', '=', userId).execute();
+  }
+
+  async clearFailures(userId: string): Promise<void> {
+    await this.db.deleteFrom('mfa_failure_counts').where('user_id', '=', userId).execute();
   }
 
   async consumePending(idHash: string, at: number): Promise<boolean> {

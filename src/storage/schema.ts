@@ -5,7 +5,7 @@ import type { AccountCenterTable } from './account-center-store.js';
 import type { AccountAuditTable } from './account-audit-store.js';
 import type { ConnectorsTable, SocialSessionsTable } from './connector-store.js';
 import type { RowCountsTable } from './user-list.js';
-import type { MfaBackupCodesTable, MfaChallengesTable, MfaFactorsTable, MfaPendingSignInsTable } from './mfa-store.js';
+import type { MfaBackupCodesTable, MfaChallengesTable, MfaFactorsTable, MfaFailureCountsTable, MfaPendingSignInsTable } from './mfa-store.js';
 import type { CaptchasTable, CustomFieldsTable, PasswordLevelsTable, PasswordResetTokensTable } from './sdk-store.js';
 
 /**
@@ -90,6 +90,8 @@ export interface UserIdentitiesTable {
   subject: string;
   /** JSON object as received from the client or provider. */
   data: string;
+  /** 0/1: 1 = written by a social connector or the LeanCloud import, 0 = client-supplied authData (migration 0013). */
+  verified: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -126,6 +128,7 @@ export interface Database {
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_pending_sign_ins: MfaPendingSignInsTable;
   mfa_challenges: MfaChallengesTable;
+  mfa_failure_counts: MfaFailureCountsTable;
 }
 
 /** Helper for tables whose column is filled by the database. */

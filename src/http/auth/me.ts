@@ -80,6 +80,8 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
   const sessionOut = (issued: IssuedSession) => ({ token: issued.token, expiresAt: new Date(issued.session.expiresAt).toISOString() });
   const signedIn = (user: UserRecord, issued: IssuedSession) => ({ user: toPublicUser(user), session: sessionOut(issued) });
   const me = async (request: FastifyRequest) => (await requireSession(request, sessions)).user;
+  /** The request's session and user, for changes that need a recent sign-in. */
+  const caller = (request: FastifyRequest) => requireSession(request, sessions);
 
   app.patch(
     '/me',
@@ -115,8 +117,10 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
         tags: ['auth'],
         summary: 'Set a new password (Authing updatePassword); ends every session and returns a new one',
         description:
-          '`oldPassword` is required when the user has a password; a user without one (code or social sign-up) sets one without it. ' +
-          'Errors: request.invalid (oldPassword missing), auth.invalid_credentials (401, wrong current password), password.rejected (422), ' +
+          '`oldPassword` is required when the user has a password; a user without one (code or social sign-up) sets one without it, ' +
+          'through a session issued within the last 10 minutes. ' +
+          'Errors: request.invalid (oldPassword missing), auth.invalid_credentials (401, wrong current password), ' +
+          'auth.reauthentication_required (401: first password, older session; sign in again), password.rejected (422), ' +
           'request.rate_limited, auth.unauthorized.',
         security: bearer,
         body: z.object({ oldPassword: password.optional(), newPassword: password }).strict(),
@@ -124,7 +128,7 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
       },
     },
     async (request) => {
-      const { user, issued } = await self.setPassword(await me(request), request.body, requestMeta(request));
+      const { user, issued } = await self.setPassword(await caller(request), request.body, requestMeta(request));
       return signedIn(user, issued);
     },
   );
@@ -165,10 +169,12 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
           tags: ['auth'],
           summary: `Bind or replace the ${channel} with a code sent to it (Authing bind${channel === 'email' ? 'Email' : 'Phone'} / update${channel === 'email' ? 'Email' : 'Phone'})`,
           description:
-            `\`code\`: sent to the new ${channel} by POST /me/codes. With \`verifyOld: true\` (or always, with config ` +
-            `signIn.requireOldIdentifierProof) a user who has a ${channel} must also send ` +
-            `\`${oldField}\` (sent to the current one). The ${channel} is stored as verified. Errors: request.invalid, user.invalid_${channel}, ` +
-            `verification.* (code errors), user.${channel}_taken (409), auth.unauthorized.`,
+            `\`code\`: sent to the new ${channel} by POST /me/codes. A user who has a ${channel} must also send ` +
+            `\`${oldField}\` (sent to the current one) — always under config signIn.requireOldIdentifierProof (default true), ` +
+            `else with \`verifyOld: true\`. Without \`${oldField}\` (a first ${channel}, or a replacement with that config off) the ` +
+            `session must have been issued within the last 10 minutes. The ${channel} is stored as verified. Errors: request.invalid, ` +
+            `auth.reauthentication_required (401: sign in again), user.invalid_${channel}, verification.* (code errors), ` +
+            `user.${channel}_taken (409), auth.unauthorized.`,
           security: bearer,
           body: bindBodies[channel],
           response: { 200: userSchema, ...errors },
@@ -176,7 +182,7 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
       },
       async (request) => {
         const body = request.body as Record<string, string | boolean | undefined>;
-        const user = await self.bindIdentifier(await me(request), {
+        const user = await self.bindIdentifier(await caller(request), {
           channel,
           value: body[channel] as string,
           code: body.code as string,
@@ -195,12 +201,13 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
           summary: `Remove the ${channel} (Authing unbind${channel === 'email' ? 'Email' : 'Phone'})`,
           description:
             'Refused when nothing else could sign in: another email/phone, a username with a password, or a linked identity. ' +
-            'Errors: user.last_sign_in_method_required (400), request.invalid (none bound), auth.unauthorized.',
+            'The session must have been issued within the last 10 minutes. Errors: user.last_sign_in_method_required (400), ' +
+            'request.invalid (none bound), auth.reauthentication_required (401: sign in again), auth.unauthorized.',
           security: bearer,
           response: { 200: userSchema, ...errors },
         },
       },
-      async (request) => toPublicUser(await self.removeIdentifier(await me(request), channel)),
+      async (request) => toPublicUser(await self.removeIdentifier(await caller(request), channel)),
     );
   }
 
@@ -250,7 +257,9 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
         description:
           'Authing resetPasswordByFirstLoginToken / resetPasswordByForceResetToken. The token is single-use and valid 10 minutes; ' +
           '`oldPassword`, when given, must be the current password. Ends every other session. Errors: auth.reset_token_invalid (400), ' +
-          'auth.invalid_credentials (401, wrong oldPassword), password.rejected (422), user.same_password (422), request.rate_limited.',
+          'auth.invalid_credentials (401, wrong oldPassword), password.rejected (422), user.same_password (422), request.rate_limited, ' +
+          'auth.mfa_required (403, data.pendingSignInId: a user with an MFA factor — the password is changed, finish the new sign-in ' +
+          'with POST /api/auth/sign-in/mfa).',
         body: z.object({ resetToken: z.string().min(1).max(128), newPassword: password, oldPassword: password.optional() }).strict(),
         response: { 200: signedInSchema, ...errors },
       },
@@ -336,8 +345,10 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
         tags: ['auth'],
         summary: "Move a secondary account's third-party identities to a primary account and delete the secondary (Authing linkAccount)",
         description:
-          'Both tokens are session tokens. Only an account without password, email and phone can be merged away. Errors: auth.unauthorized ' +
-          '(a token is not a live session), request.invalid (same account), account.link_conflict (409), request.rate_limited.',
+          'Both tokens are session tokens. Only an account without password, email and phone can be merged away. The primary session ' +
+          'must have been issued by a sign-in within the last 10 minutes. Errors: auth.unauthorized (a token is not a live session), ' +
+          'auth.reauthentication_required (401: the primary session is older; sign in again), request.invalid (same account), ' +
+          'account.link_conflict (409), request.rate_limited.',
         body: z.object({ primaryUserToken: z.string().min(1).max(256), secondaryUserToken: z.string().min(1).max(256) }).strict(),
         response: { 200: z.object({ user: userSchema }), ...errors },
       },

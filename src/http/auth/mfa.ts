@@ -77,10 +77,13 @@ export const mfaAuthRoutes: FastifyPluginAsyncZod<MfaAuthOptions> = async (app, 
         summary: 'Finish a sign-in that answered auth.mfa_required with a second factor',
         description:
           'TOTP code (6 digits, ±30 s, each code once), backup code (single use) or WebAuthn assertion (after ' +
-          '/sign-in/mfa/webauthn-options). Wrong factors count towards the lockout; the pending sign-in dies after 5 ' +
-          'wrong attempts or 5 minutes. Errors: auth.mfa_sign_in_expired, session.mfa.invalid_totp_code, ' +
+          '/sign-in/mfa/webauthn-options). Every attempt is counted before the factor is checked: the pending sign-in ' +
+          'allows 5 verifications within 5 minutes, wrong factors count towards the lockout, and after ' +
+          'mfa.maxConsecutiveFailures (default 100) consecutive wrong factors the user is locked until an admin removes a ' +
+          'factor. Errors: auth.mfa_sign_in_expired, session.mfa.invalid_totp_code, ' +
           'session.mfa.invalid_backup_code, session.mfa.webauthn_verification_failed, auth.too_many_failures (429), ' +
-          'request.rate_limited (429).',
+          'auth.mfa_locked (423), request.rate_limited (429), auth.password_reset_required (403, data: {resetToken, reason}: a user ' +
+          'flagged for a forced password reset gets the reset token here, after the second factor, instead of a session).',
         body: z.discriminatedUnion('type', [
           z.object({ pendingSignInId, type: z.literal('totp'), code: z.string().min(1).max(16) }).strict(),
           z.object({ pendingSignInId, type: z.literal('backup_code'), code: z.string().min(1).max(32) }).strict(),

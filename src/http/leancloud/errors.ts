@@ -60,6 +60,10 @@ const LC_ERRORS: Partial<Record<ErrorCode, Mapping>> = {
   'identity.already_linked': [208, 'An existing account already linked to another user.'],
   'identity.not_found': [211, 'Could not find user.'],
   'identity.invalid': [250, 'Linked id missing from request'],
+  // authData naming an identity a connector or the import verified (migration 0013): refused with
+  // LeanCloud's "account already linked" code (spec §error codes: 208, the SDK's ACCOUNT_ALREADY_LINKED),
+  // the closest documented meaning ("this authData is not yours to use"); 137 is the generic duplicate.
+  'identity.verified_only': [208, 'This authData is linked through a verified sign-in and cannot be used here.'],
   'object.invalid_key': [105, 'Invalid key name.'],
   'object.invalid_type': [111, 'Invalid type.'],
   'object.invalid_query': [102, 'Invalid query.'],

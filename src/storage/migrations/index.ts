@@ -11,6 +11,8 @@ import { migration as m0009 } from './0009_mfa.js';
 import { migration as m0010 } from './0010_social.js';
 import { migration as m0011 } from './0011_sdk.js';
 import { migration as m0012 } from './0012_third_party_apps.js';
+import { migration as m0013 } from './0013_identity_verified.js';
+import { migration as m0014 } from './0014_mfa_limits.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -30,6 +32,8 @@ const migrations: Record<string, Migration> = {
   '0010_social': m0010,
   '0011_sdk': m0011,
   '0012_third_party_apps': m0012,
+  '0013_identity_verified': m0013,
+  '0014_mfa_limits': m0014,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
