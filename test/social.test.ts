@@ -201,6 +201,9 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
       expect(open.body.code).toBe('connector.redirect_uri_not_allowed');
       const viaApp = await call('POST', '/api/auth/social/start', { connectorId: googleId, redirectUri: RP_REDIRECT, clientId: rp.application.id });
       expect(viaApp.status).toBe(200);
+      const outsider = await t.app.services.applications.create({ name: 'Outsider', type: 'traditional', redirectUris: ['https://outsider.example/cb'], isThirdParty: true });
+      const viaThirdParty = await call('POST', '/api/auth/social/start', { connectorId: googleId, redirectUri: 'https://outsider.example/cb', clientId: outsider.application.id });
+      expect(viaThirdParty).toMatchObject({ status: 400, body: { code: 'connector.redirect_uri_not_allowed' } });
       const unknown = await call('POST', '/api/auth/social/start', { connectorId: 'conn_nope', redirectUri: APP_REDIRECT });
       expect(unknown.status).toBe(422);
       expect(unknown.body.code).toBe('session.invalid_connector_id');

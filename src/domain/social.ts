@@ -195,13 +195,15 @@ export class SocialService {
 
   /**
    * True when `redirectUri` may receive the provider's callback for a first-party flow: it is in
-   * `social.redirectUris`, or registered (exact match) by the application `clientId`.
+   * `social.redirectUris`, or registered (exact match) by the application `clientId`, which must be
+   * first-party.
    */
   async isAllowedRedirect(redirectUri: string, clientId?: string | null): Promise<boolean> {
     if (this.config.social.redirectUris.includes(redirectUri)) return true;
     if (!clientId) return false;
     const app = await this.store.applications.findById(clientId);
-    return !!app && app.redirectUris.includes(redirectUri);
+    // A third-party application's redirect URIs never receive first-party social callbacks.
+    return !!app && !app.isThirdParty && app.redirectUris.includes(redirectUri);
   }
 
   /**
