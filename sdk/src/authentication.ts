@@ -281,7 +281,7 @@ export class AuthenticationClient {
    * @example
    * ```ts
    * const user = await auth.loginByUsername('ada', 'correct horse battery');
-   * console.log(user.token);
+   * // user.token is now kept by the client (memory or the given storage) for later calls.
    * ```
    */
   loginByUsername(username: string, password: string, options?: LoginOptions): Promise<User> {
