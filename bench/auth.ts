@@ -42,7 +42,7 @@ import { parseArgs } from 'node:util';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { ARGON2ID } from '../src/domain/passwords.js';
-import { cpuTimeMs, loadInWorker, numberOption, quantile } from './lib.js';
+import { closedLoop, cpuTimeMs, loadInWorker, numberOption, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -82,57 +82,6 @@ const PASSWORD = `Tq7!vortex-${randomBytes(12).toString('base64url')}-lantern`;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-
-/** Outcome of one closed-loop load phase. */
-interface PhaseResult {
-  /** Requests that got the expected status. */
-  ok: number;
-  /** Unexpected statuses (`HTTP 409`) and network errors (`TypeError: fetch failed`), with counts. */
-  errors: Map<string, number>;
-  /** Latencies of the successful requests, ms, ascending. */
-  latencies: number[];
-  /** Wall-clock seconds from the start to the completion of the last request. */
-  elapsed: number;
-}
-
-/**
- * Runs `concurrency` workers in a closed loop: each sends a request, waits for the complete
- * response, and sends the next until `seconds` have passed (requests in flight then finish and count).
- * @param request sends request number `i` and resolves to its HTTP status
- */
-async function closedLoop(seconds: number, concurrency: number, expected: number, request: (i: number) => Promise<number>): Promise<PhaseResult> {
-  const result: PhaseResult = { ok: 0, errors: new Map(), latencies: [], elapsed: 0 };
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  let next = 0;
-  let lastEnd = start;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const i = next++;
-      const t0 = performance.now();
-      let outcome: string;
-      try {
-        const status = await request(i);
-        outcome = status === expected ? 'ok' : `HTTP ${status}`;
-      } catch (error) {
-        outcome = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      }
-      const t1 = performance.now();
-      lastEnd = Math.max(lastEnd, t1);
-      if (outcome === 'ok') {
-        result.ok++;
-        result.latencies.push(t1 - t0);
-      } else {
-        result.errors.set(outcome, (result.errors.get(outcome) ?? 0) + 1);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  result.elapsed = (lastEnd - start) / 1000;
-  result.latencies.sort((a, b) => a - b);
-  return result;
-}
 
 /**
  * The load generator's HTTP client: `node:http` over keep-alive connections. It shares the CPUs with

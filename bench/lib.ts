@@ -116,3 +116,42 @@ export function loadInWorker(options: {
     });
   });
 }
+
+/**
+ * Runs `concurrency` workers in a closed loop on this event loop: each sends request number `i`,
+ * waits for the complete answer and sends the next, until `seconds` have passed (requests in flight
+ * then finish and count). Only answers with the `expected` status count as successes.
+ * @param request sends request number `i` and resolves to its HTTP status
+ */
+export async function closedLoop(seconds: number, concurrency: number, expected: number, request: (i: number) => Promise<number>): Promise<LoadResult> {
+  const result: LoadResult = { ok: 0, errors: new Map(), latencies: [], elapsed: 0 };
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let next = 0;
+  let lastEnd = start;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      let outcome: string;
+      try {
+        const status = await request(i);
+        outcome = status === expected ? 'ok' : `HTTP ${status}`;
+      } catch (error) {
+        outcome = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+      const t1 = performance.now();
+      lastEnd = Math.max(lastEnd, t1);
+      if (outcome === 'ok') {
+        result.ok++;
+        result.latencies.push(t1 - t0);
+      } else {
+        result.errors.set(outcome, (result.errors.get(outcome) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  result.elapsed = (lastEnd - start) / 1000;
+  result.latencies.sort((a, b) => a - b);
+  return result;
+}

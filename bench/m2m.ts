@@ -50,7 +50,7 @@ import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
 import { freePort } from '../test/helpers.js';
-import { cpuTimeMs, numberOption, processTreeCpuMs, quantile } from './lib.js';
+import { closedLoop, cpuTimeMs, type LoadResult, numberOption, processTreeCpuMs, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -92,51 +92,7 @@ const CLIENT_SECRET = randomBytes(24).toString('base64url');
 // Load generator
 
 
-/** Outcome of one closed-loop load phase. */
-interface PhaseResult {
-  ok: number;
-  /** Unexpected statuses (`HTTP 429`) and network errors, with counts. */
-  errors: Map<string, number>;
-  /** Latencies of the successful requests, ms, ascending. */
-  latencies: number[];
-  /** Wall-clock seconds from the start to the completion of the last request. */
-  elapsed: number;
-}
 
-/**
- * Runs `concurrency` workers in a closed loop (send, read the whole answer, send the next) until
- * `seconds` have passed; requests in flight then finish and count.
- */
-async function closedLoop(seconds: number, concurrency: number, expected: number, request: () => Promise<number>): Promise<PhaseResult> {
-  const result: PhaseResult = { ok: 0, errors: new Map(), latencies: [], elapsed: 0 };
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  let lastEnd = start;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      let outcome: string;
-      try {
-        const status = await request();
-        outcome = status === expected ? 'ok' : `HTTP ${status}`;
-      } catch (error) {
-        outcome = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      }
-      const t1 = performance.now();
-      lastEnd = Math.max(lastEnd, t1);
-      if (outcome === 'ok') {
-        result.ok++;
-        result.latencies.push(t1 - t0);
-      } else {
-        result.errors.set(outcome, (result.errors.get(outcome) ?? 0) + 1);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  result.elapsed = (lastEnd - start) / 1000;
-  result.latencies.sort((a, b) => a - b);
-  return result;
-}
 
 /** Keep-alive `node:http` agent: far cheaper per request than global fetch, and the CPUs are shared. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -163,7 +119,7 @@ let serverPid: number | undefined;
  * A warm-up and a measured closed-loop phase expecting 200, with the CPU time (ms) the server processes
  * and this load generator used during the measured part.
  */
-async function phase(request: () => Promise<number>): Promise<PhaseResult & { serverCpuMs: number; clientCpuMs: number }> {
+async function phase(request: () => Promise<number>): Promise<LoadResult & { serverCpuMs: number; clientCpuMs: number }> {
   await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, request);
   const server0 = serverPid === undefined ? Number.NaN : processTreeCpuMs(serverPid);
   const client0 = cpuTimeMs().process;
