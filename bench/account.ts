@@ -29,7 +29,7 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
-import { loadInWorker } from './lib.js';
+import { closedLoop, loadInWorker } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
@@ -54,34 +54,13 @@ function get(url: string, headers: Record<string, string>): Promise<number> {
   });
 }
 
-/** Closed loop: `concurrency` workers send, read and repeat for `seconds`. @returns successful req/s */
-async function closedLoop(seconds: number, request: () => Promise<number>): Promise<{ rps: number; errors: number }> {
-  let ok = 0;
-  let errors = 0;
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      try {
-        if ((await request()) === 200) ok++;
-        else errors++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { rps: ok / ((performance.now() - start) / 1000), errors };
-}
-
 /** A closed-loop GET phase of `seconds`, from the load generator `BENCH_CLIENT` names. @returns successful req/s */
 async function phase(url: string, headers: Record<string, string>, seconds: number): Promise<{ rps: number; errors: number; busy: number }> {
   const elu0 = performance.eventLoopUtilization();
-  if (CLIENT === 'inline') {
-    const r = await closedLoop(seconds, () => get(url, headers));
-    return { ...r, busy: performance.eventLoopUtilization(elu0).utilization };
-  }
-  const r = await loadInWorker({ url, method: 'GET', headers, concurrency: CONCURRENCY, seconds, expected: 200 });
+  const r =
+    CLIENT === 'inline'
+      ? await closedLoop(seconds, CONCURRENCY, 200, () => get(url, headers))
+      : await loadInWorker({ url, method: 'GET', headers, concurrency: CONCURRENCY, seconds, expected: 200 });
   // How busy the servers' event loop (this main thread) was: below ~95 % the load generator, not the
   // server, set the pace.
   return { rps: r.ok / r.elapsed, errors: [...r.errors.values()].reduce((a, b) => a + b, 0), busy: performance.eventLoopUtilization(elu0).utilization };
