@@ -32,6 +32,7 @@
  *   --concurrency <n>  BENCH_CONCURRENCY  requests in flight (default 8)
  *   --users <n>        BENCH_USERS        users to seed (default 100000)
  *   --workers <n>      BENCH_WORKERS      server processes, TESSERA_WORKERS of `tessera start` (default 1)
+ *   (env)              BENCH_SERVER_NODE_ARGS  extra Node flags for the server process, e.g. to profile it
  *   --phases <list>    BENCH_PHASES       phases to run: tokens,list (default both; e.g. `--phases tokens`
  *                                         with `node --cpu-prof` profiles the token endpoint alone)
  * With the defaults the whole run takes roughly 30 s.
@@ -176,7 +177,9 @@ async function seedUsers(app: TesseraApp, count: number): Promise<number> {
  * @throws when the server exits or does not answer in time
  */
 async function startServer(env: Record<string, string>, url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'start'], {
+  // BENCH_SERVER_NODE_ARGS: extra Node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'start'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
