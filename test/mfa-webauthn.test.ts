@@ -1,11 +1,19 @@
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IssuedApplication } from '../src/domain/applications.js';
+import { PENDING_SIGN_IN_TTL_MS } from '../src/domain/mfa.js';
+import { ManualClock } from '../src/util/clock.js';
+import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 
 const PW = 'violet-harbor-7-lantern';
 const ADMIN_ID = 'tessera-admin';
 const ADMIN_SECRET = 'bootstrap-secret-0123456789';
+const REDIRECT = 'https://rp.example.com/callback';
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+/** The value of the hidden field `name` (the first one) of a page. */
+const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 
 // ---------------------------------------------------------------- a tiny CBOR encoder (RFC 8949)
 
@@ -109,10 +117,14 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
   let t: RunningApp;
   let db: Awaited<ReturnType<DatabaseFactory>>;
   let mgmt: string;
+  let web: IssuedApplication;
+  // Only the last test moves it (past the pending sign-in's lifetime).
+  const clock = new ManualClock(Date.now());
 
   beforeAll(async () => {
     db = await database();
-    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET });
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET }, { clock });
+    web = await t.app.services.applications.create({ name: 'Passkey page', type: 'traditional', redirectUris: [REDIRECT] });
     const res = await fetch(`${t.base}/oidc/token`, {
       method: 'POST',
       headers: {
@@ -273,5 +285,157 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     expect((await api('POST', '/api/my-account/mfa-verifications', { token: bob.token, proof: bob.proof, body: { type: 'Totp', secret: bobSecret } })).status).toBe(204);
     const bobPending = await pendingSignIn(bob.username);
     expect((await api('POST', '/api/auth/sign-in/mfa/webauthn-options', { body: { pendingSignInId: bobPending.pendingSignInId } })).body.code).toBe('session.mfa.webauthn_verification_failed');
+  });
+
+  /** A user with a bound passkey (and a TOTP factor too when `totp`). */
+  async function withPasskey(totp = false) {
+    const user = await signUp();
+    const key = new SoftAuthenticator(t.base);
+    const recordId = await registered(user.token, key);
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: user.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: recordId } })).status).toBe(204);
+    if (totp) {
+      const secret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token: user.token })).body.secret as string;
+      expect((await api('POST', '/api/my-account/mfa-verifications', { token: user.token, proof: user.proof, body: { type: 'Totp', secret } })).status).toBe(204);
+    }
+    return { ...user, key };
+  }
+
+  /** The OIDC sign-in page up to its MFA step: authorization request, password, then the step page. */
+  async function oidcMfaStep(username: string) {
+    const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'pk-state',
+    });
+    const browser = new Browser();
+    const { res, url: pageUrl } = await browser.follow(url.href, t.base);
+    const html = await res.text();
+    const csrf = field(html, 'csrf')!;
+    const post = (path: string, fields: Record<string, string>, origin = t.base) =>
+      browser.request(new URL(path, pageUrl).href, {
+        method: 'POST',
+        // What the page's script sends (fetch with a URLSearchParams body) and what a form submit sends.
+        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', origin },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const step = await post(/action="([^"]+\/login)"/.exec(html)![1]!, { csrf, identifier: username, password: PW });
+    expect(step.status).toBe(200);
+    const stepHtml = await step.text();
+    expect(stepHtml).toContain('Two-step verification');
+    return { config, verifier, browser, pageUrl, csrf, post, step, stepHtml, pendingSignInId: field(stepHtml, 'pendingSignInId')! };
+  }
+
+  it('OIDC sign-in page: "Use a passkey" on the MFA step (script, CSRF, binding), then tokens with amr hwk', async () => {
+    const user = await withPasskey();
+    const page = await oidcMfaStep(user.username);
+    const { stepHtml, csrf, pendingSignInId, post } = page;
+    expect(pendingSignInId).toMatch(/^mfa_/);
+
+    // The step offers the passkey (no code field: this user has no TOTP or backup codes) and loads
+    // only its same-origin script; the CSP allows exactly that script and same-origin fetches.
+    expect(stepHtml).toContain('Use a passkey');
+    expect(stepHtml).not.toContain('name="code"');
+    expect(stepHtml).not.toMatch(/<script>|on(click|load)=/);
+    const scriptPath = /<script src="([^"]+\/passkey\.js)"><\/script>/.exec(stepHtml)![1]!;
+    const csp = page.step.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("connect-src 'self';");
+    expect(csp).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline/);
+    const script = await page.browser.request(new URL(scriptPath, page.pageUrl).href);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^application\/javascript/);
+    expect(script.headers.get('cache-control')).toBe('no-store');
+    const source = await script.text();
+    expect(source).toContain('navigator.credentials.get');
+    expect(source).not.toMatch(/\beval\(|new Function/);
+
+    const optionsPath = /data-options="([^"]+)"/.exec(stepHtml)![1]!;
+    expect(optionsPath).toMatch(/\/mfa\/webauthn-options$/);
+    const binding = field(stepHtml, 'binding')!;
+    const options = async (fields: Record<string, string>, origin?: string) => {
+      const res = await post(optionsPath, fields, origin);
+      return { status: res.status, body: await res.json() };
+    };
+
+    // The options route: CSRF token and origin checked, JSON errors.
+    expect(await options({ pendingSignInId, binding })).toEqual({ status: 403, body: expect.objectContaining({ code: 'oidc.form_forbidden' }) });
+    expect((await options({ csrf: 'forged', pendingSignInId, binding })).body.code).toBe('oidc.form_forbidden');
+    expect((await options({ csrf, pendingSignInId, binding }, 'https://evil.example')).body.code).toBe('oidc.form_forbidden');
+    // A pending sign-in of another user (opened through the native API) is refused, with or without this page's binding.
+    const other = await withPasskey();
+    const foreign = await pendingSignIn(other.username);
+    expect(await options({ csrf, pendingSignInId: foreign.pendingSignInId, binding })).toEqual({ status: 400, body: expect.objectContaining({ code: 'auth.mfa_sign_in_expired' }) });
+    expect((await options({ csrf, pendingSignInId: foreign.pendingSignInId })).body.code).toBe('auth.mfa_sign_in_expired');
+
+    const first = await options({ csrf, pendingSignInId, binding });
+    expect(first.status).toBe(200);
+    expect(first.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([b64url(user.key.credentialId)]);
+    expect(first.body.rpId).toBe('127.0.0.1');
+
+    // POST …/mfa with type=webauthn: a forged CSRF token is refused.
+    const mfaPath = /action="([^"]+\/mfa)" id="passkey-form"/.exec(stepHtml)![1]!;
+    const submit = (response: unknown, extra: Record<string, string> = {}) =>
+      post(mfaPath, { csrf, pendingSignInId, binding, type: 'webauthn', response: JSON.stringify(response), ...extra });
+    const noCsrf = await submit(user.key.assert(first.body.challenge), { csrf: 'forged' });
+    expect(noCsrf.status).toBe(403);
+    expect(noCsrf.headers.get('location')).toBeNull();
+    // A signature by another key: the step again, with the error, and no code (the challenge is used up).
+    const intruder = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const wrong = await submit(user.key.assert(first.body.challenge, { key: intruder }));
+    expect(wrong.status).toBe(400);
+    expect(wrong.headers.get('location')).toBeNull();
+    const wrongHtml = await wrong.text();
+    expect(wrongHtml).toContain('The passkey could not be verified.');
+    expect(wrongHtml).toContain('Use a passkey');
+    // Garbage in `response` is a 400 page too, not a 500.
+    expect((await submit('not an assertion')).status).toBe(400);
+
+    // The right signature over a fresh challenge: back to the provider, then to the client with a code.
+    const second = await options({ csrf, pendingSignInId, binding });
+    expect(second.status).toBe(200);
+    const ok = await submit(user.key.assert(second.body.challenge));
+    expect(ok.status).toBe(303);
+    const { url: callback } = await page.browser.follow(new URL(ok.headers.get('location')!, page.pageUrl).href, t.base);
+    expect(callback.startsWith(REDIRECT)).toBe(true);
+    expect(new URL(callback).searchParams.get('code')).toBeTruthy();
+    const tokens = await client.authorizationCodeGrant(page.config, new URL(callback), { pkceCodeVerifier: page.verifier, expectedState: 'pk-state' });
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(user.id);
+    expect(claims.amr).toEqual(['pwd', 'hwk', 'mfa']);
+    // The pending sign-in is used: no more options for it.
+    expect((await options({ csrf, pendingSignInId, binding })).status).toBe(400);
+  });
+
+  it('OIDC sign-in page: a user with a passkey and TOTP sees both; TOTP only sees no script; an expired pending sign-in gets no options', async () => {
+    const both = await withPasskey(true);
+    const bothPage = await oidcMfaStep(both.username);
+    expect(bothPage.stepHtml).toContain('name="code"');
+    expect(bothPage.stepHtml).toContain('Use a passkey');
+    expect(bothPage.stepHtml).toMatch(/<script src="[^"]+\/passkey\.js">/);
+
+    const totpOnly = await signUp();
+    const secret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token: totpOnly.token })).body.secret as string;
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: totpOnly.token, proof: totpOnly.proof, body: { type: 'Totp', secret } })).status).toBe(204);
+    const totpPage = await oidcMfaStep(totpOnly.username);
+    expect(totpPage.stepHtml).toContain('name="code"');
+    expect(totpPage.stepHtml).not.toContain('Use a passkey');
+    expect(totpPage.stepHtml).not.toContain('<script');
+    expect(totpPage.step.headers.get('content-security-policy')).not.toContain('script-src');
+
+    // Past the pending sign-in's lifetime the options route refuses it (the page says to sign in again).
+    const optionsPath = /data-options="([^"]+)"/.exec(bothPage.stepHtml)![1]!;
+    const fields = { csrf: bothPage.csrf, pendingSignInId: bothPage.pendingSignInId, binding: field(bothPage.stepHtml, 'binding')! };
+    clock.advance(PENDING_SIGN_IN_TTL_MS + 1000);
+    const expired = await bothPage.post(optionsPath, fields);
+    expect(expired.status).toBe(400);
+    expect((await expired.json()).code).toBe('auth.mfa_sign_in_expired');
+    const late = await bothPage.post(/action="([^"]+\/mfa)" id="passkey-form"/.exec(bothPage.stepHtml)![1]!, { ...fields, type: 'webauthn', response: JSON.stringify(both.key.assert('AAAA')) });
+    expect(late.status).toBe(400);
+    const lateHtml = await late.text();
+    expect(lateHtml).toContain('name="password"');
+    expect(lateHtml).toContain('This sign-in attempt has expired or was already used; sign in again.');
   });
 });

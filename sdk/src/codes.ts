@@ -86,6 +86,8 @@ export type ErrorCode =
   | /* 422 */ 'session.invalid_credentials'
   | /* 404 */ 'oidc.session_not_found'
   | /* 404 */ 'oidc.grant_not_found'
+  | /* 400 */ 'oidc.interaction_expired'
+  | /* 403 */ 'oidc.form_forbidden'
   | /* 404 */ 'connector.social_not_found'
   | /* 400 */ 'connector.invalid_config'
   | /* 502 */ 'connector.idp_unreachable'

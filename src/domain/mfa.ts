@@ -171,6 +171,24 @@ export class MfaService implements SecondFactorGate {
   }
 
   /**
+   * The sign-in factors (`totp`, `webauthn`, `backup_code`, in that order) the user of a live pending
+   * sign-in can answer with, for the OIDC page's MFA step to show only what applies (two queries; only
+   * called when that page is rendered). @returns `[]` when the pending sign-in is unknown, expired, used
+   * or its user is suspended (never throws an AppError).
+   */
+  async pendingSignInFactors(pendingSignInId: string): Promise<SignInFactor[]> {
+    let userId: string;
+    try {
+      userId = (await this.livePending(pendingSignInId, 'verify')).user.id;
+    } catch (error) {
+      if (error instanceof AppError) return [];
+      throw error;
+    }
+    const enrolled = new Set((await this.store.mfa.listFactors(userId)).map((f) => SIGN_IN_FACTOR[f.type]));
+    return (['totp', 'webauthn', 'backup_code'] as const).filter((k) => enrolled.has(k));
+  }
+
+  /**
    * `POST /api/auth/sign-in/mfa/webauthn-options`: WebAuthn authentication options
    * (PublicKeyCredentialRequestOptionsJSON) for the user's passkeys; the challenge is stored
    * server-side for 5 minutes, single use, and a new call replaces the previous one.

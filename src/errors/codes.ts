@@ -122,6 +122,8 @@ export const ERROR_CODES = {
   'session.invalid_credentials': { status: 422, message: 'Account or password is incorrect.' },
   'oidc.session_not_found': { status: 404, message: 'Session not found.' },
   'oidc.grant_not_found': { status: 404, message: 'Grant not found.' },
+  'oidc.interaction_expired': { status: 400, message: 'This sign-in request has expired or belongs to another browser. Go back to the application and try again.' },
+  'oidc.form_forbidden': { status: 403, message: 'The form is stale or was not sent from this site. Reload the page.' },
 
   // social connectors and social sign-in (issue 7; Logto's codes where the spec names them, logto.md §2.2/§1.6)
   'connector.social_not_found': { status: 404, message: 'Connector not found.' },

@@ -12,6 +12,9 @@ import { consentPage, errorPage, mfaPage, signInPage } from './views.js';
 import { securityHeaders } from '../util/security-headers.js';
 import type { SocialService } from '../domain/social.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
+import { asAuthenticationResponse, authenticationResponseSchema } from '../http/auth/mfa.js';
+import type { SecondFactorProof } from '../domain/mfa.js';
+import { PASSKEY_SCRIPT } from './passkey-script.js';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
@@ -80,6 +83,16 @@ export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { o
   });
 };
 
+/** `JSON.parse` of a form field of at most 16 KiB; `undefined` for anything else or invalid JSON. */
+function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string' || value.length > FORM_LIMIT_BYTES) return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social?: SocialService): Promise<void> {
   await app.register(formbody, { bodyLimit: FORM_LIMIT_BYTES });
   const { auth, sessions, config, mfa } = oidc.deps;
@@ -102,17 +115,28 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     }
   };
 
-  const html = (reply: FastifyReply, status: number, body: string, formTarget?: string) => {
+  /**
+   * Binds a pending sign-in to this interaction: HMAC-SHA256(cookie key, uid + pendingSignInId), sent
+   * with the MFA step's passkey form; the passkey routes refuse a pending sign-in of another interaction.
+   */
+  const bindingFor = async (uid: string, pendingSignInId: string) => {
+    const [key] = (await oidc.keys.load()).cookie;
+    return createHmac('sha256', key ?? '').update(`tessera-mfa-pending:${uid}:${pendingSignInId}`).digest('base64url');
+  };
+
+  /** `scripts`: the MFA step with "Use a passkey" loads its same-origin script and fetches the options. */
+  const html = (reply: FastifyReply, status: number, body: string, formTarget?: string, scripts = false) => {
     // The sign-in form posts to us, and we answer with redirects to /oidc/auth/… and then to the
     // client's redirect URI: form-action must allow that origin (CSP3 applies it to redirects).
     const formAction = ["'self'", formTarget].filter(Boolean).join(' ');
+    const script = scripts ? " script-src 'self'; connect-src 'self';" : '';
     return reply
       .status(status)
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header(
         'content-security-policy',
-        `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+        `default-src 'none';${script} style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
       )
       .send(body);
   };
@@ -265,24 +289,67 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
   });
 
-  /** The second step after a correct password of a user with MFA: a TOTP or backup code (issue 7 §4). */
-  const mfaStepPage = async (reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, error?: string) =>
-    html(
+  /**
+   * The second step after a correct password of a user with MFA (issue 7 §4): a TOTP or backup code
+   * field when the user has one, "Use a passkey" when the user has a WebAuthn factor (then the page's
+   * CSP allows its same-origin script).
+   */
+  const mfaStepPage = async (reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, error?: string) => {
+    const factors = mfa ? await mfa.pendingSignInFactors(pendingSignInId) : [];
+    const base = `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}`;
+    const passkey = factors.includes('webauthn');
+    return html(
       reply,
       status,
       mfaPage({
-        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/mfa`,
+        action: `${base}/mfa`,
         clientName: await clientName(interaction),
         csrf: await csrfFor(interaction.uid),
         pendingSignInId,
+        // An expired pending sign-in lists no factor: keep the code field (the post then says so).
+        codes: factors.length === 0 || factors.some((f) => f !== 'webauthn'),
+        ...(passkey
+          ? { passkey: { optionsAction: `${base}/mfa/webauthn-options`, script: `${base}/passkey.js`, binding: await bindingFor(interaction.uid, pendingSignInId) } }
+          : {}),
         ...(error ? { error } : {}),
       }),
       redirectOrigin(interaction),
+      passkey,
     );
+  };
+
+  // The MFA step's script ("Use a passkey", src/oidc/passkey-script.ts): static, same origin.
+  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/passkey.js`, { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .header('content-type', 'application/javascript; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .send(PASSKEY_SCRIPT),
+  );
+
+  // `POST …/mfa/webauthn-options` (form-encoded {csrf, pendingSignInId, binding}, from the page's
+  // script): the WebAuthn request options of the pending sign-in, JSON as on
+  // /api/auth/sign-in/mfa/webauthn-options. Errors are JSON {code, message}: oidc.interaction_expired
+  // (400), oidc.form_forbidden (403, wrong CSRF token or another origin), auth.mfa_sign_in_expired (400,
+  // also for a pending sign-in of another interaction), session.mfa.webauthn_verification_failed (no passkey).
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa/webauthn-options`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction || interaction.prompt.name !== 'login' || !mfa) throw new AppError('oidc.interaction_expired');
+    if (!(await checkPost(request, interaction))) throw new AppError('oidc.form_forbidden');
+    const body = request.body as Record<string, unknown>;
+    const pendingSignInId = typeof body['pendingSignInId'] === 'string' ? body['pendingSignInId'].slice(0, 128) : '';
+    const binding = typeof body['binding'] === 'string' ? body['binding'] : '';
+    if (!pendingSignInId || !constantTimeEqual(binding, await bindingFor(interaction.uid, pendingSignInId))) throw new AppError('auth.mfa_sign_in_expired');
+    const options = await mfa.webAuthnSignInOptions(pendingSignInId);
+    return reply.header('cache-control', 'no-store').send(options);
+  });
 
   // `POST …/mfa`: checks the code against the pending sign-in (6 digits → TOTP, else a backup code;
   // wrong codes count towards the lockout, the pending sign-in dies after 5) and only then completes
-  // the login prompt, with amr = ["pwd", "otp", "mfa"] or ["pwd", "mfa"] (RFC 8176).
+  // the login prompt, with amr = ["pwd", "otp", "mfa"] or ["pwd", "mfa"] (RFC 8176). With
+  // `type=webauthn`, `response` (AuthenticationResponseJSON as JSON text) and `binding` (the passkey
+  // form's), the passkey assertion is verified instead (challenge from …/mfa/webauthn-options;
+  // amr ["pwd", "hwk", "mfa"]).
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
     if (!interaction || interaction.prompt.name !== 'login' || !mfa) return expired(reply);
@@ -293,11 +360,23 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     const pendingSignInId = typeof body['pendingSignInId'] === 'string' ? body['pendingSignInId'].slice(0, 128) : '';
     const code = typeof body['code'] === 'string' ? body['code'].replace(/\s+/g, '').slice(0, 32) : '';
     if (!pendingSignInId) return loginPage(reply, interaction, 400, { error: 'Sign in again.' });
-    if (!code) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'Enter the code from your authenticator app or a backup code.');
+    let proof: SecondFactorProof;
+    if (body['type'] === 'webauthn') {
+      const binding = typeof body['binding'] === 'string' ? body['binding'] : '';
+      if (!constantTimeEqual(binding, await bindingFor(interaction.uid, pendingSignInId))) {
+        return loginPage(reply, interaction, 400, { error: new AppError('auth.mfa_sign_in_expired').message });
+      }
+      const parsed = authenticationResponseSchema.safeParse(parseJson(body['response']));
+      if (!parsed.success) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'The passkey answer could not be read. Try again.');
+      proof = { type: 'webauthn', response: asAuthenticationResponse(parsed.data) };
+    } else {
+      if (!code) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'Enter the code from your authenticator app or a backup code.');
+      proof = { type: /^\d{6}$/.test(code) ? 'totp' : 'backup_code', code };
+    }
     let result: { user: UserRecord; amr: string[] };
     try {
       const ua = request.headers['user-agent'];
-      result = await mfa.verifySignIn(pendingSignInId, { type: /^\d{6}$/.test(code) ? 'totp' : 'backup_code', code }, {
+      result = await mfa.verifySignIn(pendingSignInId, proof, {
         ip: request.ip,
         userAgent: typeof ua === 'string' ? ua : null,
       });

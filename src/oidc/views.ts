@@ -86,27 +86,56 @@ export interface MfaPageInput {
   csrf: string;
   /** The pending sign-in the password step opened (a bearer secret of this browser). */
   pendingSignInId: string;
+  /** Whether to show the code field (the user has TOTP or backup codes); default true. */
+  codes?: boolean;
+  /**
+   * "Use a passkey" (the user has a WebAuthn factor): `optionsAction` is the same-origin path of the
+   * options route, `script` the same-origin path of the page's only script, `binding` the HMAC that
+   * ties the pending sign-in to this interaction.
+   */
+  passkey?: { optionsAction: string; script: string; binding: string };
   error?: string;
 }
 
 /**
  * The second step of the sign-in page for users with MFA (issue 7 §4): a 6-digit code from the
- * authenticator app or a backup code. Passkeys are not offered on this page (use the native API).
+ * authenticator app or a backup code, and/or "Use a passkey". The passkey form carries no inline
+ * script: the same-origin script `input.passkey.script` (src/oidc/passkey-script.ts) fetches the
+ * options, calls `navigator.credentials.get()` and submits the assertion JSON as `response` with
+ * `type=webauthn`; without JavaScript or WebAuthn the button stays hidden.
  */
 export function mfaPage(input: MfaPageInput): string {
+  const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<input type="hidden" name="pendingSignInId" value="${escapeHtml(input.pendingSignInId)}">`;
+  const codeForm =
+    input.codes === false
+      ? ''
+      : `<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
+${hidden}
+<label for="code">Code from your authenticator app, or a backup code</label>
+<input type="text" id="code" name="code" required autofocus autocomplete="one-time-code" inputmode="text" maxlength="32">
+<button type="submit">Verify</button>
+</form>
+`;
+  const passkeyForm = input.passkey
+    ? `<form method="post" action="${escapeHtml(input.action)}" id="passkey-form" data-options="${escapeHtml(input.passkey.optionsAction)}">
+${hidden}
+<input type="hidden" name="binding" value="${escapeHtml(input.passkey.binding)}">
+<input type="hidden" name="type" value="webauthn">
+<input type="hidden" name="response" value="">
+<button type="button" id="passkey" hidden>Use a passkey</button>
+<p id="passkey-status" role="status"></p>
+<noscript><p>Passkeys need JavaScript in this browser.</p></noscript>
+</form>
+<script src="${escapeHtml(input.passkey.script)}"></script>
+`
+    : '';
   return layout(
     'Two-step verification',
     `<h1>Two-step verification</h1>
 <p>to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
 ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
-<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<input type="hidden" name="pendingSignInId" value="${escapeHtml(input.pendingSignInId)}">
-<label for="code">Code from your authenticator app, or a backup code</label>
-<input type="text" id="code" name="code" required autofocus autocomplete="one-time-code" inputmode="text" maxlength="32">
-<button type="submit">Verify</button>
-</form>
-<form method="post" action="${escapeHtml(input.action.replace(/\/mfa$/, '/abort'))}">
+${codeForm}${passkeyForm}<form method="post" action="${escapeHtml(input.action.replace(/\/mfa$/, '/abort'))}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
 </form>`,
