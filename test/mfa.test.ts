@@ -516,3 +516,133 @@ describe.each(dialects)('MFA policy "required" on %s', (_name, database) => {
       .toBe('auth.mfa_sign_in_expired');
   });
 });
+
+describe.each(dialects)('MFA policy "required" on the OIDC sign-in page (TOTP enrolment step) on %s', (_name, database) => {
+  const clock = new ManualClock(Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2);
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let web: IssuedApplication;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, mfa: { policy: 'required', issuer: 'Tessera Test' } }, { clock });
+    web = await t.app.services.applications.create({ name: 'Enrol page', type: 'traditional', redirectUris: [REDIRECT] });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  const apiPost = async (path: string, body: unknown) => {
+    const res = await t.call('POST', path, { body });
+    return { status: res.status, body: await res.json() };
+  };
+
+  /** Starts an authorization code flow in a new browser and posts the password; returns the step page. */
+  async function passwordStep(username: string) {
+    const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'enrol',
+    });
+    const browser = new Browser();
+    const { res, url: pageUrl } = await browser.follow(url.href, t.base);
+    const html = await res.text();
+    const csrf = field(html, 'csrf')!;
+    const post = (action: string, fields: Record<string, string>) => browser.request(new URL(action, pageUrl).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
+      body: new URLSearchParams({ csrf, ...fields }).toString(),
+    });
+    const step = await post(/action="([^"]+\/login)"/.exec(html)![1]!, { identifier: username, password: PW });
+    expect(step.status).toBe(200);
+    const stepHtml = await step.text();
+    /** Follows the provider's redirects to the client and redeems the code; returns the ID token claims. */
+    const finish = async (done: Response) => {
+      expect(done.status).toBe(303);
+      const { url: callback } = await browser.follow(new URL(done.headers.get('location')!, pageUrl).href, t.base);
+      expect(callback.startsWith(REDIRECT)).toBe(true);
+      const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 'enrol' });
+      return tokens.claims()!;
+    };
+    return { html: stepHtml, csrf, post, finish };
+  }
+
+  /** The hidden fields of an enrolment page. */
+  const enrolFields = (html: string) => ({
+    pendingSignInId: field(html, 'pendingSignInId')!,
+    binding: field(html, 'binding')!,
+    secret: field(html, 'secret')!,
+    secretBinding: field(html, 'secretBinding')!,
+  });
+  const enrolAction = (html: string) => /action="([^"]+\/mfa\/enroll)"/.exec(html)![1]!;
+  const codesNear = (secret: string, now: number) => [totpAt(secret, now), totpAt(secret, now - STEP_MS), totpAt(secret, now + STEP_MS)];
+
+  it('a user without a factor sets up TOTP on the page (secret bound to the pending sign-in and the interaction) and finishes the sign-in; next time the TOTP step', async () => {
+    const username = uniq('e');
+    const signUp = await apiPost('/api/auth/sign-up', { username, password: PW });
+    expect(signUp.body.code).toBe('auth.mfa_enrollment_required');
+
+    // Password on the page → the enrolment step: the secret (in blocks of 4) and its otpauth URI, no code.
+    const a = await passwordStep(username);
+    expect(a.html).toContain('Set up two-step verification');
+    const fa = enrolFields(a.html);
+    expect(fa.pendingSignInId).toMatch(/^mfa_/);
+    expect(fa.secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(a.html).toContain(fa.secret.match(/.{4}/g)!.join(' '));
+    const uri = /href="(otpauth:\/\/totp\/[^"]+)"/.exec(a.html)![1]!.replace(/&amp;/g, '&');
+    expect(new URL(uri).searchParams.get('secret')).toBe(fa.secret);
+    expect(new URL(uri).searchParams.get('issuer')).toBe('Tessera Test');
+    expect(a.html).not.toMatch(/name="code"[^>]*value=/);
+    for (const c of codesNear(fa.secret, clock.now())) expect(a.html).not.toContain(c);
+    expect(a.html).not.toContain('<script');
+    const now = clock.now();
+    const right = totpAt(fa.secret, now);
+    const wrong = wrongCode(...codesNear(fa.secret, now));
+
+    // Forged CSRF token: refused.
+    expect((await a.post(enrolAction(a.html), { ...fa, code: right, csrf: 'forged' })).status).toBe(403);
+    // A secret this server did not issue for the pending sign-in: refused (back to the password page).
+    const chosen = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    const foreignSecret = await a.post(enrolAction(a.html), { ...fa, secret: chosen, code: totpAt(chosen, now) });
+    expect(foreignSecret.status).toBe(400);
+    expect(await foreignSecret.text()).toContain('This sign-in attempt has expired');
+    // Wrong code: the enrolment step again with the error and the same secret; nothing enrolled.
+    const wrongRes = await a.post(enrolAction(a.html), { ...fa, code: wrong });
+    expect(wrongRes.status).toBe(400);
+    const wrongHtml = await wrongRes.text();
+    expect(wrongHtml).toContain('The authenticator code is incorrect.');
+    expect(enrolFields(wrongHtml)).toEqual(fa);
+    expect((await apiPost('/api/auth/sign-in', { username, password: PW })).body.code).toBe('auth.mfa_enrollment_required');
+
+    // Another interaction (another browser) cannot use this one's pending sign-in, binding and secret.
+    const b = await passwordStep(username);
+    const stolen = await b.post(enrolAction(b.html), { ...fa, code: right });
+    expect(stolen.status).toBe(400);
+    expect(await stolen.text()).toContain('This sign-in attempt has expired');
+    expect((await apiPost('/api/auth/sign-in', { username, password: PW })).body.code).toBe('auth.mfa_enrollment_required');
+
+    // Right code (from the shown secret) → redirect with a code → tokens with amr pwd, otp, mfa.
+    const claims = await a.finish(await a.post(enrolAction(a.html), { ...fa, code: right }));
+    expect(claims.sub).toBe((await t.app.services.users.findByIdentifier('username', username))!.id);
+    expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+
+    // The user now has a TOTP factor: the native sign-in asks for it.
+    const native = await apiPost('/api/auth/sign-in', { username, password: PW });
+    expect(native.body.code).toBe('auth.mfa_required');
+    expect(native.body.data.factors).toEqual(['totp']);
+
+    // The next OIDC sign-in shows the normal TOTP step, and the enrolled secret completes it.
+    clock.advance(STEP_MS);
+    const c = await passwordStep(username);
+    expect(c.html).toContain('Two-step verification');
+    expect(c.html).not.toContain('Set up two-step verification');
+    expect(c.html).not.toContain(fa.secret);
+    const mfaAction = /action="([^"]+\/mfa)"/.exec(c.html)![1]!;
+    const again = await c.finish(await c.post(mfaAction, { pendingSignInId: field(c.html, 'pendingSignInId')!, code: totpAt(fa.secret, clock.now()) }));
+    expect(again.sub).toBe(claims.sub);
+    expect(again.amr).toEqual(['pwd', 'otp', 'mfa']);
+  });
+});

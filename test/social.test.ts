@@ -591,6 +591,80 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
   });
 });
 
+describe.each(dialects)('Social sign-in on the OIDC page under MFA policy "required" on %s', (_name, database) => {
+  const STEP_MS = 30_000;
+  // Mid-step, so a code computed at clock.now() is the current one.
+  const clock = new ManualClock(Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2);
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let google: OidcIdp;
+  let rp: IssuedApplication;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl({
+      databaseUrl: db.url,
+      adminClientId: ADMIN_ID,
+      adminClientSecret: ADMIN_SECRET,
+      social: { redirectUris: [APP_REDIRECT] },
+      mfa: { policy: 'required' },
+    }, { clock });
+    google = await startOidcIdp([{ client_id: GOOGLE_CLIENT, client_secret: GOOGLE_SECRET, redirect_uris: [`${t.base}/oidc/social/callback`], token_endpoint_auth_method: 'client_secret_post' }]);
+    const res = await t.call('POST', '/api/connectors', {
+      token: await managementToken(t.base),
+      body: { preset: 'google', name: 'Google', config: { clientId: GOOGLE_CLIENT, clientSecret: GOOGLE_SECRET, issuer: google.issuer } },
+    });
+    expect(res.status).toBe(201);
+    rp = await t.app.services.applications.create({ name: 'Relying party', type: 'traditional', redirectUris: [RP_REDIRECT] });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await google?.close();
+    await db?.drop();
+  });
+
+  it('hands a new social user to the page\'s TOTP enrolment step, then completes with amr fed + otp + mfa', async () => {
+    google.accounts.set('g-enrol', { sub: 'g-enrol', email: 'enrol@gmail.test', email_verified: true, name: 'Enid' });
+    google.nextAccount = 'g-enrol';
+    const config = await client.discovery(new URL(`${t.base}/oidc`), rp.application.id, rp.secret!, client.ClientSecretBasic(rp.secret!), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: RP_REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state,
+    });
+    const browser = new Browser();
+    const { res, url: pageUrl } = await browser.follow(url.href, t.base);
+    const href = /href="([^"]*\/social\/[^"]+)"[^>]*>Continue with Google</.exec(await res.text())![1]!;
+    const toIdp = await browser.request(new URL(href.replace(/&amp;/g, '&'), pageUrl).href);
+    const idpCallback = await driveIdp(toIdp.headers.get('location')!, google.issuer);
+    // The callback lands on the enrolment step instead of completing the login.
+    const { res: stepRes, url: stepUrl } = await browser.follow(idpCallback.href, t.base);
+    expect(stepRes.status).toBe(200);
+    const step = await stepRes.text();
+    expect(step).toContain('Set up two-step verification');
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(step)?.[1];
+    const secret = field('secret')!;
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    const action = /action="([^"]+\/mfa\/enroll)"/.exec(step)![1]!;
+    const fields = { csrf: field('csrf')!, pendingSignInId: field('pendingSignInId')!, binding: field('binding')!, secret, secretBinding: field('secretBinding')! };
+    const done = await browser.request(new URL(action, stepUrl).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
+      body: new URLSearchParams({ ...fields, code: generateSync({ secret, epoch: Math.floor(clock.now() / 1000) }) }).toString(),
+    });
+    expect(done.status).toBe(303);
+    const { url: rpCallback } = await browser.follow(new URL(done.headers.get('location')!, t.base).href, t.base);
+    expect(rpCallback.startsWith(RP_REDIRECT)).toBe(true);
+    const tokens = await client.authorizationCodeGrant(config, new URL(rpCallback), { pkceCodeVerifier: verifier, expectedState: state });
+    const claims = tokens.claims()!;
+    expect(claims.amr).toEqual(['fed', 'otp', 'mfa']);
+    const factors = await t.app.services.mfa.listFactors(claims.sub);
+    expect(factors.map((f) => f.type)).toEqual(['Totp']);
+  });
+});
+
 describe.each(dialects)('Social link by verified email (on) on %s', (_name, database) => {
   let t: RunningApp;
   let db: Awaited<ReturnType<DatabaseFactory>>;

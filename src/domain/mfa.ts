@@ -223,6 +223,20 @@ export class MfaService implements SecondFactorGate {
   }
 
   /**
+   * The otpauth:// URI (Key Uri Format, as {@link generateTotpSecret}) of a secret already shown for a
+   * live `enroll` pending sign-in: the OIDC sign-in page's enrolment step shows it again after a wrong
+   * code. Stores nothing; the caller must have checked that the secret was issued for this pending
+   * sign-in (src/oidc/routes.ts binds it with an HMAC).
+   * @throws AppError `auth.mfa_sign_in_expired`, `auth.user_suspended`, `user.totp_secret_invalid`
+   */
+  async enrollmentTotpUri(pendingSignInId: string, secret: string): Promise<string> {
+    const { user } = await this.livePending(pendingSignInId, 'enroll');
+    const normalized = this.normalizeSecret(secret);
+    const label = user.username ?? user.primaryEmail ?? user.primaryPhone ?? user.id;
+    return generateURI({ issuer: this.config.mfa.issuer, label, secret: normalized, period: TOTP_PERIOD_SECONDS });
+  }
+
+  /**
    * Completes an `auth.mfa_enrollment_required` sign-in: enrols the TOTP `secret` (the `code` must
    * match it) and issues the session (`amr` gains `otp`, `mfa`).
    * @throws AppError `request.rate_limited`, `auth.mfa_sign_in_expired`, `auth.too_many_failures`,

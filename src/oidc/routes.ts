@@ -8,7 +8,7 @@ import { AppError } from '../errors/index.js';
 import { constantTimeEqual } from '../util/crypto.js';
 import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
-import { consentPage, errorPage, mfaPage, signInPage } from './views.js';
+import { consentPage, errorPage, mfaEnrollPage, mfaPage, signInPage } from './views.js';
 import { securityHeaders } from '../util/security-headers.js';
 import type { SocialService } from '../domain/social.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
@@ -277,6 +277,9 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
         const pendingSignInId = (error.data as { pendingSignInId: string }).pendingSignInId;
         return mfaStepPage(reply, interaction, 200, pendingSignInId);
       }
+      if (error.code === 'auth.mfa_enrollment_required' && mfa) {
+        return mfaEnrollStepPage(reply, interaction, 200, (error.data as { pendingSignInId: string }).pendingSignInId);
+      }
       return loginPage(reply, interaction, error.status, { identifier, error: error.message });
     }
     const provider = await oidc.current();
@@ -400,6 +403,107 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
   });
 
+  /**
+   * Ties a TOTP secret shown on the enrolment step to its pending sign-in and this interaction:
+   * HMAC-SHA256(cookie key, uid + pendingSignInId + secret). MfaService keeps no secret with an `enroll`
+   * pending sign-in (the native API lets the client choose it), so the page sends the secret back in a
+   * hidden field and …/mfa/enroll refuses any secret this server did not issue for that pending sign-in.
+   */
+  const enrollSecretBindingFor = async (uid: string, pendingSignInId: string, secret: string) => {
+    const [key] = (await oidc.keys.load()).cookie;
+    return createHmac('sha256', key ?? '').update(`tessera-mfa-enroll-secret:${uid}:${pendingSignInId}:${secret}`).digest('base64url');
+  };
+
+  /**
+   * The TOTP enrolment step (MFA policy `required`, a user without factor after a correct password or
+   * social sign-in): a new secret from MfaService.enrollmentTotpSecret, or — after a wrong code — the
+   * same `secret` again (already checked by the caller). A dead pending sign-in goes back to the password page.
+   */
+  const mfaEnrollStepPage = async (reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, again?: { secret: string; error: string }) => {
+    if (!mfa) return expired(reply);
+    let secret: string;
+    let otpauthUri: string;
+    try {
+      if (again) {
+        secret = again.secret;
+        otpauthUri = await mfa.enrollmentTotpUri(pendingSignInId, secret);
+      } else {
+        const generated = await mfa.enrollmentTotpSecret(pendingSignInId);
+        secret = generated.secret;
+        otpauthUri = generated.secretQrCode;
+      }
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      return loginPage(reply, interaction, error.status, { error: error.message });
+    }
+    return html(
+      reply,
+      status,
+      mfaEnrollPage({
+        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/mfa/enroll`,
+        clientName: await clientName(interaction),
+        csrf: await csrfFor(interaction.uid),
+        pendingSignInId,
+        binding: await bindingFor(interaction.uid, pendingSignInId),
+        secret,
+        secretBinding: await enrollSecretBindingFor(interaction.uid, pendingSignInId, secret),
+        otpauthUri,
+        ...(again ? { error: again.error } : {}),
+      }),
+      redirectOrigin(interaction),
+    );
+  };
+
+  // `POST …/mfa/enroll` (form {csrf, pendingSignInId, binding, secret, secretBinding, code}): MFA policy
+  // `required`. Checks the pending sign-in belongs to this interaction (binding) and the secret was
+  // issued here for it (secretBinding), then MfaService.enrollTotpAndSignIn (the code must match the
+  // secret; attempts count on the pending sign-in and the lockout) and completes the login prompt with
+  // the amr of the sign-in (["pwd", "otp", "mfa"], or ["fed", "otp", "mfa"] after social sign-in).
+  // Wrong code → the step again with the same secret; expired/forged binding → the password page.
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa/enroll`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction || interaction.prompt.name !== 'login' || !mfa) return expired(reply);
+    if (!(await checkPost(request, interaction))) {
+      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
+    }
+    const body = request.body as Record<string, unknown>;
+    const text = (name: string, max: number) => (typeof body[name] === 'string' ? body[name].slice(0, max) : '');
+    const pendingSignInId = text('pendingSignInId', 128);
+    const secret = text('secret', 64);
+    const code = text('code', 32).replace(/\s+/g, '');
+    if (!pendingSignInId) return loginPage(reply, interaction, 400, { error: 'Sign in again.' });
+    const bound =
+      constantTimeEqual(text('binding', 128), await bindingFor(interaction.uid, pendingSignInId)) &&
+      constantTimeEqual(text('secretBinding', 128), await enrollSecretBindingFor(interaction.uid, pendingSignInId, secret));
+    if (!bound) return loginPage(reply, interaction, 400, { error: new AppError('auth.mfa_sign_in_expired').message });
+    if (!code) return mfaEnrollStepPage(reply, interaction, 400, pendingSignInId, { secret, error: 'Enter the 6-digit code from your authenticator app.' });
+    let accountId: string;
+    let amr: string[];
+    try {
+      const ua = request.headers['user-agent'];
+      const { user, issued } = await mfa.enrollTotpAndSignIn(pendingSignInId, secret, code, { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null });
+      // As on the password step: the provider keeps its own session; the first-party one is ended.
+      await sessions.revokeForUser(user.id, issued.session.id);
+      accountId = user.id;
+      amr = issued.session.amr;
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error.code === 'session.mfa.invalid_totp_code' || error.code === 'auth.too_many_failures' || error.code === 'request.rate_limited') {
+        return mfaEnrollStepPage(reply, interaction, error.status, pendingSignInId, { secret, error: error.message });
+      }
+      return loginPage(reply, interaction, error.status, { error: error.message });
+    }
+    const provider = await oidc.current();
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { login: { accountId, amr, remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  });
+
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/abort`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
     if (!interaction) return expired(reply);
@@ -419,7 +523,13 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   // Social sign-in on this page (src/oidc/social-routes.ts); a user with MFA continues on the MFA step.
   if (social) {
     await app.register(async (pages) =>
-      socialInteractionRoutes(pages, oidc, social, mfa ? (reply, interaction, pendingSignInId) => mfaStepPage(reply, interaction, 200, pendingSignInId) : undefined),
+      socialInteractionRoutes(
+        pages,
+        oidc,
+        social,
+        mfa ? (reply, interaction, pendingSignInId) => mfaStepPage(reply, interaction, 200, pendingSignInId) : undefined,
+        mfa ? (reply, interaction, pendingSignInId) => mfaEnrollStepPage(reply, interaction, 200, pendingSignInId) : undefined,
+      ),
     );
   }
 }

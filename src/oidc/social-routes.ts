@@ -36,6 +36,8 @@ export async function socialInteractionRoutes(
   social: SocialService,
   /** Shows the second-factor step of the sign-in page for a pending sign-in (users with MFA). */
   mfaStep?: (reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
+  /** Shows the TOTP enrolment step for a pending sign-in (MFA policy `required`, user without factor). */
+  enrollStep?: (reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
 ): Promise<void> {
   const { sessions, config } = oidc.deps;
   const callbackUri = `${config.publicUrl.replace(/\/$/, '')}${SOCIAL_CALLBACK_PATH}`;
@@ -116,6 +118,9 @@ export async function socialInteractionRoutes(
         // A user with a second factor continues on the page's MFA step (amr then ["fed", "otp", "mfa"]…).
         if (mfaStep && error instanceof AppError && error.code === 'auth.mfa_required') {
           return mfaStep(reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
+        }
+        if (enrollStep && error instanceof AppError && error.code === 'auth.mfa_enrollment_required') {
+          return enrollStep(reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
         }
         return refusal(reply, error);
       }

@@ -142,6 +142,58 @@ ${codeForm}${passkeyForm}<form method="post" action="${escapeHtml(input.action.r
   );
 }
 
+/** What the TOTP enrolment step of the sign-in page shows (MFA policy `required`, user without factor). */
+export interface MfaEnrollPageInput {
+  /** Where the form posts (a same-origin path ending in `/mfa/enroll`). */
+  action: string;
+  clientName: string;
+  /** CSRF token bound to this interaction. */
+  csrf: string;
+  /** The `enroll` pending sign-in the password (or social) step opened. */
+  pendingSignInId: string;
+  /** HMAC tying the pending sign-in to this interaction (as the passkey form's). */
+  binding: string;
+  /** The base32 TOTP secret to enrol (shown in blocks of 4 and sent back in a hidden field). */
+  secret: string;
+  /** HMAC tying `secret` to the pending sign-in and this interaction: the secret is never trusted from the form alone. */
+  secretBinding: string;
+  /** The secret's otpauth:// URI (Key Uri Format), shown as text and as a link for phones. */
+  otpauthUri: string;
+  error?: string;
+}
+
+/**
+ * The enrolment step of the sign-in page (MFA policy `required`): the TOTP secret to type into an
+ * authenticator app (blocks of 4 characters) or its otpauth:// URI (text and link; no QR image, the
+ * page has no script), and a field for the first 6-digit code. Secrets are shown once, here, by design.
+ */
+export function mfaEnrollPage(input: MfaEnrollPageInput): string {
+  const grouped = (input.secret.match(/.{1,4}/g) ?? []).join(' ');
+  return layout(
+    'Set up two-step verification',
+    `<h1>Set up two-step verification</h1>
+<p>to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<p>This service requires an authenticator app. Add this key to your app, then enter the 6-digit code it shows.</p>
+<dl><dt>Key</dt><dd><code id="totp-secret">${escapeHtml(grouped)}</code></dd>
+<dt>Or open on this device</dt><dd><a id="totp-uri" href="${escapeHtml(input.otpauthUri)}" style="word-break:break-all">${escapeHtml(input.otpauthUri)}</a></dd></dl>
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<input type="hidden" name="pendingSignInId" value="${escapeHtml(input.pendingSignInId)}">
+<input type="hidden" name="binding" value="${escapeHtml(input.binding)}">
+<input type="hidden" name="secret" value="${escapeHtml(input.secret)}">
+<input type="hidden" name="secretBinding" value="${escapeHtml(input.secretBinding)}">
+<label for="code">Code from your authenticator app</label>
+<input type="text" id="code" name="code" required autofocus autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="8">
+<button type="submit">Verify and continue</button>
+</form>
+<form method="post" action="${escapeHtml(input.action.replace(/\/mfa\/enroll$/, '/abort'))}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  );
+}
+
 /**
  * The RP-initiated logout confirmation (OpenID Connect RP-Initiated Logout 1.0 §2). `form` is the
  * provider's own hidden form (it carries the xsrf token), rendered as given.
