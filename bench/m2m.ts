@@ -3,7 +3,8 @@
  * user listing with 100 000 users on SQLite.
  *
  * In one run it:
- *  1. builds a real app (`createApp`) on a temp-file SQLite database (migrations, an admin M2M app from
+ *  1. in a child process (so that the load generator does not carry the seeding's heap), builds a real
+ *     app (`createApp`) on a temp-file SQLite database (migrations, an admin M2M app from
  *     `adminClientId` / `adminClientSecret`) and seeds `--users` users (default 100 000) straight
  *     through Kysely, in multi-row INSERTs inside transactions (not through HTTP), and prints how long
  *     that took;
@@ -37,7 +38,7 @@
  *                                         with `node --cpu-prof` profiles the token endpoint alone)
  * With the defaults the whole run takes roughly 30 s.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
@@ -64,6 +65,7 @@ const { values: flags } = parseArgs({
     users: { type: 'string' },
     phases: { type: 'string' },
     workers: { type: 'string' },
+    'seed-into': { type: 'string' },
   },
   strict: true,
 });
@@ -235,14 +237,15 @@ async function main(): Promise<void> {
   });
   let server: ChildProcess | undefined;
   try {
-    // Migrate, bootstrap the admin app and seed in this process, then hand the database to the server.
-    const app = await createApp(config);
-    let seconds: number;
-    try {
-      seconds = await seedUsers(app, USERS);
-    } finally {
-      await app.close();
-    }
+    // Migrate, bootstrap the admin app and seed in a child process (so this load generator does not
+    // carry the seeding's heap), then hand the database to the server.
+    const seeded = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--seed-into', sqliteFile, '--users', String(USERS)], {
+      env: { ...process.env, BENCH_SEED_ADMIN_SECRET: CLIENT_SECRET },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (seeded.status !== 0) throw new Error(`seeding failed (exit ${seeded.status})`);
+    const seconds = (JSON.parse(seeded.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number }).seconds;
     console.log(`seeding:        ${USERS.toLocaleString('en')} users in ${seconds.toFixed(2)} s (${fmtRate(USERS / seconds)} users/s)`);
     server = await startServer({
       TESSERA_WORKERS: String(WORKERS),
@@ -310,7 +313,29 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+/**
+ * `--seed-into <file>` (used by {@link main} in a child process): migrates the SQLite file, makes sure
+ * the admin M2M app exists (secret from BENCH_SEED_ADMIN_SECRET) and seeds `--users` users; prints
+ * `{"seconds": <seeding time>}` as the last stdout line.
+ */
+async function seedOnly(file: string): Promise<void> {
+  const app = await createApp(
+    parseConfig({
+      databaseUrl: `sqlite:${file}`,
+      logLevel: 'silent',
+      adminClientId: CLIENT_ID,
+      adminClientSecret: process.env['BENCH_SEED_ADMIN_SECRET'] ?? CLIENT_SECRET,
+    }),
+  );
+  try {
+    const seconds = await seedUsers(app, USERS);
+    process.stdout.write(`${JSON.stringify({ seconds })}\n`);
+  } finally {
+    await app.close();
+  }
+}
+
+(flags['seed-into'] ? seedOnly(flags['seed-into']) : main()).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });
