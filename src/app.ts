@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Config } from './config/index.js';
 import { AccountService } from './domain/account.js';
 import { AccountCenterService } from './domain/account-center.js';
-import { ApplicationService } from './domain/applications.js';
+import { actsAsThirdParty, ApplicationService } from './domain/applications.js';
 import { AuthService } from './domain/auth.js';
 import { IdentityService } from './domain/identities.js';
 import { SubjectTokenService, TokenExchangeService } from './domain/impersonation.js';
@@ -323,7 +323,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       social,
       mfa,
       // Unknown clients count as third-party: they may read, never change.
-      isThirdPartyClient: async (clientId) => (await applications.find(clientId))?.isThirdParty !== false,
+      isThirdPartyClient: async (clientId) => actsAsThirdParty(await applications.find(clientId)),
     });
     const lc = config.leancloud;
     if (lc.appId && lc.appKey) {

@@ -1,3 +1,4 @@
+import { actsAsThirdParty } from './applications.js';
 import { AppError, isAppError } from '../errors/index.js';
 import type { Store, UserProfile, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -21,6 +22,11 @@ import type { CodeChannel, MessageLocale, VerificationService } from './verifica
 
 /** A verification record as the Verification API returns it. */
 /** A sign-in session at the OIDC provider, as the Account API lists it (times in ms). */
+/** Whether the user can prove identity with a password or a code to their email or phone (logto.md §1.4). */
+export function hasSecurityVerificationMethod(user: UserRecord): boolean {
+  return user.passwordHash !== null || user.primaryEmail !== null || user.primaryPhone !== null;
+}
+
 export interface OidcSessionView {
   /** The session's `uid` (not its id, which is the session cookie's value). */
   uid: string;
@@ -79,6 +85,16 @@ export class AccountService {
     if (record.purpose !== 'Generic') return false;
     const current = record.type === 'email_code' ? user.primaryEmail?.toLowerCase() : user.primaryPhone;
     return current !== undefined && current !== null && record.identifier === current;
+  }
+
+  /**
+   * Logto's "conditional identity verification" (logto.md §1.2 cIV): a proof is required only from a
+   * user who has a way to give one (a password, an email or a phone); others — social-only users —
+   * may change their account without it.
+   * @throws AppError `verification_record.permission_denied` (401)
+   */
+  async requireIdentityProofIfPossible(recordId: string | undefined, user: UserRecord): Promise<void> {
+    if (hasSecurityVerificationMethod(user)) await this.requireIdentityProof(recordId, user);
   }
 
   /**
@@ -303,7 +319,7 @@ export class AccountService {
       const authorizations = (row.payload['authorizations'] ?? {}) as Record<string, { grantId?: unknown }>;
       for (const [clientId, authorization] of Object.entries(authorizations)) {
         if (typeof authorization?.grantId !== 'string') continue;
-        if (revokeGrants === 'firstParty' && (await this.store.applications.findById(clientId))?.isThirdParty !== false) continue;
+        if (revokeGrants === 'firstParty' && actsAsThirdParty(await this.store.applications.findById(clientId))) continue;
         await this.store.oidcPayloads.deleteGrant(user.id, authorization.grantId);
       }
     }

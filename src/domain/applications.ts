@@ -127,6 +127,16 @@ function checkTokenExchange(allow: boolean, type: ApplicationType): boolean {
 }
 
 /**
+ * Whether tokens of this client are to be treated as a third-party application's (logto.md §1.3):
+ * true for applications marked `isThirdParty` and — failing closed — for clients Tessera cannot
+ * resolve. The one rule behind the consent page, the Account API's first-party guard, grant
+ * revocation by target and the social redirect allow-list.
+ */
+export function actsAsThirdParty(app: ApplicationRecord | undefined): boolean {
+  return app?.isThirdParty !== false;
+}
+
+/**
  * Third-party applications act for users who consent to them; a machine-to-machine application has no
  * users, and acting as a user through token exchange would bypass consent (Logto forbids both).
  */

@@ -1,3 +1,4 @@
+import { actsAsThirdParty } from './applications.js';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import { buildConnector, connectorConfigSchema, PRESETS } from '../connectors/social/index.js';
@@ -203,7 +204,7 @@ export class SocialService {
     if (!clientId) return false;
     const app = await this.store.applications.findById(clientId);
     // A third-party application's redirect URIs never receive first-party social callbacks.
-    return !!app && !app.isThirdParty && app.redirectUris.includes(redirectUri);
+    return !actsAsThirdParty(app) && app!.redirectUris.includes(redirectUri);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { actsAsThirdParty } from '../domain/applications.js';
 import { createHmac } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -158,9 +159,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
 
   const isThirdParty = async (interaction: Interaction) => {
     const clientId = interaction.params['client_id'];
-    const app = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
-    // Fails closed: a client Tessera cannot resolve is treated as third-party (consent is asked).
-    return app?.isThirdParty !== false;
+    return actsAsThirdParty(typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined);
   };
 
   /** The consent page of a third-party application, listing what the consent prompt says is missing. */

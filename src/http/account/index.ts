@@ -2,7 +2,7 @@ import { accountGuards, SESSIONS_SCOPE } from './guards.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AccountService } from '../../domain/account.js';
+import { type AccountService, hasSecurityVerificationMethod } from '../../domain/account.js';
 import { type AccountCenterField, type AccountCenterService, type AccountCenterSettings, canEdit, canRead } from '../../domain/account-center.js';
 import { customDataSchema, profileSchema } from '../../domain/profile.js';
 import type { SessionService } from '../../domain/sessions.js';
@@ -89,7 +89,7 @@ function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: Rea
   };
   const out: z.infer<typeof accountSchema> = {
     id: user.id,
-    hasSecurityVerificationMethod: user.passwordHash !== null || user.primaryEmail !== null || user.primaryPhone !== null,
+    hasSecurityVerificationMethod: hasSecurityVerificationMethod(user),
   };
   if (s('profile')) {
     out.isSuspended = user.isSuspended;
@@ -251,8 +251,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     const { caller, settings } = ctx(request);
     await requireFirstParty(caller);
     const user = caller.user;
-    const hasMethod = user.passwordHash !== null || user.primaryEmail !== null || user.primaryPhone !== null;
-    if (hasMethod) await requireProof(request, user);
+    await account.requireIdentityProofIfPossible(proofId(request), user);
     requireEdit(settings, 'password');
     await account.changePassword(user, request.body.password, { sessionId: caller.sessionId, grantId: caller.grantId });
     await audit(request, 'change_password', ['password']);

@@ -6,7 +6,6 @@ import type { AccountService } from '../../domain/account.js';
 import { type AccountCenterSettings, canEdit } from '../../domain/account-center.js';
 import type { SocialService } from '../../domain/social.js';
 import { AppError } from '../../errors/index.js';
-import type { UserRecord } from '../../storage/store.js';
 import type { AccountCaller } from '../principal.js';
 import { errorSchema } from '../schemas.js';
 
@@ -42,8 +41,6 @@ const connectorDataSchema = z
   ])
   .describe('The query parameters of the provider callback (code, state, …), as a JSON object');
 
-/** True when the user can prove identity some other way (password, email, phone): logto.md §1.2 "cIV". */
-const hasSecurityMethod = (u: UserRecord) => u.passwordHash !== null || u.primaryEmail !== null || u.primaryPhone !== null;
 
 /**
  * Account API and Verification API routes for social identities, exactly as seed 000 ("绑定新的社交连接",
@@ -58,9 +55,6 @@ const hasSecurityMethod = (u: UserRecord) => u.passwordHash !== null || u.primar
 export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, context, proofId, guards }) => {
   const requireSocialEdit = (settings: AccountCenterSettings) => {
     if (!canEdit(settings.fields.social)) throw new AppError('account_center.field_not_editable');
-  };
-  const conditionalProof = async (request: FastifyRequest, user: UserRecord) => {
-    if (hasSecurityMethod(user)) await account.requireIdentityProof(proofId(request), user);
   };
 
   app.post(
@@ -125,7 +119,7 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
       requireSocialEdit(settings);
       guards.requireScope(caller, IDENTITIES_SCOPE);
       await guards.requireFirstParty(caller);
-      await conditionalProof(request, caller.user);
+      await account.requireIdentityProofIfPossible(proofId(request), caller.user);
       await social.bindIdentity(caller.user, request.body.newIdentifierVerificationRecordId);
       await account.audit(caller.user.id, 'link_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
       return reply.code(204).send(null);
@@ -148,7 +142,7 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
       requireSocialEdit(settings);
       guards.requireScope(caller, IDENTITIES_SCOPE, 'auth.scope_missing');
       await guards.requireFirstParty(caller);
-      await conditionalProof(request, caller.user);
+      await account.requireIdentityProofIfPossible(proofId(request), caller.user);
       await social.unbindIdentity(caller.user, request.params.target);
       await account.audit(caller.user.id, 'unlink_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
       return reply.code(204).send(null);
