@@ -22,8 +22,8 @@
  * Units: rates are completed requests with the expected status per second of wall-clock time;
  * latencies are milliseconds from sending a request to reading its whole body. The server is a real
  * `tessera start` child process with `--workers` worker processes (node:cluster) on the seeded
- * database; this process is only the load generator (a lean `node:http` keep-alive client), so server
- * and client share the machine's CPUs but not an event loop.
+ * database; this process is only the load generator (bench/load-worker.mjs in a worker thread: a minimal
+ * keep-alive HTTP/1.1 client over `node:net`, encoding each request once), so server and client share the machine's CPUs but not an event loop.
  * In a closed loop latency ≈ concurrency ÷ rate, so the p95 figures are those seen with
  * `--concurrency` requests in flight.
  *
@@ -52,7 +52,7 @@ import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
 import { freePort } from '../test/helpers.js';
-import { closedLoop, cpuTimeMs, type LoadResult, numberOption, processTreeCpuMs, quantile } from './lib.js';
+import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, processTreeCpuMs, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -97,7 +97,7 @@ const CLIENT_SECRET = randomBytes(24).toString('base64url');
 
 
 
-/** Keep-alive `node:http` agent: far cheaper per request than global fetch, and the CPUs are shared. */
+/** Keep-alive `node:http` agent for the few set-up requests (the measured load comes from bench/load-worker.mjs). */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** Sends one request and reads the whole answer. */
@@ -122,11 +122,13 @@ let serverPid: number | undefined;
  * A warm-up and a measured closed-loop phase expecting 200, with the CPU time (ms) the server processes
  * and this load generator used during the measured part.
  */
-async function phase(request: () => Promise<number>): Promise<LoadResult & { serverCpuMs: number; clientCpuMs: number }> {
-  await closedLoop(WARMUP_SECONDS, CONCURRENCY, 200, request);
+async function phase(request: { url: string; method: string; headers: Record<string, string>; body?: string }): Promise<LoadResult & { serverCpuMs: number; clientCpuMs: number }> {
+  const load = (seconds: number) =>
+    loadInWorker({ ...request, bodies: request.body === undefined ? undefined : [request.body], concurrency: CONCURRENCY, seconds, expected: 200 });
+  await load(WARMUP_SECONDS);
   const server0 = serverPid === undefined ? Number.NaN : processTreeCpuMs(serverPid);
   const client0 = cpuTimeMs().process;
-  const result = await closedLoop(SECONDS, CONCURRENCY, 200, request);
+  const result = await load(SECONDS);
   const serverCpuMs = serverPid === undefined ? Number.NaN : processTreeCpuMs(serverPid) - server0;
   return { ...result, serverCpuMs, clientCpuMs: cpuTimeMs().process - client0 };
 }
@@ -220,7 +222,7 @@ async function main(): Promise<void> {
   console.log('Tessera machine-to-machine benchmark');
   console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database sqlite (temp file)`);
   console.log(`  ${SECONDS} s per phase after ${WARMUP_SECONDS} s warm-up, concurrency ${CONCURRENCY}, ${USERS.toLocaleString('en')} users`);
-  console.log(`  server: tessera start with ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (TESSERA_WORKERS); load generator: this process`);
+  console.log(`  server: tessera start with ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (TESSERA_WORKERS); load generator: a worker thread of this process`);
   console.log('');
 
   const port = await freePort();
@@ -270,9 +272,8 @@ async function main(): Promise<void> {
     const first = await send(tokenUrl, 'POST', tokenHeaders, tokenBody);
     if (first.status !== 200) throw new Error(`token request failed: ${first.status} ${first.body}`);
     const accessToken = (JSON.parse(first.body) as { access_token: string }).access_token;
-    const getToken = async () => (await send(tokenUrl, 'POST', tokenHeaders, tokenBody)).status;
     if (PHASES.has('tokens')) {
-    const tokens = await phase(getToken);
+    const tokens = await phase({ url: tokenUrl, method: 'POST', headers: tokenHeaders, body: tokenBody });
     const tokenRate = tokens.ok / tokens.elapsed;
     const perCore = tokenRate / cpus;
     console.log(
@@ -296,8 +297,7 @@ async function main(): Promise<void> {
       const probe = await send(url, 'GET', listHeaders);
       if (probe.status !== 200) throw new Error(`GET ${url} failed: ${probe.status} ${probe.body}`);
       const shown = (JSON.parse(probe.body) as unknown[]).length;
-      const list = async () => (await send(url, 'GET', listHeaders)).status;
-      const r = await phase(list);
+      const r = await phase({ url, method: 'GET', headers: listHeaders });
       const p95 = quantile(r.latencies, 0.95);
       console.log(
         `${`list ${label}:`.padEnd(16)}${fmtRate(r.ok / r.elapsed)} req/s; p50 ${fmtMs(quantile(r.latencies, 0.5))} ms, p95 ${fmtMs(p95)} ms, ` +
