@@ -13,7 +13,9 @@
  *     audience match) and the Management API rate limit lifted;
  *  3. measures `client_credentials` at `POST /oidc/token` (HTTP Basic client auth, `resource=<publicUrl>/api`,
  *     `scope=all`) in a closed loop for a fixed time: tokens/s and tokens/s per core
- *     (`os.availableParallelism()`); target ≥ 1 000 tokens/s per core;
+ *     (`os.availableParallelism()`), and tokens per CPU-second the server processes used (the same
+ *     target counted on the server's own CPU, which the load generator on this machine does not take);
+ *     target ≥ 1 000 tokens/s per core;
  *  4. measures `GET /api/users?page_size=20` with one Management API token: page 1, a deep page
  *     (`page=2500`, i.e. OFFSET 49 980) and a search (`search=%25user_4242%25`, a LIKE over every
  *     searchable column): req/s and p50/p95/p99 latency; target p95 < 20 ms.
@@ -283,6 +285,13 @@ async function main(): Promise<void> {
         `target ≥ 1,000 /s per core: ${perCore >= 1000 ? 'met' : 'NOT met'}`,
     );
     console.log(`                ${fmtCpu(tokens)}`);
+    // The same target counted on the CPU the server itself used (its processes' CPU time), which the
+    // load generator sharing this machine does not take away.
+    const perServerCpuSecond = (tokens.ok * 1000) / tokens.serverCpuMs;
+    console.log(
+      `                tokens per CPU-second of server time: ${fmtRate(perServerCpuSecond)}  ` +
+        `target ≥ 1,000 per core counted this way: ${perServerCpuSecond >= 1000 ? 'met' : 'NOT met'}`,
+    );
     }
 
     // GET /api/users
