@@ -252,6 +252,46 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     expect((await api('POST', '/api/auth/sign-in', { body: { username: user.username, password: PW } })).status).toBe(200);
   });
 
+  it('PATCH …/:id/name renames the caller\'s own passkey only (proof, Edit, WebAuthn factors; 200 with an empty body)', async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const recordId = await registered(alice.token, new SoftAuthenticator(t.base));
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, proof: alice.proof, body: { type: 'WebAuthn', newIdentifierVerificationRecordId: recordId, name: 'Old name' } })).status).toBe(204);
+    const secret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token: alice.token })).body.secret as string;
+    expect((await api('POST', '/api/my-account/mfa-verifications', { token: alice.token, proof: alice.proof, body: { type: 'Totp', secret } })).status).toBe(204);
+    const factors = (await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).body as Array<{ id: string; type: string; name?: string }>;
+    const passkey = factors.find((f) => f.type === 'WebAuthn')!;
+    const totp = factors.find((f) => f.type === 'Totp')!;
+    const rename = (id: string, token: string, options: { proof?: string; body?: unknown } = {}) =>
+      t.call('PATCH', `/api/my-account/mfa-verifications/${id}/name`, {
+        token, body: options.body ?? { name: 'YubiKey 5C' }, headers: options.proof ? { 'logto-verification-id': options.proof } : {},
+      });
+
+    // No proof, Bob's proof, Bob renaming Alice's key, and a TOTP factor: all refused, nothing changed.
+    expect((await (await rename(passkey.id, alice.token)).json()).code).toBe('verification_record.permission_denied');
+    expect((await (await rename(passkey.id, alice.token, { proof: bob.proof })).json()).code).toBe('verification_record.permission_denied');
+    const foreign = await rename(passkey.id, bob.token, { proof: bob.proof });
+    expect([foreign.status, (await foreign.json()).code]).toEqual([400, 'verification_record.not_found']);
+    expect((await (await rename(totp.id, alice.token, { proof: alice.proof })).json()).code).toBe('verification_record.not_found');
+    // Bad bodies: empty or blank name, extra keys.
+    for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'x', type: 'WebAuthn' }, { name: 'x'.repeat(257) }]) {
+      const bad = await rename(passkey.id, alice.token, { proof: alice.proof, body });
+      expect([bad.status, (await bad.json()).code]).toEqual([400, 'request.invalid']);
+    }
+    // ReadOnly refuses the change.
+    await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'ReadOnly' } } });
+    expect((await (await rename(passkey.id, alice.token, { proof: alice.proof })).json()).code).toBe('account_center.field_not_editable');
+    await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'Edit' } } });
+    expect((await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).body.find((f: { type: string }) => f.type === 'WebAuthn').name).toBe('Old name');
+
+    const ok = await rename(passkey.id, alice.token, { proof: alice.proof, body: { name: '  YubiKey 5C  ' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('');
+    const after = (await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).body as Array<{ id: string; type: string; name?: string }>;
+    expect(after.find((f) => f.type === 'WebAuthn')).toMatchObject({ id: passkey.id, name: 'YubiKey 5C' });
+    expect(after.find((f) => f.type === 'Totp')?.name).toBeUndefined();
+  });
+
   it('registration records are the caller\'s own, single use, and a bad attestation is refused', async () => {
     const alice = await signUp();
     const bob = await signUp();

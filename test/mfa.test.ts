@@ -332,6 +332,75 @@ describe.each(dialects)('MFA: TOTP, backup codes, sign-in step, Account and Mana
     expect((await api('POST', '/api/auth/sign-in', { body: { username: alice.username, password: PW } })).status).toBe(200);
   });
 
+  it('PUT …/totp replaces the TOTP authenticator (new id, old secret dead) or enrols one; the new secret\'s code is mandatory; concurrent replacements leave one', async () => {
+    const user = await signUp();
+    const oldSecret = await enrolTotp(user.token);
+    const oldId = (await api('GET', '/api/my-account/mfa-verifications', { token: user.token })).body[0].id as string;
+    const p = await proof(user.token);
+    const fresh = async (token: string) => {
+      const secret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token })).body.secret as string;
+      secretsSeen.push(secret);
+      return secret;
+    };
+    const put = (token: string, body: unknown, withProof?: string) => api('PUT', '/api/my-account/mfa-verifications/totp', { token, body, ...(withProof ? { proof: withProof } : {}) });
+    const newSecret = await fresh(user.token);
+
+    // Refusals leave the old factor in place.
+    expect((await put(user.token, { secret: newSecret, code: totpAt(newSecret, clock.now()) })).body.code).toBe('verification_record.permission_denied');
+    expect(await put(user.token, { secret: newSecret }, p)).toMatchObject({ status: 400, body: { code: 'request.invalid' } });
+    expect(await put(user.token, { secret: 'not-base32!', code: '123456' }, p)).toMatchObject({ status: 400, body: { code: 'user.totp_secret_invalid' } });
+    const now = clock.now();
+    const wrong = wrongCode(totpAt(newSecret, now), totpAt(newSecret, now - STEP_MS), totpAt(newSecret, now + STEP_MS));
+    expect(await put(user.token, { secret: newSecret, code: wrong }, p)).toMatchObject({ status: 400, body: { code: 'session.mfa.invalid_totp_code' } });
+    // The old secret's code does not prove the new secret.
+    expect((await put(user.token, { secret: newSecret, code: totpAt(oldSecret, now + STEP_MS) }, p)).body.code).toBe('session.mfa.invalid_totp_code');
+    await setCenter({ enabled: true, fields: { mfa: 'ReadOnly' } });
+    expect((await put(user.token, { secret: newSecret, code: totpAt(newSecret, now) }, p)).body.code).toBe('account_center.field_not_editable');
+    await setCenter({ enabled: true, fields: { mfa: 'Edit' } });
+    expect((await api('GET', '/api/my-account/mfa-verifications', { token: user.token })).body.map((f: { id: string }) => f.id)).toEqual([oldId]);
+
+    // Replaced: one TOTP factor with a new id; the code used to replace it is spent.
+    const usedCode = totpAt(newSecret, clock.now());
+    const replaced = await put(user.token, { secret: newSecret, code: usedCode }, p);
+    expect([replaced.status, replaced.body]).toEqual([204, null]);
+    const listed = (await api('GET', '/api/my-account/mfa-verifications', { token: user.token })).body as Array<{ id: string; type: string }>;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]!.type).toBe('Totp');
+    expect(listed[0]!.id).not.toBe(oldId);
+    const audit = await t.app.database.db.selectFrom('account_audit').select('action').where('user_id', '=', user.id).execute();
+    expect(audit.map((a) => a.action)).toContain('replace_mfa_totp');
+
+    clock.advance(STEP_MS);
+    const signIn = (await pending(user.username)).data.pendingSignInId as string;
+    expect((await mfaStep({ pendingSignInId: signIn, type: 'totp', code: totpAt(oldSecret, clock.now()) })).body.code).toBe('session.mfa.invalid_totp_code');
+    expect((await mfaStep({ pendingSignInId: signIn, type: 'totp', code: usedCode })).body.code).toBe('session.mfa.invalid_totp_code');
+    expect((await mfaStep({ pendingSignInId: signIn, type: 'totp', code: totpAt(newSecret, clock.now()) })).status).toBe(200);
+
+    // A user without TOTP: PUT enrols one.
+    const other = await signUp();
+    const first = await fresh(other.token);
+    expect((await put(other.token, { secret: first, code: totpAt(first, clock.now()) }, await proof(other.token))).status).toBe(204);
+    expect((await api('GET', '/api/my-account/mfa-verifications', { token: other.token })).body.map((f: { type: string }) => f.type)).toEqual(['Totp']);
+
+    // Five concurrent replacements all succeed and leave exactly one TOTP factor, holding one of their secrets.
+    const otherProof = await proof(other.token);
+    const secrets = await Promise.all(Array.from({ length: 5 }, () => fresh(other.token)));
+    const results = await Promise.all(secrets.map((secret) => put(other.token, { secret, code: totpAt(secret, clock.now()) }, otherProof)));
+    expect(results.map((r) => r.status)).toEqual([204, 204, 204, 204, 204]);
+    const factors = await t.app.services.store.mfa.listFactors(other.id);
+    expect(factors.filter((f) => f.type === 'totp')).toHaveLength(1);
+    clock.advance(STEP_MS);
+    const otherSignIn = (await pending(other.username)).data.pendingSignInId as string;
+    const accepted = [];
+    for (const secret of secrets) {
+      const r = await mfaStep({ pendingSignInId: otherSignIn, type: 'totp', code: totpAt(secret, clock.now()) });
+      if (r.status === 200) accepted.push(secret);
+      else expect(r.body.code).toBe('session.mfa.invalid_totp_code');
+      if (r.status === 200) break;
+    }
+    expect(accepted).toHaveLength(1);
+  });
+
   it('Management API: lists a user\'s factors without secrets and resets one; unknown ids are 404', async () => {
     const user = await signUp();
     const other = await signUp();

@@ -304,6 +304,31 @@ export class MfaService implements SecondFactorGate {
     await this.insertTotp(userId, normalized, step);
   }
 
+  /**
+   * Replaces the user's TOTP authenticator by a new one, or enrols it when there is none (Logto route 18,
+   * `PUT /my-account/mfa-verifications/totp {secret, code}`). The code is mandatory: it must match the
+   * new secret (±1 step) and its step counts as used. The old factor goes in the same transaction and
+   * the new one gets a new id.
+   * @throws AppError `user.totp_secret_invalid` (400), `session.mfa.invalid_totp_code` (400)
+   */
+  async replaceTotp(userId: string, secret: string, code: string): Promise<void> {
+    const normalized = this.normalizeSecret(secret);
+    const step = await this.matchTotp(normalized, code);
+    if (step === null) throw new AppError('session.mfa.invalid_totp_code');
+    const now = this.clock.now();
+    await this.store.mfa.replaceTotp({ ...this.newFactor(userId, 'totp', now), secret: this.sealSecret(normalized), lastTotpStep: step, lastUsedAt: now });
+  }
+
+  /**
+   * Renames one of the user's WebAuthn factors (Logto route 22, `PATCH
+   * /my-account/mfa-verifications/:verificationId/name`). `name` is 1–256 characters (the route checks).
+   * @throws AppError `verification_record.not_found` (400) when the user has no WebAuthn factor `id`
+   *   (another user's factor, or a TOTP / backup-code factor, is not found either)
+   */
+  async renameWebAuthn(userId: string, id: string, name: string): Promise<void> {
+    if (!(await this.store.mfa.renameWebAuthn(userId, id, name))) throw new AppError('verification_record.not_found');
+  }
+
   /** Ten new backup codes of 10 characters from `0-9a-f` (40 bits each, CSPRNG). Nothing is stored (Logto route 20). */
   generateBackupCodes(): string[] {
     const codes = new Set<string>();

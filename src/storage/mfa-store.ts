@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { isUniqueError } from './identity-store.js';
 import type { Database } from './schema.js';
 
@@ -135,6 +135,13 @@ export interface MfaStore {
    * Replaces the user's `backup_codes` factors by `factor` with `codeHashes`, in one transaction.
    */
   replaceBackupCodes(factor: MfaFactorRecord, codeHashes: string[]): Promise<void>;
+  /**
+   * Replaces the user's `totp` factor by `factor` (a new id), or inserts it when there is none, in one
+   * statement (concurrent replacements of one user: the last one stays).
+   */
+  replaceTotp(factor: MfaFactorRecord): Promise<void>;
+  /** Sets the display name of the `webauthn` factor `id` of `userId`. @returns false when there is none. */
+  renameWebAuthn(userId: string, id: string, name: string): Promise<boolean>;
   /** The user's factors, oldest first. */
   listFactors(userId: string): Promise<MfaFactorRecord[]>;
   /** The factor `id` only if it belongs to `userId`. */
@@ -296,6 +303,35 @@ export class KyselyMfaStore implements MfaStore {
       await trx.insertInto('mfa_factors').values(factorRow(factor)).execute();
       await trx.insertInto('mfa_backup_codes').values(codeHashes.map((h) => ({ factor_id: factor.id, code_hash: h, used_at: null }))).execute();
     });
+  }
+
+  async replaceTotp(factor: MfaFactorRecord): Promise<void> {
+    // One statement against the one-TOTP-per-user partial unique index (migration 0009): insert, or
+    // overwrite the user's TOTP row in place (new id, secret and times). Concurrent replacements of one
+    // user serialize on that index, on SQLite and PostgreSQL alike; the last one stays.
+    const row = factorRow(factor);
+    await this.db
+      .insertInto('mfa_factors')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column('user_id')
+          // A literal, not a parameter: SQLite matches the conflict target to the partial index by its text.
+          .where('type', '=', sql.lit('totp'))
+          .doUpdateSet({ id: row.id, name: row.name, secret: row.secret, last_totp_step: row.last_totp_step, created_at: row.created_at, last_used_at: row.last_used_at }),
+      )
+      .execute();
+  }
+
+  async renameWebAuthn(userId: string, id: string, name: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('mfa_factors')
+      .set({ name })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('type', '=', 'webauthn')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async listFactors(userId: string): Promise<MfaFactorRecord[]> {

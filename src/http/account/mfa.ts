@@ -52,6 +52,8 @@ export const mfaFactorSchema = z
  * - `GET /my-account/mfa-verifications/backup-codes` → 200 {codes: [{usedAt}], remainCodes} | 404 `entity.not_found`
  * - `POST /my-account/mfa-verifications` {type:'Totp', secret, code?} | {type:'BackupCode', codes} |
  *   {type:'WebAuthn', newIdentifierVerificationRecordId, name?} → 204
+ * - `PUT /my-account/mfa-verifications/totp` {secret, code} → 204 (replaces the TOTP factor, or enrols one)
+ * - `PATCH /my-account/mfa-verifications/:verificationId/name` {name} → 200 (empty) | 400 `verification_record.not_found`
  * - `DELETE /my-account/mfa-verifications/:verificationId` → 204 | 400 `verification_record.not_found`
  * - `POST /verifications/web-authn/registration` → 200 {verificationRecordId, registrationOptions, expiresAt}
  * - `POST /verifications/web-authn/registration/verify` {verificationRecordId, payload} → 200 {verificationRecordId}
@@ -163,6 +165,60 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
       }
       await audit(request, `add_mfa_${body.type.toLowerCase()}`);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.put(
+    '/my-account/mfa-verifications/totp',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Replace the caller\'s TOTP authenticator by a new secret (or enrol one); the code of the new secret is mandatory; needs logto-verification-id',
+        description:
+          'Logto route 18. The old TOTP factor is removed and the new one gets a new id, in one transaction. Errors: ' +
+          'verification_record.permission_denied (401), account_center.field_not_editable, user.totp_secret_invalid, ' +
+          'session.mfa.invalid_totp_code.',
+        security,
+        body: z.object({ secret: z.string().min(1).max(64), code: z.string().min(1).max(16) }).strict(),
+        response: { 204: empty, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, settings } = context(request);
+      await account.requireIdentityProof(proofId(request), caller.user);
+      requireEdit(settings);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      await guards.requireFirstParty(caller);
+      await mfa.replaceTotp(caller.user.id, request.body.secret, request.body.code);
+      await audit(request, 'replace_mfa_totp');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.patch(
+    '/my-account/mfa-verifications/:verificationId/name',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Rename one of the caller\'s WebAuthn factors (passkeys); needs logto-verification-id; 200 with an empty body',
+        description:
+          'Logto route 22. Errors: verification_record.permission_denied (401), account_center.field_not_editable, ' +
+          'verification_record.not_found (not a WebAuthn factor of the caller).',
+        security,
+        params: z.object({ verificationId: z.string().min(1).max(64) }),
+        body: z.object({ name: z.string().trim().min(1).max(256) }).strict(),
+        response: { 200: z.undefined().describe('Empty body'), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { caller, settings } = context(request);
+      await account.requireIdentityProof(proofId(request), caller.user);
+      requireEdit(settings);
+      guards.requireScope(caller, IDENTITIES_SCOPE);
+      await guards.requireFirstParty(caller);
+      await mfa.renameWebAuthn(caller.user.id, request.params.verificationId, request.body.name);
+      await audit(request, 'rename_mfa_webauthn');
+      return reply.code(200).send();
     },
   );
 
