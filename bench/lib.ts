@@ -89,8 +89,9 @@ export interface LoadResult {
  * keep-alive connections, each with one request in flight for `seconds`, sent again as soon as its
  * whole answer is read; `bodies` (if any) are sent in turn. The client is a minimal HTTP/1.1 client
  * over `node:net` that encodes each request once (less than half a `node:http` agent's CPU per
- * request: 65–73 µs against 165 µs per `client_credentials` request in bench:m2m), so that the load generator takes as little as possible of the CPUs it shares with the
- * server. The server under test keeps the main thread's event loop to itself, as it would in production.
+ * request: 65–73 µs against 165 µs per `client_credentials` request in bench:m2m), so that the load
+ * generator takes as little as possible of the CPUs it shares with the server. The server under test
+ * keeps the main thread's event loop to itself, as it would in production.
  * Only `http:` URLs; answers must be framed by Content-Length or chunked encoding.
  * @param expected the status that counts as success
  */

@@ -24,8 +24,9 @@
  * Units: rates are completed requests with the expected status per second of wall-clock time;
  * latencies are milliseconds from sending a request to reading its whole body. The server is a real
  * `tessera start` child process with `--workers` worker processes (node:cluster) on the seeded
- * database; this process is only the load generator (bench/load-worker.mjs in a worker thread: a minimal
- * keep-alive HTTP/1.1 client over `node:net`, encoding each request once), so server and client share the machine's CPUs but not an event loop.
+ * database; this process is only the load generator (bench/load-worker.mjs in a worker thread: a
+ * minimal keep-alive HTTP/1.1 client over `node:net`, encoding each request once), so server and
+ * client share the machine's CPUs but not an event loop.
  * In a closed loop latency ≈ concurrency ÷ rate, so the p95 figures are those seen with
  * `--concurrency` requests in flight.
  *

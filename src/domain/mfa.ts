@@ -307,8 +307,8 @@ export class MfaService implements SecondFactorGate {
   /**
    * Replaces the user's TOTP authenticator by a new one, or enrols it when there is none (Logto route 18,
    * `PUT /my-account/mfa-verifications/totp {secret, code}`). The code is mandatory: it must match the
-   * new secret (±1 step) and its step counts as used. The old factor goes in the same transaction and
-   * the new one gets a new id.
+   * new secret (±1 step) and its step counts as used. One statement overwrites the old factor (the
+   * new one gets a new id), so concurrent replacements leave exactly one TOTP factor: the last one.
    * @throws AppError `user.totp_secret_invalid` (400), `session.mfa.invalid_totp_code` (400)
    */
   async replaceTotp(userId: string, secret: string, code: string): Promise<void> {

@@ -175,7 +175,7 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         tags: ['account'],
         summary: 'Replace the caller\'s TOTP authenticator by a new secret (or enrol one); the code of the new secret is mandatory; needs logto-verification-id',
         description:
-          'Logto route 18. The old TOTP factor is removed and the new one gets a new id, in one transaction. Errors: ' +
+          'Logto route 18. The old TOTP factor is replaced by the new one (a new id) in one statement. Errors: ' +
           'verification_record.permission_denied (401), account_center.field_not_editable, user.totp_secret_invalid, ' +
           'session.mfa.invalid_totp_code.',
         security,
