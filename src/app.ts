@@ -47,6 +47,7 @@ import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/da
 import { KyselyStore } from './storage/kysely-store.js';
 import type { Store } from './storage/store.js';
 import { type Clock, systemClock } from './util/clock.js';
+import { refuseNul } from './http/nul-guard.js';
 import { RateLimiters } from './util/rate-limit.js';
 import { securityHeaders } from './util/security-headers.js';
 
@@ -258,6 +259,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // The native API speaks JSON only; other bodies get 415 request.unsupported_media_type.
     server.removeContentTypeParser('text/plain');
     installErrorHandling(server);
+    // NUL anywhere in params, query or JSON body → 400 request.invalid (PostgreSQL text cannot hold it).
+    server.addHook('preValidation', refuseNul);
 
     // helmet's default security headers on every answer (routes that hijack the response, like
     // /oidc/*, set their own).
@@ -292,7 +295,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(oidcRoutes, { oidc, social });
     await server.register(managementRoutes, {
       prefix: '/api',
-      authorize: managementAuthorizer({ issuer: issuerOf(config), audience: managementResourceOf(config), getKey: oidc.verificationKey }),
+      authorize: managementAuthorizer({
+        issuer: issuerOf(config),
+        audience: managementResourceOf(config),
+        getKey: oidc.verificationKey,
+        holdsManagementRole: async (clientId) => {
+          const application = await applications.find(clientId);
+          return application?.type === 'm2m' && application.isManagement;
+        },
+      }),
       limiter: await limiters.create({
         name: 'management',
         points: config.rateLimit.managementPer10Seconds,

@@ -264,6 +264,29 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect((await api('DELETE', `/api/applications/${id}`)).status).toBe(204);
       expect((await api('GET', `/api/applications/${id}`)).status).toBe(404);
     });
+
+    it('refuses an issued token at once when its application loses the management role or is deleted (JWTs are not stored)', async () => {
+      const created = await api('POST', '/api/applications', { name: 'Leaky script', type: 'm2m', isManagement: true });
+      const { id, secret } = created.body as { id: string; secret: string };
+      const issued = (await (await fetchAccessToken(t.base, id, secret)).json()).access_token as string;
+      expect((await api('GET', '/api/users', undefined, issued)).status).toBe(200);
+
+      // Role withdrawn: the token (valid for another hour) is refused on every route, reads and writes.
+      expect((await api('PATCH', `/api/applications/${id}`, { isManagement: false })).status).toBe(200);
+      for (const [method, path, body] of [['GET', '/api/users'], ['POST', '/api/users', { username: uniq() }], ['POST', '/api/applications', { name: 'Backdoor', type: 'm2m', isManagement: true }]] as const) {
+        const refused = await api(method, path, body, issued);
+        expect([refused.status, refused.body.code]).toEqual([401, 'auth.unauthorized']);
+      }
+      // Role given back: the same token works again (nothing else about it changed).
+      expect((await api('PATCH', `/api/applications/${id}`, { isManagement: true })).status).toBe(200);
+      expect((await api('GET', '/api/users', undefined, issued)).status).toBe(200);
+
+      // Application deleted: refused.
+      expect((await api('DELETE', `/api/applications/${id}`)).status).toBe(204);
+      const gone = await api('GET', '/api/applications', undefined, issued);
+      expect([gone.status, gone.body.code]).toEqual([401, 'auth.unauthorized']);
+      expect((await api('GET', '/api/users')).status).toBe(200);
+    });
   });
 });
 

@@ -250,7 +250,8 @@ export class ApplicationService {
 
   /**
    * Deletes an application and every grant, code, session entry and stored token issued to it.
-   * (JWT access tokens are not stored; they live until they expire — at most 3600 s.)
+   * (JWT access tokens are not stored; the Management API refuses them once their application is gone,
+   * see `managementAuthorizer`.)
    * @returns true when an application was deleted
    */
   async delete(id: string): Promise<boolean> {

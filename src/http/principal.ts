@@ -49,10 +49,22 @@ export type ManagementAuthorizer = (request: FastifyRequest) => Promise<Manageme
  * (`getKey`, e.g. jose's `createLocalJWKSet` over the current JWKS, so rotation is followed), issuer
  * `issuer`, audience `audience` (the resource indicator `<publicUrl>/api`), with a `sub`, and scope
  * `all`. Opaque tokens, first-party session tokens and tokens for other resources are refused.
+ * JWTs are not stored, so a signature alone would keep a token working for its whole lifetime (up to
+ * 3600 s) after its application is deleted or loses the management role; `holdsManagementRole` is asked
+ * on every request (one primary-key lookup), so such a token stops working at once (ASVS 7.4.1: revocation
+ * takes effect immediately).
+ * @param options.holdsManagementRole whether the client id is (still) a machine-to-machine application
+ *   with the management role
  * @throws AppError `auth.unauthorized` (401: missing, malformed, expired, wrong issuer/audience/signature,
- *   no `sub`), `auth.forbidden` (403: valid token without scope `all`)
+ *   no `sub`, or its application deleted or no longer holding the management role), `auth.forbidden`
+ *   (403: valid token without scope `all`)
  */
-export function managementAuthorizer(options: { issuer: string; audience: string; getKey: JWTVerifyGetKey }): ManagementAuthorizer {
+export function managementAuthorizer(options: {
+  issuer: string;
+  audience: string;
+  getKey: JWTVerifyGetKey;
+  holdsManagementRole: (clientId: string) => Promise<boolean>;
+}): ManagementAuthorizer {
   return async (request) => {
     const token = bearerToken(request);
     if (!token) throw new AppError('auth.unauthorized');
@@ -70,6 +82,7 @@ export function managementAuthorizer(options: { issuer: string; audience: string
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     if (!scopes.includes('all')) throw new AppError('auth.forbidden');
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : payload.sub;
+    if (!(await options.holdsManagementRole(clientId))) throw new AppError('auth.unauthorized');
     return { applicationId: clientId, scopes };
   };
 }

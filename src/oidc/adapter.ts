@@ -84,6 +84,9 @@ export class TesseraOidcAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    // Ids come from requests (client_id, tokens, cookies): one holding NUL, which PostgreSQL text cannot
+    // store, names nothing (and must not reach the database as a 500).
+    if (id.includes('\0')) return undefined;
     if (this.model === 'Client') {
       const app = await this.applications.find(id);
       return app ? (clientMetadata(app) as AdapterPayload) : undefined;
@@ -93,20 +96,24 @@ export class TesseraOidcAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (uid.includes('\0')) return undefined;
     const found = await this.store.oidcPayloads.findByUid(uid, this.clock.now());
     return found ? this.withConsumed(found.payload, found.consumedAt) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (userCode.includes('\0')) return undefined;
     const found = await this.store.oidcPayloads.findByUserCode(this.model, userCode, this.clock.now());
     return found ? this.withConsumed(found.payload, found.consumedAt) : undefined;
   }
 
   async consume(id: string): Promise<void> {
+    if (id.includes('\0')) return;
     await this.store.oidcPayloads.consume(this.model, id, this.clock.now());
   }
 
   async destroy(id: string): Promise<void> {
+    if (id.includes('\0')) return;
     await this.store.oidcPayloads.destroy(this.model, id);
   }
 

@@ -220,6 +220,9 @@ class KyselyUserStore implements UserStore {
             if (term.mode === 'exact') return [eb(ref, 'in', values)];
             // SQLite's LIKE ignores ASCII case; a case-sensitive match there uses GLOB.
             if (query.caseSensitive && this.dialect === 'sqlite') return values.map((v) => sql<SqlBool>`${ref} glob ${likeToGlob(v)}`);
+            // PostgreSQL's LIKE treats `\` as an escape by default (a trailing one is error 22025);
+            // ESCAPE '' makes it literal, as it is in SQLite's LIKE, so both match the same rows.
+            if (this.dialect === 'postgres') return values.map((v) => sql<SqlBool>`${ref} like ${v} escape ''`);
             return values.map((v) => eb(ref, 'like', v));
           }),
         ),

@@ -1,0 +1,42 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors/index.js';
+import type { InputIssue } from './errors.js';
+
+/**
+ * Where a request carries a NUL character (U+0000): in a path parameter, a query value or a JSON body
+ * string or key. PostgreSQL `text` cannot store NUL (error 22021, which would surface as a 500), and
+ * no identifier, name, code or secret of ours contains one, so such input is refused before any handler
+ * runs — on SQLite too, where it would otherwise be stored. The walk is iterative (a deeply nested body
+ * cannot overflow the stack) and visits each value once.
+ * @returns the first offending location (`params.id`, `query.search`, `body.profile.name`…), or undefined
+ */
+export function findNul(request: FastifyRequest): InputIssue | undefined {
+  const stack: Array<[unknown, string]> = [
+    [request.params, 'params'],
+    [request.query, 'query'],
+    [request.body, 'body'],
+  ];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\0')) return { path, code: 'invalid_string', message: 'NUL characters are not allowed' };
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) stack.push([value[i], `${path}.${i}`]);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('\0')) return { path, code: 'invalid_key', message: 'NUL characters are not allowed' };
+        stack.push([child, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Fastify `preValidation` hook refusing any request that carries NUL ({@link findNul}).
+ * @throws AppError `request.invalid` (400) with `data.issues: [{path, code, message}]`
+ */
+export async function refuseNul(request: FastifyRequest): Promise<void> {
+  const issue = findNul(request);
+  if (issue) throw new AppError('request.invalid', { data: { issues: [issue] } });
+}
