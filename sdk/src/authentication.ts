@@ -554,7 +554,8 @@ export class AuthenticationClient {
    * end; this client keeps the new session the server issues.
    * @throws TesseraError `auth.invalid_credentials` (401, wrong old password), `request.invalid` (400, old
    *   password missing), `auth.reauthentication_required` (401, first password through an older session),
-   *   `password.rejected` (422), `auth.unauthorized` (401, not signed in)
+   *   `password.rejected` (422), `auth.unauthorized` (401, not signed in), `auth.too_many_failures` (429:
+   *   wrong old passwords count towards the account lockout, as failed sign-ins do; Retry-After)
    * @example
    * ```ts
    * await auth.updatePassword('a brand new passphrase', 'correct horse battery');

@@ -3,6 +3,7 @@ import { AppError, isAppError } from '../errors/index.js';
 import type { Store, UserProfile, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/crypto.js';
+import type { AuthService, RequestMeta } from './auth.js';
 import type { IdentityService } from './identities.js';
 import type { PasswordHasher, PasswordPolicy } from './passwords.js';
 import type { SessionService } from './sessions.js';
@@ -51,6 +52,11 @@ export interface ActingSession {
   sessionId?: string | null;
   /** OIDC grant to keep. */
   grantId?: string | null;
+  /**
+   * The provider session (its `uid`) to keep: the browser sign-in the acting OIDC access token was
+   * issued in. Every other provider session of the user ends.
+   */
+  oidcSessionUid?: string | null;
 }
 
 /** Where an audited change came from. */
@@ -70,6 +76,8 @@ export class AccountService {
     private readonly policy: PasswordPolicy,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
+    /** Password checks under the sign-in protections (per-IP budget, account lockout). */
+    private readonly auth: Pick<AuthService, 'checkUserPassword'>,
   ) {}
 
   /**
@@ -106,14 +114,18 @@ export class AccountService {
   }
 
   /**
-   * Checks the user's password and records an identity proof (Verification API `POST /password`).
-   * @throws AppError `session.invalid_credentials` (422: wrong password or none set), `user.suspended` (401)
+   * Checks the user's password and records an identity proof (Verification API `POST /password`), under
+   * the protections of password sign-in ({@link AuthService.checkUserPassword}): the per-IP sign-in
+   * budget and the account's lockout (wrong passwords here count towards it; a locked account is
+   * refused even with the right password; a right one clears the count).
+   * @throws AppError `session.invalid_credentials` (422: wrong password or none set), `user.suspended` (401),
+   *   `auth.too_many_failures` (429 + Retry-After: locked), `request.rate_limited` (429, per IP)
    */
-  async provePassword(user: UserRecord, password: string, ip: string | null): Promise<IssuedRecord> {
-    const result = await this.hasher.verify(user.passwordHash, password);
+  async provePassword(user: UserRecord, password: string, meta: RequestMeta): Promise<IssuedRecord> {
+    const ok = await this.auth.checkUserPassword(user, password, meta);
     if (user.isSuspended) throw new AppError('user.suspended');
-    if (!result.ok) throw new AppError('session.invalid_credentials');
-    const issued = await this.verification.recordProof({ type: 'password', purpose: 'Identity', userId: user.id, ip });
+    if (!ok) throw new AppError('session.invalid_credentials');
+    const issued = await this.verification.recordProof({ type: 'password', purpose: 'Identity', userId: user.id, ip: meta.ip ?? null });
     return { verificationRecordId: issued.verificationId, expiresAt: new Date(issued.expiresAt).toISOString() };
   }
 
@@ -238,7 +250,9 @@ export class AccountService {
 
   /**
    * Sets a new password (full policy, not the current one), then ends the user's other sessions: every
-   * first-party session but `acting.sessionId` and every OIDC grant and token but `acting.grantId`.
+   * first-party session but `acting.sessionId`, every OIDC grant and token but `acting.grantId`, and
+   * every OIDC provider session (browser sign-in at /oidc) but `acting.oidcSessionUid` — so a browser
+   * signed in with the old password cannot get new codes without the new one.
    * @throws AppError `password.rejected` (422, issues in `data`), `user.same_password` (422)
    */
   async changePassword(user: UserRecord, password: string, acting: ActingSession): Promise<void> {
@@ -246,7 +260,9 @@ export class AccountService {
     if (user.passwordHash && (await this.hasher.verify(user.passwordHash, password)).ok) throw new AppError('user.same_password');
     await this.users.update(user.id, { passwordHash: await this.hasher.hash(password), passwordUpdatedAt: this.clock.now() });
     await this.sessions.revokeAll(user.id, acting.sessionId ?? undefined);
-    if (acting.grantId) await this.store.oidcPayloads.deleteByAccountExceptGrant(user.id, acting.grantId);
+    if (acting.grantId) {
+      await this.store.oidcPayloads.deleteByAccountExcept(user.id, { grantId: acting.grantId, sessionUid: acting.oidcSessionUid ?? null });
+    }
     else await this.store.oidcPayloads.deleteByAccount(user.id);
   }
 

@@ -287,6 +287,38 @@ export class AuthService {
   }
 
   /**
+   * Checks the password of an already identified user (the Verification API's password proof) under
+   * the protections of password sign-in: the per-IP sign-in budget, and the lockout of the user's
+   * identifiers — every identifier's counter must be unlocked (a lock from sign-in failures applies),
+   * a wrong password counts as a failure of each (so failures here lock sign-in too), and a right one
+   * clears them, as a successful sign-in does.
+   * @returns whether the password is right (false also when the user has none)
+   * @throws AppError `request.rate_limited` (per IP), `auth.too_many_failures` (locked; Retry-After)
+   */
+  async checkUserPassword(user: UserRecord, password: string, meta: RequestMeta): Promise<boolean> {
+    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+    const keys = this.lockoutKeys(user);
+    let hasFailures = false;
+    for (const key of keys) if (await this.guard.assertNotLocked(key)) hasFailures = true;
+    const result = await this.hasher.verify(user.passwordHash, password);
+    if (!result.ok) {
+      for (const key of keys) await this.guard.recordFailure(key);
+      return false;
+    }
+    if (hasFailures) for (const key of keys) await this.guard.clear(key);
+    return true;
+  }
+
+  /** The lockout keys of a user: those of their identifiers, as sign-in counts them (else one of their id). */
+  private lockoutKeys(user: UserRecord): string[] {
+    const keys: string[] = [];
+    for (const [kind, value] of [['username', user.username], ['email', user.primaryEmail], ['phone', user.primaryPhone]] as const) {
+      if (value) keys.push(this.guard.key(kind, this.canonical(kind, value)));
+    }
+    return keys.length > 0 ? keys : [this.guard.key('user', user.id)];
+  }
+
+  /**
    * Set by the app to the force-password-reset check (domain/forced-reset.ts): runs after a correct
    * password (and at password sign-up), before any session; records the password's security level and
    * throws AppError `auth.password_reset_required` (403) to refuse a flagged user.
@@ -350,15 +382,15 @@ export class AuthService {
   /**
    * Changes a signed-in user's password after checking the current one, then ends **every** session of
    * the user and issues a new one for this device (a stolen session cannot survive a password change;
-   * LeanCloud's updatePassword returns the new token). A user without a password cannot use this.
-   * @throws AppError `request.rate_limited`, `user.not_found`, `auth.invalid_credentials` (wrong current
-   *   password; nothing changes), `password.rejected`
+   * LeanCloud's updatePassword returns the new token). A user without a password cannot use this. The
+   * current password is checked like a sign-in ({@link checkUserPassword}): wrong ones count towards the
+   * account lockout, so a stolen session is no unlimited password oracle.
+   * @throws AppError `request.rate_limited`, `user.not_found`, `auth.too_many_failures` (429, locked),
+   *   `auth.invalid_credentials` (wrong current password; nothing changes), `password.rejected`
    */
   async changePassword(input: { userId: string; oldPassword: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
-    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
     const user = await this.users.require(input.userId);
-    const result = await this.hasher.verify(user.passwordHash, input.oldPassword);
-    if (!result.ok) throw new AppError('auth.invalid_credentials');
+    if (!(await this.checkUserPassword(user, input.oldPassword, meta))) throw new AppError('auth.invalid_credentials');
     this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
     const updated = await this.users.update(user.id, { passwordHash: await this.hasher.hash(input.newPassword), passwordUpdatedAt: this.clock.now() });
     await this.users.endAllSessions(user.id);

@@ -89,10 +89,11 @@ export interface OidcPayloadStore {
   /** Deletes every artefact (sessions, grants, tokens…) of an account. @returns how many */
   deleteByAccount(accountId: string): Promise<number>;
   /**
-   * Deletes every artefact of an account except those of grant `keepGrantId` (ends the account's other
-   * OIDC sessions, grants and tokens). @returns how many
+   * Deletes every artefact of an account except those of grant `keep.grantId` and the provider
+   * `Session` whose uid is `keep.sessionUid` (ends the account's other OIDC sessions, grants and
+   * tokens; with no `sessionUid`, every `Session` of the account ends). @returns how many
    */
-  deleteByAccountExceptGrant(accountId: string, keepGrantId: string): Promise<number>;
+  deleteByAccountExcept(accountId: string, keep: { grantId: string; sessionUid: string | null }): Promise<number>;
   /** The live artefacts of `model` of an account (e.g. its `Grant`s), with their ids. */
   listByAccount(model: string, accountId: string, now: number): Promise<Array<OidcPayloadRecord & { id: string }>>;
   /**
@@ -351,13 +352,18 @@ export class KyselyOidcPayloadStore implements OidcPayloadStore {
     return Number(r.numDeletedRows);
   }
 
-  async deleteByAccountExceptGrant(accountId: string, keepGrantId: string) {
-    const r = await this.db
+  async deleteByAccountExcept(accountId: string, keep: { grantId: string; sessionUid: string | null }) {
+    let query = this.db
       .deleteFrom('oidc_payloads')
       .where('account_id', '=', accountId)
-      .where((eb) => eb.or([eb('grant_id', 'is', null), eb('grant_id', '!=', keepGrantId)]))
-      .where('model', '!=', 'Session')
-      .executeTakeFirst();
+      .where((eb) => eb.or([eb('grant_id', 'is', null), eb('grant_id', '!=', keep.grantId)]));
+    // Every provider session of the account ends (a browser signed in with the old password must not
+    // get new codes silently), except the caller's own browser session.
+    const keepUid = keep.sessionUid;
+    if (keepUid !== null) {
+      query = query.where((eb) => eb.or([eb('model', '!=', 'Session'), eb('uid', 'is', null), eb('uid', '!=', keepUid)]));
+    }
+    const r = await query.executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 

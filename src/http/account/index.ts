@@ -12,7 +12,7 @@ import type { MfaService } from '../../domain/mfa.js';
 import { accountMfaRoutes } from './mfa.js';
 import { AppError, isAppError } from '../../errors/index.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
-import type { AccountAuthorizer, AccountCaller } from '../principal.js';
+import { type AccountAuthorizer, type AccountCaller, requestMeta } from '../principal.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Account API and Verification API routes need. */
@@ -169,7 +169,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
         body: z.object({
           username: z.string().max(128).nullable().optional(),
           name: z.string().max(256).nullable().optional(),
-          avatar: z.url().max(2048).nullable().optional(),
+          avatar: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
           customData: customDataSchema.optional(),
         }),
         response: { 200: accountSchema, ...errors },
@@ -253,7 +253,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     const user = caller.user;
     await account.requireIdentityProofIfPossible(proofId(request), user);
     requireEdit(settings, 'password');
-    await account.changePassword(user, request.body.password, { sessionId: caller.sessionId, grantId: caller.grantId });
+    await account.changePassword(user, request.body.password, { sessionId: caller.sessionId, grantId: caller.grantId, oidcSessionUid: caller.oidcSessionUid });
     await audit(request, 'change_password', ['password']);
     return noContent(reply);
   };
@@ -472,7 +472,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     async (request, reply) => {
       const { caller } = ctx(request);
       await requireFirstParty(caller);
-      return reply.code(201).send(await account.provePassword(caller.user, request.body.password, request.ip));
+      return reply.code(201).send(await account.provePassword(caller.user, request.body.password, requestMeta(request)));
     },
   );
 

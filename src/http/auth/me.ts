@@ -119,7 +119,8 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
         description:
           '`oldPassword` is required when the user has a password; a user without one (code or social sign-up) sets one without it, ' +
           'through a session issued within the last 10 minutes. ' +
-          'Errors: request.invalid (oldPassword missing), auth.invalid_credentials (401, wrong current password), ' +
+          'Errors: request.invalid (oldPassword missing), auth.invalid_credentials (401, wrong current password; counts towards ' +
+          'the account lockout), auth.too_many_failures (429 + Retry-After, locked), ' +
           'auth.reauthentication_required (401: first password, older session; sign in again), password.rejected (422), ' +
           'request.rate_limited, auth.unauthorized.',
         security: bearer,
