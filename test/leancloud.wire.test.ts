@@ -307,7 +307,9 @@ describe.each(dialects)('LeanCloud /1.1 wire format on %s', (_name, database) =>
       expect(linked.body.authData).toEqual({ qq: { ...qq, access_token: 'new' }, weixin });
       const unlinked = await call('PUT', `/1.1/users/${first.body.objectId}`, { session: again.body.sessionToken, body: { 'authData.weixin': { __op: 'Delete' } } });
       expect(Object.keys(unlinked.body).sort()).toEqual(['objectId', 'updatedAt']);
-      expect((await call('GET', `/1.1/users/${first.body.objectId}`)).body.authData).toEqual({ qq: { ...qq, access_token: 'new' } });
+      expect((await call('GET', `/1.1/users/${first.body.objectId}`, { session: again.body.sessionToken })).body.authData).toEqual({ qq: { ...qq, access_token: 'new' } });
+      // authData (access tokens) is shown only to the user themselves and the master key.
+      expect((await call('GET', `/1.1/users/${first.body.objectId}`)).body.authData).toBeUndefined();
       expect((await call('POST', '/1.1/users?failOnNotExist=true', { body: { authData: { weixin } } })).body).toEqual({ code: 211, error: 'Could not find user.' });
       expect((await call('POST', '/1.1/users', { body: { authData: { weibo: { access_token: 'no-id' } } } })).body.code).toBe(250);
     });

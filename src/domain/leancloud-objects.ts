@@ -17,6 +17,29 @@ const FIELD = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 /** Nested keys inside object values must not start with `$` nor contain `.` (LeanCloud code 121). */
 const NESTED_BAD = /^\$|\./;
 const MAX_DEPTH = 32;
+/**
+ * Names that would reach an object's prototype when used as a property step (`x.__proto__.y`,
+ * `x.constructor.prototype.y`): refused as field names, path segments and nested keys everywhere.
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** True when `key` must never be used as a property name or path step (see {@link FORBIDDEN_KEYS}). */
+export function isForbiddenKey(key: string): boolean {
+  return FORBIDDEN_KEYS.has(key);
+}
+
+/**
+ * Checks every step of a dotted path (`a.b.c` split on dots).
+ * @throws AppError `object.invalid_key` for an empty step, one starting with `$`, or `__proto__` /
+ *   `constructor` / `prototype`
+ */
+export function assertPathSegments(path: readonly string[]): void {
+  for (const part of path) {
+    if (part.length === 0 || part.startsWith('$') || isForbiddenKey(part)) {
+      throw new AppError('object.invalid_key', { message: `Invalid key name: ${path.join('.').slice(0, 64)}` });
+    }
+  }
+}
 
 /** True when `value` is a plain JSON object (not an array, not null). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -24,16 +47,17 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
- * Checks a top-level field name.
+ * Checks a top-level field name (`constructor` and `prototype` are refused too).
  * @throws AppError `object.invalid_key`
  */
 export function assertFieldName(key: string): void {
-  if (!FIELD.test(key)) throw new AppError('object.invalid_key', { message: `Invalid key name: ${key.slice(0, 64)}` });
+  if (!FIELD.test(key) || isForbiddenKey(key)) throw new AppError('object.invalid_key', { message: `Invalid key name: ${key.slice(0, 64)}` });
 }
 
 /**
  * Validates a value a client wants to store and returns it normalised: Dates get a canonical
- * `iso` (UTC with milliseconds), nested keys are checked, unknown `__type`s and nested `__op`s refused.
+ * `iso` (UTC with milliseconds), nested keys are checked (no `$` start, no `.`, never `__proto__`,
+ * `constructor` or `prototype`), unknown `__type`s and nested `__op`s refused.
  * @throws AppError `object.invalid_type` (bad typed value), `object.invalid_key` (bad nested key)
  */
 export function decodeValue(value: unknown, depth = 0): unknown {
@@ -49,7 +73,7 @@ export function decodeValue(value: unknown, depth = 0): unknown {
   if ('__type' in value) return decodeTyped(value);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (NESTED_BAD.test(k)) throw new AppError('object.invalid_key', { message: `Invalid nested key name: ${k.slice(0, 64)}` });
+    if (NESTED_BAD.test(k) || isForbiddenKey(k)) throw new AppError('object.invalid_key', { message: `Invalid nested key name: ${k.slice(0, 64)}` });
     out[k] = decodeValue(v, depth + 1);
   }
   return out;
@@ -173,11 +197,14 @@ export function applyOp(current: unknown, op: { __op: string } & Record<string, 
   }
 }
 
-/** The value at a path inside an object (undefined when any step is missing). */
+/**
+ * The value at a path inside an object (undefined when any step is missing). Only own properties are
+ * followed, so no path reaches a prototype (`__proto__`, `constructor`, `toString` are simply missing).
+ */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let node: unknown = obj;
   for (const part of path) {
-    if (!isPlainObject(node)) return undefined;
+    if (!isPlainObject(node) || !Object.hasOwn(node, part)) return undefined;
     node = node[part];
   }
   return node;
@@ -185,13 +212,17 @@ export function getPath(obj: unknown, path: readonly string[]): unknown {
 
 /**
  * Applies an update (a plain value or an `__op`) at a path of `target`, in place. Intermediate
- * objects are created as needed.
- * @throws AppError `object.invalid_type` (an intermediate value is not an object, or the op fails)
+ * objects are created as needed. Only own properties are stepped into or changed.
+ * @throws AppError `object.invalid_key` (a step is empty, starts with `$`, or is `__proto__` /
+ *   `constructor` / `prototype`), `object.invalid_type` (an intermediate value is not an object, or
+ *   the op fails)
  */
 export function applyUpdateAt(target: Record<string, unknown>, path: readonly string[], update: unknown): void {
+  if (path.length === 0) throw new AppError('object.invalid_key');
+  assertPathSegments(path);
   let node = target;
   for (const part of path.slice(0, -1)) {
-    const next = node[part];
+    const next = Object.hasOwn(node, part) ? node[part] : undefined;
     if (next === undefined || next === null) {
       if (isOp(update) && update.__op === 'Delete') return;
       node[part] = {};
@@ -201,7 +232,8 @@ export function applyUpdateAt(target: Record<string, unknown>, path: readonly st
     node = node[part] as Record<string, unknown>;
   }
   const last = path[path.length - 1]!;
-  const change: FieldChange = isOp(update) ? applyOp(node[last], update) : { kind: 'set', value: decodeValue(update) };
+  const current = Object.hasOwn(node, last) ? node[last] : undefined;
+  const change: FieldChange = isOp(update) ? applyOp(current, update) : { kind: 'set', value: decodeValue(update) };
   if (change.kind === 'delete') delete node[last];
   else node[last] = change.value;
 }
@@ -215,7 +247,7 @@ export function parseAcl(value: unknown): LcAcl {
   if (!isPlainObject(value)) throw new AppError('object.invalid_acl');
   const out: LcAcl = {};
   for (const [key, perms] of Object.entries(value)) {
-    if (key.length === 0 || key.length > 256 || !isPlainObject(perms)) throw new AppError('object.invalid_acl');
+    if (key.length === 0 || key.length > 256 || isForbiddenKey(key) || !isPlainObject(perms)) throw new AppError('object.invalid_acl');
     const entry: { read?: boolean; write?: boolean } = {};
     for (const [p, v] of Object.entries(perms)) {
       if ((p !== 'read' && p !== 'write') || typeof v !== 'boolean') throw new AppError('object.invalid_acl');
@@ -232,7 +264,8 @@ export function parseAcl(value: unknown): LcAcl {
  */
 export function aclAllowsRead(acl: LcAcl | undefined, userId: string | undefined): boolean {
   if (!acl) return true;
-  return Boolean(acl['*']?.read || (userId && acl[userId]?.read));
+  const entry = (key: string) => (Object.hasOwn(acl, key) ? acl[key] : undefined);
+  return Boolean(entry('*')?.read || (userId && entry(userId)?.read));
 }
 
 /** 25 random characters from `[a-z0-9]`: LeanCloud's generated usernames (authData and anonymous users). */

@@ -1,6 +1,6 @@
 import { AppError } from '../errors/index.js';
 import type { TimeRange, UserColumnFilter } from '../storage/leancloud-store.js';
-import { dateMs, getPath, isPlainObject, jsonEqual, type LcObject } from './leancloud-objects.js';
+import { dateMs, getPath, isForbiddenKey, isPlainObject, jsonEqual, type LcObject } from './leancloud-objects.js';
 
 /**
  * LeanCloud query semantics (shared/specs/leancloud.md §4.1) as pure functions: a `where` document
@@ -97,7 +97,19 @@ function isOperatorDoc(value: unknown): value is Record<string, unknown> {
   return keys.length > 0 && keys.every((k) => k.startsWith('$'));
 }
 
-function compileField(path: string[], condition: unknown): Predicate {
+/** Options of {@link compileWhere}. */
+export interface CompileOptions {
+  /**
+   * Whether `$regex` is accepted (default true). Client-controlled patterns run on the backtracking
+   * engine and could block the event loop (ReDoS), so only the master key may use them.
+   */
+  allowRegex?: boolean;
+}
+
+/** Deepest `$or` / `$and` nesting a `where` may have (the compiler recurses once per level). */
+export const MAX_WHERE_DEPTH = 32;
+
+function compileField(path: string[], condition: unknown, compile: CompileOptions): Predicate {
   const get = (o: LcObject) => getPath(o, path);
   if (!isOperatorDoc(condition)) return (o) => matchesEquals(get(o), condition);
   const tests: Predicate[] = [];
@@ -142,6 +154,7 @@ function compileField(path: string[], condition: unknown): Predicate {
         tests.push((o) => (get(o) !== undefined) === Boolean(arg));
         break;
       case '$regex': {
+        if (compile.allowRegex === false) throw invalid('$regex is only allowed with the master key here.');
         if (typeof arg !== 'string') throw invalid('$regex needs a string.');
         const options = condition.$options;
         if (options !== undefined && typeof options !== 'string') throw invalid('$options needs a string.');
@@ -162,25 +175,31 @@ function compileField(path: string[], condition: unknown): Predicate {
 
 /**
  * Compiles a `where` document: field conditions (dotted paths allowed), operators `$ne $lt $lte $gt
- * $gte $in $nin $all $size $exists $regex/$options`, and `$or` / `$and` (arrays of documents).
- * Sub-queries on other classes (`$inQuery`, `$select`…) and geo operators are refused.
+ * $gte $in $nin $all $size $exists $regex/$options`, and `$or` / `$and` (arrays of documents, nested
+ * at most {@link MAX_WHERE_DEPTH} levels). Sub-queries on other classes (`$inQuery`, `$select`…) and
+ * geo operators are refused; so is `$regex` when `options.allowRegex` is false.
  * @throws AppError `object.invalid_query`
  */
-export function compileWhere(where: unknown): Predicate {
+export function compileWhere(where: unknown, options: CompileOptions = {}): Predicate {
+  return compileDoc(where, options, 0);
+}
+
+function compileDoc(where: unknown, options: CompileOptions, depth: number): Predicate {
   if (where === undefined || where === null) return () => true;
   if (!isPlainObject(where)) throw invalid('where must be a JSON object.');
+  if (depth > MAX_WHERE_DEPTH) throw invalid(`$or / $and are nested too deeply (at most ${MAX_WHERE_DEPTH} levels).`);
   const tests: Predicate[] = [];
   for (const [key, condition] of Object.entries(where)) {
     if (key === '$or' || key === '$and') {
       if (!Array.isArray(condition) || condition.length === 0) throw invalid(`${key} needs a non-empty array.`);
-      const parts = condition.map(compileWhere);
+      const parts = condition.map((c) => compileDoc(c, options, depth + 1));
       tests.push(key === '$or' ? (o) => parts.some((p) => p(o)) : (o) => parts.every((p) => p(o)));
       continue;
     }
     if (key.startsWith('$')) throw invalid(`Unsupported query operator ${key.slice(0, 32)}.`);
     const path = key.split('.');
     if (path.some((p) => p.length === 0)) throw invalid(`Invalid key ${key.slice(0, 64)}.`);
-    tests.push(compileField(path, condition));
+    tests.push(compileField(path, condition, options));
   }
   return (o) => tests.every((t) => t(o));
 }
@@ -255,7 +274,8 @@ const ALWAYS = ['objectId', 'createdAt', 'updatedAt'];
 
 /**
  * Applies `keys` (`username,authData.weixin` keeps those; `-email` drops them) to an object.
- * objectId, createdAt and updatedAt are always kept.
+ * objectId, createdAt and updatedAt are always kept. Only own properties are read or removed; a key
+ * with an empty step or a `__proto__` / `constructor` / `prototype` step names nothing and is ignored.
  */
 export function projectKeys(object: LcObject, keys: string | undefined): LcObject {
   const list = (keys ?? '')
@@ -263,7 +283,9 @@ export function projectKeys(object: LcObject, keys: string | undefined): LcObjec
     .map((k) => k.trim())
     .filter(Boolean);
   if (list.length === 0) return object;
-  const excluded = list.filter((k) => k.startsWith('-')).map((k) => k.slice(1));
+  // A key naming nothing still counts as a projection (`keys=toString` keeps only the fixed fields).
+  const names = (k: string) => !k.split('.').some((p) => p.length === 0 || isForbiddenKey(p));
+  const excluded = list.filter((k) => k.startsWith('-')).map((k) => k.slice(1)).filter(names);
   const included = list.filter((k) => !k.startsWith('-'));
   let out: LcObject;
   if (included.length === 0) {
@@ -271,13 +293,13 @@ export function projectKeys(object: LcObject, keys: string | undefined): LcObjec
   } else {
     out = {};
     for (const k of ALWAYS) if (object[k] !== undefined) out[k] = object[k];
-    for (const key of included) {
+    for (const key of included.filter(names)) {
       const path = key.split('.');
       const value = getPath(object, path);
       if (value === undefined) continue;
       let node = out;
       for (const part of path.slice(0, -1)) {
-        if (!isPlainObject(node[part])) node[part] = {};
+        if (!Object.hasOwn(node, part) || !isPlainObject(node[part])) node[part] = {};
         node = node[part] as LcObject;
       }
       node[path[path.length - 1]!] = structuredClone(value);
@@ -287,7 +309,8 @@ export function projectKeys(object: LcObject, keys: string | undefined): LcObjec
     if (ALWAYS.includes(key)) continue;
     const path = key.split('.');
     const parent = path.length === 1 ? out : getPath(out, path.slice(0, -1));
-    if (isPlainObject(parent)) delete parent[path[path.length - 1]!];
+    const last = path[path.length - 1]!;
+    if (isPlainObject(parent) && Object.hasOwn(parent, last)) delete parent[last];
   }
   return out;
 }

@@ -6,7 +6,19 @@ import type { Clock } from '../util/clock.js';
 import type { AuthService, RequestMeta } from './auth.js';
 import type { IdentityRecord, IdentityService } from './identities.js';
 import type { IdentifierKind } from './identifiers.js';
-import { decodeValue, applyUpdateAt, assertFieldName, isOp, isPlainObject, type LcObject, parseAcl, randomUsername, aclAllowsRead } from './leancloud-objects.js';
+import {
+  aclAllowsRead,
+  applyUpdateAt,
+  assertFieldName,
+  assertPathSegments,
+  decodeValue,
+  isForbiddenKey,
+  isOp,
+  isPlainObject,
+  type LcObject,
+  parseAcl,
+  randomUsername,
+} from './leancloud-objects.js';
 import { columnFilter, compileOrder, compileWhere, parsePaging, projectKeys } from './leancloud-query.js';
 import type { PasswordHasher, PasswordPolicy } from './passwords.js';
 import type { ResolvedSession, SessionService } from './sessions.js';
@@ -90,7 +102,7 @@ export function unionProvider(platform: string): string {
  * @throws AppError `object.invalid_key` (bad platform name), `identity.invalid` (no id, or not an object)
  */
 export function authDataEntry(platform: string, value: unknown): AuthDataEntry {
-  if (!PLATFORM.test(platform)) throw new AppError('object.invalid_key', { message: `Invalid authData platform: ${platform.slice(0, 64)}` });
+  if (!PLATFORM.test(platform) || isForbiddenKey(platform)) throw new AppError('object.invalid_key', { message: `Invalid authData platform: ${platform.slice(0, 64)}` });
   if (!isPlainObject(value)) throw new AppError('identity.invalid', { message: `authData.${platform} must be an object.` });
   const data = decodeValue(value) as Record<string, unknown>;
   const raw = platform === 'anonymous' ? data.id : (data.uid ?? data.openid ?? data.id);
@@ -131,7 +143,8 @@ export function toLcUser(
   out.emailVerified = user.emailVerified;
   out.mobilePhoneVerified = user.phoneVerified;
   if (identities.length > 0) out.authData = Object.fromEntries(identities.map((i) => [i.provider, i.data]));
-  for (const [k, v] of Object.entries(user.customData)) if (!SYSTEM_KEYS.has(k)) out[k] = v;
+  // Keys that would reach a prototype are never written (none can be stored any more; older rows).
+  for (const [k, v] of Object.entries(user.customData)) if (!SYSTEM_KEYS.has(k) && !isForbiddenKey(k)) out[k] = v;
   if (options.returnAcl) out.ACL = options.acl ?? { '*': { read: true }, [user.id]: { read: true, write: true } };
   out.createdAt = new Date(user.createdAt).toISOString();
   out.updatedAt = new Date(user.updatedAt).toISOString();
@@ -417,7 +430,10 @@ export class LeanCloudUsers {
   }
 
   /**
-   * `GET /1.1/users/:id`: a user readable by the caller under its ACL (master reads all).
+   * `GET /1.1/users/:id`: a user readable by the caller under its ACL (master reads all). `authData`
+   * (third-party access tokens) is shown only to the user's own session and to the master key, as
+   * Parse Server does (`cleanResultAuthData`); other fields follow LeanCloud (visible unless the ACL
+   * hides the user).
    * @throws AppError `user.not_found` (211; also when the ACL hides the user)
    */
   async get(caller: LcCaller, id: string, options: { keys?: unknown; returnAcl?: boolean } = {}): Promise<LcObject> {
@@ -426,6 +442,7 @@ export class LeanCloudUsers {
     const acl = await this.store.leancloud.getAcl(id);
     if (!caller.master && !aclAllowsRead(acl, caller.session?.user.id)) throw new AppError('user.not_found');
     const object = toLcUser(user, await this.identities.list(id), { acl, returnAcl: options.returnAcl ?? false });
+    if (!caller.master && caller.session?.user.id !== id) delete object.authData;
     return projectKeys(object, typeof options.keys === 'string' ? options.keys : undefined);
   }
 
@@ -437,10 +454,15 @@ export class LeanCloudUsers {
     return user;
   }
 
-  /** @throws AppError `object.condition_failed` (305) when `where` does not match the user */
-  private async assertCondition(user: UserRecord, where: string | undefined): Promise<void> {
+  /**
+   * `$regex` needs the master key here: a pattern runs on the backtracking engine, so a client's
+   * pattern could block the server (ReDoS). Queries are master-only already.
+   * @throws AppError `object.condition_failed` (305) when `where` does not match the user,
+   *   `object.invalid_query` (102) for a bad `where` or `$regex` without the master key
+   */
+  private async assertCondition(caller: LcCaller, user: UserRecord, where: string | undefined): Promise<void> {
     if (where === undefined || where === '') return;
-    const predicate = compileWhere(parseJsonParam(where));
+    const predicate = compileWhere(parseJsonParam(where), { allowRegex: caller.master });
     if (!predicate(await this.view(user))) throw new AppError('object.condition_failed');
   }
 
@@ -458,7 +480,7 @@ export class LeanCloudUsers {
    */
   async update(caller: LcCaller, id: string, body: LcObject, options: LcUpdateOptions = {}): Promise<LcObject> {
     const current = await this.requireWritable(caller, id);
-    await this.assertCondition(current, options.where);
+    await this.assertCondition(caller, current, options.where);
     const changes = this.parseChanges(body, caller.master);
     let passwordHash: string | undefined;
     if (changes.password !== undefined) {
@@ -542,7 +564,8 @@ export class LeanCloudUsers {
       const top = path[0]!;
       if (!changes.requested.includes(top)) changes.requested.push(top);
       if (path.length > 1) {
-        if (path.some((p) => p.length === 0 || p.startsWith('$'))) throw new AppError('object.invalid_key', { message: `Invalid key name: ${key.slice(0, 64)}` });
+        // No empty step, no `$`, and never `__proto__` / `constructor` / `prototype` (prototype pollution).
+        assertPathSegments(path);
         if (top === 'authData' && path.length === 2) {
           if (isDelete(value)) changes.unlink.push(path[1]!);
           else changes.link.push(authDataEntry(path[1]!, value));
@@ -614,7 +637,7 @@ export class LeanCloudUsers {
    */
   async delete(caller: LcCaller, id: string, options: { where?: string } = {}): Promise<void> {
     const user = await this.requireWritable(caller, id);
-    await this.assertCondition(user, options.where);
+    await this.assertCondition(caller, user, options.where);
     if (!(await this.users.delete(id))) throw new AppError('user.not_found');
   }
 
@@ -657,7 +680,7 @@ export class LeanCloudUsers {
   async query(caller: LcCaller, params: LcQueryParams): Promise<{ results: LcObject[]; count?: number }> {
     if (!caller.master) throw new AppError('object.forbidden', { message: 'Forbidden to find by class permissions.' });
     const where = parseJsonParam(params.where);
-    const predicate = compileWhere(where);
+    const predicate = compileWhere(where, { allowRegex: true });
     const filter = columnFilter(where);
     const order = compileOrder(typeof params.order === 'string' ? params.order : undefined);
     const count = params.count === '1' || params.count === 1 || params.count === 'true' || params.count === true;

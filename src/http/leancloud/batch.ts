@@ -14,10 +14,46 @@ function param(value: unknown): string {
 }
 
 /**
+ * The `/1.1/…` URL a sub-request path stands for (a missing `/1.1` prefix is added), or undefined when
+ * it could leave `/1.1` or is not a plain path: the path part is percent-decoded (repeatedly, so
+ * double encoding is seen through) and refused when any form holds a `.` or `..` segment, a
+ * backslash or a NUL, or fails to decode; its normalised form (WHATWG URL, as light-my-request
+ * parses it) must start with `/1.1/`, and it must not be `/1.1/batch`. The query string is kept as sent.
+ */
+export function sandboxPath(rawPath: string): string | undefined {
+  if (!rawPath) return undefined;
+  const full = rawPath.startsWith('/1.1/') ? rawPath : `/1.1${rawPath.startsWith('/') ? '' : '/'}${rawPath}`;
+  const q = full.search(/[?#]/);
+  const pathPart = q < 0 ? full : full.slice(0, q);
+  const search = q < 0 ? '' : full.slice(q);
+  let form = pathPart;
+  for (let i = 0; i < 4; i++) {
+    if (/[\\\u0000]/.test(form) || form.split('/').some((seg) => seg === '.' || seg === '..')) return undefined;
+    let next: string;
+    try {
+      next = decodeURIComponent(form);
+    } catch {
+      return undefined;
+    }
+    if (next === form) break;
+    if (i === 3) return undefined;
+    form = next;
+  }
+  let normal: string;
+  try {
+    normal = new URL(pathPart, 'http://batch.invalid').pathname;
+  } catch {
+    return undefined;
+  }
+  if (!normal.startsWith('/1.1/') || /^\/1\.1\/batch(\/|$)/.test(form)) return undefined;
+  return pathPart + search;
+}
+
+/**
  * `POST /1.1/batch {requests:[{method, path, body|params}]}` (shared/specs/leancloud.md §3.2 (23)):
  * each sub-request runs through the same routes (and checks) as if sent alone, with the batch's
  * credentials; the answer is 200 with `[{success}|{error:{code,error}}]` in order. Sub-requests must
- * target `/1.1/…` (not `/1.1/batch`).
+ * target `/1.1/…` (not `/1.1/batch`); see {@link sandboxPath}.
  */
 export const batchRoutes: FastifyPluginAsync = async (app) => {
   app.post('/batch', { schema: { tags: ['leancloud'], summary: 'Run several /1.1 requests in one' } }, async (request) => {
@@ -35,8 +71,8 @@ export const batchRoutes: FastifyPluginAsync = async (app) => {
     for (const item of list) {
       const method = isPlainObject(item) && typeof item.method === 'string' ? item.method.toUpperCase() : '';
       const rawPath = isPlainObject(item) && typeof item.path === 'string' ? item.path : '';
-      const path = rawPath.startsWith('/1.1/') ? rawPath : `/1.1${rawPath.startsWith('/') ? '' : '/'}${rawPath}`;
-      if (!['GET', 'POST', 'PUT', 'DELETE'].includes(method) || !rawPath || /^\/1\.1\/batch(\/|\?|$)/.test(path) || path.includes('..')) {
+      const path = sandboxPath(rawPath);
+      if (!['GET', 'POST', 'PUT', 'DELETE'].includes(method) || path === undefined) {
         results.push({ error: { code: 107, error: 'Each request needs a method (GET, POST, PUT, DELETE) and a /1.1 path.' } });
         continue;
       }
