@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 
 
 const ADMIN_ID = 'tessera-admin-app';
@@ -287,6 +287,41 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect([gone.status, gone.body.code]).toEqual([401, 'auth.unauthorized']);
       expect((await api('GET', '/api/users')).status).toBe(200);
     });
+  });
+});
+
+describe('Management API audit trail', () => {
+  it('logs every successful change with the calling application, route and ids (never a body or secret); reads are not audited', async () => {
+    const logs = new LogCapture();
+    const t = await startAppWithPublicUrl({ logLevel: 'info', adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET }, { logStream: logs });
+    try {
+      const token = (await (await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET)).json()).access_token as string;
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await t.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
+        return { status: res.status, body: await res.json().catch(() => null) };
+      };
+      const user = await call('POST', '/api/users', { username: uniq('audit'), password: PW });
+      expect(user.status).toBe(200);
+      expect((await call('PATCH', `/api/users/${user.body.id}/password`, { password: 'amber-canyon-4-whistle' })).status).toBe(200);
+      const app = await call('POST', '/api/applications', { name: 'Audited', type: 'm2m' });
+      expect(app.status).toBe(201);
+      expect((await call('GET', '/api/users')).status).toBe(200);
+      expect((await call('PATCH', `/api/users/${user.body.id}`, { primaryEmail: 'not-an-email' })).status).toBe(400);
+
+      const audits = logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'management change');
+      expect(audits.map((l) => l.audit)).toEqual([
+        { clientId: ADMIN_ID, method: 'POST', route: '/api/users', params: {}, status: 200 },
+        { clientId: ADMIN_ID, method: 'PATCH', route: '/api/users/:userId/password', params: { userId: user.body.id }, status: 200 },
+        { clientId: ADMIN_ID, method: 'POST', route: '/api/applications', params: {}, status: 201 },
+      ]);
+      // Every request log line of a verified caller names it.
+      const completed = logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed' && l.clientId !== undefined);
+      expect(completed.length).toBeGreaterThanOrEqual(5);
+      expect(new Set(completed.map((l) => l.clientId))).toEqual(new Set([ADMIN_ID]));
+      for (const secret of [PW, 'amber-canyon-4-whistle', app.body.secret as string, token]) expect(logs.text).not.toContain(secret);
+    } finally {
+      await t.close();
+    }
   });
 });
 

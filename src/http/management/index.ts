@@ -56,11 +56,27 @@ export interface ManagementOptions {
  * The Management API (Logto's shape, seed 001): every route requires a Management API access token
  * (JWT for resource `<publicUrl>/api` with scope `all`, obtained by an M2M app with
  * `client_credentials`), and each client is rate-limited.
+ *
+ * Audit trail (ASVS 16.2.1, 16.3.2): once a token is verified, every log line of the request carries
+ * the calling application (`clientId`), and every change that succeeded (a method other than GET/HEAD
+ * answered below 400) writes one `info` line `management change` with `{clientId, method, route,
+ * params, status}` — the route pattern and its path parameters (ids), never a body, so no value or
+ * secret reaches the log.
  */
 export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (app, options) => {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.managementCaller = await options.authorize(request);
+    const log = request.log.child({ clientId: request.managementCaller.applicationId });
+    request.log = log;
+    reply.log = log;
     await options.limiter.consume(request.managementCaller.applicationId);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.managementCaller || request.method === 'GET' || request.method === 'HEAD' || reply.statusCode >= 400) return;
+    request.log.info(
+      { audit: { clientId: request.managementCaller.applicationId, method: request.method, route: request.routeOptions.url, params: request.params, status: reply.statusCode } },
+      'management change',
+    );
   });
   await app.register(managementUserRoutes, { users: options.users, sessions: options.sessions, publicUrl: options.publicUrl });
   await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
