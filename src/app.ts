@@ -223,7 +223,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const identities = new IdentityService(store, clock);
     const accountCenter = new AccountCenterService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, hasher, policy, clock);
-    const leancloudCodes = new LeanCloudCodes(users, auth, verification, config);
+    const leancloudCodes = new LeanCloudCodes(users, auth, verification, config,
+      await limiters.create({ name: 'code_guess', points: config.rateLimit.codeGuessesPerHour, durationSeconds: 3600 }));
     const account = new AccountService(store, users, identities, verification, hasher, policy, sessions, clock, auth);
     const social = new SocialService(store, users, identities, auth, config, clock);
     const sdkStore = new KyselySdkStore(database.db);

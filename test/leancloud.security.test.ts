@@ -6,8 +6,9 @@
  * The app runs in this process, so every pollution attempt is also checked on this process' objects.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningApp, startApp } from './helpers.js';
-import { dialects, lcConfig, lcFetch, type LcFetchOptions, PW, uniq } from './leancloud-helpers.js';
+import { type DatabaseFactory, type RunningApp, startApp } from './helpers.js';
+import { type SmsWebhookPeer, startSmsWebhook } from './peers.js';
+import { cnPhone, dialects, lcConfig, lcFetch, type LcFetchOptions, PW, uniq } from './leancloud-helpers.js';
 
 const POLLUTION_KEYS = ['polluted', 'session', 'pwned', 'isAdmin'];
 
@@ -297,5 +298,49 @@ describe.each(dialects)('LeanCloud /1.1 security on %s', (_name, database) => {
       const shallow = await call('PUT', `/1.1/users/${user.objectId}?where=${encodeURIComponent(deep(10))}`, { session: user.sessionToken, body: { x: 1 } });
       expect(shallow.status).toBe(200);
     });
+  });
+});
+
+describe.each(dialects)('LeanCloud /1.1 codes matched by the code alone: per-IP budget of wrong guesses on %s', (_name, database) => {
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let sms: SmsWebhookPeer;
+
+  beforeAll(async () => {
+    db = await database();
+    sms = await startSmsWebhook();
+    // A generous sign-in budget, so that only the code-guess budget (3 per hour here) can stop the guesses.
+    t = await startApp(lcConfig({ databaseUrl: db.url, sms: { webhookUrl: sms.url }, rateLimit: { signInPerMinute: 1000, codeGuessesPerHour: 3 } }));
+  });
+  afterAll(async () => {
+    await t.close();
+    await sms.close();
+    await db.drop();
+  });
+
+  const call = (method: string, path: string, options: LcFetchOptions = {}) => lcFetch(t.base, method, path, options);
+
+  it('wrong code-alone guesses spend the budget; once spent even the right code is refused (429), while the code with its number still works', async () => {
+    const phone = cnPhone();
+    const created = await call('POST', '/1.1/users', { body: { username: uniq('sms'), password: PW, mobilePhoneNumber: phone } });
+    expect(created.status).toBe(201);
+    const before = sms.requests.length;
+    expect((await call('POST', '/1.1/requestPasswordResetBySmsCode', { body: { mobilePhoneNumber: phone } })).status).toBe(200);
+    const code = (await sms.waitFor((r, i) => i >= before && r.json?.to === phone)).json.code as string;
+    const wrong = (n: number) => String((Number(code) + 1 + n) % 1_000_000).padStart(6, '0');
+
+    for (let i = 0; i < 3; i++) {
+      const guess = await call('PUT', `/1.1/resetPasswordBySmsCode/${wrong(i)}`, { body: { password: 'amber-canyon-4-whistle' } });
+      expect([guess.status, guess.body.code]).toEqual([400, 603]);
+    }
+    // verifyMobilePhone shares the budget: spent.
+    const spent = await call('POST', `/1.1/verifyMobilePhone/${wrong(5)}`);
+    expect([spent.status, spent.body.code]).toEqual([429, 429]);
+    const right = await call('PUT', `/1.1/resetPasswordBySmsCode/${code}`, { body: { password: 'amber-canyon-4-whistle' } });
+    expect([right.status, right.body.code]).toEqual([429, 429]);
+    // With its number the code is checked against that one code (its own attempt count), not the budget.
+    const withNumber = await call('PUT', `/1.1/resetPasswordBySmsCode/${code}`, { body: { password: 'amber-canyon-4-whistle', mobilePhoneNumber: phone } });
+    expect(withNumber.status).toBe(200);
+    expect((await call('POST', '/1.1/login', { body: { mobilePhoneNumber: phone, password: 'amber-canyon-4-whistle' } })).status).toBe(200);
   });
 });

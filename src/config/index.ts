@@ -86,6 +86,12 @@ export const configSchema = z
         managementPer10Seconds: z.coerce.number().int().min(1).default(200),
         /** `POST /api/auth/user-exists` checks per client IP per minute (issue 6). */
         userExistsPerMinute: z.coerce.number().int().min(1).default(10),
+        /**
+         * Wrong guesses per client IP per hour at the `/1.1` routes that match an SMS code by the code
+         * alone (LeanCloud's `verifyMobilePhone(code)`, `resetPasswordBySmsCode(code, pw)`), where no
+         * per-code attempt count can apply.
+         */
+        codeGuessesPerHour: z.coerce.number().int().min(1).default(10),
       })
       .prefault({}),
     /** Outgoing email (issue 3). Without `smtpUrl` mail goes to the log (development only). */
@@ -236,6 +242,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_RATE_LIMIT_SIGN_UP_PER_HOUR: 'rateLimit.signUpPerHour',
   TESSERA_RATE_LIMIT_MANAGEMENT_PER_10_SECONDS: 'rateLimit.managementPer10Seconds',
   TESSERA_RATE_LIMIT_USER_EXISTS_PER_MINUTE: 'rateLimit.userExistsPerMinute',
+  TESSERA_RATE_LIMIT_CODE_GUESSES_PER_HOUR: 'rateLimit.codeGuessesPerHour',
   TESSERA_SMTP_URL: 'email.smtpUrl',
   TESSERA_EMAIL_FROM: 'email.from',
   TESSERA_SMS_WEBHOOK_URL: 'sms.webhookUrl',

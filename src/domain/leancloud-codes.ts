@@ -5,6 +5,7 @@ import type { AuthService, RequestMeta } from './auth.js';
 import type { LcObject } from './leancloud-objects.js';
 import type { UserService } from './users.js';
 import type { VerificationService } from './verification.js';
+import type { Limiter } from '../util/rate-limit.js';
 
 /**
  * LeanCloud's SMS and email flows (shared/specs/leancloud.md §3.2 (12)–(22)) over the shared
@@ -28,7 +29,33 @@ export class LeanCloudCodes {
     private readonly auth: AuthService,
     private readonly verification: VerificationService,
     private readonly config: Config,
+    /** Wrong code-alone guesses per IP (`rateLimit.codeGuessesPerHour`), see {@link findByCodeAlone}. */
+    private readonly codeGuesses: Limiter,
   ) {}
+
+  /**
+   * The live phone code record of `purpose` whose code is `code`, for SDK calls that send the code
+   * without its number. A wrong guess matches no record, so no per-code attempt count can stop
+   * guessing; instead each wrong guess spends one unit of the caller IP's hourly budget
+   * (`rateLimit.codeGuessesPerHour`, default 10), and a spent budget refuses further code-alone lookups
+   * (even right ones) until it refills. ASVS 6.6.3 / NIST 800-63B-4 §3.2.2 (rate limiting).
+   * @throws AppError `request.rate_limited` (budget spent), `verification.code_mismatch` (603)
+   */
+  private async findByCodeAlone(purpose: 'Generic' | 'ForgotPassword', code: string, meta: RequestMeta) {
+    const key = meta.ip ?? 'unknown';
+    await this.codeGuesses.assertAvailable(key);
+    try {
+      return await this.verification.findLiveByCode('phone', purpose, code);
+    } catch (error) {
+      if (isAppError(error, 'verification.code_mismatch')) {
+        // The budget may run out with this guess: the answer is still this guess's 603.
+        await this.codeGuesses.consume(key).catch((spent: unknown) => {
+          if (!isAppError(spent, 'request.rate_limited')) throw spent;
+        });
+      }
+      throw error;
+    }
+  }
 
   /** The `mobilePhoneNumber` of a body. @throws AppError `user.phone_required` (212) */
   private phoneOf(body: LcObject): string {
@@ -104,7 +131,7 @@ export class LeanCloudCodes {
     let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : sessionUser?.primaryPhone;
     let verificationId: string | undefined;
     if (!phone) {
-      const record = await this.verification.findLiveByCode('phone', 'Generic', code);
+      const record = await this.findByCodeAlone('Generic', code, meta);
       phone = record.identifier!;
       verificationId = record.id;
     }
@@ -148,7 +175,7 @@ export class LeanCloudCodes {
     let verificationId: string | undefined;
     if (!phone) {
       await this.auth.throttle('signIn', meta);
-      const record = await this.verification.findLiveByCode('phone', 'ForgotPassword', code);
+      const record = await this.findByCodeAlone('ForgotPassword', code, meta);
       phone = record.identifier!;
       verificationId = record.id;
     }

@@ -83,6 +83,18 @@ export class Limiter {
     }
   }
 
+  /**
+   * Checks, without spending anything, that `key` still has budget (for limits that only failures
+   * spend: check first, spend on failure).
+   * @throws AppError `request.rate_limited` (429) with `retryAfterSeconds` when the budget is used up
+   */
+  async assertAvailable(key: string): Promise<void> {
+    const res = await this.inner.get(key);
+    if (res && res.consumedPoints >= this.inner.points) {
+      throw new AppError('request.rate_limited', { retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) });
+    }
+  }
+
   /** Forgets `key`'s count. */
   async reset(key: string): Promise<void> {
     await this.inner.delete(key);
