@@ -300,10 +300,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         issuer: issuerOf(config),
         audience: managementResourceOf(config),
         getKey: oidc.verificationKey,
-        holdsManagementRole: async (clientId) => {
-          const application = await applications.find(clientId);
-          return application?.type === 'm2m' && application.isManagement;
-        },
+        holdsManagementRole: (clientId) => applications.holdsManagementRole(clientId),
       }),
       limiter: await limiters.create({
         name: 'management',

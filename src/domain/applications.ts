@@ -112,6 +112,11 @@ function checkName(name: string): string {
   return trimmed;
 }
 
+/** The management role belongs to machine-to-machine applications marked `isManagement`. */
+function isManagementApplication(app: ApplicationRecord): boolean {
+  return app.type === 'm2m' && app.isManagement;
+}
+
 function checkManagement(isManagement: boolean, type: ApplicationType): boolean {
   if (isManagement && type !== 'm2m') throw invalid('isManagement: only machine-to-machine applications can hold the management role.');
   return isManagement;
@@ -236,6 +241,15 @@ export class ApplicationService {
   }
 
   /**
+   * Whether `id` is (still) a machine-to-machine application holding the management role: asked by
+   * the Management API on every request, so deleting the app or withdrawing the role ends its tokens.
+   */
+  async holdsManagementRole(id: string): Promise<boolean> {
+    const app = await this.find(id);
+    return app !== undefined && isManagementApplication(app);
+  }
+
+  /**
    * Replaces the client secret: the old one stops working at once; the new one is returned once.
    * @throws AppError `application.not_found`, `application.invalid_metadata` (public clients have no secret)
    */
@@ -278,7 +292,7 @@ export class ApplicationService {
       }
     }
     const app = await this.require(id);
-    if (app.type === 'm2m' && app.isManagement && clientSecretMatches(app.secretHash, secret)) return app;
+    if (isManagementApplication(app) && clientSecretMatches(app.secretHash, secret)) return app;
     if (app.type !== 'm2m') throw invalid(`id: the application "${id}" exists and is not machine-to-machine.`);
     const updated = await this.store.applications.update(id, {
       secretHash: hashClientSecret(secret),
