@@ -222,9 +222,7 @@ export class AuthService {
       ...(kind === 'email' ? { emailVerified: true } : { phoneVerified: true }),
     });
     await this.users.endAllSessions(user.id);
-    for (const [k, v] of [['username', user.username], ['email', user.primaryEmail], ['phone', user.primaryPhone]] as const) {
-      if (v) await this.guard.clear(this.guard.key(k, this.canonical(k, v)));
-    }
+    for (const key of this.lockoutKeys(user)) await this.guard.clear(key);
   }
 
   /**
