@@ -16,6 +16,7 @@ import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../http/auth/mfa.js';
 import type { SecondFactorProof } from '../domain/mfa.js';
 import { PASSKEY_SCRIPT } from './passkey-script.js';
+import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../http/same-origin.js';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
@@ -135,6 +136,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       .status(status)
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
+      .header('referrer-policy', PAGE_REFERRER_POLICY)
       .header(
         'content-security-policy',
         `default-src 'none';${script} style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
@@ -220,10 +222,9 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
   };
 
-  /** Refuses posts whose CSRF token is wrong or that come from another origin. */
+  /** Refuses posts whose CSRF token is wrong or that another origin sent ({@link isSameOriginPost}). */
   const checkPost = async (request: FastifyRequest, interaction: Interaction): Promise<boolean> => {
-    const origin = request.headers.origin;
-    if (origin !== undefined && origin !== publicOrigin) return false;
+    if (!isSameOriginPost(request.headers, publicOrigin)) return false;
     const body = (request.body ?? {}) as Record<string, unknown>;
     return typeof body['csrf'] === 'string' && constantTimeEqual(body['csrf'], await csrfFor(interaction.uid));
   };
