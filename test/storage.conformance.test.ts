@@ -524,17 +524,17 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
 
       it('counts failures within the window and returns the state it stored', async () => {
         const k = 'count-key';
-        expect(await store.signInGuards.recordFailure(k, T, W, 6, LOCK)).toEqual({
+        expect(await store.signInGuards.reserveAttempt(k, T, W, 6, LOCK)).toEqual({
           failures: 1,
           windowStartedAt: T,
           lockedUntil: null,
         });
-        expect(await store.signInGuards.recordFailure(k, T + 1000, W, 6, LOCK)).toEqual({
+        expect(await store.signInGuards.reserveAttempt(k, T + 1000, W, 6, LOCK)).toEqual({
           failures: 2,
           windowStartedAt: T,
           lockedUntil: null,
         });
-        const third = await store.signInGuards.recordFailure(k, T + W - 1, W, 6, LOCK);
+        const third = await store.signInGuards.reserveAttempt(k, T + W - 1, W, 6, LOCK);
         expect(third).toEqual({ failures: 3, windowStartedAt: T, lockedUntil: null });
         expect(await store.signInGuards.get(k)).toEqual(third);
         expect(await store.signInGuards.get('another')).toBeUndefined();
@@ -542,16 +542,16 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
 
       it('restarts the window at 1 once windowMs has passed', async () => {
         const k = 'window-key';
-        await store.signInGuards.recordFailure(k, T, W, 6, LOCK);
-        await store.signInGuards.recordFailure(k, T + 1, W, 6, LOCK);
-        await store.signInGuards.recordFailure(k, T + 2, W, 6, LOCK);
+        await store.signInGuards.reserveAttempt(k, T, W, 6, LOCK);
+        await store.signInGuards.reserveAttempt(k, T + 1, W, 6, LOCK);
+        await store.signInGuards.reserveAttempt(k, T + 2, W, 6, LOCK);
         const later = T + W + 1;
-        expect(await store.signInGuards.recordFailure(k, later, W, 6, LOCK)).toEqual({
+        expect(await store.signInGuards.reserveAttempt(k, later, W, 6, LOCK)).toEqual({
           failures: 1,
           windowStartedAt: later,
           lockedUntil: null,
         });
-        expect(await store.signInGuards.recordFailure(k, later + 5, W, 6, LOCK)).toEqual({
+        expect(await store.signInGuards.reserveAttempt(k, later + 5, W, 6, LOCK)).toEqual({
           failures: 2,
           windowStartedAt: later,
           lockedUntil: null,
@@ -561,18 +561,18 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       it('sets lockedUntil = now + lockMs on reaching maxFailures', async () => {
         const k = 'lock-key';
         for (let i = 0; i < 5; i++) {
-          const s = await store.signInGuards.recordFailure(k, T + i, W, 6, LOCK);
+          const s = await store.signInGuards.reserveAttempt(k, T + i, W, 6, LOCK);
           expect(s.failures).toBe(i + 1);
           expect(s.lockedUntil).toBeNull();
         }
-        const locked = await store.signInGuards.recordFailure(k, T + 5, W, 6, LOCK);
+        const locked = await store.signInGuards.reserveAttempt(k, T + 5, W, 6, LOCK);
         expect(locked).toEqual({ failures: 6, windowStartedAt: T, lockedUntil: T + 5 + LOCK });
         expect(await store.signInGuards.get(k)).toEqual(locked);
         expect(typeof locked.lockedUntil).toBe('number');
       });
 
       it('locks on the first failure when maxFailures is 1', async () => {
-        expect(await store.signInGuards.recordFailure('one-strike', T, W, 1, LOCK)).toEqual({
+        expect(await store.signInGuards.reserveAttempt('one-strike', T, W, 1, LOCK)).toEqual({
           failures: 1,
           windowStartedAt: T,
           lockedUntil: T + LOCK,
@@ -580,13 +580,13 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       });
 
       it('clear forgets the key (and only that key)', async () => {
-        await store.signInGuards.recordFailure('clear-a', T, W, 6, LOCK);
-        await store.signInGuards.recordFailure('clear-b', T, W, 6, LOCK);
+        await store.signInGuards.reserveAttempt('clear-a', T, W, 6, LOCK);
+        await store.signInGuards.reserveAttempt('clear-b', T, W, 6, LOCK);
         await store.signInGuards.clear('clear-a');
         expect(await store.signInGuards.get('clear-a')).toBeUndefined();
         expect((await store.signInGuards.get('clear-b'))?.failures).toBe(1);
         await store.signInGuards.clear('never-seen'); // no error
-        expect(await store.signInGuards.recordFailure('clear-a', T + 10, W, 6, LOCK)).toEqual({
+        expect(await store.signInGuards.reserveAttempt('clear-a', T + 10, W, 6, LOCK)).toEqual({
           failures: 1,
           windowStartedAt: T + 10,
           lockedUntil: null,
@@ -596,7 +596,7 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       it('counts every one of concurrent failures', async () => {
         const k = 'concurrent-key';
         const states = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => store.signInGuards.recordFailure(k, T + i, W, 1000, LOCK)),
+          Array.from({ length: 10 }, (_, i) => store.signInGuards.reserveAttempt(k, T + i, W, 1000, LOCK)),
         );
         expect(states.map((s) => s.failures).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         const final = await store.signInGuards.get(k);
@@ -606,8 +606,44 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
 
       it('concurrent failures reaching maxFailures lock the key', async () => {
         const k = 'concurrent-lock';
-        await Promise.all(Array.from({ length: 8 }, () => store.signInGuards.recordFailure(k, T, W, 6, LOCK)));
+        await Promise.all(Array.from({ length: 8 }, () => store.signInGuards.reserveAttempt(k, T, W, 6, LOCK)));
         expect(await store.signInGuards.get(k)).toEqual({ failures: 8, windowStartedAt: T, lockedUntil: T + LOCK });
+      });
+
+      it('during a lock, counts attempts past maxFailures without extending the lock; after it, restarts at 1', async () => {
+        const k = 'lock-held';
+        for (let i = 0; i < 6; i++) await store.signInGuards.reserveAttempt(k, T, W, 6, LOCK);
+        const during = await store.signInGuards.reserveAttempt(k, T + 5000, W, 6, LOCK);
+        expect(during).toEqual({ failures: 7, windowStartedAt: T, lockedUntil: T + LOCK });
+        // The window has passed but the lock holds: still refused (7 → 8), the lock is not moved.
+        const lateInLock = await store.signInGuards.reserveAttempt(k, T + LOCK - 1, LOCK - 2, 6, LOCK);
+        expect(lateInLock).toEqual({ failures: 8, windowStartedAt: T, lockedUntil: T + LOCK });
+        expect(await store.signInGuards.reserveAttempt(k, T + LOCK, W, 6, LOCK)).toEqual({ failures: 1, windowStartedAt: T + LOCK, lockedUntil: null });
+      });
+
+      it('release takes back one attempt, never below 0, and never while a lock is set', async () => {
+        const k = 'release-key';
+        await store.signInGuards.reserveAttempt(k, T, W, 6, LOCK);
+        await store.signInGuards.reserveAttempt(k, T + 1, W, 6, LOCK);
+        await store.signInGuards.release(k);
+        expect((await store.signInGuards.get(k))?.failures).toBe(1);
+        await store.signInGuards.release(k);
+        await store.signInGuards.release(k);
+        expect((await store.signInGuards.get(k))?.failures).toBe(0);
+        await store.signInGuards.release('never-seen'); // no error, no row
+        expect(await store.signInGuards.get('never-seen')).toBeUndefined();
+        const locked = 'release-locked';
+        await store.signInGuards.reserveAttempt(locked, T, W, 1, LOCK);
+        await store.signInGuards.release(locked);
+        expect(await store.signInGuards.get(locked)).toEqual({ failures: 1, windowStartedAt: T, lockedUntil: T + LOCK });
+      });
+
+      it('100 concurrent reservations with a limit of 6: exactly 6 within it, one lock', async () => {
+        const k = 'burst';
+        const states = await Promise.all(Array.from({ length: 100 }, () => store.signInGuards.reserveAttempt(k, T, W, 6, LOCK)));
+        expect(states.filter((s) => s.failures <= 6)).toHaveLength(6);
+        expect(new Set(states.map((s) => s.failures)).size).toBe(100);
+        expect(states.every((s) => s.failures < 6 || s.lockedUntil === T + LOCK)).toBe(true);
       });
     });
 

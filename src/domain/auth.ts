@@ -141,29 +141,25 @@ export class AuthService {
    * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
    *   `verification.already_used` (a concurrent use won), `user.not_found` (the code was right but no
    *   account has this identifier; the caller proved they own it, so this reveals nothing),
-   *   `auth.user_suspended`, `auth.too_many_failures` (wrong codes count towards the identifier's
-   *   lockout, like wrong passwords)
+   *   `auth.user_suspended`, `auth.too_many_failures` (429; every attempt is reserved on the identifier's
+   *   lockout before the code is checked, like a password attempt; a right code clears it)
    */
   async signInWithCode(
     input: { channel: CodeChannel; identifier: string; code: string; verificationId?: string; purpose?: CodePurpose },
     meta: RequestMeta,
   ): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    // Wrong codes count towards the identifier's lockout like wrong passwords (LeanCloud's rule).
-    const key = this.guard.key(input.channel === 'email' ? 'email' : 'phone', this.canonical(input.channel === 'email' ? 'email' : 'phone', input.identifier));
-    const hadFailures = await this.guard.assertNotLocked(key);
-    let record;
-    try {
-      record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
-    } catch (error) {
-      if (isAppError(error, 'verification.code_mismatch') || isAppError(error, 'verification.too_many_attempts')) await this.guard.recordFailure(key);
-      throw error;
-    }
-    const user = await this.users.findByIdentifier(input.channel === 'email' ? 'email' : 'phone', input.identifier);
+    // Every code attempt is reserved on the identifier's lockout before the code is checked, like a
+    // password attempt (LeanCloud's rule); a right code clears it.
+    const kind = input.channel === 'email' ? 'email' : 'phone';
+    const key = this.guard.key(kind, this.canonical(kind, input.identifier));
+    await this.guard.reserve(key);
+    const record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
+    await this.guard.clear(key);
+    const user = await this.users.findByIdentifier(kind, input.identifier);
     if (!user) throw new AppError('user.not_found');
     if (user.isSuspended) throw new AppError('auth.user_suspended');
     await this.verification.consume(record.id);
-    if (hadFailures) await this.guard.clear(key);
     return this.finishSignIn(user, meta, [input.channel === 'email' ? 'otp' : 'sms'], input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true });
   }
 
@@ -222,7 +218,7 @@ export class AuthService {
       ...(kind === 'email' ? { emailVerified: true } : { phoneVerified: true }),
     });
     await this.users.endAllSessions(user.id);
-    for (const key of this.lockoutKeys(user)) await this.guard.clear(key);
+    await this.guard.clear(...this.lockoutKeys(user));
   }
 
   /**
@@ -268,18 +264,16 @@ export class AuthService {
   async signInWithPassword(kind: IdentifierKind, identifier: string, password: string, meta: RequestMeta): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
     const key = this.guard.key(kind, this.canonical(kind, identifier));
-    const hasFailures = await this.guard.assertNotLocked(key);
+    // Reserved before the hash is checked: a concurrent burst gets at most lockout.maxFailures verifications.
+    await this.guard.reserve(key);
     const user = await this.users.findByIdentifier(kind, identifier);
     const result = await this.hasher.verify(user?.passwordHash ?? null, password);
-    if (!user || !result.ok) {
-      await this.guard.recordFailure(key);
-      throw new AppError('auth.invalid_credentials');
-    }
+    if (!user || !result.ok) throw new AppError('auth.invalid_credentials');
+    await this.guard.clear(key);
     if (user.isSuspended) throw new AppError('auth.user_suspended');
     if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
       throw new AppError('auth.email_not_verified');
     }
-    if (hasFailures) await this.guard.clear(key);
     if (this.afterPasswordVerified) await this.afterPasswordVerified(user, password);
     return this.finishSignIn(user, meta, ['pwd'], result.upgradedHash ? { passwordHash: result.upgradedHash } : {});
   }
@@ -287,23 +281,19 @@ export class AuthService {
   /**
    * Checks the password of an already identified user (the Verification API's password proof) under
    * the protections of password sign-in: the per-IP sign-in budget, and the lockout of the user's
-   * identifiers — every identifier's counter must be unlocked (a lock from sign-in failures applies),
-   * a wrong password counts as a failure of each (so failures here lock sign-in too), and a right one
-   * clears them, as a successful sign-in does.
+   * identifiers — the attempt is reserved on every identifier's counter before the hash is checked (a
+   * lock from sign-in failures applies, and failures here lock sign-in too), and a right password clears
+   * them, as a successful sign-in does.
    * @returns whether the password is right (false also when the user has none)
    * @throws AppError `request.rate_limited` (per IP), `auth.too_many_failures` (locked; Retry-After)
    */
   async checkUserPassword(user: UserRecord, password: string, meta: RequestMeta): Promise<boolean> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
     const keys = this.lockoutKeys(user);
-    let hasFailures = false;
-    for (const key of keys) if (await this.guard.assertNotLocked(key)) hasFailures = true;
+    await this.guard.reserve(...keys);
     const result = await this.hasher.verify(user.passwordHash, password);
-    if (!result.ok) {
-      for (const key of keys) await this.guard.recordFailure(key);
-      return false;
-    }
-    if (hasFailures) for (const key of keys) await this.guard.clear(key);
+    if (!result.ok) return false;
+    await this.guard.clear(...keys);
     return true;
   }
 

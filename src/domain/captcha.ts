@@ -158,29 +158,30 @@ export class CaptchaService {
     if (!constantTimeEqual(answerHash(id, answer), record.answerHash)) throw new AppError('auth.captcha_invalid');
   }
 
-  /** True when this IP must solve a captcha before its next sign-in. */
-  async required(ip: string | null): Promise<boolean> {
-    if (this.threshold <= 0) return false;
-    const state = await this.guards.get(this.key(ip));
-    return !!state && state.failures >= this.threshold && state.windowStartedAt > this.clock.now() - CAPTCHA_WINDOW_MS;
-  }
-
   /**
-   * Runs a password sign-in under the captcha rule: a given captcha is checked first (and used up); a
-   * required but missing one refuses; `auth.invalid_credentials` counts a failure for the IP.
+   * Runs a password sign-in under the captcha rule. The attempt is reserved on the IP's counter before
+   * `run` (one atomic upsert, so a concurrent burst cannot all pass the threshold, issue 15): without a
+   * captcha, an attempt whose reservation passes the threshold is refused. A given captcha is checked
+   * first (and used up). Only `auth.invalid_credentials` keeps the reservation as a failure; any other
+   * outcome (success, refusal, another error) gives it back.
    * @throws AppError `auth.captcha_required` (401), `auth.captcha_invalid` (401), and whatever `run` throws
    */
   async protect<T>(ip: string | null, captcha: { id: string; answer: string } | undefined, run: () => Promise<T>): Promise<T> {
     if (this.threshold <= 0) return run();
     if (captcha) await this.solve(captcha.id, captcha.answer);
-    else if (await this.required(ip)) throw new AppError('auth.captcha_required');
+    const key = this.key(ip);
+    const state = await this.guards.reserveAttempt(key, this.clock.now(), CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
+    let failed = false;
     try {
-      return await run();
-    } catch (error) {
-      if (isAppError(error, 'auth.invalid_credentials')) {
-        await this.guards.recordFailure(this.key(ip), this.clock.now(), CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
+      if (!captcha && state.failures > this.threshold) throw new AppError('auth.captcha_required');
+      try {
+        return await run();
+      } catch (error) {
+        failed = isAppError(error, 'auth.invalid_credentials');
+        throw error;
       }
-      throw error;
+    } finally {
+      if (!failed) await this.guards.release(key);
     }
   }
 

@@ -507,10 +507,11 @@ export class MfaService implements SecondFactorGate {
 
   /**
    * Pays for one second-factor verification before it happens, so N parallel guesses cannot all pass
-   * the checks: refuses while the user's MFA lockout is on, reserves one attempt of the pending sign-in
-   * (conditional update; at most {@link PENDING_SIGN_IN_MAX_ATTEMPTS}), reserves one consecutive failure
-   * of the user when `capped` (at most `mfa.maxConsecutiveFailures`, NIST SP 800-63B-4 §3.2.2) and
-   * counts one failure on the lockout. {@link succeeded} takes the failures back after a correct factor.
+   * the checks: reserves one attempt on the user's MFA lockout ({@link SignInGuard.reserve}, the same
+   * mechanism as passwords), one attempt of the pending sign-in (conditional update; at most
+   * {@link PENDING_SIGN_IN_MAX_ATTEMPTS}) and, when `capped`, one consecutive failure of the user (at most
+   * `mfa.maxConsecutiveFailures`, NIST SP 800-63B-4 §3.2.2). {@link succeeded} takes the failures back
+   * after a correct factor.
    * @param capped whether the attempt verifies an enrolled factor (counts towards the hard cap)
    * @returns the user's lockout key
    * @throws AppError `auth.too_many_failures` (429), `auth.mfa_sign_in_expired` (400: used, expired or
@@ -518,11 +519,10 @@ export class MfaService implements SecondFactorGate {
    */
   private async reserveAttempt(idHash: string, userId: string, capped: boolean): Promise<string> {
     const key = this.guard.key('mfa', userId);
-    await this.guard.assertNotLocked(key);
+    await this.guard.reserve(key);
     const now = this.clock.now();
     if (!(await this.store.mfa.reservePendingAttempt(idHash, now, PENDING_SIGN_IN_MAX_ATTEMPTS))) throw new AppError('auth.mfa_sign_in_expired');
     if (capped && !(await this.store.mfa.reserveFailure(userId, this.config.mfa.maxConsecutiveFailures, now))) throw new AppError('auth.mfa_locked');
-    await this.guard.recordFailure(key);
     return key;
   }
 

@@ -37,6 +37,15 @@ export interface VerifyResult {
 export class PasswordHasher {
   private readonly gate: Semaphore;
   private dummyHash: Promise<string>;
+  private verified = 0;
+
+  /**
+   * How many times {@link verify} has checked a password since start (dummy-hash checks of unknown users
+   * included): what the lockout tests count (at most `lockout.maxFailures` per burst), and a metric.
+   */
+  get verifications(): number {
+    return this.verified;
+  }
 
   constructor(concurrency: number) {
     this.gate = new Semaphore(concurrency);
@@ -55,6 +64,7 @@ export class PasswordHasher {
    * verified against a dummy hash and always fails, after the same work.
    */
   async verify(stored: string | null, password: string): Promise<VerifyResult> {
+    this.verified++;
     if (!stored) {
       await this.gate.run(async () => argonVerify(await this.dummyHash, password)).catch(() => false);
       return { ok: false };

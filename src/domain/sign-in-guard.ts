@@ -1,13 +1,17 @@
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
-import type { Store } from '../storage/store.js';
+import type { SignInGuardStore, Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { sha256Hex } from '../util/crypto.js';
 
 /**
- * Per-identifier lockout (LeanCloud's rule, shared/specs/leancloud.md §4.4): after
- * `lockout.maxFailures` failed sign-ins within `lockout.windowSeconds`, the identifier is locked for
- * `lockout.durationSeconds` from the last failure. Keys are SHA-256 hashes of `kind:identifier`, so
+ * Per-identifier lockout (LeanCloud's rule, shared/specs/leancloud.md §4.4; NIST SP 800-63B-4 §3.2.2
+ * rate limiting): at most `lockout.maxFailures` attempts that are not followed by a success within
+ * `lockout.windowSeconds`; the attempt that reaches the limit locks the identifier for
+ * `lockout.durationSeconds`. Attempts are reserved before the secret is checked ({@link reserve}), so the
+ * limit holds for concurrent requests and across nodes sharing the database. One mechanism for every
+ * secret a sign-in checks: passwords (every surface), sign-in codes, the Verification API's password
+ * proof and the MFA step. Keys are SHA-256 hashes of `kind:identifier`, so
  * unknown identifiers lock exactly like known ones (no enumeration) and the table holds no identifiers.
  * Counters live in the database: they survive restarts and are shared by every node.
  */
@@ -24,33 +28,28 @@ export class SignInGuard {
   }
 
   /**
-   * @returns whether `key` has failures on record (so a success needs to {@link clear} them)
-   * @throws AppError `auth.too_many_failures` (with Retry-After seconds) while `key` is locked
+   * Reserves one attempt on each of `keys` before the secret is checked (issue 15: checking the count
+   * first and recording the failure after let every request of a concurrent burst through). Each key's
+   * count is raised and read in one atomic statement ({@link SignInGuardStore.reserveAttempt}); the
+   * attempt may go on only while every count stays within `lockout.maxFailures`. The reservation already
+   * counts as a failure: a wrong secret needs nothing more, a right one calls {@link clear}.
+   * With several keys (a user's identifiers), a refusal by one leaves the others counted.
+   * @param keys storage keys from {@link key}
+   * @throws AppError `auth.too_many_failures` (429, `retryAfterSeconds`: seconds until the lock ends)
    */
-  async assertNotLocked(key: string): Promise<boolean> {
-    const state = await this.store.signInGuards.get(key);
-    const now = this.clock.now();
-    if (state?.lockedUntil && state.lockedUntil > now) {
-      throw new AppError('auth.too_many_failures', { retryAfterSeconds: Math.ceil((state.lockedUntil - now) / 1000) });
-    }
-    return state !== undefined;
-  }
-
-  /** Counts one failure. @returns true when this failure locked the key. */
-  async recordFailure(key: string): Promise<boolean> {
+  async reserve(...keys: string[]): Promise<void> {
     const c = this.config;
-    const state = await this.store.signInGuards.recordFailure(
-      key,
-      this.clock.now(),
-      c.windowSeconds * 1000,
-      c.maxFailures,
-      c.durationSeconds * 1000,
-    );
-    return state.lockedUntil !== null && state.failures >= c.maxFailures;
+    for (const key of keys) {
+      const now = this.clock.now();
+      const state = await this.store.signInGuards.reserveAttempt(key, now, c.windowSeconds * 1000, c.maxFailures, c.durationSeconds * 1000);
+      if (state.failures > c.maxFailures) {
+        throw new AppError('auth.too_many_failures', { retryAfterSeconds: Math.max(1, Math.ceil(((state.lockedUntil ?? now) - now) / 1000)) });
+      }
+    }
   }
 
-  /** Forgets the failures of `key` (after a successful sign-in). */
-  clear(key: string): Promise<void> {
-    return this.store.signInGuards.clear(key);
+  /** Forgets the failures (and any lock) of each of `keys`, after a right secret. */
+  async clear(...keys: string[]): Promise<void> {
+    for (const key of keys) await this.store.signInGuards.clear(key);
   }
 }

@@ -25,6 +25,17 @@ export interface OidcRoutesOptions {
   social?: SocialService;
 }
 
+/**
+ * An error's message for a page, with how long to wait when it carries `retryAfterSeconds` (the lockout,
+ * a rate limit): "… Try again in 15 minutes." (rounded up to whole minutes past a minute).
+ */
+export function withRetryAfter(error: AppError): string {
+  const seconds = error.retryAfterSeconds;
+  if (seconds === undefined) return error.message;
+  const wait = seconds < 60 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minute${Math.ceil(seconds / 60) === 1 ? '' : 's'}`;
+  return `${error.message} Try again in ${wait}.`;
+}
+
 /** Largest sign-in form accepted, bytes. */
 const FORM_LIMIT_BYTES = 16 * 1024;
 
@@ -280,7 +291,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       if (error.code === 'auth.mfa_enrollment_required' && mfa) {
         return mfaEnrollStepPage(reply, interaction, 200, (error.data as { pendingSignInId: string }).pendingSignInId);
       }
-      return loginPage(reply, interaction, error.status, { identifier, error: error.message });
+      return loginPage(reply, interaction, error.status, { identifier, error: withRetryAfter(error) });
     }
     const provider = await oidc.current();
     const returnTo = await provider.interactionResult(

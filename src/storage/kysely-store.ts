@@ -356,12 +356,15 @@ class KyselySignInGuardStore implements SignInGuardStore {
       : undefined;
   }
 
-  async recordFailure(key: string, now: number, windowMs: number, maxFailures: number, lockMs: number) {
+  async reserveAttempt(key: string, now: number, windowMs: number, maxFailures: number, lockMs: number) {
     const windowFloor = now - windowMs;
     const lockUntil = now + lockMs;
-    // One statement: concurrent failures never lose a count. A window older than windowMs, or an
-    // expired lock, starts counting again at 1.
-    const restart = sql`(sign_in_guards.window_started_at <= ${windowFloor} or (sign_in_guards.locked_until is not null and sign_in_guards.locked_until <= ${now}))`;
+    // One statement, so concurrent attempts are counted one after another (the row lock of the upsert
+    // on PostgreSQL, the single writer on SQLite): each sees the count its predecessors left.
+    // `active`: a lock in force — the attempt is counted past maxFailures and the lock is not extended.
+    // `restart`: the window is over or a lock has ended — counting starts again at 1.
+    const active = sql`(sign_in_guards.locked_until is not null and sign_in_guards.locked_until > ${now})`;
+    const restart = sql`(not ${active} and (sign_in_guards.window_started_at <= ${windowFloor} or sign_in_guards.locked_until is not null))`;
     const next = sql`(case when ${restart} then 1 else sign_in_guards.failures + 1 end)`;
     const row = await sql<{ failures: number; window_started_at: number; locked_until: number | null }>`
       insert into sign_in_guards (key, failures, window_started_at, locked_until)
@@ -369,9 +372,9 @@ class KyselySignInGuardStore implements SignInGuardStore {
       on conflict (key) do update set
         failures = ${next},
         window_started_at = case when ${restart} then ${now} else sign_in_guards.window_started_at end,
-        locked_until = case when ${next} >= ${maxFailures} then ${lockUntil}
-                            when ${restart} then null
-                            else sign_in_guards.locked_until end
+        locked_until = case when ${active} then sign_in_guards.locked_until
+                            when ${next} >= ${maxFailures} then ${lockUntil}
+                            else null end
       returning failures, window_started_at, locked_until`.execute(this.db);
     const r = row.rows[0]!;
     return {
@@ -379,6 +382,16 @@ class KyselySignInGuardStore implements SignInGuardStore {
       windowStartedAt: Number(r.window_started_at),
       lockedUntil: r.locked_until === null ? null : Number(r.locked_until),
     };
+  }
+
+  async release(key: string) {
+    await this.db
+      .updateTable('sign_in_guards')
+      .set((eb) => ({ failures: eb('failures', '-', 1) }))
+      .where('key', '=', key)
+      .where('failures', '>', 0)
+      .where('locked_until', 'is', null)
+      .execute();
   }
 
   async clear(key: string) {

@@ -174,10 +174,20 @@ export interface SignInGuardState {
 export interface SignInGuardStore {
   get(key: string): Promise<SignInGuardState | undefined>;
   /**
-   * Atomically counts one failure at `now`: a window older than `windowMs` restarts at 1; reaching
-   * `maxFailures` sets `lockedUntil = now + lockMs`. @returns the state after the update.
+   * Atomically counts one attempt at `now`, before its secret is checked (so N concurrent attempts get
+   * the counts 1…N, never N times the same): a window older than `windowMs`, or a lock that has ended,
+   * restarts at 1; reaching `maxFailures` sets `lockedUntil = now + lockMs`. While a lock is in force the
+   * count still rises (past `maxFailures`) and `lockedUntil` stays as it is (an attempt refused during a
+   * lock does not extend it). Times in ms since the epoch.
+   * @returns the state after the update; the attempt is within the limit when `failures <= maxFailures`
    */
-  recordFailure(key: string, now: number, windowMs: number, maxFailures: number, lockMs: number): Promise<SignInGuardState>;
+  reserveAttempt(key: string, now: number, windowMs: number, maxFailures: number, lockMs: number): Promise<SignInGuardState>;
+  /**
+   * Takes back one reserved attempt that turned out not to be a failure (the per-IP captcha counter counts
+   * failures only); never below 0, and not while a lock is set (a lock is ended by {@link clear} or by time).
+   */
+  release(key: string): Promise<void>;
+  /** Forgets the key (a success ends its failures and its lock). */
   clear(key: string): Promise<void>;
 }
 
