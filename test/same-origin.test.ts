@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSameOriginPost } from '../src/http/same-origin.js';
+import { isSameOriginPost } from '../src/util/same-origin.js';
 
 const ME = 'https://id.example.com';
 

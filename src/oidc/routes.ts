@@ -16,7 +16,7 @@ import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../http/auth/mfa.js';
 import type { SecondFactorProof } from '../domain/mfa.js';
 import { PASSKEY_SCRIPT } from './passkey-script.js';
-import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../http/same-origin.js';
+import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
@@ -32,8 +32,8 @@ export interface OidcRoutesOptions {
 export function withRetryAfter(error: AppError): string {
   const seconds = error.retryAfterSeconds;
   if (seconds === undefined) return error.message;
-  const wait = seconds < 60 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minute${Math.ceil(seconds / 60) === 1 ? '' : 's'}`;
-  return `${error.message} Try again in ${wait}.`;
+  const [n, unit] = seconds < 60 ? [seconds, 'second'] : [Math.ceil(seconds / 60), 'minute'];
+  return `${error.message} Try again in ${n} ${unit}${n === 1 ? '' : 's'}.`;
 }
 
 /** Largest sign-in form accepted, bytes. */
@@ -400,9 +400,9 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.code === 'auth.mfa_sign_in_expired' || error.code === 'auth.password_reset_required') {
-        return loginPage(reply, interaction, error.status, { error: error.message });
+        return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
       }
-      return mfaStepPage(reply, interaction, error.status, pendingSignInId, error.message);
+      return mfaStepPage(reply, interaction, error.status, pendingSignInId, withRetryAfter(error));
     }
     const provider = await oidc.current();
     const returnTo = await provider.interactionResult(
@@ -445,7 +445,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       }
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
-      return loginPage(reply, interaction, error.status, { error: error.message });
+      return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
     }
     return html(
       reply,
@@ -501,9 +501,9 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.code === 'session.mfa.invalid_totp_code' || error.code === 'auth.too_many_failures' || error.code === 'request.rate_limited') {
-        return mfaEnrollStepPage(reply, interaction, error.status, pendingSignInId, { secret, error: error.message });
+        return mfaEnrollStepPage(reply, interaction, error.status, pendingSignInId, { secret, error: withRetryAfter(error) });
       }
-      return loginPage(reply, interaction, error.status, { error: error.message });
+      return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
     }
     const provider = await oidc.current();
     const returnTo = await provider.interactionResult(
