@@ -10,6 +10,7 @@ import { AccountService } from './domain/account.js';
 import { AccountCenterService } from './domain/account-center.js';
 import { actsAsThirdParty, ApplicationService } from './domain/applications.js';
 import { AuthService } from './domain/auth.js';
+import { CredentialService } from './domain/credentials/index.js';
 import { IdentityService } from './domain/identities.js';
 import { SubjectTokenService, TokenExchangeService } from './domain/impersonation.js';
 import { PersonalAccessTokenService } from './domain/personal-access-tokens.js';
@@ -67,6 +68,8 @@ export interface Services {
   hasher: PasswordHasher;
   policy: PasswordPolicy;
   users: UserService;
+  /** Passwords: the one place a password is set, with every effect of a change. */
+  credentials: CredentialService;
   sessions: SessionService;
   guard: SignInGuard;
   verification: VerificationService;
@@ -169,8 +172,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const policy = new PasswordPolicy(config.password);
     const users = new UserService(store, hasher, policy, config, clock);
     const sessions = new SessionService(store, config, clock);
-    const guard = new SignInGuard(store, config.lockout, clock);
-    users.onEndAllSessions((userId) => sessions.revokeAll(userId));
+    const guard = new SignInGuard(store, config.lockout, clock, (kind, raw) => users.normalize(kind, raw, true));
+    users.onEndAllSessions((userId, keep) => sessions.revokeAll(userId, keep.sessionId ?? undefined));
+    const sdkStore = new KyselySdkStore(database.db);
+    const securityLevel = new SecurityLevelService(sdkStore);
+    const credentials = new CredentialService(store, users, hasher, policy, guard, securityLevel, clock);
+    const captcha = new CaptchaService(sdkStore, store.signInGuards, config.signIn.captchaAfterFailures, options.captchaAnswers ?? randomCaptchaAnswer, clock);
     limiters = new RateLimiters(database, config.redisUrl);
     connectors = await createConnectors(config, logger);
     const { email, sms } = connectors;
@@ -200,7 +207,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         signUp: await limiters.create({ name: 'sign_up', points: config.rateLimit.signUpPerHour, durationSeconds: 3600 }),
       },
       verification,
-      policy,
+      credentials,
+      captcha,
       config,
       clock,
     );
@@ -211,43 +219,43 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const applications = new ApplicationService(store, clock);
     // Ending "every session" of a user (suspension, password reset) also ends their OIDC sessions,
     // grants and stored tokens.
-    users.onEndAllSessions((userId) => store.oidcPayloads.deleteByAccount(userId));
+    users.onEndAllSessions((userId, keep) =>
+      keep.grantId
+        ? store.oidcPayloads.deleteByAccountExcept(userId, { grantId: keep.grantId, sessionUid: keep.oidcSessionUid ?? null })
+        : store.oidcPayloads.deleteByAccount(userId),
+    );
     const personalAccessTokens = new PersonalAccessTokenService(store, clock);
     const subjectTokens = new SubjectTokenService(store, clock);
     const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
     // Unused impersonation tokens die with the user's sessions (suspension, password reset).
     users.onEndAllSessions((userId) => subjectTokens.revokeForUser(userId));
     const oidc = await OidcService.create({
-      config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, logger: logger as FastifyBaseLogger,
+      config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, captcha, logger: logger as FastifyBaseLogger,
     });
     const identities = new IdentityService(store, clock);
     const accountCenter = new AccountCenterService(store, clock);
-    const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, hasher, policy, clock);
+    const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, clock);
     const leancloudCodes = new LeanCloudCodes(users, auth, verification, config,
       await limiters.create({ name: 'code_guess', points: config.rateLimit.codeGuessesPerHour, durationSeconds: 3600 }));
-    const account = new AccountService(store, users, identities, verification, hasher, policy, sessions, clock, auth);
-    const social = new SocialService(store, users, identities, auth, config, clock);
-    const sdkStore = new KyselySdkStore(database.db);
-    const securityLevel = new SecurityLevelService(sdkStore);
+    const account = new AccountService(store, users, identities, verification, credentials, clock, auth);
+    const social = new SocialService(store, users, identities, auth, mfa, config, clock);
     // "MFA bound" for the security level: a TOTP or WebAuthn factor (backup codes alone are not one).
-    securityLevel.mfaEnrolled = async (userId) => (await mfa.listFactors(userId)).some((f) => f.type !== 'BackupCode');
+    securityLevel.mfaEnrolled = (userId) => mfa.hasAuthenticator(userId);
     const customFields = new CustomFieldService(sdkStore, users, clock);
-    const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, policy, securityLevel, clock);
+    const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, credentials, securityLevel, mfa, clock);
     auth.afterPasswordVerified = (user, password) => forcedReset.afterPasswordVerified(user, password);
-    // A flagged user with an MFA factor gets the reset token only after the second factor (the MFA gate's test).
-    forcedReset.hasSecondFactor = async (userId) => (await store.mfa.listFactors(userId)).length > 0;
     auth.afterAllFactors = (user, amr) => forcedReset.afterAllFactors(user, amr);
     const sdk: SdkServices = {
-      self: new SelfService(users, account, auth, sessions, identities, verification, hasher, policy, customFields, securityLevel, clock,
+      self: new SelfService(users, account, auth, sessions, identities, verification, credentials, customFields,
         config.signIn.requireOldIdentifierProof),
       securityLevel,
       customFields,
       forcedReset,
       sdkAuth: new SdkAuthService(auth, users, sessions, sdkStore,
         await limiters.create({ name: 'user_exists', points: config.rateLimit.userExistsPerMinute, durationSeconds: 60 }), config),
-      captcha: new CaptchaService(sdkStore, store.signInGuards, config.signIn.captchaAfterFailures, options.captchaAnswers ?? randomCaptchaAnswer, clock),
+      captcha,
     };
-    const services: Services = { store, hasher, policy, users, sessions, guard, verification, auth, applications, identities, accountCenter, account,
+    const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, identities, accountCenter, account,
       personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa };
 
     const server = Fastify({
@@ -308,6 +316,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         durationSeconds: 10,
       }),
       users,
+      credentials,
       sessions,
       applications,
       identities,

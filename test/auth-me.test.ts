@@ -469,7 +469,12 @@ describe.each(dialects)('SDK self-service on %s', (_name, database) => {
       const email = `${uniq('imp')}@example.com`;
       const { user } = await signUp({ email });
       // The Management API path: no policy but the length, and every session ends.
-      await t.app.services.users.setPassword(user.id, 'plainpassword');
+      await t.app.services.credentials.setPassword({
+        user: await t.app.services.users.require(user.id),
+        newPassword: 'plainpassword',
+        authority: 'admin',
+        audit: { action: 'admin_set_password' },
+      });
       const signedIn = await call('POST', '/api/auth/sign-in', { body: { email, password: 'plainpassword' } });
       expect(signedIn.status).toBe(200);
       const seen = await call('GET', '/api/auth/security-level', { token: signedIn.body.session.token });

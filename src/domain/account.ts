@@ -5,8 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { newId } from '../util/crypto.js';
 import type { AuthService, RequestMeta } from './auth.js';
 import type { IdentityService } from './identities.js';
-import type { PasswordHasher, PasswordPolicy } from './passwords.js';
-import type { SessionService } from './sessions.js';
+import type { CredentialService } from './credentials/index.js';
 import type { UserService } from './users.js';
 import type { CodeChannel, MessageLocale, VerificationService } from './verification.js';
 
@@ -46,18 +45,8 @@ export interface IssuedRecord {
   expiresAt: string;
 }
 
-/** Who acts, for ending "the other sessions" of a user. */
-export interface ActingSession {
-  /** First-party session to keep. */
-  sessionId?: string | null;
-  /** OIDC grant to keep. */
-  grantId?: string | null;
-  /**
-   * The provider session (its `uid`) to keep: the browser sign-in the acting OIDC access token was
-   * issued in. Every other provider session of the user ends.
-   */
-  oidcSessionUid?: string | null;
-}
+export type { ActingSession } from './sessions.js';
+import type { ActingSession } from './sessions.js';
 
 /** Where an audited change came from. */
 export interface AuditMeta {
@@ -72,9 +61,7 @@ export class AccountService {
     private readonly users: UserService,
     private readonly identities: IdentityService,
     private readonly verification: VerificationService,
-    private readonly hasher: PasswordHasher,
-    private readonly policy: PasswordPolicy,
-    private readonly sessions: SessionService,
+    private readonly credentials: CredentialService,
     private readonly clock: Clock,
     /** Password checks under the sign-in protections (per-IP budget, account lockout). */
     private readonly auth: Pick<AuthService, 'checkUserPassword'>,
@@ -249,21 +236,15 @@ export class AccountService {
   }
 
   /**
-   * Sets a new password (full policy, not the current one), then ends the user's other sessions: every
-   * first-party session but `acting.sessionId`, every OIDC grant and token but `acting.grantId`, and
-   * every OIDC provider session (browser sign-in at /oidc) but `acting.oidcSessionUid` — so a browser
-   * signed in with the old password cannot get new codes without the new one.
+   * Sets a new password (full policy, not the current one) through {@link CredentialService.setPassword},
+   * ending the user's other sessions: every first-party session but `acting.sessionId`, every OIDC grant
+   * and token but `acting.grantId`, every OIDC provider session (browser sign-in at /oidc) but
+   * `acting.oidcSessionUid`, and every unused impersonation subject token — so a browser signed in with
+   * the old password cannot get new codes without the new one. Audited as `change_password`.
    * @throws AppError `password.rejected` (422, issues in `data`), `user.same_password` (422)
    */
-  async changePassword(user: UserRecord, password: string, acting: ActingSession): Promise<void> {
-    this.policy.assert(password, { username: user.username, email: user.primaryEmail });
-    if (user.passwordHash && (await this.hasher.verify(user.passwordHash, password)).ok) throw new AppError('user.same_password');
-    await this.users.update(user.id, { passwordHash: await this.hasher.hash(password), passwordUpdatedAt: this.clock.now() });
-    await this.sessions.revokeAll(user.id, acting.sessionId ?? undefined);
-    if (acting.grantId) {
-      await this.store.oidcPayloads.deleteByAccountExcept(user.id, { grantId: acting.grantId, sessionUid: acting.oidcSessionUid ?? null });
-    }
-    else await this.store.oidcPayloads.deleteByAccount(user.id);
+  async changePassword(user: UserRecord, password: string, acting: ActingSession, meta: AuditMeta): Promise<void> {
+    await this.credentials.setPassword({ user, newPassword: password, authority: 'user', keep: acting, audit: { action: 'change_password', ...meta } });
   }
 
   /**

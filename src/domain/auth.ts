@@ -4,7 +4,9 @@ import type { Clock } from '../util/clock.js';
 import type { Limiter } from '../util/rate-limit.js';
 import type { Config } from '../config/index.js';
 import type { IdentifierKind } from './identifiers.js';
-import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { CaptchaService } from './captcha.js';
+import type { CredentialService } from './credentials/index.js';
+import type { PasswordHasher } from './passwords.js';
 import type { CodeChannel, CodePurpose, MessageLocale, VerificationService } from './verification.js';
 import type { IssuedSession, SessionMeta, SessionService } from './sessions.js';
 import type { SignInGuard } from './sign-in-guard.js';
@@ -91,7 +93,9 @@ export class AuthService {
     private readonly guard: SignInGuard,
     private readonly limiters: AuthLimiters,
     private readonly verification: VerificationService,
-    private readonly policy: PasswordPolicy,
+    private readonly credentials: CredentialService,
+    /** The per-IP captcha rule, shared by every password sign-in. */
+    private readonly captcha: Pick<CaptchaService, 'protect'>,
     private readonly config: Config,
     private readonly clock: Clock,
   ) {}
@@ -152,7 +156,7 @@ export class AuthService {
     // Every code attempt is reserved on the identifier's lockout before the code is checked, like a
     // password attempt (LeanCloud's rule); a right code clears it.
     const kind = input.channel === 'email' ? 'email' : 'phone';
-    const key = this.guard.key(kind, this.canonical(kind, input.identifier));
+    const key = this.guard.identifierKey(kind, input.identifier);
     await this.guard.reserve(key);
     const record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
     await this.guard.clear(key);
@@ -195,7 +199,8 @@ export class AuthService {
    * ends every session of the user and clears their lockout counters. The code is consumed only if the
    * new password passes the policy.
    * @throws AppError `request.rate_limited`, the code errors of {@link VerificationService.verifyCode},
-   *   `user.not_found` (right code, no account), `password.rejected`, `verification.already_used`
+   *   `user.not_found` (right code, no account), `password.rejected`, `user.same_password`,
+   *   `verification.already_used`; effects: {@link CredentialService.setPassword}
    */
   async resetPassword(input: ResetPasswordInput, meta: RequestMeta): Promise<void> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
@@ -209,16 +214,14 @@ export class AuthService {
     });
     const user = await this.users.findByIdentifier(kind, input.identifier);
     if (!user) throw new AppError('user.not_found');
-    this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
-    await this.verification.consume(record.id);
-    const now = this.clock.now();
-    await this.users.update(user.id, {
-      passwordHash: await this.hasher.hash(input.newPassword),
-      passwordUpdatedAt: now,
-      ...(kind === 'email' ? { emailVerified: true } : { phoneVerified: true }),
+    await this.credentials.setPassword({
+      user,
+      newPassword: input.newPassword,
+      authority: 'user',
+      patch: kind === 'email' ? { emailVerified: true } : { phoneVerified: true },
+      spendProof: () => this.verification.consume(record.id),
+      audit: { action: 'reset_password', ip: meta.ip ?? null },
     });
-    await this.users.endAllSessions(user.id);
-    await this.guard.clear(...this.lockoutKeys(user));
   }
 
   /**
@@ -254,28 +257,43 @@ export class AuthService {
   }
 
   /**
-   * Verifies an identifier + password and issues a session. A legacy or weaker stored hash is
-   * replaced by a current argon2id hash on success.
-   * @throws AppError `request.rate_limited` (per IP), `auth.too_many_failures` (identifier locked; carries
-   *   Retry-After), `auth.invalid_credentials` (unknown identifier, no password, or wrong password),
-   *   `auth.user_suspended` (right password, suspended account), `auth.email_not_verified` (right
-   *   password, `signIn.requireVerifiedEmail` on, email not verified)
+   * Verifies an identifier + password and issues a session: the one password sign-in of every surface
+   * (`/api/auth/sign-in`, the `/oidc` sign-in page, LeanCloud `/1.1/login`, the SDK). A legacy or weaker
+   * stored hash is replaced by a current argon2id hash on success. Guards, in order: the per-IP budget,
+   * the per-IP captcha rule ({@link CaptchaService.protect}: failures from any surface count, and past
+   * the threshold every surface refuses without a solved captcha — those that cannot show one answer it
+   * in their own dialect), then the identifier's lockout (reserved before the hash is checked).
+   * @param options.captcha a solved captcha (`POST /api/auth/captcha`), where the surface can show one
+   * @throws AppError `request.rate_limited` (per IP), `auth.captcha_required` / `auth.captcha_invalid`
+   *   (401), `auth.too_many_failures` (identifier locked; carries Retry-After), `auth.invalid_credentials`
+   *   (unknown identifier, no password, or wrong password), `auth.user_suspended` (right password,
+   *   suspended account), `auth.email_not_verified` (right password, `signIn.requireVerifiedEmail` on,
+   *   email not verified), and the second-factor and forced-reset answers of {@link finishSignIn}
    */
-  async signInWithPassword(kind: IdentifierKind, identifier: string, password: string, meta: RequestMeta): Promise<SignedIn> {
+  async signInWithPassword(
+    kind: IdentifierKind,
+    identifier: string,
+    password: string,
+    meta: RequestMeta,
+    options: { captcha?: { id: string; answer: string } } = {},
+  ): Promise<SignedIn> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    const key = this.guard.key(kind, this.canonical(kind, identifier));
-    // Reserved before the hash is checked: a concurrent burst gets at most lockout.maxFailures verifications.
-    await this.guard.reserve(key);
-    const user = await this.users.findByIdentifier(kind, identifier);
-    const result = await this.hasher.verify(user?.passwordHash ?? null, password);
-    if (!user || !result.ok) throw new AppError('auth.invalid_credentials');
-    await this.guard.clear(key);
+    const { user, upgradedHash } = await this.captcha.protect(meta.ip ?? null, options.captcha, async () => {
+      const key = this.guard.identifierKey(kind, identifier);
+      // Reserved before the hash is checked: a concurrent burst gets at most lockout.maxFailures verifications.
+      await this.guard.reserve(key);
+      const found = await this.users.findByIdentifier(kind, identifier);
+      const result = await this.hasher.verify(found?.passwordHash ?? null, password);
+      if (!found || !result.ok) throw new AppError('auth.invalid_credentials');
+      await this.guard.clear(key);
+      return { user: found, upgradedHash: result.upgradedHash };
+    });
     if (user.isSuspended) throw new AppError('auth.user_suspended');
     if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
       throw new AppError('auth.email_not_verified');
     }
     if (this.afterPasswordVerified) await this.afterPasswordVerified(user, password);
-    return this.finishSignIn(user, meta, ['pwd'], result.upgradedHash ? { passwordHash: result.upgradedHash } : {});
+    return this.finishSignIn(user, meta, ['pwd'], upgradedHash ? { passwordHash: upgradedHash } : {});
   }
 
   /**
@@ -289,21 +307,12 @@ export class AuthService {
    */
   async checkUserPassword(user: UserRecord, password: string, meta: RequestMeta): Promise<boolean> {
     await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    const keys = this.lockoutKeys(user);
+    const keys = this.guard.userKeys(user);
     await this.guard.reserve(...keys);
     const result = await this.hasher.verify(user.passwordHash, password);
     if (!result.ok) return false;
     await this.guard.clear(...keys);
     return true;
-  }
-
-  /** The lockout keys of a user: those of their identifiers, as sign-in counts them (else one of their id). */
-  private lockoutKeys(user: UserRecord): string[] {
-    const keys: string[] = [];
-    for (const [kind, value] of [['username', user.username], ['email', user.primaryEmail], ['phone', user.primaryPhone]] as const) {
-      if (value) keys.push(this.guard.key(kind, this.canonical(kind, value)));
-    }
-    return keys.length > 0 ? keys : [this.guard.key('user', user.id)];
   }
 
   /**
@@ -374,14 +383,18 @@ export class AuthService {
    * current password is checked like a sign-in ({@link checkUserPassword}): wrong ones count towards the
    * account lockout, so a stolen session is no unlimited password oracle.
    * @throws AppError `request.rate_limited`, `user.not_found`, `auth.too_many_failures` (429, locked),
-   *   `auth.invalid_credentials` (wrong current password; nothing changes), `password.rejected`
+   *   `auth.invalid_credentials` (wrong current password; nothing changes), `password.rejected`,
+   *   `user.same_password`; effects: {@link CredentialService.setPassword}
    */
   async changePassword(input: { userId: string; oldPassword: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
     const user = await this.users.require(input.userId);
     if (!(await this.checkUserPassword(user, input.oldPassword, meta))) throw new AppError('auth.invalid_credentials');
-    this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
-    const updated = await this.users.update(user.id, { passwordHash: await this.hasher.hash(input.newPassword), passwordUpdatedAt: this.clock.now() });
-    await this.users.endAllSessions(user.id);
+    const updated = await this.credentials.setPassword({
+      user,
+      newPassword: input.newPassword,
+      authority: 'user',
+      audit: { action: 'change_password', ip: meta.ip ?? null },
+    });
     const issued = await this.sessions.create(user.id, this.sessionMeta(meta, ['pwd']));
     return { user: updated, issued };
   }
@@ -393,18 +406,6 @@ export class AuthService {
    */
   async throttle(kind: 'signIn' | 'signUp', meta: RequestMeta): Promise<void> {
     await this.limiters[kind].consume(meta.ip ?? 'unknown');
-  }
-
-  /**
-   * The form of an identifier the lockout counts under: normalised when it parses (so `A@x.io` and
-   * `a@x.io`, or two spellings of one phone number, share a counter), else the raw text.
-   */
-  private canonical(kind: IdentifierKind, raw: string): string {
-    try {
-      return this.users.normalize(kind, raw, true);
-    } catch {
-      return raw.trim();
-    }
   }
 
   private sessionMeta(meta: RequestMeta, amr: string[]): SessionMeta {

@@ -20,6 +20,13 @@ export const CAPTCHA_WINDOW_MS = 15 * 60 * 1000;
 /** A failure count never reached (the per-IP counter only counts; it never locks). Fits PostgreSQL's `integer`. */
 const NEVER_LOCK = 1_000_000_000;
 
+/**
+ * Sign-in attempts one IP may have in flight at once, beyond the failure threshold, before a captcha is
+ * asked (see {@link CaptchaService.protect}): room for many honest users behind one address, and the
+ * most a concurrent burst of wrong passwords can get checked without a captcha (threshold + 32).
+ */
+export const CAPTCHA_CONCURRENCY_ALLOWANCE = 32;
+
 /** Source of captcha answers (tests inject a known sequence, like a ManualClock). */
 export type CaptchaAnswerSource = () => string;
 
@@ -159,33 +166,48 @@ export class CaptchaService {
   }
 
   /**
-   * Runs a password sign-in under the captcha rule. The attempt is reserved on the IP's counter before
-   * `run` (one atomic upsert, so a concurrent burst cannot all pass the threshold, issue 15): without a
-   * captcha, an attempt whose reservation passes the threshold is refused. A given captcha is checked
-   * first (and used up). Only `auth.invalid_credentials` keeps the reservation as a failure; any other
-   * outcome (success, refusal, another error) gives it back.
+   * Runs a password sign-in under the captcha rule, with two counters per IP, so that neither a burst
+   * nor many honest sign-ins behind one address (a NAT, a carrier's CGNAT) are judged wrongly:
+   * - **failures**: completed wrong passwords in the window; once `threshold` are reached every attempt
+   *   needs a captcha;
+   * - **in flight**: attempts started and not yet answered, raised atomically before `run` (one upsert)
+   *   and lowered when it ends, whatever the outcome. An attempt is also refused without a captcha when
+   *   failures + attempts in flight exceed `threshold` + {@link CAPTCHA_CONCURRENCY_ALLOWANCE}: a
+   *   concurrent burst of wrong passwords gets at most that many checked (issue 15), while up to that
+   *   many sign-ins from one address may be in flight at once (issue 16: counting in-flight successes
+   *   as failures asked a captcha of the 6th concurrent honest user).
+   * A given captcha is checked first and used up. Only `auth.invalid_credentials` counts as a failure.
    * @throws AppError `auth.captcha_required` (401), `auth.captcha_invalid` (401), and whatever `run` throws
    */
   async protect<T>(ip: string | null, captcha: { id: string; answer: string } | undefined, run: () => Promise<T>): Promise<T> {
     if (this.threshold <= 0) return run();
     if (captcha) await this.solve(captcha.id, captcha.answer);
-    const key = this.key(ip);
-    const state = await this.guards.reserveAttempt(key, this.clock.now(), CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
-    let failed = false;
+    const failuresKey = this.key('failures', ip);
+    const inFlightKey = this.key('in_flight', ip);
+    const now = this.clock.now();
+    const done = await this.guards.get(failuresKey);
+    const failures = done && done.windowStartedAt > now - CAPTCHA_WINDOW_MS ? done.failures : 0;
+    if (!captcha && failures >= this.threshold) throw new AppError('auth.captcha_required');
+    const inFlight = await this.guards.reserveAttempt(inFlightKey, now, CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
     try {
-      if (!captcha && state.failures > this.threshold) throw new AppError('auth.captcha_required');
-      try {
-        return await run();
-      } catch (error) {
-        failed = isAppError(error, 'auth.invalid_credentials');
-        throw error;
+      if (!captcha && failures + inFlight.failures > this.threshold + CAPTCHA_CONCURRENCY_ALLOWANCE) throw new AppError('auth.captcha_required');
+      return await run();
+    } catch (error) {
+      if (isAppError(error, 'auth.invalid_credentials')) {
+        await this.guards.reserveAttempt(failuresKey, this.clock.now(), CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
       }
+      throw error;
     } finally {
-      if (!failed) await this.guards.release(key);
+      await this.guards.release(inFlightKey);
     }
   }
 
-  private key(ip: string | null): string {
-    return sha256Hex(`captcha_ip:${ip ?? 'unknown'}`);
+  /** Whether captchas are on (`signIn.captchaAfterFailures` > 0). */
+  get enabled(): boolean {
+    return this.threshold > 0;
+  }
+
+  private key(counter: 'failures' | 'in_flight', ip: string | null): string {
+    return sha256Hex(`captcha_ip_${counter}:${ip ?? 'unknown'}`);
   }
 }

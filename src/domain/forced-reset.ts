@@ -4,7 +4,9 @@ import type { UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { newSecret, sha256Hex } from '../util/crypto.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
-import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { CredentialService } from './credentials/index.js';
+import type { MfaService } from './mfa.js';
+import type { PasswordHasher } from './passwords.js';
 import type { SecurityLevelService } from './security-level.js';
 import type { UserService } from './users.js';
 
@@ -35,16 +37,12 @@ export class ForcedResetService {
     private readonly users: UserService,
     private readonly auth: AuthService,
     private readonly hasher: PasswordHasher,
-    private readonly policy: PasswordPolicy,
+    private readonly credentials: CredentialService,
     private readonly levels: SecurityLevelService,
+    /** The one "has a second factor" rule ({@link MfaService.hasSecondFactor}); asked only for flagged users. */
+    private readonly mfa: Pick<MfaService, 'hasSecondFactor'>,
     private readonly clock: Clock,
   ) {}
-
-  /**
-   * Whether the user has an MFA factor (set by the app to the MFA store's factor list, the same test
-   * as the MFA gate's). Asked only for flagged users, so ordinary sign-ins pay no extra query.
-   */
-  hasSecondFactor: (userId: string) => Promise<boolean> = async () => false;
 
   /**
    * The check run by {@link AuthService.signInWithPassword} once the password is known to be right:
@@ -56,7 +54,7 @@ export class ForcedResetService {
   async afterPasswordVerified(user: UserRecord, password: string): Promise<void> {
     await this.levels.record(user, password);
     if (!user.passwordResetRequired) return;
-    if (await this.hasSecondFactor(user.id)) return;
+    if (await this.mfa.hasSecondFactor(user.id)) return;
     await this.refuse(user);
   }
 
@@ -101,13 +99,15 @@ export class ForcedResetService {
     if (input.oldPassword !== undefined && !(await this.hasher.verify(user.passwordHash, input.oldPassword)).ok) {
       throw new AppError('auth.invalid_credentials');
     }
-    this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
-    if (user.passwordHash && (await this.hasher.verify(user.passwordHash, input.newPassword)).ok) throw new AppError('user.same_password');
-    const passwordHash = await this.hasher.hash(input.newPassword);
-    if (!(await this.store.consumeResetToken(tokenHash, now))) throw new AppError('auth.reset_token_invalid');
-    const updated = await this.users.update(user.id, { passwordHash, passwordUpdatedAt: this.clock.now(), passwordResetRequired: false });
-    await this.users.endAllSessions(user.id);
-    await this.levels.record(updated, input.newPassword);
+    const updated = await this.credentials.setPassword({
+      user,
+      newPassword: input.newPassword,
+      authority: 'user',
+      spendProof: async () => {
+        if (!(await this.store.consumeResetToken(tokenHash, now))) throw new AppError('auth.reset_token_invalid');
+      },
+      audit: { action: 'forced_reset_password', ip: meta.ip ?? null },
+    });
     return this.auth.finishSignIn(updated, meta, ['pwd']);
   }
 

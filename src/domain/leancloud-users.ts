@@ -20,7 +20,7 @@ import {
   randomUsername,
 } from './leancloud-objects.js';
 import { columnFilter, compileOrder, compileWhere, parsePaging, projectKeys } from './leancloud-query.js';
-import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { CredentialService } from './credentials/index.js';
 import type { ResolvedSession, SessionService } from './sessions.js';
 import { conflictError, type UserService } from './users.js';
 import type { VerificationService } from './verification.js';
@@ -167,8 +167,7 @@ export class LeanCloudUsers {
     private readonly sessions: SessionService,
     private readonly identities: IdentityService,
     private readonly verification: VerificationService,
-    private readonly hasher: PasswordHasher,
-    private readonly policy: PasswordPolicy,
+    private readonly credentials: CredentialService,
     private readonly clock: Clock,
   ) {}
 
@@ -472,35 +471,33 @@ export class LeanCloudUsers {
    * session or the master key may write (ACLs are not consulted for `_User` writes, as in LeanCloud).
    * A client may not set `emailVerified`, `mobilePhoneVerified`, `sessionToken`, `salt`, nor replace an
    * existing password here (use updatePassword); a first password (anonymous, authData or SMS users)
-   * may be set. Changing email or phone clears its verified flag.
+   * may be set ({@link CredentialService.setPassword}: the user's other sessions end; with the master key,
+   * every session, and only the policy's length bounds apply). Changing email or phone clears its
+   * verified flag.
    * @returns `{objectId, updatedAt}` plus, with `returnNew`, the new value of every requested field
    * @throws AppError `user.session_required` (206), `user.not_found`, `object.*`, `user.*_taken`,
    *   `identity.already_linked` (208), `identity.verified_only` (208: authData naming a verified
    *   identity, master key included; nothing written), `password.rejected`, `object.condition_failed`
    */
-  async update(caller: LcCaller, id: string, body: LcObject, options: LcUpdateOptions = {}): Promise<LcObject> {
+  async update(caller: LcCaller, id: string, body: LcObject, options: LcUpdateOptions = {}, meta: RequestMeta = {}): Promise<LcObject> {
     const current = await this.requireWritable(caller, id);
     await this.assertCondition(caller, current, options.where);
     const changes = this.parseChanges(body, caller.master);
-    let passwordHash: string | undefined;
-    if (changes.password !== undefined) {
+    const authority = caller.master ? 'admin' : 'user';
+    const newPassword = changes.password;
+    if (newPassword !== undefined) {
       if (current.passwordHash && !caller.master) {
         throw new AppError('object.protected_field', { message: 'Use updatePassword to change an existing password.' });
       }
-      this.policy.assert(changes.password, { username: changes.username ?? current.username, email: current.primaryEmail });
-      passwordHash = await this.hasher.hash(changes.password);
+      this.credentials.assertAcceptable({ username: changes.username ?? current.username, primaryEmail: current.primaryEmail }, newPassword, authority);
     }
     for (const entry of changes.link) await this.assertLinkable(id, entry);
-    const hadPassword = current.passwordHash !== null;
     // Fail fast on taken identifiers (the unique indexes still decide races).
     const preview = this.patchFor(current, changes);
     await this.users.assertAvailable({ username: preview.username, email: preview.primaryEmail, phone: preview.primaryPhone }, id);
     let updated: UserRecord | undefined;
     try {
-      updated = await this.store.leancloud.updateUserWith(id, (row) => ({
-        ...this.patchFor(row, changes),
-        ...(passwordHash ? { passwordHash, passwordUpdatedAt: this.clock.now() } : {}),
-      }));
+      updated = await this.store.leancloud.updateUserWith(id, (row) => this.patchFor(row, changes));
     } catch (error) {
       if (error instanceof UniqueViolation) throw conflictError(error);
       throw error;
@@ -509,10 +506,18 @@ export class LeanCloudUsers {
     if (changes.unlinkAll) for (const i of await this.identities.list(id)) await this.identities.unlink(id, i.provider);
     for (const platform of changes.unlink) await this.identities.unlink(id, platform);
     await this.linkEntries(id, changes.link);
-    if (passwordHash && updated.username) await this.identities.unlink(id, 'anonymous');
+    if (newPassword !== undefined) {
+      // One rule for every surface: the user's other sessions end (all of them when the master key sets it).
+      updated = await this.credentials.setPassword({
+        user: updated,
+        newPassword,
+        authority,
+        keep: { sessionId: caller.master ? null : (caller.session?.session.id ?? null) },
+        audit: { action: caller.master ? 'admin_set_password' : 'set_password', ip: meta.ip ?? null },
+      });
+      if (updated.username) await this.identities.unlink(id, 'anonymous');
+    }
     if (changes.acl !== undefined) await this.store.leancloud.setAcl(id, changes.acl);
-    // The master key replacing an existing password ends the user's sessions, like a reset.
-    if (passwordHash && hadPassword) await this.users.endAllSessions(id);
     const out: LcObject = { objectId: id, updatedAt: new Date(updated.updatedAt).toISOString() };
     if (options.returnNew) {
       const object = await this.view(updated, { returnAcl: changes.acl !== undefined });

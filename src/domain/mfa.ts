@@ -65,6 +65,9 @@ export type SecondFactorProof =
   | { type: 'backup_code'; code: string }
   | { type: 'webauthn'; response: AuthenticationResponseJSON };
 
+/** A factor the sign-in MFA step accepts (every stored kind is one: TOTP, WebAuthn, backup codes). */
+const isSecondFactor = (factor: Pick<MfaFactorRecord, 'type'>): boolean => factor.type in SIGN_IN_FACTOR;
+
 const LOGTO_TYPE: Record<MfaFactorRecord['type'], LogtoFactorType> = { totp: 'Totp', backup_codes: 'BackupCode', webauthn: 'WebAuthn' };
 const SIGN_IN_FACTOR: Record<MfaFactorRecord['type'], SignInFactor> = { totp: 'totp', backup_codes: 'backup_code', webauthn: 'webauthn' };
 /** RFC 8176 `amr` values each factor adds (besides `mfa`): TOTP `otp`, WebAuthn `hwk`, a backup code only `mfa`. */
@@ -118,6 +121,24 @@ export class MfaService implements SecondFactorGate {
   // ---------------------------------------------------------------- sign-in
 
   /**
+   * The one "has a second factor" rule (issue 16): the user enrolled a factor the sign-in MFA step
+   * accepts — TOTP, a passkey, or backup codes (which may outlive the factor they backed up). Such a
+   * user's sign-in always passes the MFA step ({@link check}); the forced-reset token and linking a social
+   * identity by email wait for it. One query.
+   */
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    return (await this.store.mfa.listFactors(userId)).some(isSecondFactor);
+  }
+
+  /**
+   * Whether the user has an authenticator besides backup codes (TOTP or passkey): Authing's "MFA bound"
+   * of the security level, where a list of codes alone does not count.
+   */
+  async hasAuthenticator(userId: string): Promise<boolean> {
+    return (await this.store.mfa.listFactors(userId)).some((f) => isSecondFactor(f) && f.type !== 'backup_codes');
+  }
+
+  /**
    * The {@link SecondFactorGate} of {@link AuthService.finishSignIn}: returns when the user has no
    * factor and the policy is `optional`.
    * @throws AppError `auth.mfa_required` (`data: {pendingSignInId, factors}`: the sign-in factors the
@@ -127,7 +148,7 @@ export class MfaService implements SecondFactorGate {
    */
   async check(user: UserRecord, _meta: RequestMeta, amr: string[]): Promise<void> {
     const factors = await this.store.mfa.listFactors(user.id);
-    if (factors.length === 0) {
+    if (!factors.some(isSecondFactor)) {
       if (this.config.mfa.policy !== 'required') return;
       const pendingSignInId = await this.createPending(user.id, 'enroll', amr);
       throw new AppError('auth.mfa_enrollment_required', { data: { pendingSignInId, factors: ['totp'] } });

@@ -1,12 +1,10 @@
 import { AppError, isAppError } from '../errors/index.js';
 import type { UserPatch, UserProfile, UserRecord } from '../storage/store.js';
-import type { Clock } from '../util/clock.js';
 import type { AccountService, IssuedRecord } from './account.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { CustomFieldService } from './custom-fields.js';
 import type { IdentityService } from './identities.js';
-import type { PasswordHasher, PasswordPolicy } from './passwords.js';
-import type { SecurityLevelService } from './security-level.js';
+import type { CredentialService } from './credentials/index.js';
 import type { ResolvedSession, SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 import type { CodeChannel, MessageLocale, VerificationService } from './verification.js';
@@ -61,11 +59,8 @@ export class SelfService {
     private readonly sessions: SessionService,
     private readonly identities: IdentityService,
     private readonly verification: VerificationService,
-    private readonly hasher: PasswordHasher,
-    private readonly policy: PasswordPolicy,
+    private readonly credentials: CredentialService,
     private readonly customFields: CustomFieldService,
-    private readonly levels: SecurityLevelService,
-    private readonly clock: Clock,
     /** Config `signIn.requireOldIdentifierProof`: replacing a bound address always needs the old-address code. */
     private readonly requireOldProof = true,
   ) {}
@@ -107,28 +102,22 @@ export class SelfService {
    */
   async setPassword(caller: ResolvedSession, input: { oldPassword?: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
     const { user } = caller;
-    let signedIn: SignedIn;
     if (user.passwordHash) {
       if (input.oldPassword === undefined) {
         throw new AppError('request.invalid', { data: { issues: [{ path: 'body.oldPassword', code: 'custom', message: 'The current password is required' }] } });
       }
-      signedIn = await this.auth.changePassword({ userId: user.id, oldPassword: input.oldPassword, newPassword: input.newPassword }, meta);
-      if (signedIn.user.passwordResetRequired) signedIn = { ...signedIn, user: await this.users.update(user.id, { passwordResetRequired: false }) };
-    } else {
-      this.sessions.assertRecentSignIn(caller.session);
-      await this.auth.throttle('signIn', meta);
-      this.policy.assert(input.newPassword, { username: user.username, email: user.primaryEmail });
-      const updated = await this.users.update(user.id, {
-        passwordHash: await this.hasher.hash(input.newPassword),
-        passwordUpdatedAt: this.clock.now(),
-        passwordResetRequired: false,
-      });
-      await this.users.endAllSessions(user.id);
-      const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr: ['pwd'] });
-      signedIn = { user: updated, issued };
+      return this.auth.changePassword({ userId: user.id, oldPassword: input.oldPassword, newPassword: input.newPassword }, meta);
     }
-    await this.levels.record(signedIn.user, input.newPassword);
-    return signedIn;
+    this.sessions.assertRecentSignIn(caller.session);
+    await this.auth.throttle('signIn', meta);
+    const updated = await this.credentials.setPassword({
+      user,
+      newPassword: input.newPassword,
+      authority: 'user',
+      audit: { action: 'set_password', ip: meta.ip ?? null },
+    });
+    const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr: ['pwd'] });
+    return { user: updated, issued };
   }
 
   /**

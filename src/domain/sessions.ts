@@ -4,6 +4,20 @@ import type { SessionRecord, Store, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { newId, newSecret, sha256Hex } from '../util/crypto.js';
 
+
+/** Who acts, for ending "the other sessions" of a user. */
+export interface ActingSession {
+  /** First-party session to keep. */
+  sessionId?: string | null;
+  /** OIDC grant to keep. */
+  grantId?: string | null;
+  /**
+   * The provider session (its `uid`) to keep: the browser sign-in the acting OIDC access token was
+   * issued in. Every other provider session of the user ends.
+   */
+  oidcSessionUid?: string | null;
+}
+
 /** Prefix of first-party session tokens (makes leaked tokens easy to recognise in secret scanners). */
 export const SESSION_TOKEN_PREFIX = 'tss_';
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
-import type { SignInGuardStore, Store } from '../storage/store.js';
+import type { SignInGuardStore, Store, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { sha256Hex } from '../util/crypto.js';
 
@@ -20,7 +20,36 @@ export class SignInGuard {
     private readonly store: Store,
     private readonly config: Config['lockout'],
     private readonly clock: Clock,
+    /**
+     * The normal form an identifier of `kind` is counted under (so `A@x.io` and `a@x.io`, or two
+     * spellings of one phone number, share a counter); may throw for text that does not parse, which is
+     * then counted as typed (trimmed). The composition root passes `UserService.normalize`.
+     */
+    private readonly normalize: (kind: 'username' | 'email' | 'phone', raw: string) => string = (_kind, raw) => raw,
   ) {}
+
+  /** The storage key an identifier as typed at sign-in is counted under (see the constructor's `normalize`). */
+  identifierKey(kind: 'username' | 'email' | 'phone', raw: string): string {
+    let canonical: string;
+    try {
+      canonical = this.normalize(kind, raw);
+    } catch {
+      canonical = raw.trim();
+    }
+    return this.key(kind, canonical);
+  }
+
+  /**
+   * The keys of a user: one per identifier they have, as sign-in counts them (else one of their id), so
+   * a password check through a session, or a reset, counts and clears the same counters as sign-in.
+   */
+  userKeys(user: Pick<UserRecord, 'id' | 'username' | 'primaryEmail' | 'primaryPhone'>): string[] {
+    const keys: string[] = [];
+    for (const [kind, value] of [['username', user.username], ['email', user.primaryEmail], ['phone', user.primaryPhone]] as const) {
+      if (value) keys.push(this.identifierKey(kind, value));
+    }
+    return keys.length > 0 ? keys : [this.key('user', user.id)];
+  }
 
   /** The storage key for an identifier (already normalised by the caller where possible). */
   key(kind: string, identifier: string): string {

@@ -5,6 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { newId } from '../util/crypto.js';
 import { type IdentifierKind, normalizeEmail, normalizePhone, validateUsername } from './identifiers.js';
 import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { ActingSession } from './sessions.js';
 
 /** The user as every API surface may show it: never the password hash. Timestamps in ms since the epoch. */
 export interface PublicUser {
@@ -295,20 +296,6 @@ export class UserService {
   }
 
   /**
-   * Sets a user's password (argon2id), as an administrator: the policy's length bounds apply, its
-   * dictionary rules do not (an admin-set password is expected to be changed). Every session of the
-   * user ends (ASVS 7.4.3).
-   * @throws AppError `user.not_found`, `password.rejected` (length only)
-   */
-  async setPassword(id: string, password: string): Promise<UserRecord> {
-    await this.require(id);
-    this.policy.assertLength(password);
-    const user = await this.update(id, { passwordHash: await this.hasher.hash(password), passwordUpdatedAt: this.clock.now() });
-    await this.endAllSessions(id);
-    return user;
-  }
-
-  /**
    * Suspends or restores a user. Suspending ends every session and token of the user and blocks
    * sign-in (`auth.user_suspended`); restoring allows sign-in again.
    * @throws AppError `user.not_found`
@@ -320,19 +307,23 @@ export class UserService {
     return user;
   }
 
-  private readonly sessionEnders: Array<(userId: string) => Promise<unknown>> = [];
+  private readonly sessionEnders: Array<(userId: string, keep: ActingSession) => Promise<unknown>> = [];
 
   /**
    * Registers what "end every session of a user" means for one kind of credential (first-party
-   * sessions, OAuth grants and tokens…). Called by the composition root.
+   * sessions, OAuth grants and tokens, impersonation subject tokens…). Called by the composition root.
+   * An ender must spare what `keep` names (the acting session of a password change).
    */
-  onEndAllSessions(ender: (userId: string) => Promise<unknown>): void {
+  onEndAllSessions(ender: (userId: string, keep: ActingSession) => Promise<unknown>): void {
     this.sessionEnders.push(ender);
   }
 
-  /** Ends every session and token of a user (password change or reset, suspension). */
-  async endAllSessions(userId: string): Promise<void> {
-    for (const end of this.sessionEnders) await end(userId);
+  /**
+   * Ends every session and token of a user (password change or reset, suspension) but the acting
+   * session `keep` names (default: none is kept).
+   */
+  async endAllSessions(userId: string, keep: ActingSession = {}): Promise<void> {
+    for (const end of this.sessionEnders) await end(userId, keep);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import type { AuthService } from '../domain/auth.js';
+import type { CaptchaService } from '../domain/captcha.js';
 import type { MfaService } from '../domain/mfa.js';
 import type { SessionService } from '../domain/sessions.js';
 import { OidcKeyService, type RotationResult } from './keys.js';
@@ -20,6 +21,8 @@ export interface OidcDeps extends ProviderDeps {
   sessions: SessionService;
   /** The MFA step of the sign-in page (absent: no second factor is asked there). */
   mfa?: MfaService;
+  /** Captchas for the sign-in page once too many sign-ins failed from one address (absent: none shown). */
+  captcha?: Pick<CaptchaService, 'create'>;
   logger: FastifyBaseLogger;
 }
 

@@ -108,7 +108,7 @@ function parseJson(value: unknown): unknown {
 
 async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social?: SocialService): Promise<void> {
   await app.register(formbody, { bodyLimit: FORM_LIMIT_BYTES });
-  const { auth, sessions, config, mfa } = oidc.deps;
+  const { auth, sessions, config, mfa, captcha } = oidc.deps;
   const publicOrigin = new URL(config.publicUrl).origin;
 
   /** CSRF token of an interaction: HMAC-SHA256(cookie key, uid). */
@@ -150,7 +150,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       .header('referrer-policy', PAGE_REFERRER_POLICY)
       .header(
         'content-security-policy',
-        `default-src 'none';${script} style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+        `default-src 'none';${script} style-src 'unsafe-inline'; img-src data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
       )
       .send(body);
   };
@@ -198,7 +198,12 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     return app?.name ?? String(clientId ?? '');
   };
 
-  const loginPage = async (reply: FastifyReply, interaction: Interaction, status: number, extra: { identifier?: string; error?: string } = {}) =>
+  const loginPage = async (
+    reply: FastifyReply,
+    interaction: Interaction,
+    status: number,
+    extra: { identifier?: string; error?: string; captcha?: { id: string; image: string } } = {},
+  ) =>
     html(
       reply,
       status,
@@ -209,6 +214,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
         identifier: extra.identifier ?? (typeof interaction.params['login_hint'] === 'string' ? interaction.params['login_hint'] : ''),
         ...(social ? { social: await socialButtons(social, interaction.uid) } : {}),
         ...(extra.error ? { error: extra.error } : {}),
+        ...(extra.captcha ? { captcha: extra.captcha } : {}),
       }),
       redirectOrigin(interaction),
     );
@@ -269,14 +275,19 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     const body = request.body as Record<string, unknown>;
     const identifier = typeof body['identifier'] === 'string' ? body['identifier'].trim().slice(0, 320) : '';
     const password = typeof body['password'] === 'string' ? body['password'].slice(0, 4096) : '';
+    const captchaId = typeof body['captchaId'] === 'string' ? body['captchaId'].slice(0, 100) : '';
+    const captchaAnswer = typeof body['captcha'] === 'string' ? body['captcha'].slice(0, 100) : '';
     if (!identifier || !password) return loginPage(reply, interaction, 400, { identifier, error: 'Enter your identifier and password.' });
     let accountId: string;
     try {
       const ua = request.headers['user-agent'];
-      const { user, issued } = await auth.signInWithPassword(identifierKind(identifier), identifier, password, {
-        ip: request.ip,
-        userAgent: typeof ua === 'string' ? ua : null,
-      });
+      const { user, issued } = await auth.signInWithPassword(
+        identifierKind(identifier),
+        identifier,
+        password,
+        { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null },
+        captchaId && captchaAnswer ? { captcha: { id: captchaId, answer: captchaAnswer } } : {},
+      );
       // The OIDC provider keeps its own session (cookie on /oidc); the first-party session token the
       // sign-in produced is never handed out, so end it at once.
       await sessions.revokeForUser(user.id, issued.session.id);
@@ -290,6 +301,15 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       }
       if (error.code === 'auth.mfa_enrollment_required' && mfa) {
         return mfaEnrollStepPage(reply, interaction, 200, (error.data as { pendingSignInId: string }).pendingSignInId);
+      }
+      if ((error.code === 'auth.captcha_required' || error.code === 'auth.captcha_invalid') && captcha) {
+        // Too many failed sign-ins from this address (on any surface): this page can show a captcha.
+        const issued = await captcha.create(request.ip);
+        return loginPage(reply, interaction, 401, {
+          identifier,
+          captcha: { id: issued.id, image: issued.image },
+          error: error.code === 'auth.captcha_required' ? 'Too many failed sign-ins from your network. Type the characters in the picture.' : 'The characters did not match. Try the new picture.',
+        });
       }
       return loginPage(reply, interaction, error.status, { identifier, error: withRetryAfter(error) });
     }

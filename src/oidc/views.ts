@@ -52,6 +52,8 @@ export interface SignInPageInput {
   error?: string;
   /** "Continue with <name>" links of the enabled social connectors (same-origin paths). */
   social?: Array<{ href: string; name: string }>;
+  /** A captcha to solve with this attempt (after too many failed sign-ins from this address): its id and `data:` SVG image. */
+  captcha?: { id: string; image: string };
 }
 
 /** The sign-in form (identifier + password) of an authorization request's login prompt. */
@@ -67,6 +69,14 @@ ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` :
 <input type="text" id="identifier" name="identifier" required autofocus autocomplete="username" value="${escapeHtml(input.identifier ?? '')}">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" required autocomplete="current-password">
+${
+  input.captcha
+    ? `<input type="hidden" name="captchaId" value="${escapeHtml(input.captcha.id)}">
+<label for="captcha">Type the characters in the picture</label>
+<img src="${escapeHtml(input.captcha.image)}" alt="Captcha picture: type its characters below" width="200" height="60">
+<input type="text" id="captcha" name="captcha" required autocomplete="off" autocapitalize="characters" spellcheck="false">`
+    : ''
+}
 <button type="submit">Sign in</button>
 </form>
 ${(input.social ?? []).map((c) => `<p><a class="social" href="${escapeHtml(c.href)}">Continue with ${escapeHtml(c.name)}</a></p>`).join('\n')}

@@ -253,8 +253,12 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     const user = caller.user;
     await account.requireIdentityProofIfPossible(proofId(request), user);
     requireEdit(settings, 'password');
-    await account.changePassword(user, request.body.password, { sessionId: caller.sessionId, grantId: caller.grantId, oidcSessionUid: caller.oidcSessionUid });
-    await audit(request, 'change_password', ['password']);
+    await account.changePassword(
+      user,
+      request.body.password,
+      { sessionId: caller.sessionId, grantId: caller.grantId, oidcSessionUid: caller.oidcSessionUid },
+      { ip: request.ip, clientId: caller.clientId },
+    );
     return noContent(reply);
   };
   const passwordSchema = {

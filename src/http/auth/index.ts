@@ -148,7 +148,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
       }
       if (pw === undefined) throw invalid('body.password', 'A password (or a code) is required');
       const { kind, value } = pickIdentifier(ids);
-      const { user, issued } = await sdk.captcha.protect(meta.ip ?? null, captcha, () => auth.signInWithPassword(kind, value, pw, meta));
+      const { user, issued } = await auth.signInWithPassword(kind, value, pw, meta, captcha ? { captcha } : {});
       return signedIn(user, issued);
     },
   );

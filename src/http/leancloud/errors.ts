@@ -26,6 +26,9 @@ const LC_ERRORS: Partial<Record<ErrorCode, Mapping>> = {
   'auth.unauthorized': [211, 'Could not find user.'],
   'auth.invalid_credentials': [210, 'The username and password mismatch.'],
   'auth.too_many_failures': [219, '登录失败次数超过限制，请稍候再试，或者通过忘记密码重设密码。'],
+  // Too many failed sign-ins from this address (any surface): /1.1 cannot show a captcha, so it answers
+  // LeanCloud's "too many failed logins" until the window ends or the user signs in where one is shown.
+  'auth.captcha_required': [219, '登录失败次数超过限制，请稍候再试，或者通过忘记密码重设密码。'],
   'auth.user_suspended': [1, 'This account is suspended.', 403],
   'auth.identifier_required': [200, 'Username is missing or empty'],
   'auth.email_not_verified': [216, "Email address isn't verified."],
@@ -47,6 +50,8 @@ const LC_ERRORS: Partial<Record<ErrorCode, Mapping>> = {
   'user.email_required': [204, 'The email is missing, and must be specified.'],
   'user.session_required': [206, 'The user cannot be altered by a client without the session.', 403],
   'password.rejected': [218, 'Invalid password: it does not meet the password policy.'],
+  // Tessera's rule on every surface (LeanCloud has no code for it): 218 "invalid password" with its reason.
+  'user.same_password': [218, 'Invalid password: the new password is the same as the current one.'],
   'session.not_found': [211, 'Could not find user.'],
   'connector.delivery_failed': [1, 'The message could not be delivered; try again later.', 502],
   'verification.not_found': INVALID_SMS,

@@ -68,7 +68,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     return users.update(await requests.caller(request), request.params.id, requests.body(request), {
       returnNew: truthy(q.new) || truthy(q.fetchWhenSave),
       ...(q.where !== undefined ? { where: q.where } : {}),
-    });
+    }, requests.meta(request));
   };
   app.put<{ Params: IdParams }>('/users/:id', summary('Update a user (own session or master key)'), update);
   app.put<{ Params: IdParams }>('/classes/_User/:id', summary('Same as PUT /1.1/users/:id'), update);

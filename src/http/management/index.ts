@@ -13,6 +13,7 @@ import { managementApplicationRoutes } from './applications.js';
 import { managementIdentityRoutes } from './identities.js';
 import { managementTokenRoutes } from './tokens.js';
 import { managementUserRoutes } from './users.js';
+import type { CredentialService } from '../../domain/credentials/index.js';
 import { managementConnectorRoutes } from './connectors.js';
 import type { SocialService } from '../../domain/social.js';
 import { managementCustomFieldRoutes } from './custom-fields.js';
@@ -33,6 +34,8 @@ export interface ManagementOptions {
   /** Requests per client per window (issue 4: 200 per 10 s). */
   limiter: Limiter;
   users: UserService;
+  /** Password changes (`PATCH /users/:userId/password`). */
+  credentials: CredentialService;
   sessions: SessionService;
   applications: ApplicationService;
   /** Third-party identities of users (list, unlink). */
@@ -78,7 +81,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
       'management change',
     );
   });
-  await app.register(managementUserRoutes, { users: options.users, sessions: options.sessions, publicUrl: options.publicUrl });
+  await app.register(managementUserRoutes, { users: options.users, credentials: options.credentials, sessions: options.sessions, publicUrl: options.publicUrl });
   await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
   await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities });
   await app.register(managementAccountCenterRoutes, { accountCenter: options.accountCenter });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { CredentialService } from '../../domain/credentials/index.js';
 import type { SessionService } from '../../domain/sessions.js';
 import { toPublicUser, type UserService } from '../../domain/users.js';
 import { AppError } from '../../errors/index.js';
@@ -10,6 +11,8 @@ import { customDataSchema, errorSchema, profileSchema, userSchema } from '../sch
 /** What the Management API's user routes need. */
 export interface ManagementUsersOptions {
   users: UserService;
+  /** Sets passwords with every effect of a password change (one rule for every surface). */
+  credentials: CredentialService;
   sessions: SessionService;
   publicUrl: string;
 }
@@ -71,7 +74,7 @@ export function parseUserSearch(query: Record<string, unknown>): Omit<UserListQu
  * Management API — users (Logto's paths and shapes, spec logto.md §4; errors in the native envelope).
  * Every route runs behind the plugin's management-token check.
  */
-export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, sessions, publicUrl }) => {
+export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, publicUrl }) => {
   app.get(
     '/users',
     {
@@ -216,7 +219,15 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
         response: { 200: userSchema, ...errors },
       },
     },
-    async (request) => toPublicUser(await users.setPassword(request.params.userId, request.body.password)),
+    async (request) =>
+      toPublicUser(
+        await credentials.setPassword({
+          user: await users.require(request.params.userId),
+          newPassword: request.body.password,
+          authority: 'admin',
+          audit: { action: 'admin_set_password', ip: request.ip, clientId: request.managementCaller?.applicationId ?? null },
+        }),
+      ),
   );
 
   app.post(
