@@ -234,8 +234,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     const identities = new IdentityService(store, clock);
     const accountCenter = new AccountCenterService(store, clock);
-    const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, clock);
-    const leancloudCodes = new LeanCloudCodes(users, auth, verification, config,
+    const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, accountCenter, clock);
+    const leancloudCodes = new LeanCloudCodes(users, auth, verification, config, accountCenter,
       await limiters.create({ name: 'code_guess', points: config.rateLimit.codeGuessesPerHour, durationSeconds: 3600 }));
     const account = new AccountService(store, users, identities, verification, credentials, clock, auth);
     const social = new SocialService(store, users, identities, auth, mfa, config, clock);
@@ -246,7 +246,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth.afterPasswordVerified = (user, password) => forcedReset.afterPasswordVerified(user, password);
     auth.afterAllFactors = (user, amr) => forcedReset.afterAllFactors(user, amr);
     const sdk: SdkServices = {
-      self: new SelfService(users, account, auth, sessions, identities, verification, credentials, customFields,
+      self: new SelfService(users, account, auth, sessions, identities, verification, credentials, customFields, accountCenter,
         config.signIn.requireOldIdentifierProof),
       securityLevel,
       customFields,

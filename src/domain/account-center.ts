@@ -1,3 +1,4 @@
+import { AppError } from '../errors/index.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 
@@ -79,6 +80,17 @@ export function canEdit(mode: FieldMode): boolean {
 }
 
 /**
+ * The end-user write rule on a settings snapshot: refuses when the account center is enabled and any of
+ * `fields` is not `Edit`. Used by {@link AccountCenterService.assertSelfEditable} and by the Account API
+ * (which reads the settings once per request).
+ * @throws AppError `account_center.field_not_editable` (400)
+ */
+export function assertEditable(settings: AccountCenterSettings, ...fields: AccountCenterField[]): void {
+  if (!settings.enabled) return;
+  if (fields.some((field) => !canEdit(settings.fields[field]))) throw new AppError('account_center.field_not_editable');
+}
+
+/**
  * Reads and changes the account-center settings.
  *
  * Caching: the Account API consults the settings on every request, so {@link get} serves them from
@@ -115,6 +127,22 @@ export class AccountCenterService {
   /** What the end user may do with `field`: `Off` when the field was never set. */
   async fieldMode(field: AccountCenterField): Promise<FieldMode> {
     return (await this.get()).fields[field];
+  }
+
+  /**
+   * The one end-user write policy (issue 16): while the account center is enabled, its field modes bind
+   * every surface on which users change their own account — `/api/auth/me…`, the Account API, LeanCloud
+   * `/1.1` with the user's own session, the Authing surface — so a field that is `Off` or `ReadOnly`
+   * cannot be changed through any of them (each surface answers in its own dialect). While it is
+   * disabled this adds nothing: the Account API is closed by its own rule (as in Logto) and the other
+   * surfaces keep their vendors' defaults. Changes made by an administrator (Management API, the
+   * LeanCloud master key) are not end-user writes and are not checked here.
+   * @param fields the governed fields the change touches
+   * @throws AppError `account_center.field_not_editable` (400)
+   */
+  async assertSelfEditable(...fields: AccountCenterField[]): Promise<void> {
+    if (fields.length === 0) return;
+    assertEditable(await this.get(), ...fields);
   }
 
   /**

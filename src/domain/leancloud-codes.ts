@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import { AppError, isAppError } from '../errors/index.js';
 import type { UserRecord } from '../storage/store.js';
+import type { AccountCenterService } from './account-center.js';
 import type { AuthService, RequestMeta } from './auth.js';
 import type { LcObject } from './leancloud-objects.js';
 import type { UserService } from './users.js';
@@ -29,6 +30,8 @@ export class LeanCloudCodes {
     private readonly auth: AuthService,
     private readonly verification: VerificationService,
     private readonly config: Config,
+    /** The end-user write policy (account-center field modes). */
+    private readonly accountCenter: Pick<AccountCenterService, 'assertSelfEditable'>,
     /** Wrong code-alone guesses per IP (`rateLimit.codeGuessesPerHour`), see {@link findByCodeAlone}. */
     private readonly codeGuesses: Limiter,
   ) {}
@@ -209,6 +212,7 @@ export class LeanCloudCodes {
    */
   async changePhoneNumber(sessionUser: UserRecord | undefined, body: LcObject, meta: RequestMeta): Promise<LcObject> {
     if (!sessionUser) throw new AppError('user.session_required');
+    await this.accountCenter.assertSelfEditable('phone');
     const phone = this.users.normalize('phone', this.phoneOf(body));
     const code = typeof body.code === 'string' || typeof body.code === 'number' ? String(body.code) : '';
     await this.auth.throttle('signIn', meta);

@@ -20,6 +20,7 @@ import {
   randomUsername,
 } from './leancloud-objects.js';
 import { columnFilter, compileOrder, compileWhere, parsePaging, projectKeys } from './leancloud-query.js';
+import type { AccountCenterField, AccountCenterService } from './account-center.js';
 import type { CredentialService } from './credentials/index.js';
 import type { ResolvedSession, SessionService } from './sessions.js';
 import { conflictError, type UserService } from './users.js';
@@ -89,6 +90,18 @@ interface UserChanges {
   custom: Array<{ path: string[]; update: unknown }>;
   /** Top-level keys of the request (for `new=true` answers). */
   requested: string[];
+}
+
+/** The account-center fields a `_User` change set touches (for the end-user write policy). */
+function governedFields(changes: UserChanges): AccountCenterField[] {
+  const fields: AccountCenterField[] = [];
+  if (changes.username !== undefined) fields.push('username');
+  if (changes.password !== undefined) fields.push('password');
+  if (changes.email !== undefined) fields.push('email');
+  if (changes.phone !== undefined) fields.push('phone');
+  if (changes.custom.length > 0) fields.push('customData');
+  if (changes.link.length > 0 || changes.unlink.length > 0 || changes.unlinkAll) fields.push('social');
+  return fields;
 }
 
 /** The provider name under which a UnionID is kept (`_weixin_unionid`). */
@@ -168,6 +181,8 @@ export class LeanCloudUsers {
     private readonly identities: IdentityService,
     private readonly verification: VerificationService,
     private readonly credentials: CredentialService,
+    /** The end-user write policy (account-center field modes bind a user's own session, not the master key). */
+    private readonly accountCenter: Pick<AccountCenterService, 'assertSelfEditable'>,
     private readonly clock: Clock,
   ) {}
 
@@ -483,6 +498,7 @@ export class LeanCloudUsers {
     const current = await this.requireWritable(caller, id);
     await this.assertCondition(caller, current, options.where);
     const changes = this.parseChanges(body, caller.master);
+    if (!caller.master) await this.accountCenter.assertSelfEditable(...governedFields(changes));
     const authority = caller.master ? 'admin' : 'user';
     const newPassword = changes.password;
     if (newPassword !== undefined) {
@@ -667,6 +683,7 @@ export class LeanCloudUsers {
    */
   async updatePassword(caller: LcCaller, id: string, body: LcObject, meta: RequestMeta): Promise<LcObject> {
     await this.requireWritable(caller, id);
+    await this.accountCenter.assertSelfEditable('password');
     const { old_password: oldPassword, new_password: newPassword } = body;
     if (typeof oldPassword !== 'string' || typeof newPassword !== 'string' || !oldPassword || !newPassword) {
       throw new AppError('user.password_required');

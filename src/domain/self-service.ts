@@ -1,6 +1,7 @@
 import { AppError, isAppError } from '../errors/index.js';
 import type { UserPatch, UserProfile, UserRecord } from '../storage/store.js';
 import type { AccountService, IssuedRecord } from './account.js';
+import type { AccountCenterService } from './account-center.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { CustomFieldService } from './custom-fields.js';
 import type { IdentityService } from './identities.js';
@@ -48,8 +49,8 @@ export interface BindInput {
  * without a code from a current one, removing one, setting a first password — need a recent sign-in
  * (the session issued within 10 minutes, `REAUTHENTICATION_WINDOW_MS` of domain/sessions.ts, else 401
  * `auth.reauthentication_required`), so a stolen session token cannot take the account over (security
- * review; OWASP ASVS 5.0 V7.5). This is the first-party (Authing) surface: the account-center field
- * modes govern the Logto Account API (`/api/my-account`), not these methods.
+ * review; OWASP ASVS 5.0 V7.5). While the account center is enabled its field modes bind these
+ * methods too ({@link AccountCenterService.assertSelfEditable}: 400 `account_center.field_not_editable`).
  */
 export class SelfService {
   constructor(
@@ -61,6 +62,8 @@ export class SelfService {
     private readonly verification: VerificationService,
     private readonly credentials: CredentialService,
     private readonly customFields: CustomFieldService,
+    /** The end-user write policy (account-center field modes, while the account center is enabled). */
+    private readonly accountCenter: Pick<AccountCenterService, 'assertSelfEditable'>,
     /** Config `signIn.requireOldIdentifierProof`: replacing a bound address always needs the old-address code. */
     private readonly requireOldProof = true,
   ) {}
@@ -72,6 +75,8 @@ export class SelfService {
    *   `user.last_sign_in_method_required` (400, `username: null`), `custom_field.invalid_value` (400)
    */
   async updateProfile(user: UserRecord, input: ProfileUpdate): Promise<UserRecord> {
+    const touched = (['username', 'name', 'avatar', 'profile', 'customData'] as const).filter((k) => input[k] !== undefined);
+    await this.accountCenter.assertSelfEditable(...touched);
     const patch: UserPatch = {};
     if (input.username !== undefined) {
       if (input.username === null) {
@@ -90,6 +95,25 @@ export class SelfService {
   }
 
   /**
+   * Sets values of defined custom fields of the user's own account (Authing setUdfValue), all or nothing.
+   * @throws AppError `account_center.field_not_editable` (customData not Edit while the account center is
+   *   enabled), and the errors of {@link CustomFieldService.setValues}
+   */
+  async setCustomFieldValues(user: UserRecord, values: Record<string, unknown>): ReturnType<CustomFieldService['setValues']> {
+    await this.accountCenter.assertSelfEditable('customData');
+    return this.customFields.setValues(user.id, values);
+  }
+
+  /**
+   * Removes the user's own value of a custom field (Authing removeUdfValue).
+   * @throws AppError `account_center.field_not_editable`, and the errors of {@link CustomFieldService.removeValue}
+   */
+  async removeCustomFieldValue(user: UserRecord, key: string): Promise<void> {
+    await this.accountCenter.assertSelfEditable('customData');
+    await this.customFields.removeValue(user.id, key);
+  }
+
+  /**
    * Sets the user's password (Authing updatePassword(newPassword, oldPassword?)). A user with a
    * password must give the current one; a user without one (code or social sign-up) may set one
    * without, but only through a session issued within the last 10 minutes (a first password is a new
@@ -102,6 +126,7 @@ export class SelfService {
    */
   async setPassword(caller: ResolvedSession, input: { oldPassword?: string; newPassword: string }, meta: RequestMeta): Promise<SignedIn> {
     const { user } = caller;
+    await this.accountCenter.assertSelfEditable('password');
     if (user.passwordHash) {
       if (input.oldPassword === undefined) {
         throw new AppError('request.invalid', { data: { issues: [{ path: 'body.oldPassword', code: 'custom', message: 'The current password is required' }] } });
@@ -150,6 +175,7 @@ export class SelfService {
   async bindIdentifier(caller: ResolvedSession, input: BindInput): Promise<UserRecord> {
     const { user } = caller;
     const { channel } = input;
+    await this.accountCenter.assertSelfEditable(channel);
     const normalized = this.normalize(channel, input.value);
     const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
     const field = channel === 'email' ? 'oldEmailCode' : 'oldPhoneCode';
@@ -182,6 +208,7 @@ export class SelfService {
    */
   async removeIdentifier(caller: ResolvedSession, channel: CodeChannel): Promise<UserRecord> {
     const { user } = caller;
+    await this.accountCenter.assertSelfEditable(channel);
     const current = channel === 'email' ? user.primaryEmail : user.primaryPhone;
     if (current === null) {
       throw new AppError('request.invalid', { message: `No ${channel} is bound to this account.` });

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type AccountService, hasSecurityVerificationMethod } from '../../domain/account.js';
-import { type AccountCenterField, type AccountCenterService, type AccountCenterSettings, canEdit, canRead } from '../../domain/account-center.js';
+import { type AccountCenterField, type AccountCenterService, type AccountCenterSettings, assertEditable, canRead } from '../../domain/account-center.js';
 import { customDataSchema, profileSchema } from '../../domain/profile.js';
 import type { SessionService } from '../../domain/sessions.js';
 import type { SocialService } from '../../domain/social.js';
@@ -131,9 +131,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     if (!found) throw new AppError('auth.unauthorized');
     return found;
   };
-  const requireEdit = (settings: AccountCenterSettings, field: AccountCenterField) => {
-    if (!canEdit(settings.fields[field])) throw new AppError('account_center.field_not_editable');
-  };
+  const requireEdit = (settings: AccountCenterSettings, field: AccountCenterField) => assertEditable(settings, field);
   const requireRead = (settings: AccountCenterSettings, field: AccountCenterField) => {
     if (!canRead(settings.fields[field])) throw new AppError('account_center.field_not_enabled');
   };

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../domain/account.js';
-import { type AccountCenterSettings, canEdit, canRead } from '../../domain/account-center.js';
+import { type AccountCenterSettings, assertEditable, canRead } from '../../domain/account-center.js';
 import type { MfaService } from '../../domain/mfa.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountCaller } from '../principal.js';
@@ -59,9 +59,7 @@ export const mfaFactorSchema = z
  * - `POST /verifications/web-authn/registration/verify` {verificationRecordId, payload} → 200 {verificationRecordId}
  */
 export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async (app, { mfa, account, context, proofId, guards }) => {
-  const requireEdit = (settings: AccountCenterSettings) => {
-    if (!canEdit(settings.fields.mfa)) throw new AppError('account_center.field_not_editable');
-  };
+  const requireEdit = (settings: AccountCenterSettings) => assertEditable(settings, 'mfa');
   const requireRead = (settings: AccountCenterSettings) => {
     if (!canRead(settings.fields.mfa)) throw new AppError('account_center.field_not_enabled');
   };

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../domain/account.js';
-import { type AccountCenterSettings, canEdit } from '../../domain/account-center.js';
+import { type AccountCenterSettings, assertEditable } from '../../domain/account-center.js';
 import type { SocialService } from '../../domain/social.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountCaller } from '../principal.js';
@@ -53,9 +53,7 @@ const connectorDataSchema = z
  * Linking and unlinking need the account-center field `social` = Edit (400 `account_center.field_not_editable`).
  */
 export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, context, proofId, guards }) => {
-  const requireSocialEdit = (settings: AccountCenterSettings) => {
-    if (!canEdit(settings.fields.social)) throw new AppError('account_center.field_not_editable');
-  };
+  const requireSocialEdit = (settings: AccountCenterSettings) => assertEditable(settings, 'social');
 
   app.post(
     '/verifications/social',

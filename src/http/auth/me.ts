@@ -303,7 +303,7 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
         response: { 200: z.array(customFieldValueSchema), ...errors },
       },
     },
-    async (request) => customFields.setValues((await me(request)).id, request.body.values),
+    async (request) => self.setCustomFieldValues(await me(request), request.body.values),
   );
 
   app.delete(
@@ -318,7 +318,7 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
       },
     },
     async (request, reply) => {
-      await customFields.removeValue((await me(request)).id, request.params.key);
+      await self.removeCustomFieldValue(await me(request), request.params.key);
       return reply.status(204).send();
     },
   );

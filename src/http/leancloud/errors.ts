@@ -74,6 +74,8 @@ const LC_ERRORS: Partial<Record<ErrorCode, Mapping>> = {
   'object.invalid_query': [102, 'Invalid query.'],
   'object.invalid_acl': [123, 'Invalid ACL.'],
   'object.protected_field': [119, "That operation isn't allowed for clients.", 403],
+  // The account center's field modes (while it is enabled) bind a user's own session here too.
+  'account_center.field_not_editable': [119, "That operation isn't allowed for clients.", 403],
   'object.condition_failed': [305, 'No effect on updating/deleting a document.'],
   'object.forbidden': [403, 'Forbidden to read/write by class permissions.', 403],
 };
