@@ -49,6 +49,7 @@ import { KyselyStore } from './storage/kysely-store.js';
 import type { Store } from './storage/store.js';
 import { type Clock, systemClock } from './util/clock.js';
 import { refuseNul } from './http/nul-guard.js';
+import { assertJsonDepth } from './util/json-depth.js';
 import { RateLimiters } from './util/rate-limit.js';
 import { securityHeaders } from './util/security-headers.js';
 
@@ -267,6 +268,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     server.setSerializerCompiler(serializerCompiler);
     // The native API speaks JSON only; other bodies get 415 request.unsupported_media_type.
     server.removeContentTypeParser('text/plain');
+    // JSON with Fastify's own parser (prototype-poisoning keys refused), except that an empty body is no
+    // body (issue 16: what many clients send on DELETE and bodiless POST, and what Logto accepts), and a
+    // body nested deeper than MAX_JSON_DEPTH is refused (issue 15).
+    const parseJson = server.getDefaultJsonParser('error', 'error');
+    server.removeContentTypeParser('application/json');
+    server.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') {
+        done(null, undefined);
+        return;
+      }
+      parseJson(request, text, (error, parsed) => {
+        if (error) return done(error, undefined);
+        try {
+          assertJsonDepth(parsed);
+          done(null, parsed);
+        } catch (refused) {
+          done(refused as Error, undefined);
+        }
+      });
+    });
     installErrorHandling(server);
     // NUL anywhere in params, query or JSON body → 400 request.invalid (PostgreSQL text cannot hold it).
     server.addHook('preValidation', refuseNul);

@@ -4,6 +4,7 @@ import type { RequestMeta } from '../../domain/auth.js';
 import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
 import { isPlainObject, type LcObject } from '../../domain/leancloud-objects.js';
 import type { LcCaller, LeanCloudUsers } from '../../domain/leancloud-users.js';
+import { assertJsonDepth } from '../../util/json-depth.js';
 import { AppError } from '../../errors/index.js';
 import type { Clock } from '../../util/clock.js';
 import { requestMeta } from '../principal.js';
@@ -81,11 +82,20 @@ function installLenientParser(app: FastifyInstance): void {
       done(null, {});
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
       done(new AppError('request.malformed_json'), undefined);
+      return;
     }
+    try {
+      assertJsonDepth(parsed);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    done(null, parsed);
   });
 }
 

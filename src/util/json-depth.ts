@@ -1,0 +1,24 @@
+import { AppError } from '../errors/index.js';
+
+/**
+ * The deepest nesting of arrays and objects a request body may have (issue 15: a body nested ~4 500
+ * deep overflowed the stack of recursive checks further on, a 500). 64 is far beyond any real payload.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuses a parsed JSON value nested deeper than `max` arrays/objects. Iterative, so the check itself
+ * cannot overflow the stack; O(number of values).
+ * @throws AppError `request.invalid` (400) naming the limit
+ */
+export function assertJsonDepth(value: unknown, max: number = MAX_JSON_DEPTH): void {
+  if (value === null || typeof value !== 'object') return;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (depth > max) throw new AppError('request.invalid', { message: `The JSON body is nested deeper than ${max} levels.` });
+    for (const child of Array.isArray(current) ? current : Object.values(current as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+}
