@@ -205,7 +205,7 @@ describe.each(dialects)('MFA limits: reserved attempts, consecutive-failure cap,
     expect((await mfaStep({ pendingSignInId: third, type: 'backup_code', code: legacyCode })).body.code).toBe('session.mfa.invalid_backup_code');
   });
 
-  it('social sign-in does not link by verified email into an account with an MFA factor (422), and links once it has none', async () => {
+  it('social sign-in does not link by verified email into an account with an MFA factor (409 user.email_taken), and links once it has none', async () => {
     const email = `${uniq('mona')}@example.test`;
     const user = await userWithTotp({ email });
     await t.app.services.users.update(user.id, { emailVerified: true });
@@ -220,7 +220,7 @@ describe.each(dialects)('MFA limits: reserved attempts, consecutive-failure cap,
     }
 
     const refused = await socialSignIn();
-    expect([refused.status, refused.body.code]).toEqual([422, 'user.email_already_in_use']);
+    expect([refused.status, refused.body.code]).toEqual([409, 'user.email_taken']);
     // Nothing was written: no identity on the account, no new user with this email.
     expect(await t.app.services.store.identities.listByUser(user.id)).toEqual([]);
 

@@ -735,8 +735,8 @@ describe.each(dialects)('Social link by verified email (on) on %s', (_name, data
     await localUser(email, false);
     google.accounts.set('g-erin', { sub: 'g-erin', email, email_verified: true });
     const result = await signInAs('g-erin');
-    expect(result.status).toBe(422);
-    expect(result.body.code).toBe('user.email_already_in_use');
+    expect(result.status).toBe(409);
+    expect(result.body.code).toBe('user.email_taken');
   });
 
   it('refuses a suspended user', async () => {

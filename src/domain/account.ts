@@ -105,13 +105,13 @@ export class AccountService {
    * the protections of password sign-in ({@link AuthService.checkUserPassword}): the per-IP sign-in
    * budget and the account's lockout (wrong passwords here count towards it; a locked account is
    * refused even with the right password; a right one clears the count).
-   * @throws AppError `session.invalid_credentials` (422: wrong password or none set), `user.suspended` (401),
+   * @throws AppError `auth.invalid_credentials` (wrong password or none set), `auth.user_suspended`,
    *   `auth.too_many_failures` (429 + Retry-After: locked), `request.rate_limited` (429, per IP)
    */
   async provePassword(user: UserRecord, password: string, meta: RequestMeta): Promise<IssuedRecord> {
     const ok = await this.auth.checkUserPassword(user, password, meta);
-    if (user.isSuspended) throw new AppError('user.suspended');
-    if (!ok) throw new AppError('session.invalid_credentials');
+    if (user.isSuspended) throw new AppError('auth.user_suspended');
+    if (!ok) throw new AppError('auth.invalid_credentials');
     const issued = await this.verification.recordProof({ type: 'password', purpose: 'Identity', userId: user.id, ip: meta.ip ?? null });
     return { verificationRecordId: issued.verificationId, expiresAt: new Date(issued.expiresAt).toISOString() };
   }
@@ -157,7 +157,7 @@ export class AccountService {
   /**
    * Changes username, name, avatar and (replacing it) custom data. `username: null` removes the
    * username unless it is the last way to sign in.
-   * @throws AppError `user.invalid_username`, `user.username_already_in_use` (422),
+   * @throws AppError `user.invalid_username`, `user.username_taken` (409; Logto's 422 `user.username_already_in_use` on the Account API),
    *   `user.last_sign_in_method_required` (400)
    */
   async updateBasics(
@@ -176,7 +176,7 @@ export class AccountService {
     if (input.name !== undefined) patch.name = input.name;
     if (input.avatar !== undefined) patch.avatar = input.avatar;
     if (input.customData !== undefined) patch.customData = input.customData;
-    return this.mapConflicts(() => this.users.update(user.id, patch));
+    return this.users.update(user.id, patch);
   }
 
   /**
@@ -200,7 +200,7 @@ export class AccountService {
    * BindNewIdentifier code record for exactly that address), consuming the record. The address is
    * verified by that code.
    * @throws AppError `verification_record.not_found` (400: unknown, unverified, expired, used, or for
-   *   another address), `user.email_already_in_use` / `user.phone_already_in_use` (422),
+   *   another address), `user.email_taken` / `user.phone_taken` (409; 422 `user.*_already_in_use` on the Account API),
    *   `user.invalid_email|phone`
    */
   async bindIdentifier(user: UserRecord, channel: CodeChannel, value: string, newIdentifierVerificationRecordId: string): Promise<UserRecord> {
@@ -214,16 +214,14 @@ export class AccountService {
       throw new AppError('verification_record.not_found');
     }
     const normalized = this.users.normalize(channel, value);
-    await this.mapConflicts(() => this.users.assertAvailable(channel === 'email' ? { email: normalized } : { phone: normalized }, user.id));
+    await this.users.assertAvailable(channel === 'email' ? { email: normalized } : { phone: normalized }, user.id);
     try {
       await this.verification.consume(record.id);
     } catch (error) {
       if (isAppError(error, 'verification.already_used')) throw new AppError('verification_record.not_found');
       throw error;
     }
-    return this.mapConflicts(() =>
-      this.users.update(user.id, channel === 'email' ? { primaryEmail: normalized, emailVerified: true } : { primaryPhone: normalized, phoneVerified: true }),
-    );
+    return this.users.update(user.id, channel === 'email' ? { primaryEmail: normalized, emailVerified: true } : { primaryPhone: normalized, phoneVerified: true });
   }
 
   /**
@@ -372,14 +370,4 @@ export class AccountService {
     }
   }
 
-  private async mapConflicts<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (isAppError(error, 'user.username_taken')) throw new AppError('user.username_already_in_use');
-      if (isAppError(error, 'user.email_taken')) throw new AppError('user.email_already_in_use');
-      if (isAppError(error, 'user.phone_taken')) throw new AppError('user.phone_already_in_use');
-      throw error;
-    }
-  }
 }

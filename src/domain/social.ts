@@ -109,7 +109,7 @@ export function toPublicConnector(c: ConnectorRecord): PublicConnector {
  * authData and a WeChat connector sign-in are one identity — when the row is trustworthy. Rows this
  * service writes are `verified` (the provider proved the account); rows written from client-supplied
  * LeanCloud authData are not, and a connector never trusts those: sign-in into one, or binding one
- * another user has, is refused (422 `user.identity_already_in_use`; it may be an attacker's pre-claim).
+ * another user has, is refused (409 `identity.already_linked`; it may be an attacker's pre-claim).
  * Such a user signs in another way and links the connector from the Account API, which upgrades their
  * own unverified row to verified (migration 0013, security review). Sessions end through
  * {@link AuthService.finishSignIn} (MFA gate) with `amr` {@link SOCIAL_AMR}.
@@ -311,10 +311,10 @@ export class SocialService {
    * (see the class comment), or signs a new user up; then {@link AuthService.finishSignIn} with
    * `amr` ["fed"]. The identity's provider data is refreshed on every sign-in.
    * @throws AppError `auth.user_suspended` (403), `request.rate_limited` (429, sign-ups per IP),
-   *   `user.identity_already_in_use` (422: the identity's row was written from unverified LeanCloud
+   *   `identity.already_linked` (409: the identity's row was written from unverified LeanCloud
    *   authData — not trusted; the owner links the connector from the Account API instead),
    *   `user.identity_already_bound` (400: the email's account already has another identity of this
-   *   provider), `user.email_already_in_use` (422: linking on, but the local email is unverified or
+   *   provider), `user.email_taken` (409: linking on, but the local email is unverified or
    *   the account has an MFA factor — it links from the Account API),
    *   `auth.mfa_required` / `auth.mfa_enrollment_required` (403, from the MFA gate)
    */
@@ -332,7 +332,7 @@ export class SocialService {
     if (existingIdentity) {
       // Written from client-supplied authData (nobody checked it): possibly an attacker's pre-claim of
       // this external account, so it signs nobody in here and nothing is written.
-      if (!existingIdentity.verified) throw new AppError('user.identity_already_in_use');
+      if (!existingIdentity.verified) throw new AppError('identity.already_linked');
       const owner = await this.users.require(existingIdentity.userId);
       if (owner.isSuspended) throw new AppError('auth.user_suspended');
       // Merged, so data kept by other surfaces (LeanCloud authData's access_token…) survives.
@@ -344,10 +344,10 @@ export class SocialService {
       const existing = await this.users.findByIdentifier('email', verifiedEmail).catch(() => undefined);
       if (existing) {
         if (existing.isSuspended) throw new AppError('auth.user_suspended');
-        if (!existing.emailVerified) throw new AppError('user.email_already_in_use');
+        if (!existing.emailVerified) throw new AppError('user.email_taken');
         // Linking here would write the link before the MFA step: an account with a second factor links
         // its social identities from the Account API (signed in, with MFA) instead.
-        if (await this.mfa.hasSecondFactor(existing.id)) throw new AppError('user.email_already_in_use');
+        if (await this.mfa.hasSecondFactor(existing.id)) throw new AppError('user.email_taken');
         if ((await this.identities.list(existing.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
         await this.linkOrConflict(existing.id, identity, data);
         return existing;
@@ -423,7 +423,7 @@ export class SocialService {
    * caller, consuming the record. When the caller already has this very identity from unverified
    * LeanCloud authData, the row is upgraded to verified (provider data merged).
    * @throws AppError `verification_record.not_found` (400: unknown, unverified, expired, used, or
-   *   another user's), `user.identity_already_in_use` (422: another user has it, verified or not;
+   *   another user's), `identity.already_linked` (409: another user has it, verified or not;
    *   nothing written), `user.identity_already_bound` (400: the caller already has a verified identity
    *   of that target, or another account of that target)
    */
@@ -435,7 +435,7 @@ export class SocialService {
     }
     const identity = record.result as unknown as ExternalIdentity;
     const existing = await this.identities.find(identity.target, identity.subject);
-    if (existing && existing.userId !== user.id) throw new AppError('user.identity_already_in_use');
+    if (existing && existing.userId !== user.id) throw new AppError('identity.already_linked');
     // The caller's own unverified row of this very account (LeanCloud authData): the proof upgrades it.
     const upgrade = existing !== undefined && !existing.verified;
     if (!upgrade && (await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
@@ -460,12 +460,12 @@ export class SocialService {
     return this.store.socialSessions.deleteExpired(this.clock.now());
   }
 
-  /** Links a connector-proven identity (verified). @throws AppError `user.identity_already_in_use` (422) */
+  /** Links a connector-proven identity (verified). @throws AppError `identity.already_linked` (409) */
   private async linkOrConflict(userId: string, identity: ExternalIdentity, data: Record<string, unknown>): Promise<void> {
     try {
       await this.identities.link(userId, identity.target, identity.subject, data, { verified: true });
     } catch (error) {
-      if (isAppError(error, 'identity.already_linked') || error instanceof IdentityConflict) throw new AppError('user.identity_already_in_use');
+      if (isAppError(error, 'identity.already_linked') || error instanceof IdentityConflict) throw new AppError('identity.already_linked');
       throw error;
     }
   }

@@ -104,9 +104,9 @@ export const ERROR_CODES = {
   // end-user Account API and Verification API (Logto's codes and statuses, spec logto.md §1.6)
   'auth.authorization_header_missing': { status: 401, message: 'Authorization header is missing.' },
   'auth.authorization_token_type_not_supported': { status: 401, message: 'Authorization type is not supported.' },
-  // Logto answers a missing scope on some Account API routes with `auth.unauthorized` and status 400
-  // (logto.md §1.6); this code carries that pairing and is sent as `auth.unauthorized`.
-  'auth.scope_missing': { status: 400, message: 'The access token lacks a scope this operation needs.', wire: 'auth.unauthorized' },
+  // The access token lacks a scope (RFC 6750 insufficient_scope). The Account API sends it in Logto's
+  // dialect (http/account/errors.ts: `auth.unauthorized` with 400, logto.md §1.6).
+  'auth.scope_missing': { status: 403, message: 'The access token lacks a scope this operation needs.' },
   'auth.third_party_application_forbidden': { status: 403, message: 'Third-party applications cannot change this account.' },
   'account_center.not_enabled': { status: 400, message: 'The account center is not enabled.' },
   'account_center.field_not_editable': { status: 400, message: 'This field is not editable.' },
@@ -114,12 +114,7 @@ export const ERROR_CODES = {
   'verification_record.permission_denied': { status: 401, message: 'Permission denied, please re-authenticate.' },
   'verification_record.not_found': { status: 400, message: 'Verification record not found.' },
   'user.last_sign_in_method_required': { status: 400, message: 'You cannot remove the last sign-in method.' },
-  'user.username_already_in_use': { status: 422, message: 'This username is already in use.' },
-  'user.email_already_in_use': { status: 422, message: 'This email is associated with an existing account.' },
-  'user.phone_already_in_use': { status: 422, message: 'This phone number is associated with an existing account.' },
   'user.same_password': { status: 422, message: 'New password cannot be the same as your old password.' },
-  'user.suspended': { status: 401, message: 'This user is suspended.' },
-  'session.invalid_credentials': { status: 422, message: 'Account or password is incorrect.' },
   'oidc.session_not_found': { status: 404, message: 'Session not found.' },
   'oidc.grant_not_found': { status: 404, message: 'Grant not found.' },
   'oidc.interaction_expired': { status: 400, message: 'This sign-in request has expired or belongs to another browser. Go back to the application and try again.' },
@@ -138,7 +133,6 @@ export const ERROR_CODES = {
   'session.invalid_connector_id': { status: 422, message: 'The connector does not exist or is disabled.' },
   'session.insufficient_info': { status: 400, message: 'Insufficient information (state and redirectUri are required).' },
   'session.connector_validation_session_not_found': { status: 400, message: 'Connector session not found; request an authorization URI first.' },
-  'user.identity_already_in_use': { status: 422, message: 'This external account is already linked to another user.' },
   'user.identity_already_bound': { status: 400, message: 'You already have an identity of this provider; remove it first.' },
 
   // SDK surface (issue 6, seed 003: Authing AuthenticationClient)
@@ -167,16 +161,7 @@ export const ERROR_CODES = {
   'session.mfa.backup_code_can_not_be_alone': { status: 422, message: 'Backup codes need another second factor first.' },
   'user.wrong_backup_code_format': { status: 422, message: 'Backup codes must be 10 distinct codes of 10 hexadecimal characters.' },
   'entity.not_found': { status: 404, message: 'Entity not found.' },
-} as const satisfies Record<string, { status: number; message: string; wire?: string }>;
+} as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */
 export type ErrorCode = keyof typeof ERROR_CODES;
-
-/**
- * The code an error is sent as: its own, or the `wire` code of its table entry (codes that exist only
- * to pair a Logto code with a second status, like `auth.scope_missing` → `auth.unauthorized` with 400).
- */
-export function wireCode(code: ErrorCode): ErrorCode {
-  const entry: { status: number; wire?: string } = ERROR_CODES[code];
-  return (entry.wire as ErrorCode | undefined) ?? code;
-}

@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from './codes.js';
 
-export { ERROR_CODES, type ErrorCode, wireCode } from './codes.js';
+export { ERROR_CODES, type ErrorCode } from './codes.js';
 
 /** Options of an {@link AppError}. */
 export interface AppErrorOptions {

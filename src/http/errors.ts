@@ -1,13 +1,30 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, type ErrorCode, wireCode } from '../errors/index.js';
+import { AppError, type ErrorCode } from '../errors/index.js';
 
-/** Native JSON error body (DESIGN.md "Errors"). */
+/** Native JSON error body (DESIGN.md "Errors"); a surface's dialect may send its vendor's code instead. */
 export interface ErrorBody {
-  code: ErrorCode;
+  code: string;
   message: string;
   data?: unknown;
 }
+
+/** How one of our errors is sent on a surface that speaks a vendor's dialect. */
+export interface WireError {
+  /** The vendor's code (e.g. Logto's `user.username_already_in_use`). */
+  code: string;
+  /** The vendor's HTTP status. */
+  status: number;
+  /** The vendor's message (default: ours). */
+  message?: string;
+}
+
+/**
+ * A surface's error table (issue 16: "each vendor dialect lives in its adapter"): our dotted code → the
+ * vendor's code and status, or a function of the request for a vendor whose status depends on the route.
+ * Codes not in the table are sent as they are.
+ */
+export type ErrorDialect = Partial<Record<ErrorCode, WireError | ((request: FastifyRequest) => WireError)>>;
 
 /** One invalid input location, as listed in `data.issues` of a `request.invalid` error. */
 export interface InputIssue {
@@ -28,14 +45,20 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 
 const CONTEXT_PREFIX: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
-/** Sends an {@link AppError} in the native shape, with `Retry-After` when it carries one. */
-export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply {
+/**
+ * Sends an {@link AppError} in the native shape `{code, message, data?}`, with `Retry-After` when it
+ * carries one; with a `dialect`, the code, status and message its table gives (the data stays).
+ */
+export function sendAppError(reply: FastifyReply, error: AppError, dialect?: ErrorDialect): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  const entry = dialect?.[error.code];
+  const wire = typeof entry === 'function' ? entry(reply.request) : entry;
+  const code = wire?.code ?? error.code;
   // RFC 6750 §3: a 401 for a missing or bad bearer token names the scheme.
-  if (error.code === 'auth.unauthorized') reply.header('www-authenticate', 'Bearer realm="tessera"');
-  const body: ErrorBody = { code: wireCode(error.code), message: error.message };
+  if (code === 'auth.unauthorized') reply.header('www-authenticate', 'Bearer realm="tessera"');
+  const body: ErrorBody = { code, message: wire?.message ?? error.message };
   if (error.data !== undefined) body.data = error.data;
-  return reply.status(error.status).send(body);
+  return reply.status(wire?.status ?? error.status).send(body);
 }
 
 /**
@@ -66,10 +89,18 @@ export function toAppError(error: unknown): AppError {
  * status from the code table; 5xx causes are logged at `error` level.
  */
 export function installErrorHandling(app: FastifyInstance): void {
+  installErrorDialect(app, undefined);
+  app.setNotFoundHandler((request, reply) => sendAppError(reply, new AppError('request.not_found', { message: `No route ${request.method} ${request.url.split('?')[0]}` })));
+}
+
+/**
+ * Sets the error handler of `app`'s context: like the root one, but errors leave in `dialect` (a
+ * surface's own table, e.g. http/account/errors.ts). Not-found answers stay the root's.
+ */
+export function installErrorDialect(app: FastifyInstance, dialect: ErrorDialect | undefined): void {
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
-    return sendAppError(reply, appError);
+    return sendAppError(reply, appError, dialect);
   });
-  app.setNotFoundHandler((request, reply) => sendAppError(reply, new AppError('request.not_found', { message: `No route ${request.method} ${request.url.split('?')[0]}` })));
 }

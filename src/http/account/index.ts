@@ -10,6 +10,8 @@ import type { SocialService } from '../../domain/social.js';
 import { accountSocialRoutes } from './social.js';
 import type { MfaService } from '../../domain/mfa.js';
 import { accountMfaRoutes } from './mfa.js';
+import { installErrorDialect } from '../errors.js';
+import { LOGTO_ACCOUNT_ERRORS } from './errors.js';
 import { AppError, isAppError } from '../../errors/index.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
 import { type AccountAuthorizer, type AccountCaller, requestMeta } from '../principal.js';
@@ -117,6 +119,8 @@ function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: Rea
  * `logto-verification-id` identity proof (401 `verification_record.permission_denied`).
  */
 export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, social, mfa, isThirdPartyClient }) => {
+  // Logto's codes and statuses for our errors, on these routes only (http/account/errors.ts).
+  installErrorDialect(app, LOGTO_ACCOUNT_ERRORS);
   const contexts = new WeakMap<FastifyRequest, { caller: AccountCaller; settings: AccountCenterSettings }>();
 
   app.addHook('onRequest', async (request) => {

@@ -71,7 +71,7 @@ export const socialAuthRoutes: FastifyPluginAsyncZod<SocialAuthOptions> = async 
         description:
           'Errors: connector.session_not_found (400: unknown/used/expired state), connector.state_mismatch (400), ' +
           'connector.authorization_failed (400: refused or replayed code), connector.id_token_invalid (400), ' +
-          'auth.user_suspended (403), auth.mfa_required (403), user.identity_already_bound (400), user.email_already_in_use (422), ' +
+          'auth.user_suspended (403), auth.mfa_required (403), user.identity_already_bound (400), user.email_taken (409), identity.already_linked (409), ' +
           'request.rate_limited (429), connector.idp_unreachable / connector.invalid_response (502).',
         body: z
           .object({
