@@ -247,7 +247,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth.afterPasswordVerified = (user, password) => forcedReset.afterPasswordVerified(user, password);
     auth.afterAllFactors = (user, amr) => forcedReset.afterAllFactors(user, amr);
     const sdk: SdkServices = {
-      self: new SelfService(users, account, auth, sessions, identities, verification, credentials, customFields, accountCenter,
+      self: new SelfService(users, account, auth, sessions, verification, credentials, customFields, accountCenter,
         config.signIn.requireOldIdentifierProof),
       securityLevel,
       customFields,

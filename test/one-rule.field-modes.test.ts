@@ -114,4 +114,17 @@ describe.each(dialects)('account-center field modes on every self-service surfac
     expect([closed.status, closed.body.code]).toEqual([400, 'account_center.not_enabled']);
     expect(await t.app.services.users.require(u.id)).toMatchObject({ username, customData: { plan: 'free' } });
   });
+
+  it('one "last sign-in method" rule: a bare username is no way in, a username with a password is', async () => {
+    const { users, account, sessions } = t.app.services;
+    const bare = await users.create({ username: uniq('bare'), email: `${uniq('b')}@example.com` });
+    await expect(account.assertKeepsSignInMethod(bare, 'email')).rejects.toMatchObject({ code: 'user.last_sign_in_method_required' });
+    // The same answer through /api/auth/me (a fresh session, so the recent-sign-in rule is met).
+    const { token } = await sessions.create(bare.id, { ip: null, userAgent: null, amr: ['otp'] });
+    const removed = await api('DELETE', '/api/auth/me/email', token);
+    expect([removed.status, removed.body.code]).toEqual([400, 'user.last_sign_in_method_required']);
+    const withPassword = await users.create({ username: uniq('pw'), email: `${uniq('p')}@example.com`, password: PW });
+    await expect(account.assertKeepsSignInMethod(withPassword, 'email')).resolves.toBeUndefined();
+    await expect(account.assertKeepsSignInMethod(withPassword, 'username')).resolves.toBeUndefined();
+  });
 });

@@ -347,15 +347,17 @@ export class AccountService {
   }
 
   /**
-   * Refuses a change that would leave the user without any identifier (username, email, phone or a
-   * linked identity), as Logto does.
-   * @throws AppError `user.last_sign_in_method_required`
+   * The one "last sign-in method" rule (issue 16), for every surface that removes an identifier: refuses
+   * a change that would leave the user no way to sign in — an email or phone (which can receive codes),
+   * a username **with** a password, or a linked third-party identity. (A bare username is no way in.)
+   * @param removing the identifier the change removes
+   * @throws AppError `user.last_sign_in_method_required` (400)
    */
   async assertKeepsSignInMethod(user: UserRecord, removing: 'username' | 'email' | 'phone'): Promise<void> {
     const left = [
-      removing !== 'username' && user.username,
       removing !== 'email' && user.primaryEmail,
       removing !== 'phone' && user.primaryPhone,
+      removing !== 'username' && user.username && user.passwordHash,
     ].some(Boolean);
     if (left) return;
     if ((await this.identities.list(user.id)).length > 0) return;

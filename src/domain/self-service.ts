@@ -4,7 +4,6 @@ import type { AccountService, IssuedRecord } from './account.js';
 import type { AccountCenterService } from './account-center.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { CustomFieldService } from './custom-fields.js';
-import type { IdentityService } from './identities.js';
 import type { CredentialService } from './credentials/index.js';
 import type { ResolvedSession, SessionService } from './sessions.js';
 import type { UserService } from './users.js';
@@ -58,7 +57,6 @@ export class SelfService {
     private readonly account: AccountService,
     private readonly auth: AuthService,
     private readonly sessions: SessionService,
-    private readonly identities: IdentityService,
     private readonly verification: VerificationService,
     private readonly credentials: CredentialService,
     private readonly customFields: CustomFieldService,
@@ -199,8 +197,7 @@ export class SelfService {
 
   /**
    * Removes the primary email or phone (Authing unbindEmail / unbindPhone). Refused when nothing would
-   * be left to sign in with: another identifier that can receive codes, a username **with** a password,
-   * or a linked third-party identity (stricter than the Account API's rule, which counts a bare username).
+   * be left to sign in with ({@link AccountService.assertKeepsSignInMethod}, the rule of every surface).
    * Needs a session issued within the last 10 minutes (a removed address can no longer warn or recover).
    * @param caller the request's resolved session and its user
    * @throws AppError `user.last_sign_in_method_required` (400), `request.invalid` (nothing bound),
@@ -215,12 +212,6 @@ export class SelfService {
     }
     this.sessions.assertRecentSignIn(caller.session);
     await this.account.assertKeepsSignInMethod(user, channel);
-    const left = [
-      channel !== 'email' && user.primaryEmail,
-      channel !== 'phone' && user.primaryPhone,
-      user.username && user.passwordHash,
-    ].some(Boolean);
-    if (!left && (await this.identities.list(user.id)).length === 0) throw new AppError('user.last_sign_in_method_required');
     return this.users.update(user.id, channel === 'email' ? { primaryEmail: null, emailVerified: false } : { primaryPhone: null, phoneVerified: false });
   }
 
