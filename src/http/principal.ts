@@ -4,6 +4,10 @@ import type { RequestMeta } from '../domain/auth.js';
 import { type ResolvedSession, SESSION_TOKEN_PREFIX, type SessionService } from '../domain/sessions.js';
 import type { UserRecord } from '../storage/store.js';
 import { AppError } from '../errors/index.js';
+import type { OpaqueAccessToken } from '../oidc/access-tokens.js';
+import { requestMeta } from './request-meta.js';
+
+export { requestMeta };
 
 /**
  * "Who is calling" lives here, whatever the credential (DESIGN.md "Identity, sessions, tokens").
@@ -26,12 +30,6 @@ export async function requireSession(request: FastifyRequest, sessions: SessionS
   const token = bearerToken(request);
   if (!token) throw new AppError('auth.unauthorized');
   return { ...(await sessions.authenticate(token)), token };
-}
-
-/** The client facts recorded with sessions and used for per-IP limits. */
-export function requestMeta(request: FastifyRequest): RequestMeta {
-  const ua = request.headers['user-agent'];
-  return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
 }
 
 /** A machine-to-machine caller of the Management API. */
@@ -85,20 +83,6 @@ export function managementAuthorizer(options: {
     if (!(await options.holdsManagementRole(clientId))) throw new AppError('auth.unauthorized');
     return { applicationId: clientId, scopes };
   };
-}
-
-/** The stored facts of an opaque access token issued by our OIDC provider (node-oidc-provider `AccessToken`). */
-export interface OpaqueAccessToken {
-  accountId?: string;
-  clientId?: string;
-  grantId?: string;
-  scope?: string;
-  /** Set when the token was issued for a resource server (then it is not an Account API token). */
-  aud?: unknown;
-  /** The uid of the provider session (browser sign-in) the token was issued in, if any. */
-  sessionUid?: string;
-  /** The user the token names, when the lookup already loaded it (saves a query). */
-  user?: UserRecord;
 }
 
 /** An end user calling the Account or Verification API (logto.md §1.1). */

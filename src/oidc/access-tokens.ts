@@ -1,6 +1,19 @@
-import type { OpaqueAccessToken } from '../http/principal.js';
 import type { Store, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
+
+/** The stored facts of an opaque access token issued by our OIDC provider (node-oidc-provider `AccessToken`). */
+export interface OpaqueAccessToken {
+  accountId?: string;
+  clientId?: string;
+  grantId?: string;
+  scope?: string;
+  /** Set when the token was issued for a resource server (then it is not an Account API token). */
+  aud?: unknown;
+  /** The uid of the provider session (browser sign-in) the token was issued in, if any. */
+  sessionUid?: string;
+  /** The user the token names, when the lookup already loaded it (saves a query). */
+  user?: UserRecord;
+}
 
 /** Longest opaque access token node-oidc-provider issues (43 base64url characters of 256 bits); a guard only. */
 const MAX_TOKEN_LENGTH = 128;

@@ -13,7 +13,7 @@ import { consentPage, errorPage, mfaEnrollPage, mfaPage, signInPage } from './vi
 import { securityHeaders } from '../util/security-headers.js';
 import type { SocialService } from '../domain/social.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
-import { asAuthenticationResponse, authenticationResponseSchema } from '../http/auth/mfa.js';
+import { asAuthenticationResponse, authenticationResponseSchema } from '../http/mfa-schemas.js';
 import type { SecondFactorProof } from '../domain/mfa.js';
 import { PASSKEY_SCRIPT } from './passkey-script.js';
 import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';

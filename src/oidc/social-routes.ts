@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Interaction } from 'oidc-provider';
 import { SOCIAL_AMR, type SocialService } from '../domain/social.js';
 import { AppError } from '../errors/index.js';
-import { requestMeta } from '../http/principal.js';
+import { requestMeta } from '../http/request-meta.js';
 import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
 import { errorPage } from './views.js';

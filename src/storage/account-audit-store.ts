@@ -1,16 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from './schema.js';
-
-/** Row of `account_audit`. */
-export interface AccountAuditTable {
-  id: string;
-  at: number;
-  user_id: string;
-  action: string;
-  fields: string;
-  ip: string | null;
-  client_id: string | null;
-}
+import type { AccountAuditTable, Database } from './schema.js';
 
 /** One change a user made to their own account (never the values). Times in ms. */
 export interface AccountAuditRecord {

@@ -7,16 +7,6 @@ import type { Database } from './schema.js';
  * validates it and reads a missing field as `Off`.
  */
 
-/** The `account_center` table: a single row with id `default`. */
-export interface AccountCenterTable {
-  id: string;
-  /** 0/1: the master switch of the Account API. */
-  enabled: number;
-  /** JSON object: field name → `Off` | `ReadOnly` | `Edit`. */
-  fields: string;
-  updated_at: number;
-}
-
 /** The stored settings row. `fields` is the parsed JSON object, unvalidated. Timestamps in ms. */
 export interface AccountCenterRow {
   enabled: boolean;

@@ -1,54 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from './schema.js';
+import type { ConnectorsTable, Database, SocialSessionsTable } from './schema.js';
 
 /**
  * Storage of social connectors and of social authorization sessions (migration 0010_social). Records
  * are camelCase, timestamps in **milliseconds since the epoch**. The connector `config` is a JSON
  * object that includes the client secret: only the domain reads it, APIs never return it.
  */
-
-/** The `connectors` table. */
-export interface ConnectorsTable {
-  id: string;
-  /** `oidc` | `oauth2`. */
-  type: string;
-  /** `github` | `google` | `wechat` | NULL. */
-  preset: string | null;
-  /** Identity provider name the identities are stored under (`google`, `github`, `weixin`…). */
-  target: string;
-  name: string;
-  /** JSON object (client id and secret, endpoints, scopes, field mapping). */
-  config: string;
-  /** 0/1. */
-  enabled: number;
-  created_at: number;
-  updated_at: number;
-}
-
-/** The `social_sessions` table. */
-export interface SocialSessionsTable {
-  id: string;
-  /** `sign_in` | `interaction` | `verification`. */
-  kind: string;
-  connector_id: string;
-  /** SHA-256 hex of the `state` sent to the identity provider. */
-  state_hash: string;
-  redirect_uri: string;
-  /** PKCE verifier (RFC 7636), sent once to the token endpoint. */
-  code_verifier: string;
-  /** OIDC nonce expected in the ID token. */
-  nonce: string;
-  /** The OIDC interaction this attempt belongs to (`interaction` kind). */
-  interaction_uid: string | null;
-  /** The user that started it, when signed in (Account API). */
-  user_id: string | null;
-  /** JSON of the external identity once verified (`verification` kind). */
-  result: string | null;
-  created_at: number;
-  expires_at: number;
-  verified_at: number | null;
-  consumed_at: number | null;
-}
 
 /** Connector protocol families. */
 export type ConnectorType = 'oidc' | 'oauth2';

@@ -1,53 +1,9 @@
 import type { Kysely } from 'kysely';
-import { toUniqueViolation, toUser, userColumns } from './kysely-store.js';
+import { toUniqueViolation, toUser, userColumns } from './user-rows.js';
 import type { Database } from './schema.js';
-import type { UserPatch, UserRecord } from './store.js';
+import type { LcAcl, LeanCloudStore, UserColumnFilter, UserPatch, UserRecord } from './store.js';
 
-/** A LeanCloud ACL: `"*"`, a user id or `role:<name>` → the permissions granted. */
-export type LcAcl = Record<string, { read?: boolean; write?: boolean }>;
-
-/** Range bounds on a millisecond timestamp column. */
-export interface TimeRange {
-  gt?: number;
-  gte?: number;
-  lt?: number;
-  lte?: number;
-}
-
-/**
- * Conditions on user columns that a LeanCloud query can hand to the database (the rest of a `where` is
- * evaluated in the domain). Every given list restricts to rows whose column is in it.
- */
-export interface UserColumnFilter {
-  ids?: readonly string[];
-  usernames?: readonly string[];
-  /** Lower-cased emails. */
-  emailKeys?: readonly string[];
-  /** E.164 phones. */
-  phones?: readonly string[];
-  createdAt?: TimeRange;
-  updatedAt?: TimeRange;
-}
-
-/** Storage the LeanCloud surface needs beyond the shared user store. */
-export interface LeanCloudStore {
-  /** The ACL of a user object, or undefined when none was set. */
-  getAcl(userId: string): Promise<LcAcl | undefined>;
-  /** ACLs of several users (absent ids have none). */
-  getAcls(userIds: readonly string[]): Promise<Map<string, LcAcl>>;
-  /** Sets (or, with null, removes) a user's ACL. */
-  setAcl(userId: string, acl: LcAcl | null): Promise<void>;
-  /**
-   * Read-modify-write of one user under a row lock (one transaction): `compute` receives the current
-   * row and returns the patch to apply, so operations such as Increment never lose a concurrent update.
-   * `compute` must not touch the database. @returns the updated user, or undefined when there is none
-   * @throws UniqueViolation when the patch collides with another user's identifier (nothing is written);
-   *   whatever `compute` throws (nothing is written)
-   */
-  updateUserWith(id: string, compute: (current: UserRecord) => UserPatch): Promise<UserRecord | undefined>;
-  /** Up to `limit` users matching `filter` with id greater than `afterId`, in id order (keyset paging). */
-  scanUsers(filter: UserColumnFilter, afterId: string | null, limit: number): Promise<UserRecord[]>;
-}
+export type { LcAcl, LeanCloudStore, TimeRange, UserColumnFilter } from './store.js';
 
 const CHUNK = 500;
 

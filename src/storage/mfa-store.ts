@@ -1,63 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { isUniqueError } from './identity-store.js';
-import type { Database } from './schema.js';
-
-/** Row of `mfa_factors` (migration 0009). */
-export interface MfaFactorsTable {
-  id: string;
-  user_id: string;
-  type: string;
-  name: string | null;
-  secret: string | null;
-  last_totp_step: number | null;
-  credential_id: string | null;
-  public_key: string | null;
-  counter: number;
-  transports: string | null;
-  agent: string | null;
-  created_at: number;
-  last_used_at: number | null;
-}
-
-/** Row of `mfa_backup_codes`. */
-export interface MfaBackupCodesTable {
-  factor_id: string;
-  code_hash: string;
-  used_at: number | null;
-}
-
-/** Row of `mfa_pending_sign_ins`. */
-export interface MfaPendingSignInsTable {
-  id_hash: string;
-  user_id: string;
-  kind: string;
-  amr: string;
-  attempts: number;
-  created_at: number;
-  expires_at: number;
-  consumed_at: number | null;
-}
-
-/** Row of `mfa_failure_counts` (migration 0014): consecutive wrong second factors of a user. */
-export interface MfaFailureCountsTable {
-  user_id: string;
-  failures: number;
-  updated_at: number;
-}
-
-/** Row of `mfa_challenges`. */
-export interface MfaChallengesTable {
-  id: string;
-  user_id: string;
-  kind: string;
-  challenge: string;
-  pending_id_hash: string | null;
-  result: string | null;
-  created_at: number;
-  expires_at: number;
-  verified_at: number | null;
-  consumed_at: number | null;
-}
+import type { Database, MfaChallengesTable, MfaFactorsTable, MfaPendingSignInsTable } from './schema.js';
 
 /** The kinds of factor a user can enrol. */
 export type MfaFactorType = 'totp' | 'backup_codes' | 'webauthn';

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { prepared } from './prepared.js';
-import type { Database } from './schema.js';
+import type { ApplicationsTable, Database } from './schema.js';
 
 /**
  * Storage of the OAuth 2.0 / OIDC side (issue 4): applications (OAuth clients), the artefacts of
@@ -131,46 +131,6 @@ export interface OidcKeyStore {
   retireActive(kind: OidcKeyKind, at: number): Promise<number>;
   /** Deletes keys retired before `cutoff` (ms). @returns how many */
   deleteRetiredBefore(cutoff: number): Promise<number>;
-}
-
-/** Row of `applications`. JSON arrays are stored as text. */
-export interface ApplicationsTable {
-  id: string;
-  name: string;
-  type: string;
-  secret_hash: string | null;
-  redirect_uris: string;
-  post_logout_redirect_uris: string;
-  cors_origins: string;
-  is_management: number;
-  allow_token_exchange: number;
-  is_third_party: number;
-  created_at: number;
-  updated_at: number;
-}
-
-/** Row of `oidc_payloads`: one node-oidc-provider artefact, payload as JSON text. */
-export interface OidcPayloadsTable {
-  model: string;
-  id: string;
-  payload: string;
-  grant_id: string | null;
-  user_code: string | null;
-  uid: string | null;
-  account_id: string | null;
-  client_id: string | null;
-  expires_at: number | null;
-  consumed_at: number | null;
-}
-
-/** Row of `oidc_keys`. */
-export interface OidcKeysTable {
-  kid: string;
-  kind: string;
-  alg: string | null;
-  jwk: string;
-  created_at: number;
-  retired_at: number | null;
 }
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));

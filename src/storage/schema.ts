@@ -1,12 +1,4 @@
 import type { Generated } from 'kysely';
-import type { ApplicationsTable, OidcKeysTable, OidcPayloadsTable } from './oidc-store.js';
-import type { PersonalAccessTokensTable, SubjectTokensTable, TokenExchangeAuditTable } from './token-store.js';
-import type { AccountCenterTable } from './account-center-store.js';
-import type { AccountAuditTable } from './account-audit-store.js';
-import type { ConnectorsTable, SocialSessionsTable } from './connector-store.js';
-import type { RowCountsTable } from './user-list.js';
-import type { MfaBackupCodesTable, MfaChallengesTable, MfaFactorsTable, MfaFailureCountsTable, MfaPendingSignInsTable } from './mfa-store.js';
-import type { CaptchasTable, CustomFieldsTable, PasswordLevelsTable, PasswordResetTokensTable } from './sdk-store.js';
 
 /**
  * Row types of every table, as stored. Timestamps are integers in **milliseconds since the epoch**
@@ -133,3 +125,243 @@ export interface Database {
 
 /** Helper for tables whose column is filled by the database. */
 export type Auto<T> = Generated<T>;
+
+/** Row of `applications`. JSON arrays are stored as text. */
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  type: string;
+  secret_hash: string | null;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  cors_origins: string;
+  is_management: number;
+  allow_token_exchange: number;
+  is_third_party: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Row of `oidc_payloads`: one node-oidc-provider artefact, payload as JSON text. */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Row of `oidc_keys`. */
+export interface OidcKeysTable {
+  kid: string;
+  kind: string;
+  alg: string | null;
+  jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+/** Row of `personal_access_tokens`. */
+export interface PersonalAccessTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+/** Row of `subject_tokens`. */
+export interface SubjectTokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  /** JSON object. */
+  context: string;
+  creator_application_id: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+/** Row of `token_exchange_audit`. */
+export interface TokenExchangeAuditTable {
+  id: string;
+  at: number;
+  application_id: string;
+  user_id: string | null;
+  token_kind: string;
+  token_id: string | null;
+  outcome: string;
+  resource: string | null;
+  scope: string | null;
+}
+
+/** The `account_center` table: a single row with id `default`. */
+export interface AccountCenterTable {
+  id: string;
+  /** 0/1: the master switch of the Account API. */
+  enabled: number;
+  /** JSON object: field name → `Off` | `ReadOnly` | `Edit`. */
+  fields: string;
+  updated_at: number;
+}
+
+/** Row of `account_audit`. */
+export interface AccountAuditTable {
+  id: string;
+  at: number;
+  user_id: string;
+  action: string;
+  fields: string;
+  ip: string | null;
+  client_id: string | null;
+}
+
+/** The `connectors` table. */
+export interface ConnectorsTable {
+  id: string;
+  /** `oidc` | `oauth2`. */
+  type: string;
+  /** `github` | `google` | `wechat` | NULL. */
+  preset: string | null;
+  /** Identity provider name the identities are stored under (`google`, `github`, `weixin`…). */
+  target: string;
+  name: string;
+  /** JSON object (client id and secret, endpoints, scopes, field mapping). */
+  config: string;
+  /** 0/1. */
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The `social_sessions` table. */
+export interface SocialSessionsTable {
+  id: string;
+  /** `sign_in` | `interaction` | `verification`. */
+  kind: string;
+  connector_id: string;
+  /** SHA-256 hex of the `state` sent to the identity provider. */
+  state_hash: string;
+  redirect_uri: string;
+  /** PKCE verifier (RFC 7636), sent once to the token endpoint. */
+  code_verifier: string;
+  /** OIDC nonce expected in the ID token. */
+  nonce: string;
+  /** The OIDC interaction this attempt belongs to (`interaction` kind). */
+  interaction_uid: string | null;
+  /** The user that started it, when signed in (Account API). */
+  user_id: string | null;
+  /** JSON of the external identity once verified (`verification` kind). */
+  result: string | null;
+  created_at: number;
+  expires_at: number;
+  verified_at: number | null;
+  consumed_at: number | null;
+}
+
+/** The `row_counts` table (migration 0007): row counts kept by triggers. */
+export interface RowCountsTable {
+  table_name: string;
+  n: number;
+}
+
+/** Row of `mfa_factors` (migration 0009). */
+export interface MfaFactorsTable {
+  id: string;
+  user_id: string;
+  type: string;
+  name: string | null;
+  secret: string | null;
+  last_totp_step: number | null;
+  credential_id: string | null;
+  public_key: string | null;
+  counter: number;
+  transports: string | null;
+  agent: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** Row of `mfa_backup_codes`. */
+export interface MfaBackupCodesTable {
+  factor_id: string;
+  code_hash: string;
+  used_at: number | null;
+}
+
+/** Row of `mfa_pending_sign_ins`. */
+export interface MfaPendingSignInsTable {
+  id_hash: string;
+  user_id: string;
+  kind: string;
+  amr: string;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+/** Row of `mfa_failure_counts` (migration 0014): consecutive wrong second factors of a user. */
+export interface MfaFailureCountsTable {
+  user_id: string;
+  failures: number;
+  updated_at: number;
+}
+
+/** Row of `mfa_challenges`. */
+export interface MfaChallengesTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  challenge: string;
+  pending_id_hash: string | null;
+  result: string | null;
+  created_at: number;
+  expires_at: number;
+  verified_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Row of `password_reset_tokens`. */
+export interface PasswordResetTokensTable {
+  token_hash: string;
+  user_id: string;
+  reason: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+/** Row of `password_levels`. */
+export interface PasswordLevelsTable {
+  user_id: string;
+  level: number;
+  password_updated_at: number;
+}
+
+/** Row of `custom_fields`. */
+export interface CustomFieldsTable {
+  key: string;
+  type: string;
+  label: string | null;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Row of `captchas`. */
+export interface CaptchasTable {
+  id: string;
+  answer_hash: string;
+  ip: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}

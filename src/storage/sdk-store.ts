@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from './schema.js';
+import type { CaptchasTable, CustomFieldsTable, Database, PasswordResetTokensTable } from './schema.js';
 
 /**
  * Storage of the SDK surface (issue 6, migration 0011_sdk): force-password-reset tokens, the password
@@ -7,43 +7,6 @@ import type { Database } from './schema.js';
  * Records are camelCase with timestamps in **milliseconds since the epoch**; secrets (reset tokens,
  * captcha answers) are stored only as SHA-256 hex.
  */
-
-/** Row of `password_reset_tokens`. */
-export interface PasswordResetTokensTable {
-  token_hash: string;
-  user_id: string;
-  reason: string;
-  created_at: number;
-  expires_at: number;
-  consumed_at: number | null;
-}
-
-/** Row of `password_levels`. */
-export interface PasswordLevelsTable {
-  user_id: string;
-  level: number;
-  password_updated_at: number;
-}
-
-/** Row of `custom_fields`. */
-export interface CustomFieldsTable {
-  key: string;
-  type: string;
-  label: string | null;
-  description: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-/** Row of `captchas`. */
-export interface CaptchasTable {
-  id: string;
-  answer_hash: string;
-  ip: string | null;
-  created_at: number;
-  expires_at: number;
-  consumed_at: number | null;
-}
 
 /** Why a user must reset their password: never signed in yet, or flagged after that. */
 export type PasswordResetReason = 'first_login' | 'forced';

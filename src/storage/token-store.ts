@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from './schema.js';
+import type { Database, PersonalAccessTokensTable, SubjectTokensTable, TokenExchangeAuditTable } from './schema.js';
 
 /**
  * Storage of the credentials a back end uses to act as a user (issue 4 §5): personal access tokens,
@@ -88,42 +88,6 @@ export interface TokenExchangeAuditStore {
   insert(record: TokenExchangeAuditRecord): Promise<void>;
   /** The newest `limit` records about a user, newest first. */
   listByUser(userId: string, limit: number): Promise<TokenExchangeAuditRecord[]>;
-}
-
-/** Row of `personal_access_tokens`. */
-export interface PersonalAccessTokensTable {
-  id: string;
-  user_id: string;
-  name: string;
-  token_hash: string;
-  created_at: number;
-  expires_at: number | null;
-}
-
-/** Row of `subject_tokens`. */
-export interface SubjectTokensTable {
-  id: string;
-  user_id: string;
-  token_hash: string;
-  /** JSON object. */
-  context: string;
-  creator_application_id: string;
-  created_at: number;
-  expires_at: number;
-  consumed_at: number | null;
-}
-
-/** Row of `token_exchange_audit`. */
-export interface TokenExchangeAuditTable {
-  id: string;
-  at: number;
-  application_id: string;
-  user_id: string | null;
-  token_kind: string;
-  token_id: string | null;
-  outcome: string;
-  resource: string | null;
-  scope: string | null;
 }
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));

@@ -12,12 +12,6 @@ import type { Database, UsersTable } from './schema.js';
  *   page comes quickly in index order because matches are dense.
  */
 
-/** The `row_counts` table (migration 0007): row counts kept by triggers. */
-export interface RowCountsTable {
-  table_name: string;
-  n: number;
-}
-
 /** Matches a search collects in its first scan before it falls back to counting separately. */
 export const SEARCH_CANDIDATE_CAP = 1000;
 

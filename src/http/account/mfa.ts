@@ -6,7 +6,7 @@ import { type AccountCenterSettings, assertEditable, canRead } from '../../domai
 import type { MfaService } from '../../domain/mfa.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountCaller } from '../principal.js';
-import { asRegistrationResponse, registrationResponseSchema } from '../auth/mfa.js';
+import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
 import { type AccountGuards, IDENTITIES_SCOPE } from './guards.js';
 
@@ -26,18 +26,6 @@ const errors = { '4xx': errorSchema };
 const security = [{ bearerAuth: [] }];
 const empty = z.null().describe('No content');
 
-/** One factor as Logto's route 16 shows it (never a secret). */
-export const mfaFactorSchema = z
-  .object({
-    id: z.string(),
-    type: z.enum(['Totp', 'BackupCode', 'WebAuthn']),
-    createdAt: z.string().describe('ISO 8601'),
-    lastUsedAt: z.string().optional().describe('ISO 8601'),
-    name: z.string().optional().describe('WebAuthn: display name'),
-    agent: z.string().optional().describe('WebAuthn: User-Agent at enrolment'),
-    remainCodes: z.number().int().optional().describe('BackupCode: unused codes'),
-  })
-  .meta({ id: 'MfaVerification' });
 
 /**
  * Account API MFA routes (Logto's, spec logto.md §1.5 routes 16–23 and §2.2 routes 6–7), gated by the

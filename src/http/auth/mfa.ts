@@ -1,9 +1,9 @@
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MfaService, SecondFactorProof } from '../../domain/mfa.js';
 import { toPublicUser } from '../../domain/users.js';
 import { requestMeta } from '../principal.js';
+import { asAuthenticationResponse, authenticationResponseSchema } from '../mfa-schemas.js';
 import { errorSchema, signedInSchema } from '../schemas.js';
 
 /** What the sign-in MFA routes need. */
@@ -12,45 +12,7 @@ export interface MfaAuthOptions {
 }
 
 const errors = { '4xx': errorSchema };
-const b64url = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*={0,2}$/, 'base64url');
 const pendingSignInId = z.string().min(1).max(128).describe('data.pendingSignInId of auth.mfa_required');
-
-/** A WebAuthn assertion as browsers serialise it (AuthenticationResponseJSON, WebAuthn L3 §5.1). */
-export const authenticationResponseSchema = z.object({
-  id: b64url,
-  rawId: b64url,
-  type: z.enum(['public-key', 'WebAuthn']).transform(() => 'public-key' as const).describe("'public-key' (Logto sends 'WebAuthn')"),
-  response: z.object({
-    clientDataJSON: b64url,
-    authenticatorData: b64url,
-    signature: b64url,
-    userHandle: b64url.optional(),
-  }),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-});
-
-/** A WebAuthn attestation as browsers serialise it (RegistrationResponseJSON, WebAuthn L3 §5.1). */
-export const registrationResponseSchema = z.object({
-  id: b64url,
-  rawId: b64url,
-  type: z.enum(['public-key', 'WebAuthn']).transform(() => 'public-key' as const).describe("'public-key' (Logto sends 'WebAuthn')"),
-  response: z.object({
-    clientDataJSON: b64url,
-    attestationObject: b64url,
-    authenticatorData: b64url.optional(),
-    transports: z.array(z.string().max(32)).max(10).optional(),
-    publicKeyAlgorithm: z.number().int().optional(),
-    publicKey: b64url.optional(),
-  }),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-});
-
-/** The zod-parsed assertion as the library's type (the schema checks the same fields). */
-export const asAuthenticationResponse = (value: z.infer<typeof authenticationResponseSchema>) => value as unknown as AuthenticationResponseJSON;
-/** The zod-parsed attestation as the library's type. */
-export const asRegistrationResponse = (value: z.infer<typeof registrationResponseSchema>) => value as unknown as RegistrationResponseJSON;
 
 /**
  * The MFA step of first-party sign-in (issue 7 §4), under `/api/auth`. Any sign-in (password, code,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
-import type { LcRequests } from './index.js';
+import type { LcRequests } from './requests.js';
 
 /** What the SMS and email routes need. */
 export interface CodeRoutesOptions {

@@ -1,15 +1,12 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { pickLocale } from '../../connectors/templates.js';
-import type { RequestMeta } from '../../domain/auth.js';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
-import { isPlainObject, type LcObject } from '../../domain/leancloud-objects.js';
-import type { LcCaller, LeanCloudUsers } from '../../domain/leancloud-users.js';
-import { assertJsonDepth } from '../../util/json-depth.js';
+import type { LeanCloudUsers } from '../../domain/leancloud-users.js';
 import { AppError } from '../../errors/index.js';
 import type { Clock } from '../../util/clock.js';
-import { requestMeta } from '../principal.js';
+import { assertJsonDepth } from '../../util/json-depth.js';
 import { toAppError } from '../errors.js';
-import { checkAppAuth, type LcAppAuth, type LcAppKeys } from './app-auth.js';
+import { checkAppAuth, type LcAppKeys } from './app-auth.js';
+import { LcRequests } from './requests.js';
 import { batchRoutes } from './batch.js';
 import { codeRoutes } from './codes.js';
 import { sendLcError, toLcError, UNAUTHORIZED } from './errors.js';
@@ -24,45 +21,6 @@ export interface LeanCloudRoutesOptions {
   clock: Clock;
 }
 
-/**
- * Per-request helpers shared by the route files: the caller (app credentials + `X-LC-Session`,
- * resolved once), the request facts, and the body as a JSON object.
- */
-export class LcRequests {
-  private readonly apps = new WeakMap<FastifyRequest, LcAppAuth>();
-  private readonly callers = new WeakMap<FastifyRequest, Promise<LcCaller>>();
-
-  constructor(private readonly users: LeanCloudUsers) {}
-
-  /** Records the app credentials checked by the onRequest hook. */
-  setApp(request: FastifyRequest, auth: LcAppAuth): void {
-    this.apps.set(request, auth);
-  }
-
-  /** The caller: master key or not, and the user of a valid `X-LC-Session` (stale tokens count as none). */
-  caller(request: FastifyRequest): Promise<LcCaller> {
-    let caller = this.callers.get(request);
-    if (!caller) {
-      const token = request.headers['x-lc-session'];
-      caller = this.users.resolveCaller(this.apps.get(request)?.master ?? false, typeof token === 'string' && token ? token : undefined);
-      this.callers.set(request, caller);
-    }
-    return caller;
-  }
-
-  /** Client IP, user agent and message language (from Accept-Language). */
-  meta(request: FastifyRequest): RequestMeta {
-    const language = request.headers['accept-language'];
-    return { ...requestMeta(request), locale: pickLocale(typeof language === 'string' ? language : undefined) };
-  }
-
-  /** The JSON body as an object (`{}` when there is none). @throws AppError `request.malformed_json` */
-  body(request: FastifyRequest): LcObject {
-    const body = request.body ?? {};
-    if (!isPlainObject(body)) throw new AppError('request.malformed_json');
-    return body;
-  }
-}
 
 /**
  * The LeanCloud body parser: JSON whatever the Content-Type says (LeanCloud clients send

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
 import { isAppError } from '../../errors/index.js';
-import type { LcRequests } from './index.js';
+import type { LcRequests } from './requests.js';
 
 /** What the browser pages need. */
 export interface PageRoutesOptions {

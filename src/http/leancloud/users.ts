@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { LcObject } from '../../domain/leancloud-objects.js';
 import type { LeanCloudUsers } from '../../domain/leancloud-users.js';
 import { isPlainObject } from '../../domain/leancloud-objects.js';
-import type { LcRequests } from './index.js';
+import type { LcRequests } from './requests.js';
 
 /** What the `_User` routes need. */
 export interface UserRoutesOptions {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { MfaService } from '../../domain/mfa.js';
 import type { UserService } from '../../domain/users.js';
 import { AppError } from '../../errors/index.js';
-import { mfaFactorSchema } from '../account/mfa.js';
+import { mfaFactorSchema } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Management API's MFA routes need. */

@@ -1,0 +1,48 @@
+import type { FastifyRequest } from 'fastify';
+import { pickLocale } from '../../connectors/templates.js';
+import type { RequestMeta } from '../../domain/auth.js';
+import { isPlainObject, type LcObject } from '../../domain/leancloud-objects.js';
+import type { LcCaller, LeanCloudUsers } from '../../domain/leancloud-users.js';
+import { AppError } from '../../errors/index.js';
+import { requestMeta } from '../request-meta.js';
+import type { LcAppAuth } from './app-auth.js';
+
+/**
+ * Per-request helpers shared by the route files: the caller (app credentials + `X-LC-Session`,
+ * resolved once), the request facts, and the body as a JSON object.
+ */
+export class LcRequests {
+  private readonly apps = new WeakMap<FastifyRequest, LcAppAuth>();
+  private readonly callers = new WeakMap<FastifyRequest, Promise<LcCaller>>();
+
+  constructor(private readonly users: LeanCloudUsers) {}
+
+  /** Records the app credentials checked by the onRequest hook. */
+  setApp(request: FastifyRequest, auth: LcAppAuth): void {
+    this.apps.set(request, auth);
+  }
+
+  /** The caller: master key or not, and the user of a valid `X-LC-Session` (stale tokens count as none). */
+  caller(request: FastifyRequest): Promise<LcCaller> {
+    let caller = this.callers.get(request);
+    if (!caller) {
+      const token = request.headers['x-lc-session'];
+      caller = this.users.resolveCaller(this.apps.get(request)?.master ?? false, typeof token === 'string' && token ? token : undefined);
+      this.callers.set(request, caller);
+    }
+    return caller;
+  }
+
+  /** Client IP, user agent and message language (from Accept-Language). */
+  meta(request: FastifyRequest): RequestMeta {
+    const language = request.headers['accept-language'];
+    return { ...requestMeta(request), locale: pickLocale(typeof language === 'string' ? language : undefined) };
+  }
+
+  /** The JSON body as an object (`{}` when there is none). @throws AppError `request.malformed_json` */
+  body(request: FastifyRequest): LcObject {
+    const body = request.body ?? {};
+    if (!isPlainObject(body)) throw new AppError('request.malformed_json');
+    return body;
+  }
+}
