@@ -2,24 +2,19 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../domain/account.js';
-import { type AccountCenterSettings, assertEditable, canRead } from '../../domain/account-center.js';
+import { assertEditable } from '../../domain/account-center.js';
 import type { MfaService } from '../../domain/mfa.js';
 import { AppError } from '../../errors/index.js';
-import type { AccountCaller } from '../principal.js';
 import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
-import { type AccountGuards, IDENTITIES_SCOPE } from './guards.js';
+import { type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
 
 /** What the Account API MFA routes need (registered inside `accountRoutes`, whose hook resolves the caller). */
 export interface AccountMfaOptions {
   mfa: MfaService;
   account: AccountService;
-  /** The caller and account-center settings the parent's `onRequest` hook resolved. */
-  context: (request: FastifyRequest) => { caller: AccountCaller; settings: AccountCenterSettings };
-  /** The `logto-verification-id` header value, if any. */
-  proofId: (request: FastifyRequest) => string | undefined;
-  /** Scope and first-party checks (guards.ts). */
-  guards: AccountGuards;
+  /** The named guard steps and the request context (policy.ts). */
+  policy: AccountPolicy;
 }
 
 const errors = { '4xx': errorSchema };
@@ -46,11 +41,10 @@ const empty = z.null().describe('No content');
  * - `POST /verifications/web-authn/registration` → 200 {verificationRecordId, registrationOptions, expiresAt}
  * - `POST /verifications/web-authn/registration/verify` {verificationRecordId, payload} → 200 {verificationRecordId}
  */
-export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async (app, { mfa, account, context, proofId, guards }) => {
-  const requireEdit = (settings: AccountCenterSettings) => assertEditable(settings, 'mfa');
-  const requireRead = (settings: AccountCenterSettings) => {
-    if (!canRead(settings.fields.mfa)) throw new AppError('account_center.field_not_enabled');
-  };
+export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async (app, { mfa, account, policy }) => {
+  const { context, firstParty, scope, readable, editable, identityProof, guard } = policy;
+  const identities = scope(IDENTITIES_SCOPE);
+  const change = guard(identityProof, editable('mfa'), identities, firstParty);
   const audit = (request: FastifyRequest, action: string) => {
     const { caller } = context(request);
     return account.audit(caller.user.id, action, ['mfa'], { ip: request.ip, clientId: caller.clientId });
@@ -58,13 +52,11 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
 
   app.get(
     '/my-account/mfa-verifications',
-    { schema: { tags: ['account'], summary: 'The caller\'s MFA factors (field `mfa` ReadOnly/Edit); never a secret', security, response: { 200: z.array(mfaFactorSchema), ...errors } } },
-    async (request) => {
-      const { caller, settings } = context(request);
-      requireRead(settings);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      return mfa.listFactors(caller.user.id);
+    {
+      schema: { tags: ['account'], summary: 'The caller\'s MFA factors (field `mfa` ReadOnly/Edit); never a secret', security, response: { 200: z.array(mfaFactorSchema), ...errors } },
+      ...guard(readable('mfa'), identities),
     },
+    async (request) => mfa.listFactors(context(request).caller.user.id),
   );
 
   app.post(
@@ -108,13 +100,9 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
           ...errors,
         },
       },
+      ...guard(identityProof, identities),
     },
-    async (request) => {
-      const { caller } = context(request);
-      await account.requireIdentityProof(proofId(request), caller.user);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      return mfa.backupCodeStatus(caller.user.id);
-    },
+    async (request) => mfa.backupCodeStatus(context(request).caller.user.id),
   );
 
   app.post(
@@ -135,13 +123,10 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         ]),
         response: { 204: empty, ...errors },
       },
+      ...change,
     },
     async (request, reply) => {
-      const { caller, settings } = context(request);
-      await account.requireIdentityProof(proofId(request), caller.user);
-      requireEdit(settings);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      await guards.requireFirstParty(caller);
+      const { caller } = context(request);
       const body = request.body;
       if (body.type === 'Totp') await mfa.addTotp(caller.user.id, body.secret, body.code);
       else if (body.type === 'BackupCode') await mfa.addBackupCodes(caller.user.id, body.codes);
@@ -168,13 +153,10 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         body: z.object({ secret: z.string().min(1).max(64), code: z.string().min(1).max(16) }).strict(),
         response: { 204: empty, ...errors },
       },
+      ...change,
     },
     async (request, reply) => {
-      const { caller, settings } = context(request);
-      await account.requireIdentityProof(proofId(request), caller.user);
-      requireEdit(settings);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      await guards.requireFirstParty(caller);
+      const { caller } = context(request);
       await mfa.replaceTotp(caller.user.id, request.body.secret, request.body.code);
       await audit(request, 'replace_mfa_totp');
       return reply.code(204).send(null);
@@ -195,13 +177,10 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         body: z.object({ name: z.string().trim().min(1).max(256) }).strict(),
         response: { 200: z.undefined().describe('Empty body'), ...errors },
       },
+      ...change,
     },
     async (request, reply) => {
-      const { caller, settings } = context(request);
-      await account.requireIdentityProof(proofId(request), caller.user);
-      requireEdit(settings);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      await guards.requireFirstParty(caller);
+      const { caller } = context(request);
       await mfa.renameWebAuthn(caller.user.id, request.params.verificationId, request.body.name);
       await audit(request, 'rename_mfa_webauthn');
       return reply.code(200).send();
@@ -218,14 +197,13 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         params: z.object({ verificationId: z.string().min(1).max(64) }),
         response: { 204: empty, ...errors },
       },
+      ...guard(identityProof, identities, firstParty),
     },
     async (request, reply) => {
       const { caller, settings } = context(request);
-      await account.requireIdentityProof(proofId(request), caller.user);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      await guards.requireFirstParty(caller);
+      // Logto answers an unknown factor before the field mode, so this one check runs in the handler.
       if (!(await mfa.findFactor(caller.user.id, request.params.verificationId))) throw new AppError('verification_record.not_found');
-      requireEdit(settings);
+      assertEditable(settings, 'mfa');
       if (!(await mfa.deleteFactor(caller.user.id, request.params.verificationId))) throw new AppError('verification_record.not_found');
       await audit(request, 'remove_mfa');
       return reply.code(204).send(null);
@@ -244,10 +222,10 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
           ...errors,
         },
       },
+      ...guard(firstParty),
     },
     async (request) => {
       const { caller } = context(request);
-      await guards.requireFirstParty(caller);
       const started = await mfa.startRegistration(caller.user);
       return { ...started, registrationOptions: started.registrationOptions as unknown as Record<string, unknown> };
     },
@@ -263,10 +241,10 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         body: z.object({ verificationRecordId: z.string().min(1).max(64), payload: registrationResponseSchema }),
         response: { 200: z.object({ verificationRecordId: z.string() }), ...errors },
       },
+      ...guard(firstParty),
     },
     async (request) => {
       const { caller } = context(request);
-      await guards.requireFirstParty(caller);
       return mfa.verifyRegistration(caller.user, request.body.verificationRecordId, asRegistrationResponse(request.body.payload));
     },
   );

@@ -1,24 +1,16 @@
-import { type AccountGuards, IDENTITIES_SCOPE } from './guards.js';
-import type { FastifyRequest } from 'fastify';
+import { type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../domain/account.js';
-import { type AccountCenterSettings, assertEditable } from '../../domain/account-center.js';
 import type { SocialService } from '../../domain/social.js';
-import { AppError } from '../../errors/index.js';
-import type { AccountCaller } from '../principal.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Account API social routes need (registered inside `accountRoutes`, whose hook resolves the caller). */
 export interface AccountSocialOptions {
   social: SocialService;
   account: AccountService;
-  /** The caller and account-center settings the parent's `onRequest` hook resolved. */
-  context: (request: FastifyRequest) => { caller: AccountCaller; settings: AccountCenterSettings };
-  /** The `logto-verification-id` header value, if any. */
-  proofId: (request: FastifyRequest) => string | undefined;
-  /** Scope and first-party checks (guards.ts). */
-  guards: AccountGuards;
+  /** The named guard steps and the request context (policy.ts). */
+  policy: AccountPolicy;
 }
 
 const errors = { '4xx': errorSchema, '5xx': errorSchema };
@@ -52,8 +44,8 @@ const connectorDataSchema = z
  * - `DELETE /my-account/identities/:target` (same conditional proof) → 204
  * Linking and unlinking need the account-center field `social` = Edit (400 `account_center.field_not_editable`).
  */
-export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, context, proofId, guards }) => {
-  const requireSocialEdit = (settings: AccountCenterSettings) => assertEditable(settings, 'social');
+export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, policy }) => {
+  const { context, firstParty, scope, editable, identityProofIfPossible, guard } = policy;
 
   app.post(
     '/verifications/social',
@@ -111,13 +103,10 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
         body: z.object({ newIdentifierVerificationRecordId: z.string().min(1).max(64) }),
         response: { 204: z.null().describe('No content'), ...errors },
       },
+      ...guard(editable('social'), scope(IDENTITIES_SCOPE), firstParty, identityProofIfPossible),
     },
     async (request, reply) => {
-      const { caller, settings } = context(request);
-      requireSocialEdit(settings);
-      guards.requireScope(caller, IDENTITIES_SCOPE);
-      await guards.requireFirstParty(caller);
-      await account.requireIdentityProofIfPossible(proofId(request), caller.user);
+      const { caller } = context(request);
       await social.bindIdentity(caller.user, request.body.newIdentifierVerificationRecordId);
       await account.audit(caller.user.id, 'link_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
       return reply.code(204).send(null);
@@ -134,13 +123,10 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
         params: z.object({ target: z.string().min(1).max(128) }),
         response: { 204: z.null().describe('No content'), ...errors },
       },
+      ...guard(editable('social'), scope(IDENTITIES_SCOPE, 'auth.scope_missing'), firstParty, identityProofIfPossible),
     },
     async (request, reply) => {
-      const { caller, settings } = context(request);
-      requireSocialEdit(settings);
-      guards.requireScope(caller, IDENTITIES_SCOPE, 'auth.scope_missing');
-      await guards.requireFirstParty(caller);
-      await account.requireIdentityProofIfPossible(proofId(request), caller.user);
+      const { caller } = context(request);
       await social.unbindIdentity(caller.user, request.params.target);
       await account.audit(caller.user.id, 'unlink_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
       return reply.code(204).send(null);

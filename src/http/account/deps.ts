@@ -1,0 +1,14 @@
+import type { FastifyRequest } from 'fastify';
+import type { AccountService } from '../../domain/account.js';
+import type { SessionService } from '../../domain/sessions.js';
+import type { AccountPolicy } from './policy.js';
+
+/** What every Account API route file gets from `accountRoutes` (index.ts). */
+export interface AccountRouteDeps {
+  account: AccountService;
+  sessions: SessionService;
+  /** The named guard steps and the request context (policy.ts). */
+  policy: AccountPolicy;
+  /** Writes one `account_audit` entry for the caller of `request` (never values). */
+  audit(request: FastifyRequest, action: string, fields: string[]): Promise<void>;
+}

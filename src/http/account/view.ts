@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { hasSecurityVerificationMethod } from '../../domain/account.js';
+import { type AccountCenterSettings, canRead } from '../../domain/account-center.js';
+import { profileSchema } from '../../domain/profile.js';
+import type { UserProfile, UserRecord } from '../../storage/store.js';
+import { errorSchema } from '../schemas.js';
+
+/** Logto's shapes of the Account and Verification APIs (logto.md §1–§2), shared by the route files. */
+
+export const errors = { '4xx': errorSchema };
+export const security = [{ bearerAuth: [] }];
+export const empty = z.null().describe('No content');
+
+/** The account as `GET /api/my-account` shows it: fields the account center hides are left out. */
+export const accountSchema = z
+  .object({
+    id: z.string(),
+    username: z.string().nullable().optional(),
+    name: z.string().nullable().optional(),
+    avatar: z.string().nullable().optional(),
+    primaryEmail: z.string().nullable().optional(),
+    primaryPhone: z.string().nullable().optional().describe('E.164'),
+    profile: profileSchema.optional(),
+    customData: z.record(z.string(), z.unknown()).optional(),
+    hasPassword: z.boolean().optional().describe('Whether a password is set (field `password`); never the hash'),
+    isSuspended: z.boolean().optional().describe('Scope profile'),
+    hasSecurityVerificationMethod: z.boolean(),
+    createdAt: z.number().optional().describe('Scope profile; ms since the epoch'),
+    updatedAt: z.number().optional().describe('Scope profile; ms since the epoch'),
+    lastSignInAt: z.number().nullable().optional().describe('Scope profile; ms since the epoch'),
+  })
+  .meta({ id: 'MyAccount' });
+
+export const recordSchema = z.object({ verificationRecordId: z.string(), expiresAt: z.string().describe('ISO 8601') }).meta({ id: 'VerificationRecord' });
+export const identifierSchema = z.object({ type: z.enum(['email', 'phone']), value: z.string().min(1).max(256) });
+
+/** The profile without `address` unless the scopes include `address`. */
+export function scopedProfile(profile: UserProfile, scopes: ReadonlySet<string>): UserProfile {
+  if (scopes.has('address') || profile.address === undefined) return profile;
+  const { address: _address, ...rest } = profile;
+  return rest;
+}
+
+/** Logto phones are digits only; ours are E.164, so a bare digit string gets its `+`. */
+export const phoneInput = (value: string) => (/^\d+$/.test(value) ? `+${value}` : value);
+
+/**
+ * The account filtered by the account-center settings and, for OIDC access tokens, by the token's
+ * scopes (logto.md §1.4): `profile` → username, name, avatar, profile (its `address` only with
+ * `address`), hasPassword, isSuspended, createdAt, updatedAt, lastSignInAt; `email` → primaryEmail;
+ * `phone` → primaryPhone; `custom_data` → customData. A first-party session holds every scope.
+ */
+export function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: ReadonlySet<string>): z.infer<typeof accountSchema> {
+  const s = (scope: string) => scopes.has(scope);
+  const f = {
+    ...settings.fields,
+    ...(s('profile') ? {} : { username: 'Off', name: 'Off', avatar: 'Off', profile: 'Off', password: 'Off' } as const),
+    ...(s('email') ? {} : { email: 'Off' } as const),
+    ...(s('phone') ? {} : { phone: 'Off' } as const),
+    ...(s('custom_data') ? {} : { customData: 'Off' } as const),
+  };
+  const out: z.infer<typeof accountSchema> = {
+    id: user.id,
+    hasSecurityVerificationMethod: hasSecurityVerificationMethod(user),
+  };
+  if (s('profile')) {
+    out.isSuspended = user.isSuspended;
+    out.createdAt = user.createdAt;
+    out.updatedAt = user.updatedAt;
+    out.lastSignInAt = user.lastSignInAt;
+  }
+  if (canRead(f.username)) out.username = user.username;
+  if (canRead(f.name)) out.name = user.name;
+  if (canRead(f.avatar)) out.avatar = user.avatar;
+  if (canRead(f.email)) out.primaryEmail = user.primaryEmail;
+  if (canRead(f.phone)) out.primaryPhone = user.primaryPhone;
+  if (canRead(f.profile)) out.profile = scopedProfile(user.profile, scopes);
+  if (canRead(f.customData)) out.customData = user.customData;
+  if (canRead(f.password)) out.hasPassword = user.passwordHash !== null;
+  return out;
+}
