@@ -24,14 +24,15 @@ import { type Connectors, createConnectors } from './connectors/index.js';
 import { VerificationService } from './domain/verification.js';
 import { SocialService } from './domain/social.js';
 import { socialAuthRoutes } from './http/auth/social.js';
-import { MfaService } from './domain/mfa.js';
+import { MfaService, SecondFactors } from './domain/mfa.js';
+import { SessionIssuer } from './domain/session-issuer.js';
 import { mfaAuthRoutes } from './http/auth/mfa.js';
 import { codeRoutes } from './http/auth/codes.js';
 import { authRoutes } from './http/auth/index.js';
 import type { SdkServices } from './http/auth/me.js';
 import { type CaptchaAnswerSource, CaptchaService, randomCaptchaAnswer } from './domain/captcha.js';
 import { CustomFieldService } from './domain/custom-fields.js';
-import { ForcedResetService } from './domain/forced-reset.js';
+import { ForcedResetGate, ForcedResetService } from './domain/forced-reset.js';
 import { SdkAuthService } from './domain/sdk-auth.js';
 import { SecurityLevelService } from './domain/security-level.js';
 import { SelfService } from './domain/self-service.js';
@@ -172,12 +173,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const store = new KyselyStore(database);
     const hasher = new PasswordHasher(config.password.hashConcurrency);
     const policy = new PasswordPolicy(config.password);
-    const users = new UserService(store, hasher, policy, config, clock);
+    // Built in dependency order; every service gets its collaborators through its constructor.
     const sessions = new SessionService(store, config, clock);
+    const subjectTokens = new SubjectTokenService(store, clock);
+    // "End every session of a user" (password change, reset, suspension): first-party sessions, OIDC
+    // sessions, grants and stored tokens, and unused impersonation tokens — sparing the acting session.
+    const users = new UserService(store, hasher, policy, config, clock, [
+      (userId, keep) => sessions.revokeAll(userId, keep.sessionId ?? undefined),
+      (userId, keep) =>
+        keep.grantId
+          ? store.oidcPayloads.deleteByAccountExcept(userId, { grantId: keep.grantId, sessionUid: keep.oidcSessionUid ?? null })
+          : store.oidcPayloads.deleteByAccount(userId),
+      (userId) => subjectTokens.revokeForUser(userId),
+    ]);
     const guard = new SignInGuard(store, config.lockout, clock, (kind, raw) => users.normalize(kind, raw, true));
-    users.onEndAllSessions((userId, keep) => sessions.revokeAll(userId, keep.sessionId ?? undefined));
     const sdkStore = new KyselySdkStore(database.db);
-    const securityLevel = new SecurityLevelService(sdkStore);
+    const factors = new SecondFactors(store);
+    const securityLevel = new SecurityLevelService(sdkStore, factors);
     const credentials = new CredentialService(store, users, hasher, policy, guard, securityLevel, clock);
     const captcha = new CaptchaService(sdkStore, store.signInGuards, config.signIn.captchaAfterFailures, options.captchaAnswers ?? randomCaptchaAnswer, clock);
     limiters = new RateLimiters(database, config.redisUrl);
@@ -199,38 +211,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       config,
       clock,
     );
-    const auth = new AuthService(
-      users,
-      sessions,
-      hasher,
-      guard,
-      {
-        signIn: await limiters.create({ name: 'sign_in', points: config.rateLimit.signInPerMinute, durationSeconds: 60 }),
-        signUp: await limiters.create({ name: 'sign_up', points: config.rateLimit.signUpPerHour, durationSeconds: 3600 }),
-      },
-      verification,
-      credentials,
-      captcha,
-      config,
-      clock,
-    );
-    auth.onBackgroundError = (error, message) => logger.error({ err: error }, message);
+    const authLimiters = {
+      signIn: await limiters.create({ name: 'sign_in', points: config.rateLimit.signInPerMinute, durationSeconds: 60 }),
+      signUp: await limiters.create({ name: 'sign_up', points: config.rateLimit.signUpPerHour, durationSeconds: 3600 }),
+    };
+    // A flagged user's sign-in yields a reset token instead of a session (after MFA when they have it).
+    const forcedResetGate = new ForcedResetGate(sdkStore, securityLevel, factors, clock);
+    const issuer = new SessionIssuer(users, sessions, forcedResetGate, clock);
+    const mfa = new MfaService(store, issuer, authLimiters.signIn, factors, guard, config, clock, hasher);
     // Every sign-in ends in auth.finishSignIn, which asks the MFA service for a second factor.
-    const mfa = new MfaService(store, auth, guard, config, clock, hasher);
-    auth.secondFactor = mfa;
+    const auth = new AuthService(users, sessions, hasher, guard, authLimiters, verification, credentials, captcha, issuer, mfa, forcedResetGate, config, clock,
+      (error, message) => logger.error({ err: error }, message));
     const applications = new ApplicationService(store, clock);
-    // Ending "every session" of a user (suspension, password reset) also ends their OIDC sessions,
-    // grants and stored tokens.
-    users.onEndAllSessions((userId, keep) =>
-      keep.grantId
-        ? store.oidcPayloads.deleteByAccountExcept(userId, { grantId: keep.grantId, sessionUid: keep.oidcSessionUid ?? null })
-        : store.oidcPayloads.deleteByAccount(userId),
-    );
     const personalAccessTokens = new PersonalAccessTokenService(store, clock);
-    const subjectTokens = new SubjectTokenService(store, clock);
     const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
-    // Unused impersonation tokens die with the user's sessions (suspension, password reset).
-    users.onEndAllSessions((userId) => subjectTokens.revokeForUser(userId));
     const oidc = await OidcService.create({
       config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, captcha, logger: logger as FastifyBaseLogger,
     });
@@ -240,13 +234,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const leancloudCodes = new LeanCloudCodes(users, auth, verification, config, accountCenter,
       await limiters.create({ name: 'code_guess', points: config.rateLimit.codeGuessesPerHour, durationSeconds: 3600 }));
     const account = new AccountService(store, users, identities, verification, credentials, clock, auth);
-    const social = new SocialService(store, users, identities, auth, mfa, config, clock);
-    // "MFA bound" for the security level: a TOTP or WebAuthn factor (backup codes alone are not one).
-    securityLevel.mfaEnrolled = (userId) => mfa.hasAuthenticator(userId);
+    const social = new SocialService(store, users, identities, auth, factors, config, clock);
     const customFields = new CustomFieldService(sdkStore, users, clock);
-    const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, credentials, securityLevel, mfa, clock);
-    auth.afterPasswordVerified = (user, password) => forcedReset.afterPasswordVerified(user, password);
-    auth.afterAllFactors = (user, amr) => forcedReset.afterAllFactors(user, amr);
+    const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, credentials, clock);
     const sdk: SdkServices = {
       self: new SelfService(users, account, auth, sessions, verification, credentials, customFields, accountCenter,
         config.signIn.requireOldIdentifierProof),

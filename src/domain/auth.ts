@@ -5,20 +5,16 @@ import type { Limiter } from '../util/rate-limit.js';
 import type { Config } from '../config/index.js';
 import type { IdentifierKind } from './identifiers.js';
 import type { CaptchaService } from './captcha.js';
+import type { SessionIssuer } from './session-issuer.js';
+import type { RequestMeta, SecondFactorGate, SignedIn } from './sign-in-types.js';
+
+export type { RequestMeta, SecondFactorGate, SignedIn } from './sign-in-types.js';
 import type { CredentialService } from './credentials/index.js';
 import type { PasswordHasher } from './passwords.js';
 import type { CodeChannel, CodePurpose, MessageLocale, VerificationService } from './verification.js';
 import type { IssuedSession, SessionMeta, SessionService } from './sessions.js';
 import type { SignInGuard } from './sign-in-guard.js';
 import type { CreateUserOptions, UserService } from './users.js';
-
-/** Where a request came from; keys the per-IP rate limits and is recorded on the session. */
-export interface RequestMeta {
-  ip?: string | null;
-  userAgent?: string | null;
-  /** Language for messages sent on behalf of this request. */
-  locale?: MessageLocale;
-}
 
 /** Input of {@link AuthService.signUp}: identifiers are raw and normalised by {@link UserService}. */
 export interface SignUpInput {
@@ -30,12 +26,6 @@ export interface SignUpInput {
   avatar?: string | null;
   profile?: UserProfile;
   customData?: Record<string, unknown>;
-}
-
-/** A signed-in user and the session just issued for them. */
-export interface SignedIn {
-  user: UserRecord;
-  issued: IssuedSession;
 }
 
 /** Input of {@link AuthService.signUpWithCode}. */
@@ -55,20 +45,6 @@ export interface ResetPasswordInput {
   code: string;
   verificationId?: string;
   newPassword: string;
-}
-
-/**
- * Decides whether a sign-in whose first factor succeeded needs a second one (the MFA service,
- * domain/mfa.ts, set by the app on {@link AuthService.secondFactor}).
- */
-export interface SecondFactorGate {
-  /**
-   * Returns normally when no second factor is needed. Otherwise records a pending sign-in and throws
-   * AppError `auth.mfa_required` (the user has a factor; `data: {pendingSignInId, factors}`) or
-   * `auth.mfa_enrollment_required` (policy `required`, no factor yet; `data: {pendingSignInId, factors: ['totp']}`).
-   * @param amr the RFC 8176 methods of the first factor
-   */
-  check(user: UserRecord, meta: RequestMeta, amr: string[]): Promise<void>;
 }
 
 /** The per-IP rate limiters of the sign-in surfaces. */
@@ -96,8 +72,19 @@ export class AuthService {
     private readonly credentials: CredentialService,
     /** The per-IP captcha rule, shared by every password sign-in. */
     private readonly captcha: Pick<CaptchaService, 'protect'>,
+    /** Issues the session once every factor is proven. */
+    private readonly issuer: SessionIssuer,
+    /** Asks for the second factor (the MFA service); null: no sign-in ever needs one. */
+    private readonly secondFactor: SecondFactorGate | null,
+    /**
+     * Runs after a correct password (and at password sign-up), before any session: records the
+     * password's security level and refuses a user flagged for a forced reset (domain/forced-reset.ts).
+     */
+    private readonly passwordCheck: { afterPasswordVerified(user: UserRecord, password: string): Promise<void> } | null,
     private readonly config: Config,
     private readonly clock: Clock,
+    /** Where errors of work that must not fail the request go (the app's logger). */
+    private readonly onBackgroundError: (error: unknown, message: string) => void = () => {},
   ) {}
 
   /**
@@ -111,7 +98,7 @@ export class AuthService {
     if (!input.password) throw new AppError('user.password_required');
     const user = await this.users.create({ ...input }, options);
     if (user.primaryEmail && this.config.signIn.sendVerifyEmail) await this.sendVerifyEmail(user, meta);
-    if (this.afterPasswordVerified) await this.afterPasswordVerified(user, input.password);
+    await this.passwordCheck?.afterPasswordVerified(user, input.password);
     return this.finishSignIn(user, meta, ['pwd']);
   }
 
@@ -135,9 +122,6 @@ export class AuthService {
       this.onBackgroundError(error, 'verify-email message not sent');
     }
   }
-
-  /** Where errors of work that must not fail the request go (set by the app to its logger). */
-  onBackgroundError: (error: unknown, message: string) => void = () => {};
 
   /**
    * Signs in with a one-time code sent to the email or phone (purpose SignIn). Proves the identifier,
@@ -292,7 +276,7 @@ export class AuthService {
     if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
       throw new AppError('auth.email_not_verified');
     }
-    if (this.afterPasswordVerified) await this.afterPasswordVerified(user, password);
+    await this.passwordCheck?.afterPasswordVerified(user, password);
     return this.finishSignIn(user, meta, ['pwd'], upgradedHash ? { passwordHash: upgradedHash } : {});
   }
 
@@ -316,33 +300,13 @@ export class AuthService {
   }
 
   /**
-   * Set by the app to the force-password-reset check (domain/forced-reset.ts): runs after a correct
-   * password (and at password sign-up), before any session; records the password's security level and
-   * throws AppError `auth.password_reset_required` (403) to refuse a flagged user.
-   */
-  afterPasswordVerified: ((user: UserRecord, password: string) => Promise<void>) | null = null;
-
-  /**
-   * Set by the app to the force-password-reset check of a completed sign-in
-   * (`ForcedResetService.afterAllFactors`): runs in {@link issueSignedIn}, after every factor (so after
-   * the MFA step), before the session; throws AppError `auth.password_reset_required` (403) for a
-   * flagged user whose sign-in used the password. Must not query for unflagged users (hot path).
-   */
-  afterAllFactors: ((user: UserRecord, amr: string[]) => Promise<void>) | null = null;
-
-  /**
-   * Runs the checks due once every factor of a sign-in is verified ({@link afterAllFactors}), for
-   * sign-ins that complete without a first-party session (the OIDC sign-in page's MFA step);
-   * {@link issueSignedIn} runs it itself.
-   * @param amr RFC 8176 methods of the sign-in
+   * Runs the checks due once every factor of a sign-in is verified, for sign-ins that complete without
+   * a first-party session (the OIDC sign-in page's MFA step). See {@link SessionIssuer.assertSignInComplete}.
    * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
    */
-  async assertSignInComplete(user: UserRecord, amr: string[]): Promise<void> {
-    if (this.afterAllFactors) await this.afterAllFactors(user, amr);
+  assertSignInComplete(user: UserRecord, amr: string[]): Promise<void> {
+    return this.issuer.assertSignInComplete(user, amr);
   }
-
-  /** Set by the app to the MFA service; null means no sign-in ever needs a second factor. */
-  secondFactor: SecondFactorGate | null = null;
 
   /**
    * The one end of every first-party sign-in (password, code, sign-up, social, LeanCloud authData):
@@ -358,22 +322,9 @@ export class AuthService {
       let current = user;
       if (Object.keys(extraUpdate).length > 0) current = await this.users.update(user.id, extraUpdate);
       await this.secondFactor.check(current, meta, amr);
-      return this.issueSignedIn(current, meta, amr);
+      return this.issuer.issueSignedIn(current, meta, amr);
     }
-    return this.issueSignedIn(user, meta, amr, extraUpdate);
-  }
-
-  /**
-   * Sets `lastSignInAt` (plus `extraUpdate`) and issues a session, skipping the second-factor gate.
-   * Only for callers that already verified every factor (the MFA step, domain/mfa.ts) — use
-   * {@link finishSignIn} everywhere else. Runs {@link assertSignInComplete} first.
-   * @throws AppError `auth.password_reset_required` (403; a flagged user's password sign-in, after MFA)
-   */
-  async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
-    await this.assertSignInComplete(user, amr);
-    const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
-    const issued = await this.sessions.create(user.id, this.sessionMeta(meta, amr));
-    return { user: updated, issued };
+    return this.issuer.issueSignedIn(user, meta, amr, extraUpdate);
   }
 
   /**

@@ -5,7 +5,8 @@ import type { Clock } from '../util/clock.js';
 import { newSecret, sha256Hex } from '../util/crypto.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { CredentialService } from './credentials/index.js';
-import type { MfaService } from './mfa.js';
+import type { SecondFactors } from './mfa.js';
+import type { SignInCompletionCheck } from './session-issuer.js';
 import type { PasswordHasher } from './passwords.js';
 import type { SecurityLevelService } from './security-level.js';
 import type { UserService } from './users.js';
@@ -27,20 +28,16 @@ export const RESET_TOKEN_PREFIX = 'tpr_';
  * A user with an MFA factor gets the token only after the second factor (security review: the token
  * changes the password and ends every session, so it must not be obtainable with the password alone):
  * the password step answers `auth.mfa_required` as for any sign-in, and the MFA step
- * ({@link afterAllFactors}, run by {@link AuthService.issueSignedIn}) answers
+ * ({@link ForcedResetGate.afterAllFactors}, run by {@link SessionIssuer.issueSignedIn}) answers
  * `auth.password_reset_required` instead of a session. After the reset the new session again passes
  * through {@link AuthService.finishSignIn}, so the second factor is asked once more.
  */
-export class ForcedResetService {
+export class ForcedResetGate implements SignInCompletionCheck {
   constructor(
     private readonly store: SdkStore,
-    private readonly users: UserService,
-    private readonly auth: AuthService,
-    private readonly hasher: PasswordHasher,
-    private readonly credentials: CredentialService,
     private readonly levels: SecurityLevelService,
-    /** The one "has a second factor" rule ({@link MfaService.hasSecondFactor}); asked only for flagged users. */
-    private readonly mfa: Pick<MfaService, 'hasSecondFactor'>,
+    /** The one "has a second factor" rule ({@link SecondFactors.hasSecondFactor}); asked only for flagged users. */
+    private readonly factors: Pick<SecondFactors, 'hasSecondFactor'>,
     private readonly clock: Clock,
   ) {}
 
@@ -54,12 +51,12 @@ export class ForcedResetService {
   async afterPasswordVerified(user: UserRecord, password: string): Promise<void> {
     await this.levels.record(user, password);
     if (!user.passwordResetRequired) return;
-    if (await this.mfa.hasSecondFactor(user.id)) return;
+    if (await this.factors.hasSecondFactor(user.id)) return;
     await this.refuse(user);
   }
 
   /**
-   * The check run by {@link AuthService.issueSignedIn} (through `AuthService.afterAllFactors`) when every
+   * The check run by {@link SessionIssuer.issueSignedIn} when every
    * factor of a sign-in is verified, just before a session would be issued: a flagged user whose
    * sign-in used the password (`amr` has `pwd`) gets a reset token instead. No query unless flagged.
    * @param amr RFC 8176 methods of the completed sign-in
@@ -78,6 +75,18 @@ export class ForcedResetService {
     await this.store.insertResetToken({ tokenHash: sha256Hex(token), userId: user.id, reason, createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS, consumedAt: null });
     throw new AppError('auth.password_reset_required', { data: { resetToken: token, reason } });
   }
+}
+
+/** Sets a new password with a force-reset token (the gate above hands the token out). */
+export class ForcedResetService {
+  constructor(
+    private readonly store: SdkStore,
+    private readonly users: UserService,
+    private readonly auth: AuthService,
+    private readonly hasher: PasswordHasher,
+    private readonly credentials: CredentialService,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Sets a new password with a force-reset token and signs the user in (through

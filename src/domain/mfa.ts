@@ -16,7 +16,9 @@ import type { MfaFactorRecord, MfaPendingSignInRecord } from '../storage/mfa-sto
 import type { Store, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { newId, newSecret, sha256Hex } from '../util/crypto.js';
-import type { AuthService, RequestMeta, SecondFactorGate, SignedIn } from './auth.js';
+import type { RequestMeta, SecondFactorGate, SignedIn } from './sign-in-types.js';
+import type { SessionIssuer } from './session-issuer.js';
+import type { Limiter } from '../util/rate-limit.js';
 import type { PasswordHasher } from './passwords.js';
 import type { SignInGuard } from './sign-in-guard.js';
 
@@ -77,6 +79,32 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
 /**
+ * The one "has a second factor" rule (issue 16), a store query shared by the MFA step, the forced
+ * reset, social sign-in and the security level (which are built before the MFA service).
+ */
+export class SecondFactors {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * The user enrolled a factor the sign-in MFA step accepts — TOTP, a passkey, or backup codes (which
+   * may outlive the factor they backed up). Such a user's sign-in always passes the MFA step
+   * ({@link MfaService.check}); the forced-reset token and linking a social identity by email wait for
+   * it. One query.
+   */
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    return (await this.store.mfa.listFactors(userId)).some(isSecondFactor);
+  }
+
+  /**
+   * Whether the user has an authenticator besides backup codes (TOTP or passkey): Authing's "MFA bound"
+   * of the security level, where a list of codes alone does not count.
+   */
+  async hasAuthenticator(userId: string): Promise<boolean> {
+    return (await this.store.mfa.listFactors(userId)).some((f) => isSecondFactor(f) && f.type !== 'backup_codes');
+  }
+}
+
+/**
  * Multi-factor authentication (issue 7 §4): TOTP (RFC 6238 with otplib), backup codes and WebAuthn
  * passkeys (@simplewebauthn/server, W3C WebAuthn Level 2), their enrolment and removal (Account API,
  * Logto's routes, spec logto.md §1.5/§2.2), the admin view (Management API) and the sign-in step.
@@ -105,7 +133,11 @@ export class MfaService implements SecondFactorGate {
 
   constructor(
     private readonly store: Store,
-    private readonly auth: AuthService,
+    /** Issues the session once every factor is proven (no dependency on AuthService: it asks this service). */
+    private readonly issuer: SessionIssuer,
+    /** The per-IP sign-in budget (`rateLimit.signInPerMinute`), spent by every second-factor attempt. */
+    private readonly signInLimiter: Limiter,
+    private readonly factors: SecondFactors,
     private readonly guard: SignInGuard,
     private readonly config: Config,
     private readonly clock: Clock,
@@ -120,22 +152,9 @@ export class MfaService implements SecondFactorGate {
 
   // ---------------------------------------------------------------- sign-in
 
-  /**
-   * The one "has a second factor" rule (issue 16): the user enrolled a factor the sign-in MFA step
-   * accepts — TOTP, a passkey, or backup codes (which may outlive the factor they backed up). Such a
-   * user's sign-in always passes the MFA step ({@link check}); the forced-reset token and linking a social
-   * identity by email wait for it. One query.
-   */
-  async hasSecondFactor(userId: string): Promise<boolean> {
-    return (await this.store.mfa.listFactors(userId)).some(isSecondFactor);
-  }
-
-  /**
-   * Whether the user has an authenticator besides backup codes (TOTP or passkey): Authing's "MFA bound"
-   * of the security level, where a list of codes alone does not count.
-   */
-  async hasAuthenticator(userId: string): Promise<boolean> {
-    return (await this.store.mfa.listFactors(userId)).some((f) => isSecondFactor(f) && f.type !== 'backup_codes');
+  /** The one "has a second factor" rule ({@link SecondFactors.hasSecondFactor}). */
+  hasSecondFactor(userId: string): Promise<boolean> {
+    return this.factors.hasSecondFactor(userId);
   }
 
   /**
@@ -170,7 +189,7 @@ export class MfaService implements SecondFactorGate {
    */
   async completeSignIn(pendingSignInId: string, proof: SecondFactorProof, meta: RequestMeta): Promise<SignedIn> {
     const { user, amr } = await this.verifySignIn(pendingSignInId, proof, meta);
-    return this.auth.issueSignedIn(user, meta, amr);
+    return this.issuer.issueSignedIn(user, meta, amr);
   }
 
   /**
@@ -179,7 +198,7 @@ export class MfaService implements SecondFactorGate {
    * {@link completeSignIn}. @returns the user and the combined RFC 8176 `amr`
    */
   async verifySignIn(pendingSignInId: string, proof: SecondFactorProof, meta: RequestMeta): Promise<{ user: UserRecord; amr: string[] }> {
-    await this.auth.throttle('signIn', meta);
+    await this.signInLimiter.consume(meta.ip ?? 'unknown');
     const { pending, idHash, user } = await this.livePending(pendingSignInId, 'verify');
     const key = await this.reserveAttempt(idHash, user.id, true);
     // A wrong factor throws here; its failure is already counted.
@@ -264,7 +283,7 @@ export class MfaService implements SecondFactorGate {
    *   `user.totp_secret_invalid`, `session.mfa.invalid_totp_code`, `user.totp_already_in_use`
    */
   async enrollTotpAndSignIn(pendingSignInId: string, secret: string, code: string, meta: RequestMeta): Promise<SignedIn> {
-    await this.auth.throttle('signIn', meta);
+    await this.signInLimiter.consume(meta.ip ?? 'unknown');
     const { pending, idHash, user } = await this.livePending(pendingSignInId, 'enroll');
     const normalized = this.normalizeSecret(secret);
     // The client chose the secret, so a wrong code guesses nothing: no consecutive-failure cap here
@@ -275,7 +294,7 @@ export class MfaService implements SecondFactorGate {
     if (!(await this.store.mfa.consumePending(idHash, this.clock.now()))) throw new AppError('auth.mfa_sign_in_expired');
     await this.insertTotp(user.id, normalized, step);
     await this.succeeded(user.id, key);
-    return this.auth.issueSignedIn(user, meta, [...new Set([...pending.amr, 'otp', 'mfa'])]);
+    return this.issuer.issueSignedIn(user, meta, [...new Set([...pending.amr, 'otp', 'mfa'])]);
   }
 
   // ---------------------------------------------------------------- factors (Account / Management API)

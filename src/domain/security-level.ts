@@ -1,5 +1,6 @@
 import type { SdkStore } from '../storage/sdk-store.js';
 import type { UserRecord } from '../storage/store.js';
+import type { SecondFactors } from './mfa.js';
 import { authingPasswordLevel } from './passwords.js';
 
 /** Authing's getSecurityLevel answer (seed 003 "获取用户账号安全等级"). */
@@ -28,10 +29,11 @@ export const SECURITY_WEIGHTS = { email: 25, phone: 15, password: 30, passwordLe
  * as in Authing.
  */
 export class SecurityLevelService {
-  constructor(private readonly store: SdkStore) {}
-
-  /** Whether the user has an MFA factor; set by the app when an MFA service exists (default: never). */
-  mfaEnrolled: (userId: string) => Promise<boolean> = async () => false;
+  constructor(
+    private readonly store: SdkStore,
+    /** "MFA bound": an authenticator besides backup codes ({@link SecondFactors.hasAuthenticator}). */
+    private readonly factors: Pick<SecondFactors, 'hasAuthenticator'>,
+  ) {}
 
   /**
    * Records the level of `password`, which must be the user's current password (`user.passwordUpdatedAt`
@@ -62,7 +64,7 @@ export class SecurityLevelService {
     const phone = user.primaryPhone !== null;
     const password = user.passwordHash !== null;
     const passwordSecurityLevel = await this.passwordLevel(user);
-    const mfa = await this.mfaEnrolled(user.id);
+    const mfa = await this.factors.hasAuthenticator(user.id);
     const w = SECURITY_WEIGHTS;
     const score =
       (email ? w.email : 0) +

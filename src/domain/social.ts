@@ -9,7 +9,7 @@ import { IdentityConflict } from '../storage/identity-store.js';
 import type { Store, UserRecord } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { constantTimeEqual, newSecret, sha256Hex } from '../util/crypto.js';
-import type { MfaService } from './mfa.js';
+import type { SecondFactors } from './mfa.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { IdentityService } from './identities.js';
 import type { UserService } from './users.js';
@@ -123,8 +123,8 @@ export class SocialService {
     private readonly users: UserService,
     private readonly identities: IdentityService,
     private readonly auth: AuthService,
-    /** The one "has a second factor" rule ({@link MfaService.hasSecondFactor}). */
-    private readonly mfa: Pick<MfaService, 'hasSecondFactor'>,
+    /** The one "has a second factor" rule ({@link SecondFactors.hasSecondFactor}). */
+    private readonly factors: Pick<SecondFactors, 'hasSecondFactor'>,
     private readonly config: Config,
     private readonly clock: Clock,
   ) {}
@@ -347,7 +347,7 @@ export class SocialService {
         if (!existing.emailVerified) throw new AppError('user.email_taken');
         // Linking here would write the link before the MFA step: an account with a second factor links
         // its social identities from the Account API (signed in, with MFA) instead.
-        if (await this.mfa.hasSecondFactor(existing.id)) throw new AppError('user.email_taken');
+        if (await this.factors.hasSecondFactor(existing.id)) throw new AppError('user.email_taken');
         if ((await this.identities.list(existing.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
         await this.linkOrConflict(existing.id, identity, data);
         return existing;

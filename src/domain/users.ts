@@ -96,6 +96,11 @@ export class UserService {
     private readonly policy: PasswordPolicy,
     private readonly config: Config,
     private readonly clock: Clock,
+    /**
+     * What "end every session of a user" means, one ender per kind of credential (first-party sessions,
+     * OIDC sessions, grants and tokens, impersonation subject tokens); each must spare what `keep` names.
+     */
+    private readonly sessionEnders: ReadonlyArray<(userId: string, keep: ActingSession) => Promise<unknown>> = [],
   ) {}
 
   /** Normalises an identifier of the given kind (email trimmed, phone to E.164, username validated). */
@@ -305,17 +310,6 @@ export class UserService {
     const user = await this.update(id, { isSuspended });
     if (isSuspended) await this.endAllSessions(id);
     return user;
-  }
-
-  private readonly sessionEnders: Array<(userId: string, keep: ActingSession) => Promise<unknown>> = [];
-
-  /**
-   * Registers what "end every session of a user" means for one kind of credential (first-party
-   * sessions, OAuth grants and tokens, impersonation subject tokens…). Called by the composition root.
-   * An ender must spare what `keep` names (the acting session of a password change).
-   */
-  onEndAllSessions(ender: (userId: string, keep: ActingSession) => Promise<unknown>): void {
-    this.sessionEnders.push(ender);
   }
 
   /**
