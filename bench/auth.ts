@@ -41,7 +41,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
-import { ARGON2ID } from '../src/domain/passwords.js';
+import { ARGON2ID } from '../src/domain/credentials/passwords.js';
 import { closedLoop, cpuTimeMs, loadInWorker, numberOption, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------

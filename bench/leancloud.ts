@@ -37,7 +37,7 @@ import pg from 'pg';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { importLeanCloud } from '../src/cli/import-leancloud.js';
 import { parseConfig } from '../src/config/index.js';
-import { leancloudHash } from '../src/domain/passwords.js';
+import { leancloudHash } from '../src/domain/credentials/passwords.js';
 import { numberOption, quantile } from './lib.js';
 
 const { values: flags } = parseArgs({

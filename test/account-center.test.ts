@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_CENTER_FIELDS, AccountCenterService, canEdit, canRead } from '../src/domain/account-center.js';
+import { ACCOUNT_CENTER_FIELDS, AccountCenterService, canEdit, canRead } from '../src/domain/account/center.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { KyselyStore, toUserRow } from '../src/storage/kysely-store.js';
 import { ManualClock } from '../src/util/clock.js';

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
 import type { KyselyStore } from '../src/storage/kysely-store.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { extractCode, type SmsWebhookPeer, type SmtpSink, startSmsWebhook, startSmtpSink } from './peers.js';

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
-import type { SessionService } from '../src/domain/sessions.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
+import type { SessionService } from '../src/domain/sessions/index.js';
 import { accountAuthorizer } from '../src/http/principal.js';
 import type { OpaqueAccessToken } from '../src/oidc/access-tokens.js';
 import type { UserRecord } from '../src/storage/store.js';

@@ -40,14 +40,14 @@ describe('architecture', () => {
     // `passwordHash` as a key of an object literal given to a write, or a shorthand property.
     const write = /(?<![.\w])passwordHash(?::\s|\s*,)/;
     const writers = [...filesMatching(write, join(src, 'domain')), ...filesMatching(write, join(src, 'http')), ...filesMatching(write, join(src, 'oidc'))];
-    expect(writers).toEqual(['domain/auth.ts', 'domain/credentials/index.ts', 'domain/leancloud-import.ts', 'domain/users.ts']);
+    expect(writers).toEqual(['domain/credentials/index.ts', 'domain/leancloud/import.ts', 'domain/sign-in/auth.ts', 'domain/users/index.ts']);
     // …and only CredentialService hashes a new password after sign-up (users.ts: creation; mfa.ts: backup codes).
-    expect(filesMatching(/hasher\.hash\(/)).toEqual(['domain/credentials/index.ts', 'domain/mfa.ts', 'domain/users.ts']);
+    expect(filesMatching(/hasher\.hash\(/)).toEqual(['domain/credentials/index.ts', 'domain/mfa/index.ts', 'domain/users/index.ts']);
   });
 
   it('"has a second factor" is asked of MfaService only', () => {
     expect(filesMatching(/(?<!store\.)mfa\.listFactors\(/, join(src, 'domain'))).toEqual([]);
-    expect(filesMatching(/store\.mfa\.listFactors\(/)).toEqual(['domain/mfa.ts']);
+    expect(filesMatching(/store\.mfa\.listFactors\(/)).toEqual(['domain/mfa/index.ts']);
   });
 
   it('the error table has no Logto twin codes (they live in http/account/errors.ts)', () => {

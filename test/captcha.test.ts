@@ -4,7 +4,7 @@
  * `X-Forwarded-For` (trustProxy) to act from several client addresses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTCHA_ALPHABET } from '../src/domain/captcha.js';
+import { CAPTCHA_ALPHABET } from '../src/domain/sign-in/captcha.js';
 import { ManualClock } from '../src/util/clock.js';
 import { type DatabaseFactory, dialects, type RunningApp, startApp, testConfig } from './helpers.js';
 

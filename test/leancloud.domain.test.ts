@@ -3,9 +3,9 @@
  * authData identity keys, and the query language (where, regex, order, keys, paging).
  */
 import { describe, expect, it } from 'vitest';
-import { authDataEntry, toLcUser } from '../src/domain/leancloud-users.js';
-import { aclAllowsRead, applyOp, applyUpdateAt, decodeValue, parseAcl, randomUsername } from '../src/domain/leancloud-objects.js';
-import { columnFilter, compareValues, compileOrder, compileWhere, parsePaging, projectKeys, translateRegex } from '../src/domain/leancloud-query.js';
+import { authDataEntry, toLcUser } from '../src/domain/leancloud/users.js';
+import { aclAllowsRead, applyOp, applyUpdateAt, decodeValue, parseAcl, randomUsername } from '../src/domain/leancloud/objects.js';
+import { columnFilter, compareValues, compileOrder, compileWhere, parsePaging, projectKeys, translateRegex } from '../src/domain/leancloud/query.js';
 import { isAppError } from '../src/errors/index.js';
 import { checkAppAuth, lcSignature } from '../src/http/leancloud/app-auth.js';
 import { toLcError } from '../src/http/leancloud/errors.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLeanCloud, progressLine, readExport } from '../src/cli/import-leancloud.js';
-import { leancloudHash } from '../src/domain/passwords.js';
+import { leancloudHash } from '../src/domain/credentials/passwords.js';
 import { startApp } from './helpers.js';
 import { dialects, lcConfig, lcFetch } from './leancloud-helpers.js';
 

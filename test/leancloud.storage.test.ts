@@ -3,7 +3,7 @@
  * provider + subject and per user + provider), ACLs, locked read-modify-write of users, and user scans.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdentityService } from '../src/domain/identities.js';
+import { IdentityService } from '../src/domain/social/identities.js';
 import { isAppError } from '../src/errors/index.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { IdentityConflict } from '../src/storage/identity-store.js';

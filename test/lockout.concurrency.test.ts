@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import { dialects, freshPgDatabase, PG_URL, type RunningApp, startApp, startAppWithPublicUrl, testConfig } from './helpers.js';
 import { Browser } from './browser.js';
 import { LC_KEYS, lcFetch, PW, uniq } from './leancloud-helpers.js';
-import { CAPTCHA_CONCURRENCY_ALLOWANCE } from '../src/domain/captcha.js';
+import { CAPTCHA_CONCURRENCY_ALLOWANCE } from '../src/domain/sign-in/captcha.js';
 
 /**
  * The lockout under concurrency (issue 15, item 1): attempts are reserved atomically before the password

@@ -7,7 +7,7 @@ import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl 
 import { type OidcIdp, startOidcIdp } from './social-peers.js';
 
 /**
- * Security-review fixes of the MFA sign-in step (domain/mfa.ts): attempts are paid for before the
+ * Security-review fixes of the MFA sign-in step (domain/mfa/index.ts): attempts are paid for before the
  * factor is checked (no race past the 5-attempt limit), a per-user hard cap of consecutive wrong
  * second factors (`mfa.maxConsecutiveFailures`, NIST SP 800-63B-4 §3.2.2) with admin reset, backup
  * codes hashed with argon2id (ASVS 6.5.2), and no social link-by-email into an account with MFA.

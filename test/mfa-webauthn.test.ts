@@ -1,8 +1,8 @@
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
-import { PENDING_SIGN_IN_TTL_MS } from '../src/domain/mfa.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
+import { PENDING_SIGN_IN_TTL_MS } from '../src/domain/mfa/index.js';
 import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';

@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startAppWithPublicUrl } from './helpers.js';

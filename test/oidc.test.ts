@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { freshPgDatabase, LogCapture, PG_URL, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { Browser } from './browser.js';
 

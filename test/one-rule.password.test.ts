@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { sha256Hex } from '../src/util/crypto.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';

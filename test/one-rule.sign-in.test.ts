@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
-import { CAPTCHA_ALPHABET } from '../src/domain/captcha.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
+import { CAPTCHA_ALPHABET } from '../src/domain/sign-in/captcha.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { LC_KEYS, lcFetch, lcHeaders } from './leancloud-helpers.js';

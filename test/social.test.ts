@@ -1,8 +1,8 @@
 import * as client from 'openid-client';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedApplication } from '../src/domain/applications.js';
-import { LeanCloudImporter } from '../src/domain/leancloud-import.js';
+import type { IssuedApplication } from '../src/domain/applications/index.js';
+import { LeanCloudImporter } from '../src/domain/leancloud/import.js';
 import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';

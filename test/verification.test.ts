@@ -6,7 +6,7 @@ import {
   type OutgoingCode,
   type SendCodeInput,
   VerificationService,
-} from '../src/domain/verification.js';
+} from '../src/domain/verification/index.js';
 import { AppError, type ErrorCode } from '../src/errors/index.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Config } from '../config/index.js';
-import { APPLICATION_TYPES, ApplicationService, type ApplicationType } from '../domain/applications.js';
+import { APPLICATION_TYPES, ApplicationService, type ApplicationType } from '../domain/applications/index.js';
 import { OidcKeyService } from '../oidc/keys.js';
 import { migrateToLatest, openDatabase } from '../storage/database.js';
 import { KyselyStore } from '../storage/kysely-store.js';

@@ -179,7 +179,7 @@ export const configSchema = z
       })
       .prefault({}),
     /**
-     * Multi-factor authentication (issue 7, domain/mfa.ts): `policy` `optional` asks for a second factor
+     * Multi-factor authentication (issue 7, domain/mfa/index.ts): `policy` `optional` asks for a second factor
      * only from users who enrolled one; `required` also stops users without a factor at sign-in
      * (`auth.mfa_enrollment_required`) until they enrol one. `issuer` names the account in
      * authenticator apps (the `issuer` of otpauth:// URIs); `secretKey` encrypts TOTP secrets at rest.

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import type { RequestMeta } from '../domain/auth.js';
-import { type ResolvedSession, SESSION_TOKEN_PREFIX, type SessionService } from '../domain/sessions.js';
+import type { RequestMeta } from '../domain/sign-in/auth.js';
+import { type ResolvedSession, SESSION_TOKEN_PREFIX, type SessionService } from '../domain/sessions/index.js';
 import type { UserRecord } from '../storage/store.js';
 import { AppError } from '../errors/index.js';
 import type { OpaqueAccessToken } from '../oidc/access-tokens.js';

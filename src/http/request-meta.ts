@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestMeta } from '../domain/auth.js';
+import type { RequestMeta } from '../domain/sign-in/auth.js';
 
 /** The client facts recorded with sessions and used for per-IP limits. */
 export function requestMeta(request: FastifyRequest): RequestMeta {

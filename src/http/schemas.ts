@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { addressSchema, customDataSchema, profileSchema } from '../domain/profile.js';
+import { addressSchema, customDataSchema, profileSchema } from '../domain/account/profile.js';
 
 /**
  * Wire schemas shared by the native surfaces (request validation, response serialisation and the
  * OpenAPI document all come from these).
  */
 
-/** A user as the native API returns it ({@link import('../domain/users.js').PublicUser}). */
+/** A user as the native API returns it ({@link import('../domain/users/index.js').PublicUser}). */
 export const userSchema = z
   .object({
     id: z.string().describe('24 lowercase hex characters; the same id on every surface'),

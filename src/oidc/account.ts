@@ -1,5 +1,5 @@
 import type { Account } from 'oidc-provider';
-import type { UserService } from '../domain/users.js';
+import type { UserService } from '../domain/users/index.js';
 import type { IdentityRecord } from '../storage/identity-store.js';
 import type { UserRecord } from '../storage/store.js';
 

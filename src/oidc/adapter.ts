@@ -1,5 +1,5 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { ApplicationRecord, ApplicationService } from '../domain/applications.js';
+import type { ApplicationRecord, ApplicationService } from '../domain/applications/index.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';

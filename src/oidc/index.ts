@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
-import type { AuthService } from '../domain/auth.js';
-import type { CaptchaService } from '../domain/captcha.js';
-import type { MfaService } from '../domain/mfa.js';
-import type { SessionService } from '../domain/sessions.js';
+import type { AuthService } from '../domain/sign-in/auth.js';
+import type { CaptchaService } from '../domain/sign-in/captcha.js';
+import type { MfaService } from '../domain/mfa/index.js';
+import type { SessionService } from '../domain/sessions/index.js';
 import { OidcKeyService, type RotationResult } from './keys.js';
 import { createProvider, type ProviderDeps } from './provider.js';
 

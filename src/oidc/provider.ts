@@ -1,9 +1,9 @@
 import Provider, { errors, type Client, type KoaContextWithOIDC, type ResourceServer, type Token } from 'oidc-provider';
 import type { Config } from '../config/index.js';
-import { clientSecretMatches } from '../domain/applications.js';
-import type { ApplicationService } from '../domain/applications.js';
-import type { TokenExchangeService } from '../domain/impersonation.js';
-import type { UserService } from '../domain/users.js';
+import { clientSecretMatches } from '../domain/applications/index.js';
+import type { ApplicationService } from '../domain/applications/index.js';
+import type { TokenExchangeService } from '../domain/applications/impersonation.js';
+import type { UserService } from '../domain/users/index.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { findAccount, SCOPE_CLAIMS } from './account.js';

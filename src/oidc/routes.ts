@@ -1,9 +1,9 @@
-import { actsAsThirdParty } from '../domain/applications.js';
+import { actsAsThirdParty } from '../domain/applications/index.js';
 import { createHmac } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Interaction } from 'oidc-provider';
-import type { IdentifierKind } from '../domain/identifiers.js';
+import type { IdentifierKind } from '../domain/users/identifiers.js';
 import type { UserRecord } from '../storage/store.js';
 import { AppError } from '../errors/index.js';
 import { constantTimeEqual } from '../util/crypto.js';
@@ -11,10 +11,10 @@ import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
 import { consentPage, errorPage, mfaEnrollPage, mfaPage, signInPage } from './views.js';
 import { securityHeaders } from '../util/security-headers.js';
-import type { SocialService } from '../domain/social.js';
+import type { SocialService } from '../domain/social/index.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../http/mfa-schemas.js';
-import type { SecondFactorProof } from '../domain/mfa.js';
+import type { SecondFactorProof } from '../domain/mfa/index.js';
 import { PASSKEY_SCRIPT } from './passkey-script.js';
 import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';
 

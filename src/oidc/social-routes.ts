@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Interaction } from 'oidc-provider';
-import { SOCIAL_AMR, type SocialService } from '../domain/social.js';
+import { SOCIAL_AMR, type SocialService } from '../domain/social/index.js';
 import { AppError } from '../errors/index.js';
 import { requestMeta } from '../http/request-meta.js';
 import type { OidcService } from './index.js';

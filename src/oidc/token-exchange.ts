@@ -1,6 +1,6 @@
 import type Provider from 'oidc-provider';
 import { errors, type Client, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import { type ExchangeTokenKind, ExchangeRefused, type TokenExchangeService } from '../domain/impersonation.js';
+import { type ExchangeTokenKind, ExchangeRefused, type TokenExchangeService } from '../domain/applications/impersonation.js';
 import type { Clock } from '../util/clock.js';
 
 /** The grant type of OAuth 2.0 Token Exchange (RFC 8693 §2.1). */

@@ -3,7 +3,7 @@ import type { Database } from './schema.js';
 
 /**
  * Storage of the account-center settings (Logto's `account_centers`, spec logto.md §3): one row,
- * id `default`. The field map is kept as given (JSON text); the domain (domain/account-center.ts)
+ * id `default`. The field map is kept as given (JSON text); the domain (domain/account/center.ts)
  * validates it and reads a missing field as `Off`.
  */
 

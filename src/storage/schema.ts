@@ -53,7 +53,7 @@ export interface SignInGuardsTable {
   locked_until: number | null;
 }
 
-/** Verification records (codes, email links, identity proofs); see domain/verification.ts. */
+/** Verification records (codes, email links, identity proofs); see domain/verification/index.ts. */
 export interface VerificationsTable {
   id: string;
   type: string;

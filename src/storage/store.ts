@@ -190,7 +190,7 @@ export interface SignInGuardStore {
   clear(key: string): Promise<void>;
 }
 
-/** What a verification record proves (see domain/verification.ts). */
+/** What a verification record proves (see domain/verification/index.ts). */
 export type VerificationType = 'password' | 'email_code' | 'phone_code';
 
 /** What a verification record may be used for. `Identity` is a proof of the caller's own identity. */

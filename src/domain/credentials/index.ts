@@ -2,11 +2,11 @@ import { AppError } from '../../errors/index.js';
 import type { Store, UserPatch, UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import { newId } from '../../util/crypto.js';
-import type { PasswordHasher, PasswordPolicy } from '../passwords.js';
-import type { SecurityLevelService } from '../security-level.js';
-import type { ActingSession } from '../sessions.js';
-import type { SignInGuard } from '../sign-in-guard.js';
-import type { UserService } from '../users.js';
+import type { PasswordHasher, PasswordPolicy } from './passwords.js';
+import type { SecurityLevelService } from '../account/security-level.js';
+import type { ActingSession } from '../sessions/index.js';
+import type { SignInGuard } from '../sign-in/lockout.js';
+import type { UserService } from '../users/index.js';
 
 /**
  * Who authorised a new password:

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { AccountService } from '../../domain/account.js';
-import type { SessionService } from '../../domain/sessions.js';
+import type { AccountService } from '../../domain/account/index.js';
+import type { SessionService } from '../../domain/sessions/index.js';
 import type { AccountPolicy } from './policy.js';
 
 /** What every Account API route file gets from `accountRoutes` (index.ts). */

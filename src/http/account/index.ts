@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AccountService } from '../../domain/account.js';
-import type { AccountCenterService } from '../../domain/account-center.js';
-import type { MfaService } from '../../domain/mfa.js';
-import type { SessionService } from '../../domain/sessions.js';
-import type { SocialService } from '../../domain/social.js';
+import type { AccountService } from '../../domain/account/index.js';
+import type { AccountCenterService } from '../../domain/account/center.js';
+import type { MfaService } from '../../domain/mfa/index.js';
+import type { SessionService } from '../../domain/sessions/index.js';
+import type { SocialService } from '../../domain/social/index.js';
 import { AppError } from '../../errors/index.js';
 import { installErrorDialect } from '../errors.js';
 import type { AccountAuthorizer } from '../principal.js';

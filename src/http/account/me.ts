@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type AccountCenterField, assertEditable } from '../../domain/account-center.js';
-import { customDataSchema, profileSchema } from '../../domain/profile.js';
+import { type AccountCenterField, assertEditable } from '../../domain/account/center.js';
+import { customDataSchema, profileSchema } from '../../domain/account/profile.js';
 import type { AccountRouteDeps } from './deps.js';
 import { accountSchema, empty, errors, filtered, scopedProfile, security } from './view.js';
 

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AccountService } from '../../domain/account.js';
-import { assertEditable } from '../../domain/account-center.js';
-import type { MfaService } from '../../domain/mfa.js';
+import type { AccountService } from '../../domain/account/index.js';
+import { assertEditable } from '../../domain/account/center.js';
+import type { MfaService } from '../../domain/mfa/index.js';
 import { AppError } from '../../errors/index.js';
 import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { AccountService } from '../../domain/account.js';
-import { type AccountCenterField, type AccountCenterSettings, assertEditable, canRead } from '../../domain/account-center.js';
+import type { AccountService } from '../../domain/account/index.js';
+import { type AccountCenterField, type AccountCenterSettings, assertEditable, canRead } from '../../domain/account/center.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountCaller } from '../principal.js';
 
@@ -58,7 +58,7 @@ export interface AccountPolicy {
   scope(scope: string, missing?: 'auth.unauthorized' | 'auth.scope_missing'): GuardStep;
   /** The field is `ReadOnly` or `Edit`. @throws AppError `account_center.field_not_enabled` (400) */
   readable(field: AccountCenterField): GuardStep;
-  /** Each field is `Edit` (the one end-user write rule, domain/account-center.ts). @throws AppError `account_center.field_not_editable` (400) */
+  /** Each field is `Edit` (the one end-user write rule, domain/account/center.ts). @throws AppError `account_center.field_not_editable` (400) */
   editable(...fields: AccountCenterField[]): GuardStep;
   /**
    * The identity proof of `logto-verification-id` (a password or current-address code record of this

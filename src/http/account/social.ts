@@ -1,8 +1,8 @@
 import { type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AccountService } from '../../domain/account.js';
-import type { SocialService } from '../../domain/social.js';
+import type { AccountService } from '../../domain/account/index.js';
+import type { SocialService } from '../../domain/social/index.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Account API social routes need (registered inside `accountRoutes`, whose hook resolves the caller). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { hasSecurityVerificationMethod } from '../../domain/account.js';
-import { type AccountCenterSettings, canRead } from '../../domain/account-center.js';
-import { profileSchema } from '../../domain/profile.js';
+import { hasSecurityVerificationMethod } from '../../domain/account/index.js';
+import { type AccountCenterSettings, canRead } from '../../domain/account/center.js';
+import { profileSchema } from '../../domain/account/profile.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
 import { errorSchema } from '../schemas.js';
 

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuthService } from '../../domain/auth.js';
-import { pickIdentifier } from '../../domain/identifiers.js';
-import type { PasswordPolicy } from '../../domain/passwords.js';
-import type { IssuedSession, SessionService } from '../../domain/sessions.js';
-import { toPublicUser, type UserService } from '../../domain/users.js';
+import type { AuthService } from '../../domain/sign-in/auth.js';
+import { pickIdentifier } from '../../domain/users/identifiers.js';
+import type { PasswordPolicy } from '../../domain/credentials/passwords.js';
+import type { IssuedSession, SessionService } from '../../domain/sessions/index.js';
+import { toPublicUser, type UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import type { UserRecord } from '../../storage/store.js';
 import { bearerToken, requestMeta, requireSession } from '../principal.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { MfaService, SecondFactorProof } from '../../domain/mfa.js';
-import { toPublicUser } from '../../domain/users.js';
+import type { MfaService, SecondFactorProof } from '../../domain/mfa/index.js';
+import { toPublicUser } from '../../domain/users/index.js';
 import { requestMeta } from '../principal.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../mfa-schemas.js';
 import { errorSchema, signedInSchema } from '../schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SocialService } from '../../domain/social.js';
-import { toPublicUser } from '../../domain/users.js';
+import type { SocialService } from '../../domain/social/index.js';
+import { toPublicUser } from '../../domain/users/index.js';
 import { requestMeta } from '../principal.js';
 import { errorSchema, signedInSchema } from '../schemas.js';
 

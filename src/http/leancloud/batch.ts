@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { isPlainObject } from '../../domain/leancloud-objects.js';
+import { isPlainObject } from '../../domain/leancloud/objects.js';
 import { AppError } from '../../errors/index.js';
 
 /** Most sub-requests one batch may carry. */

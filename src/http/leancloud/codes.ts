@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
+import type { LeanCloudCodes } from '../../domain/leancloud/codes.js';
 import type { LcRequests } from './requests.js';
 
 /** What the SMS and email routes need. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
-import type { LeanCloudUsers } from '../../domain/leancloud-users.js';
+import type { LeanCloudCodes } from '../../domain/leancloud/codes.js';
+import type { LeanCloudUsers } from '../../domain/leancloud/users.js';
 import { AppError } from '../../errors/index.js';
 import type { Clock } from '../../util/clock.js';
 import { assertJsonDepth } from '../../util/json-depth.js';

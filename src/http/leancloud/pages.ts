@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { LeanCloudCodes } from '../../domain/leancloud-codes.js';
+import type { LeanCloudCodes } from '../../domain/leancloud/codes.js';
 import { isAppError } from '../../errors/index.js';
 import type { LcRequests } from './requests.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { LcObject } from '../../domain/leancloud-objects.js';
-import type { LeanCloudUsers } from '../../domain/leancloud-users.js';
-import { isPlainObject } from '../../domain/leancloud-objects.js';
+import type { LcObject } from '../../domain/leancloud/objects.js';
+import type { LeanCloudUsers } from '../../domain/leancloud/users.js';
+import { isPlainObject } from '../../domain/leancloud/objects.js';
 import type { LcRequests } from './requests.js';
 
 /** What the `_User` routes need. */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ACCOUNT_CENTER_FIELDS, type AccountCenterField, type AccountCenterService, FIELD_MODES } from '../../domain/account-center.js';
+import { ACCOUNT_CENTER_FIELDS, type AccountCenterField, type AccountCenterService, FIELD_MODES } from '../../domain/account/center.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Management API's account-center routes need. */

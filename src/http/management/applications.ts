@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ApplicationRecord, ApplicationService } from '../../domain/applications.js';
+import type { ApplicationRecord, ApplicationService } from '../../domain/applications/index.js';
 import { pageWindow, paginationQuery, setPaginationHeaders } from '../pagination.js';
 import { errorSchema } from '../schemas.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SocialService } from '../../domain/social.js';
+import type { SocialService } from '../../domain/social/index.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Management API's connector routes need. */

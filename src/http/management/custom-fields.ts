@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CUSTOM_FIELD_KEY, CUSTOM_FIELD_TYPES, type CustomFieldRecord, type CustomFieldService } from '../../domain/custom-fields.js';
+import { CUSTOM_FIELD_KEY, CUSTOM_FIELD_TYPES, type CustomFieldRecord, type CustomFieldService } from '../../domain/account/custom-fields.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Management API's custom-field routes need. */

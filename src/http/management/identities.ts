@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { IdentityService } from '../../domain/identities.js';
-import type { UserService } from '../../domain/users.js';
+import type { IdentityService } from '../../domain/social/identities.js';
+import type { UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import { errorSchema } from '../schemas.js';
 

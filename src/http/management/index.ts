@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { AccountCenterService } from '../../domain/account-center.js';
-import type { ApplicationService } from '../../domain/applications.js';
-import type { IdentityService } from '../../domain/identities.js';
-import type { SubjectTokenService } from '../../domain/impersonation.js';
-import type { PersonalAccessTokenService } from '../../domain/personal-access-tokens.js';
-import type { SessionService } from '../../domain/sessions.js';
-import type { UserService } from '../../domain/users.js';
+import type { AccountCenterService } from '../../domain/account/center.js';
+import type { ApplicationService } from '../../domain/applications/index.js';
+import type { IdentityService } from '../../domain/social/identities.js';
+import type { SubjectTokenService } from '../../domain/applications/impersonation.js';
+import type { PersonalAccessTokenService } from '../../domain/applications/personal-access-tokens.js';
+import type { SessionService } from '../../domain/sessions/index.js';
+import type { UserService } from '../../domain/users/index.js';
 import type { Limiter } from '../../util/rate-limit.js';
 import type { ManagementAuthorizer, ManagementCaller } from '../principal.js';
 import { managementAccountCenterRoutes } from './account-center.js';
@@ -15,11 +15,11 @@ import { managementTokenRoutes } from './tokens.js';
 import { managementUserRoutes } from './users.js';
 import type { CredentialService } from '../../domain/credentials/index.js';
 import { managementConnectorRoutes } from './connectors.js';
-import type { SocialService } from '../../domain/social.js';
+import type { SocialService } from '../../domain/social/index.js';
 import { managementCustomFieldRoutes } from './custom-fields.js';
-import type { CustomFieldService } from '../../domain/custom-fields.js';
+import type { CustomFieldService } from '../../domain/account/custom-fields.js';
 import { managementMfaRoutes } from './mfa.js';
-import type { MfaService } from '../../domain/mfa.js';
+import type { MfaService } from '../../domain/mfa/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

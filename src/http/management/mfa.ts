@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { MfaService } from '../../domain/mfa.js';
-import type { UserService } from '../../domain/users.js';
+import type { MfaService } from '../../domain/mfa/index.js';
+import type { UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import { mfaFactorSchema } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';

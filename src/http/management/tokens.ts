@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SubjectTokenService } from '../../domain/impersonation.js';
-import type { PersonalAccessTokenService } from '../../domain/personal-access-tokens.js';
+import type { SubjectTokenService } from '../../domain/applications/impersonation.js';
+import type { PersonalAccessTokenService } from '../../domain/applications/personal-access-tokens.js';
 import { AppError } from '../../errors/index.js';
 import { errorSchema } from '../schemas.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CredentialService } from '../../domain/credentials/index.js';
-import type { SessionService } from '../../domain/sessions.js';
-import { toPublicUser, type UserService } from '../../domain/users.js';
+import type { SessionService } from '../../domain/sessions/index.js';
+import { toPublicUser, type UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import type { UserListQuery, UserSearchField, UserSearchTerm } from '../../storage/store.js';
 import { pageWindow, paginationQuery, setPaginationHeaders } from '../pagination.js';

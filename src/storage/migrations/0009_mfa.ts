@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 /**
- * Multi-factor authentication (issue 7 §4, domain/mfa.ts):
+ * Multi-factor authentication (issue 7 §4, domain/mfa/index.ts):
  * - `mfa_factors`: one enrolled factor of a user — `type` `totp` | `backup_codes` | `webauthn`.
  *   TOTP keeps its base32 `secret` (needed to check codes; never returned by any API after enrolment)
  *   and `last_totp_step`, the RFC 6238 time step of the last accepted code: a code is accepted only

@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 /**
- * MFA attempt limits and slow backup-code hashes (security review of domain/mfa.ts):
+ * MFA attempt limits and slow backup-code hashes (security review of domain/mfa/index.ts):
  * - `mfa_failure_counts`: per user, the number of consecutive wrong second-factor attempts across
  *   pending sign-ins (NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failures, `mfa.maxConsecutiveFailures`).
  *   A failure is reserved (counted) before the factor is verified, a success sets it back to 0, an admin

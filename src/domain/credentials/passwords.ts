@@ -1,0 +1,218 @@
+import { type Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { compare as bcryptCompare } from '@node-rs/bcrypt';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../../config/index.js';
+import { AppError } from '../../errors/index.js';
+import { constantTimeEqual } from '../../util/crypto.js';
+import { Semaphore } from '../../util/semaphore.js';
+
+/**
+ * argon2id parameters: OWASP Password Storage Cheat Sheet minimum (m = 19 456 KiB, t = 2, p = 1),
+ * which is also the fastest compliant setting on our machines (shared/specs/security-and-performance.md §B).
+ */
+export const ARGON2ID = {
+  // Algorithm.Argon2id (a const enum, which verbatimModuleSyntax cannot import by name)
+  algorithm: 2 as Algorithm,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+/** Result of verifying a password against a stored hash. */
+export interface VerifyResult {
+  ok: boolean;
+  /** Set when the stored hash is legacy or weaker than {@link ARGON2ID}: store this instead. */
+  upgradedHash?: string;
+}
+
+/**
+ * Hashes and verifies passwords off the event loop (@node-rs/argon2 runs on the libuv thread pool),
+ * never more than `password.hashConcurrency` at a time. Understands, for verification only:
+ * argon2 PHC strings, bcrypt (`$2a$/$2b$/$2y$`, imported hashes) and LeanCloud's salted SHA-512×512
+ * (`$lc-sha512$<salt>$<base64>`, see shared/specs/leancloud.md §2). Non-argon2id hashes are
+ * upgraded on the next successful verification.
+ */
+export class PasswordHasher {
+  private readonly gate: Semaphore;
+  private dummyHash: Promise<string>;
+  private verified = 0;
+
+  /**
+   * How many times {@link verify} has checked a password since start (dummy-hash checks of unknown users
+   * included): what the lockout tests count (at most `lockout.maxFailures` per burst), and a metric.
+   */
+  get verifications(): number {
+    return this.verified;
+  }
+
+  constructor(concurrency: number) {
+    this.gate = new Semaphore(concurrency);
+    // A real hash of a random secret: verifying an unknown user's password against it costs the
+    // same work as a real verification (no timing oracle, ASVS 6.3.8).
+    this.dummyHash = this.hash(randomBytes(16).toString('hex'));
+  }
+
+  /** argon2id PHC string of `password`. */
+  hash(password: string): Promise<string> {
+    return this.gate.run(() => argonHash(password, ARGON2ID));
+  }
+
+  /**
+   * Verifies `password` against `stored`. A null `stored` (unknown user, or no password set) is
+   * verified against a dummy hash and always fails, after the same work.
+   */
+  async verify(stored: string | null, password: string): Promise<VerifyResult> {
+    this.verified++;
+    if (!stored) {
+      await this.gate.run(async () => argonVerify(await this.dummyHash, password)).catch(() => false);
+      return { ok: false };
+    }
+    if (stored.startsWith('$argon2')) {
+      const ok = await this.gate.run(() => argonVerify(stored, password)).catch(() => false);
+      const current = stored.startsWith(`$argon2id$v=19$m=${ARGON2ID.memoryCost},t=${ARGON2ID.timeCost},p=${ARGON2ID.parallelism}$`);
+      return ok && !current ? { ok, upgradedHash: await this.hash(password) } : { ok };
+    }
+    if (/^\$2[aby]\$/.test(stored)) {
+      const ok = await this.gate.run(() => bcryptCompare(password, stored)).catch(() => false);
+      return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
+    }
+    if (stored.startsWith('$lc-sha512$')) {
+      const [, , salt, expected] = stored.split('$');
+      const ok = expected !== undefined && constantTimeEqual(leancloudHash(salt ?? '', password), expected);
+      return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
+    }
+    return { ok: false };
+  }
+}
+
+/**
+ * LeanCloud's stored password hash: `hv = SHA512(salt + password)`, then 512 rounds of
+ * `hv = SHA512(hv)`, base64 (shared/specs/leancloud.md §2, test vector there).
+ */
+export function leancloudHash(salt: string, password: string): string {
+  let hv = createHash('sha512').update(salt + password, 'utf8').digest();
+  for (let i = 0; i < 512; i++) hv = createHash('sha512').update(hv).digest();
+  return hv.toString('base64');
+}
+
+/** One reason a password was rejected. `code` is stable; `interpolation` carries limits. */
+export interface PasswordIssue {
+  code:
+    | 'password_rejected.too_short'
+    | 'password_rejected.too_long'
+    | 'password_rejected.common'
+    | 'password_rejected.user_info'
+    | 'password_rejected.character_types';
+  interpolation?: Record<string, number>;
+}
+
+/** What {@link PasswordPolicy.strength} reports (Authing's checkPasswordStrength shape, extended). */
+export interface PasswordStrength {
+  valid: boolean;
+  /** zxcvbn score 0 (weakest) – 4. */
+  score: number;
+  /** Authing security level of the password: 1 low, 2 medium, 3 high. */
+  level: 1 | 2 | 3;
+  message: string;
+  issues: PasswordIssue[];
+}
+
+/** Counts Unicode code points, as NIST 800-63B-4 §3.1.1.2 asks. */
+const codePoints = (s: string): number => [...s].length;
+
+/**
+ * The password policy (NIST SP 800-63B-4 §3.1.1.2 defaults): length in code points between
+ * `minLength` and `maxLength`, no common passwords (zxcvbn-ts common dictionary, ~49 k entries), nothing
+ * containing the username or email local part, and optionally Authing's character levels.
+ */
+export class PasswordPolicy {
+  private readonly common: Set<string>;
+  private readonly zxcvbn: ZxcvbnFactory;
+
+  constructor(private readonly config: Config['password']) {
+    const dict = common.dictionary as Record<string, string[]>;
+    this.common = new Set((dict['passwords-common'] ?? []).map((p) => p.toLowerCase()));
+    this.zxcvbn = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+  }
+
+  /** Every issue of `password` for a user with the given identifiers (empty array = acceptable). */
+  check(password: string, userInfo: { username?: string | null; email?: string | null } = {}): PasswordIssue[] {
+    const issues: PasswordIssue[] = [];
+    const length = codePoints(password);
+    if (length < this.config.minLength)
+      issues.push({ code: 'password_rejected.too_short', interpolation: { min: this.config.minLength } });
+    if (length > this.config.maxLength)
+      issues.push({ code: 'password_rejected.too_long', interpolation: { max: this.config.maxLength } });
+    if (this.config.rejectCommon && this.common.has(password.toLowerCase()))
+      issues.push({ code: 'password_rejected.common' });
+    if (this.config.rejectUserInfo) {
+      const lower = password.toLowerCase();
+      const parts = [userInfo.username, userInfo.email?.split('@')[0]]
+        .filter((p): p is string => typeof p === 'string' && p.length >= 3)
+        .map((p) => p.toLowerCase());
+      if (parts.some((p) => lower.includes(p))) issues.push({ code: 'password_rejected.user_info' });
+    }
+    const level = this.config.characterLevel;
+    if (level > 0 && !meetsCharacterLevel(password, level))
+      issues.push({ code: 'password_rejected.character_types', interpolation: { level } });
+    return issues;
+  }
+
+  /**
+   * Throws unless `password` is acceptable.
+   * @throws AppError `password.rejected` with `data: { issues: PasswordIssue[] }`
+   */
+  assert(password: string, userInfo: { username?: string | null; email?: string | null } = {}): void {
+    const issues = this.check(password, userInfo);
+    if (issues.length > 0) throw new AppError('password.rejected', { data: { issues } });
+  }
+
+  /**
+   * Throws unless `password` is within the length bounds (the only rule applied to passwords an
+   * administrator sets or imports).
+   * @throws AppError `password.rejected` with `data: { issues }`
+   */
+  assertLength(password: string): void {
+    const issues = this.check(password).filter((i) => i.code === 'password_rejected.too_short' || i.code === 'password_rejected.too_long');
+    if (issues.length > 0) throw new AppError('password.rejected', { data: { issues } });
+  }
+
+  /** Policy verdict plus a zxcvbn strength estimate of `password` (only the first 256 code points are scored). */
+  strength(password: string, userInfo: { username?: string | null; email?: string | null } = {}): PasswordStrength {
+    const issues = this.check(password, userInfo);
+    const scored = [...password].slice(0, 256).join('');
+    const result = this.zxcvbn.check(scored, [userInfo.username, userInfo.email].filter((v): v is string => !!v));
+    const score = issues.length > 0 ? Math.min(result.score, 1) : result.score;
+    const level: 1 | 2 | 3 = score <= 1 ? 1 : score <= 2 ? 2 : 3;
+    const message =
+      issues.length > 0
+        ? `Password rejected: ${issues.map((i) => i.code.replace('password_rejected.', '')).join(', ')}.`
+        : (result.feedback.warning ?? (score >= 3 ? 'Strong password.' : 'Password accepted; a longer one would be stronger.'));
+    return { valid: issues.length === 0, score, level, message: message || 'Password accepted.', issues };
+  }
+}
+
+/**
+ * Authing's password security level (authing-js-sdk `computedPasswordSecurityLevel`, spec authing.md §8),
+ * the level `getSecurityLevel` reports: 3 (HIGH) when ≥ 12 characters with a lower-case letter, an
+ * upper-case letter and a digit; else 2 (MIDDLE) when ≥ 8 characters with a letter and a digit; else 1
+ * (LOW). Microseconds of CPU, unlike a zxcvbn estimate (tens of milliseconds for long passwords), so it
+ * can run on every password sign-in. The SDK's local function applies the same rule.
+ */
+export function authingPasswordLevel(password: string): 1 | 2 | 3 {
+  if (/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[^]{12,}$/.test(password)) return 3;
+  if (/^(?=.*[a-zA-Z])(?=.*\d)[^]{8,}$/.test(password)) return 2;
+  return 1;
+}
+
+/** Authing's password levels: 1 ≥ 6 chars; 2 ≥ 6 with two classes; 3 ≥ 6 with letters, digits and symbols. */
+export function meetsCharacterLevel(password: string, level: number): boolean {
+  if (level <= 0) return true;
+  if (codePoints(password) < 6) return false;
+  const classes = [/\p{L}/u, /\p{Nd}/u, /[^\p{L}\p{Nd}]/u].filter((re) => re.test(password)).length;
+  if (level === 1) return true;
+  if (level === 2) return classes >= 2;
+  return classes >= 3;
+}

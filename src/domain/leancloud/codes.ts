@@ -1,0 +1,273 @@
+import type { Config } from '../../config/index.js';
+import { AppError, isAppError } from '../../errors/index.js';
+import type { UserRecord } from '../../storage/store.js';
+import type { AccountCenterService } from '../account/center.js';
+import type { AuthService, RequestMeta } from '../sign-in/auth.js';
+import type { LcObject } from './objects.js';
+import type { UserService } from '../users/index.js';
+import type { VerificationService } from '../verification/index.js';
+import type { Limiter } from '../../util/rate-limit.js';
+
+/**
+ * LeanCloud's SMS and email flows (shared/specs/leancloud.md §3.2 (12)–(22)) over the shared
+ * verification records and auth rules:
+ * - `requestSmsCode` / `verifySmsCode`: a Generic code to any number;
+ * - `requestMobilePhoneVerify` / `verifyMobilePhone`: a Generic code to a user's number, then
+ *   `mobilePhoneVerified = true` (a requestSmsCode code works too, as in LeanCloud);
+ * - `requestLoginSmsCode` → `POST /login {mobilePhoneNumber, smsCode}` (see LeanCloudUsers);
+ * - `requestPasswordResetBySmsCode` / `resetPasswordBySmsCode`, and `requestPasswordReset` by email
+ *   followed by the reset page: a ForgotPassword code; a reset ends every session;
+ * - `requestChangePhoneNumber` / `changePhoneNumber`: a BindNewIdentifier code to the new number, bound
+ *   to the signed-in user;
+ * - `requestEmailVerify`: a VerifyEmail message whose link marks the email verified.
+ * Codes are 6 digits, 10 minutes, single use, throttled (one per minute per number and purpose).
+ * The SDK's verifyMobilePhone and resetPasswordBySmsCode send the code without the number; then the
+ * code alone selects the pending record (rate-limited per IP like sign-in).
+ */
+export class LeanCloudCodes {
+  constructor(
+    private readonly users: UserService,
+    private readonly auth: AuthService,
+    private readonly verification: VerificationService,
+    private readonly config: Config,
+    /** The end-user write policy (account-center field modes). */
+    private readonly accountCenter: Pick<AccountCenterService, 'assertSelfEditable'>,
+    /** Wrong code-alone guesses per IP (`rateLimit.codeGuessesPerHour`), see {@link findByCodeAlone}. */
+    private readonly codeGuesses: Limiter,
+  ) {}
+
+  /**
+   * The live phone code record of `purpose` whose code is `code`, for SDK calls that send the code
+   * without its number. A wrong guess matches no record, so no per-code attempt count can stop
+   * guessing; instead each wrong guess spends one unit of the caller IP's hourly budget
+   * (`rateLimit.codeGuessesPerHour`, default 10), and a spent budget refuses further code-alone lookups
+   * (even right ones) until it refills. ASVS 6.6.3 / NIST 800-63B-4 §3.2.2 (rate limiting).
+   * @throws AppError `request.rate_limited` (budget spent), `verification.code_mismatch` (603)
+   */
+  private async findByCodeAlone(purpose: 'Generic' | 'ForgotPassword', code: string, meta: RequestMeta) {
+    const key = meta.ip ?? 'unknown';
+    await this.codeGuesses.assertAvailable(key);
+    try {
+      return await this.verification.findLiveByCode('phone', purpose, code);
+    } catch (error) {
+      if (isAppError(error, 'verification.code_mismatch')) {
+        // The budget may run out with this guess: the answer is still this guess's 603.
+        await this.codeGuesses.consume(key).catch((spent: unknown) => {
+          if (!isAppError(spent, 'request.rate_limited')) throw spent;
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** The `mobilePhoneNumber` of a body. @throws AppError `user.phone_required` (212) */
+  private phoneOf(body: LcObject): string {
+    const phone = body.mobilePhoneNumber;
+    if (typeof phone !== 'string' || phone.trim() === '') throw new AppError('user.phone_required');
+    return phone;
+  }
+
+  /** The `email` of a body. @throws AppError `user.email_required` (204) */
+  private emailOf(body: LcObject): string {
+    const email = body.email;
+    if (typeof email !== 'string' || email.trim() === '') throw new AppError('user.email_required');
+    return email;
+  }
+
+  /** The user with this phone. @throws AppError `user.not_found` with `data.identifier = 'phone'` (213) */
+  private async userByPhone(phone: string): Promise<UserRecord> {
+    const user = await this.users.findByIdentifier('phone', phone);
+    if (!user) throw new AppError('user.not_found', { data: { identifier: 'phone' } });
+    return user;
+  }
+
+  /** The user with this email. @throws AppError `user.not_found` with `data.identifier = 'email'` (205) */
+  private async userByEmail(email: string): Promise<UserRecord> {
+    const user = await this.users.findByIdentifier('email', email);
+    if (!user) throw new AppError('user.not_found', { data: { identifier: 'email' } });
+    return user;
+  }
+
+  private async send(channel: 'phone' | 'email', identifier: string, purpose: 'Generic' | 'SignIn' | 'ForgotPassword' | 'BindNewIdentifier', meta: RequestMeta, userId?: string) {
+    await this.verification.sendCode({ channel, identifier, purpose, locale: meta.locale ?? 'en', ip: meta.ip ?? null, userId: userId ?? null });
+  }
+
+  /**
+   * `POST /1.1/requestSmsCode`: sends a Generic code to any valid number (template options of
+   * LeanCloud — `template`, `sign`, `name`, `op`, `ttl`, `smsType` — are accepted and ignored).
+   * @throws AppError `user.phone_required`, `user.invalid_phone`, `verification.resend_too_soon`,
+   *   `request.rate_limited`, `connector.delivery_failed`
+   */
+  async requestSmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
+    await this.send('phone', this.phoneOf(body), 'Generic', meta);
+  }
+
+  /**
+   * `POST /1.1/verifySmsCode/:code` `{mobilePhoneNumber}`: checks and uses a requestSmsCode code.
+   * @throws AppError `user.phone_required`, verification errors (603), `request.rate_limited`
+   */
+  async verifySmsCode(code: string, body: LcObject, meta: RequestMeta): Promise<void> {
+    const phone = this.phoneOf(body);
+    await this.auth.throttle('signIn', meta);
+    await this.verification.useCode({ channel: 'phone', identifier: phone, purpose: 'Generic', code });
+  }
+
+  /**
+   * `POST /1.1/requestMobilePhoneVerify`: sends a code to a user's number unless it is verified already.
+   * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
+   */
+  async requestMobilePhoneVerify(body: LcObject, meta: RequestMeta): Promise<void> {
+    const phone = this.phoneOf(body);
+    const user = await this.userByPhone(phone);
+    if (user.phoneVerified) return;
+    await this.send('phone', phone, 'Generic', meta, user.id);
+  }
+
+  /**
+   * `POST /1.1/verifyMobilePhone/:code`: marks the number verified. The number comes from the body, else
+   * the signed-in user, else the pending code itself.
+   * @returns `{objectId, updatedAt}` of the user
+   * @throws AppError verification errors (603), `user.not_found` (213), `request.rate_limited`
+   */
+  async verifyMobilePhone(code: string, body: LcObject, sessionUser: UserRecord | undefined, meta: RequestMeta): Promise<LcObject> {
+    await this.auth.throttle('signIn', meta);
+    let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : sessionUser?.primaryPhone;
+    let verificationId: string | undefined;
+    if (!phone) {
+      const record = await this.findByCodeAlone('Generic', code, meta);
+      phone = record.identifier!;
+      verificationId = record.id;
+    }
+    const record = await this.verification.verifyCode({ channel: 'phone', identifier: phone, purpose: 'Generic', code, ...(verificationId ? { verificationId } : {}) });
+    const user = await this.userByPhone(phone);
+    await this.verification.consume(record.id);
+    const updated = user.phoneVerified ? user : await this.users.update(user.id, { phoneVerified: true });
+    return { objectId: updated.id, updatedAt: new Date(updated.updatedAt).toISOString() };
+  }
+
+  /**
+   * `POST /1.1/requestLoginSmsCode`: sends a SignIn code to a user's number.
+   * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
+   */
+  async requestLoginSmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
+    const phone = this.phoneOf(body);
+    const user = await this.userByPhone(phone);
+    await this.send('phone', phone, 'SignIn', meta, user.id);
+  }
+
+  /**
+   * `POST /1.1/requestPasswordResetBySmsCode`: sends a ForgotPassword code to a user's number.
+   * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
+   */
+  async requestPasswordResetBySmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
+    const phone = this.phoneOf(body);
+    const user = await this.userByPhone(phone);
+    await this.send('phone', phone, 'ForgotPassword', meta, user.id);
+  }
+
+  /**
+   * `PUT /1.1/resetPasswordBySmsCode/:code` `{password[, mobilePhoneNumber]}`: sets the password and ends
+   * every session of the user.
+   * @throws AppError `user.password_required` (201), verification errors (603), `user.not_found` (213),
+   *   `password.rejected`, `request.rate_limited`
+   */
+  async resetPasswordBySmsCode(code: string, body: LcObject, meta: RequestMeta): Promise<void> {
+    const password = body.password;
+    if (typeof password !== 'string' || password === '') throw new AppError('user.password_required');
+    let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : undefined;
+    let verificationId: string | undefined;
+    if (!phone) {
+      await this.auth.throttle('signIn', meta);
+      const record = await this.findByCodeAlone('ForgotPassword', code, meta);
+      phone = record.identifier!;
+      verificationId = record.id;
+    }
+    try {
+      await this.auth.resetPassword({ channel: 'phone', identifier: phone, code, newPassword: password, ...(verificationId ? { verificationId } : {}) }, meta);
+    } catch (error) {
+      if (isAppError(error, 'user.not_found')) throw new AppError('user.not_found', { data: { identifier: 'phone' } });
+      throw error;
+    }
+  }
+
+  /**
+   * `POST /1.1/requestChangePhoneNumber` `{mobilePhoneNumber}`: sends a code to the new number for the
+   * signed-in user (`ttl` is accepted and ignored: codes live `codes.ttlSeconds`).
+   * @throws AppError `user.session_required` (206), `user.phone_required`, `user.phone_taken` (214),
+   *   `user.invalid_phone`, sending errors
+   */
+  async requestChangePhoneNumber(sessionUser: UserRecord | undefined, body: LcObject, meta: RequestMeta): Promise<void> {
+    if (!sessionUser) throw new AppError('user.session_required');
+    const phone = this.users.normalize('phone', this.phoneOf(body));
+    await this.users.assertAvailable({ phone }, sessionUser.id);
+    await this.send('phone', phone, 'BindNewIdentifier', meta, sessionUser.id);
+  }
+
+  /**
+   * `POST /1.1/changePhoneNumber` `{mobilePhoneNumber, code}`: makes the number the signed-in user's
+   * (verified); the code must have been requested by this user for this number.
+   * @returns `{objectId, updatedAt, mobilePhoneNumber}`
+   * @throws AppError `user.session_required` (206), `user.phone_required`, verification errors (603),
+   *   `user.phone_taken` (214)
+   */
+  async changePhoneNumber(sessionUser: UserRecord | undefined, body: LcObject, meta: RequestMeta): Promise<LcObject> {
+    if (!sessionUser) throw new AppError('user.session_required');
+    await this.accountCenter.assertSelfEditable('phone');
+    const phone = this.users.normalize('phone', this.phoneOf(body));
+    const code = typeof body.code === 'string' || typeof body.code === 'number' ? String(body.code) : '';
+    await this.auth.throttle('signIn', meta);
+    const record = await this.verification.verifyCode({ channel: 'phone', identifier: phone, purpose: 'BindNewIdentifier', code });
+    if (record.userId !== sessionUser.id) throw new AppError('verification.not_found');
+    await this.users.assertAvailable({ phone }, sessionUser.id);
+    const updated = await this.users.update(sessionUser.id, { primaryPhone: phone, phoneVerified: true });
+    await this.verification.consume(record.id);
+    return { objectId: updated.id, updatedAt: new Date(updated.updatedAt).toISOString(), mobilePhoneNumber: phone };
+  }
+
+  /**
+   * `POST /1.1/requestPasswordReset` `{email}`: mails a ForgotPassword code to the user, to be entered on
+   * the reset page (`GET /1.1/resetPassword`). LeanCloud answers 205 for an unknown email, and so do we.
+   * @throws AppError `user.email_required` (204), `user.not_found` (205), sending errors
+   */
+  async requestPasswordReset(body: LcObject, meta: RequestMeta): Promise<void> {
+    const email = this.emailOf(body);
+    const user = await this.userByEmail(email);
+    await this.send('email', email, 'ForgotPassword', meta, user.id);
+  }
+
+  /**
+   * The reset page's form: sets a new password with the emailed code; ends every session.
+   * @throws AppError verification errors, `user.not_found`, `password.rejected`, `request.rate_limited`
+   */
+  async resetPasswordWithEmailCode(input: { email: string; code: string; password: string }, meta: RequestMeta): Promise<void> {
+    await this.auth.resetPassword({ channel: 'email', identifier: input.email, code: input.code, newPassword: input.password }, meta);
+  }
+
+  /**
+   * `POST /1.1/requestEmailVerify` `{email}`: mails a VerifyEmail message (code and one-click link to
+   * `GET /1.1/verifyEmail`) unless the email is verified already.
+   * @throws AppError `user.email_required` (204), `user.not_found` (205), sending errors
+   */
+  async requestEmailVerify(body: LcObject, meta: RequestMeta): Promise<void> {
+    const email = this.emailOf(body);
+    const user = await this.userByEmail(email);
+    if (user.emailVerified) return;
+    await this.verification.sendCode({
+      channel: 'email',
+      identifier: email,
+      purpose: 'VerifyEmail',
+      locale: meta.locale ?? 'en',
+      ip: meta.ip ?? null,
+      userId: user.id,
+      linkFor: (token) => `${this.config.publicUrl}/1.1/verifyEmail?token=${encodeURIComponent(token)}`,
+    });
+  }
+
+  /**
+   * The one-click link of requestEmailVerify.
+   * @throws AppError `verification.not_found`, `verification.code_expired`, `verification.already_used`
+   */
+  verifyEmailLink(token: string): Promise<void> {
+    return this.auth.verifyEmailWithLink(token);
+  }
+}

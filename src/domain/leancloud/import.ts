@@ -1,0 +1,179 @@
+import { AppError, isAppError } from '../../errors/index.js';
+import type { Store } from '../../storage/store.js';
+import type { IdentityService } from '../social/identities.js';
+import { authDataEntry } from './users.js';
+import { dateMs, isPlainObject, parseAcl } from './objects.js';
+import type { UserService } from '../users/index.js';
+
+/** Keys of an exported `_User` row that are not custom fields. */
+const SYSTEM = new Set([
+  'objectId', 'createdAt', 'updatedAt', 'username', 'password', 'salt', 'email', 'mobilePhoneNumber', 'emailVerified',
+  'mobilePhoneVerified', 'authData', 'ACL', 'sessionToken', 'className', '__type',
+]);
+/** LeanCloud/Mongo object ids and anything similar: letters, digits, `_`, `-`, up to 64 characters. */
+const OBJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The server-kept UnionID entries of authData (`_weixin_unionid`). */
+const UNION_ENTRY = /^_([A-Za-z0-9][A-Za-z0-9_.-]{0,63})_unionid$/;
+
+/** What happened to one exported row. */
+export type ImportOutcome = { status: 'imported'; objectId: string } | { status: 'skipped'; objectId: string } | { status: 'rejected'; objectId?: string; reason: string };
+
+/** One refused row of an import. */
+export interface RejectedRow {
+  /** 1-based position in the file (line for JSON lines, element for a JSON array). */
+  line: number;
+  objectId?: string;
+  reason: string;
+}
+
+/** Totals of an import. */
+export interface ImportReport {
+  total: number;
+  imported: number;
+  /** Rows whose objectId already exists (a re-run imports nothing twice). */
+  skipped: number;
+  rejected: RejectedRow[];
+}
+
+/** A row of the export and where it was. */
+export interface ExportRow {
+  line: number;
+  /** The parsed row, or an Error when the line was not JSON. */
+  row: unknown;
+}
+
+/** Human reason for a refused row. */
+function reasonOf(error: unknown): string {
+  if (!isAppError(error)) throw error;
+  const reasons: Record<string, string> = {
+    'user.username_taken': 'duplicate username',
+    'user.email_taken': 'duplicate email',
+    'user.phone_taken': 'duplicate mobilePhoneNumber',
+    'user.invalid_email': 'invalid email',
+    'user.invalid_phone': 'invalid mobilePhoneNumber',
+    'user.invalid_username': 'invalid username',
+    'identity.already_linked': 'authData already linked to another user',
+    'identity.invalid': 'authData entry without an id',
+    'object.invalid_acl': 'invalid ACL',
+    'object.invalid_key': 'invalid authData platform',
+  };
+  return reasons[error.code] ?? error.message;
+}
+
+/**
+ * Imports LeanCloud `_User` exports (issue 5 §4): keeps objectId, createdAt, username, email,
+ * mobilePhoneNumber, the verification flags, custom fields, authData (as verified identities: the operator's
+ * export is trusted, migration 0013), ACL, and the
+ * password — LeanCloud's salted SHA-512×512 hash becomes `$lc-sha512$<salt>$<hash>`, verified at the next
+ * login and then replaced by argon2id. Idempotent: a row whose objectId exists is skipped. A bad row
+ * (duplicate identifier, bad phone or email, authData owned by another row) is reported and the import
+ * goes on; nothing of it is written.
+ */
+export class LeanCloudImporter {
+  constructor(
+    private readonly users: UserService,
+    private readonly identities: IdentityService,
+    private readonly store: Store,
+  ) {}
+
+  /** Imports one exported row. Never throws for bad data (only for infrastructure failures). */
+  async importRow(row: unknown): Promise<ImportOutcome> {
+    if (row instanceof Error) return { status: 'rejected', reason: `not JSON: ${row.message}` };
+    if (!isPlainObject(row)) return { status: 'rejected', reason: 'not a JSON object' };
+    const objectId = row.objectId;
+    if (typeof objectId !== 'string' || !OBJECT_ID.test(objectId)) return { status: 'rejected', reason: 'missing or invalid objectId' };
+    try {
+      if (await this.users.findById(objectId)) return { status: 'skipped', objectId };
+      const str = (k: string) => (typeof row[k] === 'string' && row[k] !== '' ? (row[k] as string) : null);
+      const entries = this.authDataOf(row.authData);
+      for (const e of entries) {
+        const owner = await this.identities.findOwner(e.provider, e.subject);
+        if (owner && owner !== objectId) throw new AppError('identity.already_linked');
+      }
+      const acl = row.ACL === undefined || row.ACL === null ? undefined : parseAcl(row.ACL);
+      const customData: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row)) if (!SYSTEM.has(k) && !k.startsWith('_')) customData[k] = v;
+      const user = await this.users.create(
+        {
+          id: objectId,
+          username: str('username'),
+          email: str('email'),
+          phone: str('mobilePhoneNumber'),
+          passwordHash: this.passwordHashOf(row),
+          customData,
+          emailVerified: row.emailVerified === true,
+          phoneVerified: row.mobilePhoneVerified === true,
+          ...(dateMs(row.createdAt, true) !== undefined ? { createdAt: dateMs(row.createdAt, true)! } : {}),
+        },
+        { requireIdentifier: false, lenientUsername: true, enforcePolicy: false },
+      );
+      try {
+        // The operator's own export: its authData is trusted (imported: connectors may sign in with it,
+        // and client authData keeps working for these accounts, as it did on LeanCloud).
+        for (const e of entries) await this.identities.link(user.id, e.provider, e.subject, e.data, { verified: true, imported: true });
+        if (acl) await this.store.leancloud.setAcl(user.id, acl);
+      } catch (error) {
+        await this.users.delete(user.id);
+        throw error;
+      }
+      return { status: 'imported', objectId };
+    } catch (error) {
+      if (isAppError(error, 'user.username_taken') || isAppError(error, 'user.email_taken') || isAppError(error, 'user.phone_taken')) {
+        // A concurrent run may have imported this very row: then it is a skip, not a duplicate.
+        if (await this.users.findById(objectId)) return { status: 'skipped', objectId };
+      }
+      return { status: 'rejected', objectId, reason: reasonOf(error) };
+    }
+  }
+
+  /** The stored password hash of an exported row (LeanCloud's salted SHA-512, or bcrypt/argon2 as is). */
+  private passwordHashOf(row: Record<string, unknown>): string | null {
+    const { password, salt } = row;
+    if (typeof password !== 'string' || password === '') return null;
+    if (typeof salt === 'string' && /^[A-Za-z0-9]{1,128}$/.test(salt) && /^[A-Za-z0-9+/]+={0,2}$/.test(password)) return `$lc-sha512$${salt}$${password}`;
+    if (/^\$(2[aby]|argon2(id|i|d))\$/.test(password)) return password;
+    return null;
+  }
+
+  /** The identities of an exported authData object (UnionID entries included). */
+  private authDataOf(authData: unknown): Array<{ provider: string; subject: string; data: Record<string, unknown> }> {
+    if (!isPlainObject(authData)) return [];
+    const out = [];
+    for (const [platform, value] of Object.entries(authData)) {
+      if (value === null) continue;
+      const union = UNION_ENTRY.exec(platform);
+      if (union && isPlainObject(value) && typeof value.uid === 'string' && value.uid) {
+        out.push({ provider: platform, subject: value.uid, data: value });
+        continue;
+      }
+      const entry = authDataEntry(platform, value);
+      out.push({ provider: entry.platform, subject: entry.subject, data: entry.data });
+    }
+    return out;
+  }
+
+  /**
+   * Imports every row, `concurrency` at a time (the database's unique indexes keep concurrent rows
+   * honest), reporting progress after each row.
+   */
+  async importAll(rows: AsyncIterable<ExportRow>, options: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<ImportReport> {
+    const report: ImportReport = { total: 0, imported: 0, skipped: 0, rejected: [] };
+    const running = new Set<Promise<void>>();
+    const limit = Math.max(1, options.concurrency ?? 8);
+    for await (const { line, row } of rows) {
+      report.total++;
+      const task = this.importRow(row).then((outcome) => {
+        if (outcome.status === 'imported') report.imported++;
+        else if (outcome.status === 'skipped') report.skipped++;
+        else report.rejected.push({ line, ...(outcome.objectId ? { objectId: outcome.objectId } : {}), reason: outcome.reason });
+        options.onProgress?.(report.imported + report.skipped + report.rejected.length);
+      });
+      const tracked: Promise<void> = task.finally(() => running.delete(tracked));
+      running.add(tracked);
+      if (running.size >= limit) await Promise.race(running);
+    }
+    await Promise.all(running);
+    report.rejected.sort((a, b) => a.line - b.line);
+    return report;
+  }
+}

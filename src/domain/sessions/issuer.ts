@@ -1,0 +1,52 @@
+import type { UserPatch, UserRecord } from '../../storage/store.js';
+import type { Clock } from '../../util/clock.js';
+import type { RequestMeta, SignedIn } from '../sign-in/types.js';
+import type { SessionService } from './index.js';
+import type { UserService } from '../users/index.js';
+
+/** A check due once every factor of a sign-in is proven (the forced password reset, domain/sign-in/forced-reset.ts). */
+export interface SignInCompletionCheck {
+  /**
+   * Returns normally, or throws to refuse the session (AppError `auth.password_reset_required`, 403).
+   * Must not query for ordinary users (every sign-in passes here).
+   * @param amr RFC 8176 methods of the completed sign-in
+   */
+  afterAllFactors(user: UserRecord, amr: string[]): Promise<void>;
+}
+
+/**
+ * The last step of every sign-in, once every factor is proven: the completion check, `lastSignInAt`,
+ * and a first-party session. Its own service so that both the first factor (AuthService.finishSignIn)
+ * and the second (MfaService) end here without depending on each other.
+ */
+export class SessionIssuer {
+  constructor(
+    private readonly users: UserService,
+    private readonly sessions: SessionService,
+    private readonly completion: SignInCompletionCheck,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Runs the checks due once every factor of a sign-in is verified, for sign-ins that complete without
+   * a first-party session (the OIDC sign-in page's MFA step); {@link issueSignedIn} runs it itself.
+   * @param amr RFC 8176 methods of the sign-in
+   * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
+   */
+  assertSignInComplete(user: UserRecord, amr: string[]): Promise<void> {
+    return this.completion.afterAllFactors(user, amr);
+  }
+
+  /**
+   * Sets `lastSignInAt` (ms, plus `extraUpdate`) and issues a session with `amr`, after
+   * {@link assertSignInComplete}. Only for callers that verified every factor — use
+   * `AuthService.finishSignIn` everywhere else (it asks for the second factor).
+   * @throws AppError `auth.password_reset_required` (403; a flagged user's password sign-in, after MFA)
+   */
+  async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
+    await this.assertSignInComplete(user, amr);
+    const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
+    const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr });
+    return { user: updated, issued };
+  }
+}

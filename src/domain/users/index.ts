@@ -1,0 +1,332 @@
+import type { Config } from '../../config/index.js';
+import { AppError } from '../../errors/index.js';
+import { UniqueViolation, type Store, type UserListQuery, type UserPatch, type UserProfile, type UserRecord } from '../../storage/store.js';
+import type { Clock } from '../../util/clock.js';
+import { newId } from '../../util/crypto.js';
+import { type IdentifierKind, normalizeEmail, normalizePhone, validateUsername } from './identifiers.js';
+import type { PasswordHasher, PasswordPolicy } from '../credentials/passwords.js';
+import type { ActingSession } from '../sessions/index.js';
+
+/** The user as every API surface may show it: never the password hash. Timestamps in ms since the epoch. */
+export interface PublicUser {
+  id: string;
+  username: string | null;
+  primaryEmail: string | null;
+  primaryPhone: string | null;
+  name: string | null;
+  avatar: string | null;
+  profile: UserProfile;
+  customData: Record<string, unknown>;
+  emailVerified: boolean;
+  phoneVerified: boolean;
+  isSuspended: boolean;
+  hasPassword: boolean;
+  /** The next password sign-in must set a new password first (issue 6). */
+  passwordResetRequired: boolean;
+  createdAt: number;
+  updatedAt: number;
+  lastSignInAt: number | null;
+}
+
+/** Projects a stored user to {@link PublicUser}. */
+export function toPublicUser(u: UserRecord): PublicUser {
+  return {
+    id: u.id,
+    username: u.username,
+    primaryEmail: u.primaryEmail,
+    primaryPhone: u.primaryPhone,
+    name: u.name,
+    avatar: u.avatar,
+    profile: u.profile,
+    customData: u.customData,
+    emailVerified: u.emailVerified,
+    phoneVerified: u.phoneVerified,
+    isSuspended: u.isSuspended,
+    hasPassword: u.passwordHash !== null,
+    passwordResetRequired: u.passwordResetRequired ?? false,
+    createdAt: u.createdAt,
+    updatedAt: u.updatedAt,
+    lastSignInAt: u.lastSignInAt,
+  };
+}
+
+/** Input of {@link UserService.create}. Identifiers are raw and get normalised here. */
+export interface CreateUserInput {
+  id?: string;
+  username?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  password?: string | null;
+  /** A hash from an import (argon2/bcrypt/LeanCloud); exclusive with `password`. */
+  passwordHash?: string | null;
+  name?: string | null;
+  avatar?: string | null;
+  profile?: UserProfile;
+  customData?: Record<string, unknown>;
+  emailVerified?: boolean;
+  phoneVerified?: boolean;
+  createdAt?: number;
+  /** The first password sign-in must set a new password (issue 6; default false). */
+  passwordResetRequired?: boolean;
+}
+
+/** Options of {@link UserService.create}. */
+export interface CreateUserOptions {
+  /** Require at least one of username, email, phone (first-party sign-up). Default true. */
+  requireIdentifier?: boolean;
+  /** Run the whole password policy on `password` (default true); when false only its length bounds apply. */
+  enforcePolicy?: boolean;
+  /** Accept LeanCloud-style usernames (see {@link validateUsername}). */
+  lenientUsername?: boolean;
+}
+
+/** Maps a storage unique violation to the stable user error code. */
+export function conflictError(e: UniqueViolation): AppError {
+  return new AppError(e.field === 'username' ? 'user.username_taken' : e.field === 'email' ? 'user.email_taken' : 'user.phone_taken');
+}
+
+/**
+ * Users: creation with normalised, database-unique identifiers, lookup by identifier, and changes.
+ * The rules live here once for every surface (native, Account, Management, LeanCloud).
+ */
+export class UserService {
+  constructor(
+    private readonly store: Store,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly config: Config,
+    private readonly clock: Clock,
+    /**
+     * What "end every session of a user" means, one ender per kind of credential (first-party sessions,
+     * OIDC sessions, grants and tokens, impersonation subject tokens); each must spare what `keep` names.
+     */
+    private readonly sessionEnders: ReadonlyArray<(userId: string, keep: ActingSession) => Promise<unknown>> = [],
+  ) {}
+
+  /** Normalises an identifier of the given kind (email trimmed, phone to E.164, username validated). */
+  normalize(kind: IdentifierKind, value: string, lenientUsername = false): string {
+    if (kind === 'email') return normalizeEmail(value);
+    if (kind === 'phone') return normalizePhone(value, this.config.defaultPhoneRegion);
+    return validateUsername(value, lenientUsername);
+  }
+
+  /**
+   * Creates a user. The password (if any) is checked against the policy and hashed with argon2id.
+   * @returns the stored user
+   * @throws AppError `user.identifier_required`, `user.invalid_username|email|phone`, `password.rejected`,
+   *   `user.username_taken|email_taken|phone_taken` (decided by the database's unique indexes, so
+   *   concurrent sign-ups with one identifier yield exactly one user)
+   */
+  async create(input: CreateUserInput, options: CreateUserOptions = {}): Promise<UserRecord> {
+    const username = input.username ? this.normalize('username', input.username, options.lenientUsername) : null;
+    const email = input.email ? normalizeEmail(input.email) : null;
+    const phone = input.phone ? normalizePhone(input.phone, this.config.defaultPhoneRegion) : null;
+    if ((options.requireIdentifier ?? true) && !username && !email && !phone) throw new AppError('user.identifier_required');
+    if (input.password) {
+      if (options.enforcePolicy ?? true) this.policy.assert(input.password, { username, email });
+      else this.policy.assertLength(input.password);
+    }
+    const now = this.clock.now();
+    // Cheap duplicate check first so a taken identifier does not cost an argon2 hash; the unique
+    // index still decides races.
+    await this.assertAvailable({ username, email, phone });
+    const passwordHash = input.password ? await this.hasher.hash(input.password) : (input.passwordHash ?? null);
+    const user: UserRecord = {
+      id: input.id ?? newId(now),
+      username,
+      primaryEmail: email,
+      primaryPhone: phone,
+      name: input.name ?? null,
+      avatar: input.avatar ?? null,
+      profile: input.profile ?? {},
+      customData: input.customData ?? {},
+      passwordHash,
+      passwordUpdatedAt: passwordHash ? now : null,
+      emailVerified: input.emailVerified ?? false,
+      phoneVerified: input.phoneVerified ?? false,
+      isSuspended: false,
+      createdAt: input.createdAt ?? now,
+      updatedAt: now,
+      lastSignInAt: null,
+      ...(input.passwordResetRequired ? { passwordResetRequired: true } : {}),
+    };
+    try {
+      await this.store.users.insert(user);
+    } catch (error) {
+      if (error instanceof UniqueViolation) throw conflictError(error);
+      throw error;
+    }
+    return user;
+  }
+
+  /**
+   * Fails fast when an identifier is already taken (advisory; the database decides races).
+   * @throws AppError `user.username_taken|email_taken|phone_taken`
+   */
+  async assertAvailable(ids: { username?: string | null; email?: string | null; phone?: string | null }, exceptUserId?: string) {
+    const checks: Array<[string | null | undefined, (v: string) => Promise<UserRecord | undefined>, 'username' | 'email' | 'phone']> = [
+      [ids.username, (v) => this.store.users.findByUsername(v), 'username'],
+      [ids.email, (v) => this.store.users.findByEmail(v), 'email'],
+      [ids.phone, (v) => this.store.users.findByPhone(v), 'phone'],
+    ];
+    for (const [value, find, field] of checks) {
+      if (!value) continue;
+      const other = await find(value);
+      if (other && other.id !== exceptUserId) throw conflictError(new UniqueViolation(field));
+    }
+  }
+
+  /** The user with this id, or undefined. */
+  findById(id: string): Promise<UserRecord | undefined> {
+    return this.store.users.findById(id);
+  }
+
+  /**
+   * The user a (raw) identifier names, or undefined — also when the identifier is malformed, so
+   * callers cannot tell "bad format" from "no such user" on sign-in paths.
+   */
+  async findByIdentifier(kind: IdentifierKind, raw: string): Promise<UserRecord | undefined> {
+    let value: string;
+    try {
+      value = this.normalize(kind, raw, true);
+    } catch {
+      return undefined;
+    }
+    if (kind === 'email') return this.store.users.findByEmail(value);
+    if (kind === 'phone') return this.store.users.findByPhone(value);
+    return this.store.users.findByUsername(value);
+  }
+
+  /**
+   * The user with this id.
+   * @throws AppError `user.not_found`
+   */
+  async require(id: string): Promise<UserRecord> {
+    const user = await this.store.users.findById(id);
+    if (!user) throw new AppError('user.not_found');
+    return user;
+  }
+
+  /**
+   * Applies a patch (bumping `updatedAt`).
+   * @throws AppError `user.not_found`, or a `user.*_taken` conflict (nothing written)
+   */
+  async update(id: string, patch: UserPatch): Promise<UserRecord> {
+    try {
+      const user = await this.store.users.update(id, { ...patch, updatedAt: this.clock.now() });
+      if (!user) throw new AppError('user.not_found');
+      return user;
+    } catch (error) {
+      if (error instanceof UniqueViolation) throw conflictError(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes a user, every surface alike: first ends every session and token of the user (including
+   * OAuth grants, which are not tied to the row by a foreign key), then deletes the row; sessions and
+   * verification records go with it (foreign keys cascade).
+   * @returns true when a user was deleted
+   */
+  async delete(id: string): Promise<boolean> {
+    await this.endAllSessions(id);
+    return this.store.users.delete(id);
+  }
+
+  /**
+   * One page of users, newest first, and the number of all matches.
+   * @param query search terms and paging (offset/limit in rows)
+   */
+  list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
+    return this.store.users.list(query);
+  }
+
+  /**
+   * Changes identifiers and basic fields as an administrator would (Logto's PATCH /api/users/:id):
+   * identifiers are normalised and checked for uniqueness; `null` (or `''`) clears a field; `profile`
+   * and `customData` are replaced. Clearing every way to sign in is allowed here, as in Logto.
+   * @throws AppError `user.not_found`, `user.invalid_username|email|phone`, `user.*_taken`
+   */
+  async adminUpdate(
+    id: string,
+    input: {
+      username?: string | null;
+      primaryEmail?: string | null;
+      primaryPhone?: string | null;
+      name?: string | null;
+      avatar?: string | null;
+      profile?: UserProfile;
+      customData?: Record<string, unknown>;
+      /** Force a new password at the next password sign-in (issue 6). */
+      passwordResetRequired?: boolean;
+    },
+  ): Promise<UserRecord> {
+    await this.require(id);
+    const patch: UserPatch = {};
+    const clear = (v: string | null | undefined) => v === null || v === '';
+    if (input.username !== undefined) patch.username = clear(input.username) ? null : this.normalize('username', input.username!, true);
+    if (input.primaryEmail !== undefined) {
+      patch.primaryEmail = clear(input.primaryEmail) ? null : normalizeEmail(input.primaryEmail!);
+      patch.emailVerified = false;
+    }
+    if (input.primaryPhone !== undefined) {
+      patch.primaryPhone = clear(input.primaryPhone) ? null : normalizePhone(input.primaryPhone!, this.config.defaultPhoneRegion);
+      patch.phoneVerified = false;
+    }
+    if (input.name !== undefined) patch.name = clear(input.name) ? null : input.name;
+    if (input.avatar !== undefined) patch.avatar = clear(input.avatar) ? null : input.avatar;
+    if (input.profile !== undefined) patch.profile = input.profile;
+    if (input.customData !== undefined) patch.customData = input.customData;
+    if (input.passwordResetRequired !== undefined) patch.passwordResetRequired = input.passwordResetRequired;
+    return this.update(id, patch);
+  }
+
+  /**
+   * Shallow-merges `profile` into the stored profile (top-level keys; `address` is replaced as a whole),
+   * as Logto's PATCH …/profile does. @returns the new profile
+   * @throws AppError `user.not_found`
+   */
+  async mergeProfile(id: string, profile: UserProfile): Promise<UserProfile> {
+    const user = await this.require(id);
+    return (await this.update(id, { profile: { ...user.profile, ...profile } })).profile;
+  }
+
+  /**
+   * Shallow-merges `customData` into the stored custom data (top-level keys). @returns the new custom data
+   * @throws AppError `user.not_found`
+   */
+  async mergeCustomData(id: string, customData: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const user = await this.require(id);
+    return (await this.update(id, { customData: { ...user.customData, ...customData } })).customData;
+  }
+
+  /**
+   * Suspends or restores a user. Suspending ends every session and token of the user and blocks
+   * sign-in (`auth.user_suspended`); restoring allows sign-in again.
+   * @throws AppError `user.not_found`
+   */
+  async setSuspended(id: string, isSuspended: boolean): Promise<UserRecord> {
+    await this.require(id);
+    const user = await this.update(id, { isSuspended });
+    if (isSuspended) await this.endAllSessions(id);
+    return user;
+  }
+
+  /**
+   * Ends every session and token of a user (password change or reset, suspension) but the acting
+   * session `keep` names (default: none is kept).
+   */
+  async endAllSessions(userId: string, keep: ActingSession = {}): Promise<void> {
+    for (const end of this.sessionEnders) await end(userId, keep);
+  }
+
+  /**
+   * Checks a password against the user's stored hash (same work whether or not one is set).
+   * @returns true when it matches
+   * @throws AppError `user.not_found`
+   */
+  async checkPassword(id: string, password: string): Promise<boolean> {
+    const user = await this.require(id);
+    return (await this.hasher.verify(user.passwordHash, password)).ok;
+  }
+}
