@@ -26,6 +26,7 @@ import { SocialService } from './domain/social/index.js';
 import { socialAuthRoutes } from './http/auth/social.js';
 import { MfaService, SecondFactors } from './domain/mfa/index.js';
 import { SessionIssuer } from './domain/sessions/issuer.js';
+import { Reauthentication } from './domain/sessions/reauthentication.js';
 import { mfaAuthRoutes } from './http/auth/mfa.js';
 import { codeRoutes } from './http/auth/codes.js';
 import { authRoutes } from './http/auth/index.js';
@@ -175,6 +176,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const policy = new PasswordPolicy(config.password);
     // Built in dependency order; every service gets its collaborators through its constructor.
     const sessions = new SessionService(store, config, clock);
+    const reauthentication = new Reauthentication(store, clock);
     const subjectTokens = new SubjectTokenService(store, clock);
     // "End every session of a user" (password change, reset, suspension): first-party sessions, OIDC
     // sessions, grants and stored tokens, and unused impersonation tokens — sparing the acting session.
@@ -238,13 +240,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const customFields = new CustomFieldService(sdkStore, users, clock);
     const forcedReset = new ForcedResetService(sdkStore, users, auth, hasher, credentials, clock);
     const sdk: SdkServices = {
-      self: new SelfService(users, account, auth, sessions, verification, credentials, customFields, accountCenter,
+      self: new SelfService(users, account, auth, sessions, verification, credentials, customFields, accountCenter, reauthentication,
         config.signIn.requireOldIdentifierProof),
       securityLevel,
       customFields,
       forcedReset,
       sdkAuth: new SdkAuthService(auth, users, sessions, sdkStore,
-        await limiters.create({ name: 'user_exists', points: config.rateLimit.userExistsPerMinute, durationSeconds: 60 }), config),
+        await limiters.create({ name: 'user_exists', points: config.rateLimit.userExistsPerMinute, durationSeconds: 60 }), config, reauthentication),
       captcha,
     };
     const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, identities, accountCenter, account,
@@ -351,6 +353,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       accountCenter,
       account,
       sessions,
+      reauthentication,
       social,
       mfa,
       // Unknown clients count as third-party: they may read, never change.

@@ -22,10 +22,7 @@ import type { CodeChannel, MessageLocale, VerificationService } from '../verific
 
 /** A verification record as the Verification API returns it. */
 /** A sign-in session at the OIDC provider, as the Account API lists it (times in ms). */
-/** Whether the user can prove identity with a password or a code to their email or phone (logto.md §1.4). */
-export function hasSecurityVerificationMethod(user: UserRecord): boolean {
-  return user.passwordHash !== null || user.primaryEmail !== null || user.primaryPhone !== null;
-}
+export { hasSecurityVerificationMethod } from '../sessions/reauthentication.js';
 
 export interface OidcSessionView {
   /** The session's `uid` (not its id, which is the session cookie's value). */
@@ -66,39 +63,6 @@ export class AccountService {
     /** Password checks under the sign-in protections (per-IP budget, account lockout). */
     private readonly auth: Pick<AuthService, 'checkUserPassword'>,
   ) {}
-
-  /**
-   * True when `recordId` names a live identity proof of `user` (see the module comment).
-   * Never throws: anything unknown, expired, consumed, unverified or of another user is simply false.
-   */
-  async isIdentityProof(recordId: string | undefined, user: UserRecord): Promise<boolean> {
-    if (!recordId) return false;
-    const record = await this.store.verifications.findById(recordId);
-    if (!record || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null) return false;
-    if (record.expiresAt <= this.clock.now()) return false;
-    if (record.type === 'password') return record.purpose === 'Identity';
-    if (record.purpose !== 'Generic') return false;
-    const current = record.type === 'email_code' ? user.primaryEmail?.toLowerCase() : user.primaryPhone;
-    return current !== undefined && current !== null && record.identifier === current;
-  }
-
-  /**
-   * Logto's "conditional identity verification" (logto.md §1.2 cIV): a proof is required only from a
-   * user who has a way to give one (a password, an email or a phone); others — social-only users —
-   * may change their account without it.
-   * @throws AppError `verification_record.permission_denied` (401)
-   */
-  async requireIdentityProofIfPossible(recordId: string | undefined, user: UserRecord): Promise<void> {
-    if (hasSecurityVerificationMethod(user)) await this.requireIdentityProof(recordId, user);
-  }
-
-  /**
-   * Requires a live identity proof of `user`.
-   * @throws AppError `verification_record.permission_denied` (401)
-   */
-  async requireIdentityProof(recordId: string | undefined, user: UserRecord): Promise<void> {
-    if (!(await this.isIdentityProof(recordId, user))) throw new AppError('verification_record.permission_denied');
-  }
 
   /**
    * Checks the user's password and records an identity proof (Verification API `POST /password`), under

@@ -5,6 +5,7 @@ import type { AccountCenterService } from './center.js';
 import type { AuthService, RequestMeta, SignedIn } from '../sign-in/auth.js';
 import type { CustomFieldService } from './custom-fields.js';
 import type { CredentialService } from '../credentials/index.js';
+import type { Reauthentication } from '../sessions/reauthentication.js';
 import type { ResolvedSession, SessionService } from '../sessions/index.js';
 import type { UserService } from '../users/index.js';
 import type { CodeChannel, MessageLocale, VerificationService } from '../verification/index.js';
@@ -46,7 +47,7 @@ export interface BindInput {
  *
  * Changes to the account's recovery attributes that no other secret proves — binding an email/phone
  * without a code from a current one, removing one, setting a first password — need a recent sign-in
- * (the session issued within 10 minutes, `REAUTHENTICATION_WINDOW_MS` of domain/sessions/index.ts, else 401
+ * (the session issued within 10 minutes, `REAUTHENTICATION_WINDOW_MS` of domain/sessions/reauthentication.ts, else 401
  * `auth.reauthentication_required`), so a stolen session token cannot take the account over (security
  * review; OWASP ASVS 5.0 V7.5). While the account center is enabled its field modes bind these
  * methods too ({@link AccountCenterService.assertSelfEditable}: 400 `account_center.field_not_editable`).
@@ -62,6 +63,8 @@ export class SelfService {
     private readonly customFields: CustomFieldService,
     /** The end-user write policy (account-center field modes, while the account center is enabled). */
     private readonly accountCenter: Pick<AccountCenterService, 'assertSelfEditable'>,
+    /** Re-authentication: changes no other secret proves need a recent sign-in. */
+    private readonly reauth: Pick<Reauthentication, 'assertRecentSignIn'>,
     /** Config `signIn.requireOldIdentifierProof`: replacing a bound address always needs the old-address code. */
     private readonly requireOldProof = true,
   ) {}
@@ -131,7 +134,7 @@ export class SelfService {
       }
       return this.auth.changePassword({ userId: user.id, oldPassword: input.oldPassword, newPassword: input.newPassword }, meta);
     }
-    this.sessions.assertRecentSignIn(caller.session);
+    this.reauth.assertRecentSignIn(caller.session);
     await this.auth.throttle('signIn', meta);
     const updated = await this.credentials.setPassword({
       user,
@@ -180,7 +183,7 @@ export class SelfService {
     if ((input.verifyOld || this.requireOldProof) && current !== null && input.oldCode === undefined) {
       throw new AppError('request.invalid', { data: { issues: [{ path: `body.${field}`, code: 'custom', message: 'A code sent to the current address is required' }] } });
     }
-    if (input.oldCode === undefined) this.sessions.assertRecentSignIn(caller.session);
+    if (input.oldCode === undefined) this.reauth.assertRecentSignIn(caller.session);
     const fresh = await this.verification.verifyCode({ channel, identifier: normalized, purpose: 'BindNewIdentifier', code: input.code });
     let old: { id: string } | undefined;
     if (input.oldCode !== undefined) {
@@ -210,7 +213,7 @@ export class SelfService {
     if (current === null) {
       throw new AppError('request.invalid', { message: `No ${channel} is bound to this account.` });
     }
-    this.sessions.assertRecentSignIn(caller.session);
+    this.reauth.assertRecentSignIn(caller.session);
     await this.account.assertKeepsSignInMethod(user, channel);
     return this.users.update(user.id, channel === 'email' ? { primaryEmail: null, emailVerified: false } : { primaryPhone: null, phoneVerified: false });
   }

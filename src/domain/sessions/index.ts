@@ -41,14 +41,6 @@ export interface ResolvedSession {
   user: UserRecord;
 }
 
-/**
- * How recent a session's sign-in must be (ms, 10 minutes) for sensitive account changes: linking an
- * account, binding a first or removing an email/phone, setting a first password (security review;
- * NIST SP 800-63B-4 §5.2 reauthentication, OWASP ASVS 5.0 V7.5 "re-authentication before sensitive
- * changes"). Measured from the session's `createdAt` — the moment its user proved a factor; token
- * refresh keeps `createdAt`, so refreshing does not count as signing in again.
- */
-export const REAUTHENTICATION_WINDOW_MS = 10 * 60 * 1000;
 
 /** Sessions are touched at most this often (ms), so reads do not become writes on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -88,15 +80,6 @@ export class SessionService {
     return { token, session };
   }
 
-  /**
-   * Refuses a sensitive change through a session whose sign-in is older than
-   * {@link REAUTHENTICATION_WINDOW_MS} (10 minutes, from `session.createdAt`, ms since the epoch). No
-   * query: the session is the one already resolved for the request.
-   * @throws AppError `auth.reauthentication_required` (401): sign in again, then retry with the new session
-   */
-  assertRecentSignIn(session: SessionRecord): void {
-    if (this.clock.now() - session.createdAt > REAUTHENTICATION_WINDOW_MS) throw new AppError('auth.reauthentication_required');
-  }
 
   /** When this session ends if it stays unused: the earlier of absolute and idle expiry (ms). */
   effectiveExpiry(session: SessionRecord): number {

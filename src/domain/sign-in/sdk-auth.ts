@@ -5,6 +5,7 @@ import type { UserRecord } from '../../storage/store.js';
 import type { Limiter } from '../../util/rate-limit.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { IdentifierKind } from '../users/identifiers.js';
+import type { Reauthentication } from '../sessions/reauthentication.js';
 import type { SessionService } from '../sessions/index.js';
 import type { UserService } from '../users/index.js';
 import type { CodeChannel } from '../verification/index.js';
@@ -22,6 +23,8 @@ export class SdkAuthService {
     /** Per-IP budget of user-exists checks. */
     private readonly userExistsLimiter: Limiter,
     private readonly config: Config,
+    /** Re-authentication (a recent sign-in of the primary account). */
+    private readonly reauth: Pick<Reauthentication, 'assertRecentSignIn'>,
   ) {}
 
   /**
@@ -70,7 +73,7 @@ export class SdkAuthService {
    * Both callers prove the accounts with live session tokens. Only an account made of third-party
    * identities alone can be merged away (anything else would be lost). Linking adds a lasting way into
    * the primary account, so the primary session must come from a recent sign-in
-   * ({@link SessionService.assertRecentSignIn}, 10 minutes): a stolen, older primary token is not enough.
+   * ({@link Reauthentication.assertRecentSignIn}, 10 minutes): a stolen, older primary token is not enough.
    * @throws AppError `auth.unauthorized` (a token is not a live session), `auth.reauthentication_required`
    *   (401: the primary session was issued more than 10 minutes ago), `request.invalid` (one account
    *   twice), `account.link_conflict` (409: the secondary has a password, email or phone, or both have an
@@ -81,7 +84,7 @@ export class SdkAuthService {
     await this.auth.throttle('signIn', meta);
     const primary = await this.sessions.authenticate(primaryToken);
     const secondary = await this.sessions.authenticate(secondaryToken);
-    this.sessions.assertRecentSignIn(primary.session);
+    this.reauth.assertRecentSignIn(primary.session);
     if (primary.user.id === secondary.user.id) {
       throw new AppError('request.invalid', { message: 'The two tokens belong to the same account.' });
     }

@@ -4,6 +4,7 @@ import type { AccountService } from '../../domain/account/index.js';
 import type { AccountCenterService } from '../../domain/account/center.js';
 import type { MfaService } from '../../domain/mfa/index.js';
 import type { SessionService } from '../../domain/sessions/index.js';
+import type { Reauthentication } from '../../domain/sessions/reauthentication.js';
 import type { SocialService } from '../../domain/social/index.js';
 import { AppError } from '../../errors/index.js';
 import { installErrorDialect } from '../errors.js';
@@ -27,6 +28,8 @@ export interface AccountRoutesOptions {
   accountCenter: AccountCenterService;
   account: AccountService;
   sessions: SessionService;
+  /** Identity proofs (`logto-verification-id`). */
+  reauthentication: Reauthentication;
   /** Social identities (routes in ./social.ts); without it the social routes are absent. */
   social?: SocialService;
   /** MFA factors (routes in ./mfa.ts); without it the MFA routes are absent. */
@@ -49,7 +52,7 @@ export interface AccountRoutesOptions {
  * sessions.ts (sessions and grants), verifications.ts, social.ts, mfa.ts. Errors leave in Logto's
  * dialect (errors.ts).
  */
-export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, social, mfa, isThirdPartyClient }) => {
+export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, reauthentication, social, mfa, isThirdPartyClient }) => {
   installErrorDialect(app, LOGTO_ACCOUNT_ERRORS);
   const contexts = new WeakMap<FastifyRequest, AccountContext>();
   app.addHook('onRequest', async (request) => {
@@ -59,7 +62,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     contexts.set(request, { caller, settings });
   });
 
-  const policy = accountPolicy(contexts, account, isThirdPartyClient);
+  const policy = accountPolicy(contexts, reauthentication, isThirdPartyClient);
   const deps: AccountRouteDeps = {
     account,
     sessions,

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { AccountService } from '../../domain/account/index.js';
+import type { Reauthentication } from '../../domain/sessions/reauthentication.js';
 import { type AccountCenterField, type AccountCenterSettings, assertEditable, canRead } from '../../domain/account/center.js';
 import { AppError } from '../../errors/index.js';
 import type { AccountCaller } from '../principal.js';
@@ -80,7 +80,7 @@ export interface AccountPolicy {
  */
 export function accountPolicy(
   contexts: WeakMap<FastifyRequest, AccountContext>,
-  account: Pick<AccountService, 'requireIdentityProof' | 'requireIdentityProofIfPossible'>,
+  reauth: Pick<Reauthentication, 'requireIdentityProof' | 'requireIdentityProofIfPossible'>,
   isThirdPartyClient: (clientId: string) => Promise<boolean>,
 ): AccountPolicy {
   const context = (request: FastifyRequest) => {
@@ -123,11 +123,11 @@ export function accountPolicy(
     }),
     identityProof: {
       name: 'identity-proof',
-      check: (request, { caller }) => account.requireIdentityProof(proofId(request), caller.user),
+      check: (request, { caller }) => reauth.requireIdentityProof(proofId(request), caller.user),
     },
     identityProofIfPossible: {
       name: 'identity-proof-if-possible',
-      check: (request, { caller }) => account.requireIdentityProofIfPossible(proofId(request), caller.user),
+      check: (request, { caller }) => reauth.requireIdentityProofIfPossible(proofId(request), caller.user),
     },
     when: (condition, applies, step) => ({
       name: `${step.name}?${condition}`,
