@@ -316,7 +316,9 @@ export class KyselyOidcPayloadStore implements OidcPayloadStore {
     let query = this.db
       .deleteFrom('oidc_payloads')
       .where('account_id', '=', accountId)
-      .where((eb) => eb.or([eb('grant_id', 'is', null), eb('grant_id', '!=', keep.grantId)]));
+      .where((eb) => eb.or([eb('grant_id', 'is', null), eb('grant_id', '!=', keep.grantId)]))
+      // The kept grant itself: a `Grant` row carries no grant_id, its id is the grant's.
+      .where((eb) => eb.not(eb.and([eb('model', '=', 'Grant'), eb('id', '=', keep.grantId)])));
     // Every provider session of the account ends (a browser signed in with the old password must not
     // get new codes silently), except the caller's own browser session.
     const keepUid = keep.sessionUid;
