@@ -288,7 +288,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     // helmet's default security headers on every answer (routes that hijack the response, like
     // /oidc/*, set their own).
-    const headers = securityHeaders();
+    // Every API answer is about one caller (accounts, sessions, tokens, codes): never stored by a cache
+    // (RFC 6749 §5.1 for token answers; ASVS 5.0 V14.3). A route that wants caching sets its own header.
+    const headers = { ...securityHeaders(), 'cache-control': 'no-store' };
     server.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
       done();

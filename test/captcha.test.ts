@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTCHA_ALPHABET } from '../src/domain/sign-in/captcha.js';
 import { ManualClock } from '../src/util/clock.js';
+import { sha256Hex } from '../src/util/crypto.js';
 import { type DatabaseFactory, dialects, type RunningApp, startApp, testConfig } from './helpers.js';
 
 const PW = 'violet-harbor-7-lantern';
@@ -125,9 +126,10 @@ describe.each(dialects)('sign-in captcha on %s', (_name, database) => {
     }
   });
 
-  it('stores answers hashed', async () => {
+  it('stores answers hashed (and the id only as its SHA-256, issue 15)', async () => {
     const c = await captcha(newIp());
-    const rows = await (t.app.database.db as any).selectFrom('captchas').selectAll().where('id', '=', c.id).execute();
+    expect(await (t.app.database.db as any).selectFrom('captchas').selectAll().where('id', '=', c.id).execute()).toHaveLength(0);
+    const rows = await (t.app.database.db as any).selectFrom('captchas').selectAll().where('id', '=', sha256Hex(c.id)).execute();
     expect(rows).toHaveLength(1);
     expect(rows[0].answer_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows[0])).not.toContain(c.answer);

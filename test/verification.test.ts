@@ -6,6 +6,7 @@ import {
   type OutgoingCode,
   type SendCodeInput,
   VerificationService,
+  verificationKey,
 } from '../src/domain/verification/index.js';
 import { AppError, type ErrorCode } from '../src/errors/index.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
@@ -89,8 +90,11 @@ async function setup(options: { config?: Parameters<typeof testConfig>[0]; resen
 
 /** Sends an email code and returns the record and the code that was delivered. */
 async function sendEmail(env: Env, email: string, overrides: Partial<SendCodeInput> = {}) {
-  const record = await env.service.sendCode({ channel: 'email', identifier: email, purpose: 'SignIn', locale: 'en', ...overrides });
-  return { record, code: env.delivery.last.code, message: env.delivery.last };
+  const { handle, ...record } = await env.service.sendCode({ channel: 'email', identifier: email, purpose: 'SignIn', locale: 'en', ...overrides });
+  // Only the SHA-256 of the handle the caller receives is stored (issue 15).
+  expect(record.id).toBe(verificationKey(handle));
+  expect(handle).toMatch(/^vrf_/);
+  return { record, handle, code: env.delivery.last.code, message: env.delivery.last };
 }
 
 /** Awaits `p` and returns the AppError it rejected with, checking its code. */
@@ -167,7 +171,7 @@ describe('VerificationService.sendCode', () => {
     expect(await env.store.verifications.findById(register.record.id)).toStrictEqual(register.record);
     expect(await env.store.verifications.findById(other.record.id)).toStrictEqual(other.record);
     await rejection(
-      env.service.verifyCode({ channel: 'email', identifier: 'swap@example.com', purpose: 'SignIn', code: first.code, verificationId: first.record.id }),
+      env.service.verifyCode({ channel: 'email', identifier: 'swap@example.com', purpose: 'SignIn', code: first.code, verificationId: first.handle }),
       'verification.not_found',
     );
     const verified = await env.service.verifyCode({ channel: 'email', identifier: 'swap@example.com', purpose: 'SignIn', code: second.code });
@@ -218,14 +222,14 @@ describe('VerificationService.sendCode', () => {
 describe('VerificationService.verifyCode', () => {
   it('matches email identifiers case-insensitively', async () => {
     const env = await setup();
-    const { record, code } = await sendEmail(env, 'Mixed.Case@Example.ORG');
+    const { record, handle, code } = await sendEmail(env, 'Mixed.Case@Example.ORG');
     expect(record.identifier).toBe('mixed.case@example.org');
     const verified = await env.service.verifyCode({
       channel: 'email',
       identifier: 'mixed.case@example.org',
       purpose: 'SignIn',
       code,
-      verificationId: record.id,
+      verificationId: handle,
     });
     expect(verified).toStrictEqual({ ...record, attempts: 1, verifiedAt: env.clock.now() });
     const used = await env.service.useCode({ channel: 'email', identifier: ' MIXED.CASE@EXAMPLE.ORG ', purpose: 'SignIn', code });
@@ -234,18 +238,18 @@ describe('VerificationService.verifyCode', () => {
 
   it('matches phones written in any format', async () => {
     const env = await setup({ config: { defaultPhoneRegion: 'US' } });
-    const record = await env.service.sendCode({ channel: 'phone', identifier: '(415) 555-0123', purpose: 'SignIn', locale: 'en' });
+    const { handle, ...record } = await env.service.sendCode({ channel: 'phone', identifier: '(415) 555-0123', purpose: 'SignIn', locale: 'en' });
     expect(env.delivery.sent.at(-1)?.channel).toBe('phone');
     expect(env.delivery.last.to).toBe('+14155550123');
     expect(record).toMatchObject({ type: 'phone_code', identifierType: 'phone', identifier: '+14155550123' });
     const code = env.delivery.last.code;
-    const verified = await env.service.verifyCode({ channel: 'phone', identifier: '+1 415 555 0123', purpose: 'SignIn', code, verificationId: record.id });
+    const verified = await env.service.verifyCode({ channel: 'phone', identifier: '+1 415 555 0123', purpose: 'SignIn', code, verificationId: handle });
     expect(verified.id).toBe(record.id);
     const used = await env.service.useCode({ channel: 'phone', identifier: '415.555.0123', purpose: 'SignIn', code });
     expect(used.id).toBe(record.id);
     // The same record through the email channel is not found.
     await rejection(
-      env.service.verifyCode({ channel: 'email', identifier: '+14155550123', purpose: 'SignIn', code, verificationId: record.id }),
+      env.service.verifyCode({ channel: 'email', identifier: '+14155550123', purpose: 'SignIn', code, verificationId: handle }),
       'verification.not_found',
     );
   });
@@ -256,11 +260,11 @@ describe('VerificationService.verifyCode', () => {
     const b = await sendEmail(env, 'b@example.com');
     const aRegister = await sendEmail(env, 'a@example.com', { purpose: 'Register' });
     await rejection(
-      env.service.verifyCode({ channel: 'email', identifier: 'a@example.com', purpose: 'SignIn', code: b.code, verificationId: b.record.id }),
+      env.service.verifyCode({ channel: 'email', identifier: 'a@example.com', purpose: 'SignIn', code: b.code, verificationId: b.handle }),
       'verification.not_found',
     );
     await rejection(
-      env.service.verifyCode({ channel: 'email', identifier: 'a@example.com', purpose: 'SignIn', code: aRegister.code, verificationId: aRegister.record.id }),
+      env.service.verifyCode({ channel: 'email', identifier: 'a@example.com', purpose: 'SignIn', code: aRegister.code, verificationId: aRegister.handle }),
       'verification.not_found',
     );
     await rejection(
@@ -290,7 +294,7 @@ describe('VerificationService.verifyCode', () => {
     const late = await sendEmail(env, 'late@example.com');
     env.clock.advance(300_000);
     await rejection(
-      env.service.verifyCode({ channel: 'email', identifier: 'late@example.com', purpose: 'SignIn', code: late.code, verificationId: late.record.id }),
+      env.service.verifyCode({ channel: 'email', identifier: 'late@example.com', purpose: 'SignIn', code: late.code, verificationId: late.handle }),
       'verification.code_expired',
     );
     // Without an id, an expired record is no live record.
@@ -305,14 +309,14 @@ describe('VerificationService.verifyCode', () => {
 
   it('counts wrong guesses and dies after maxAttempts, even for the right code', async () => {
     const env = await setup({ config: { codes: { maxAttempts: 3 } } });
-    const { record, code } = await sendEmail(env, 'guess@example.com');
+    const { record, handle, code } = await sendEmail(env, 'guess@example.com');
     const input = { channel: 'email' as const, identifier: 'guess@example.com', purpose: 'SignIn' as const };
     const first = await rejection(env.service.verifyCode({ ...input, code: wrong(code) }), 'verification.code_mismatch');
     expect(first.data).toEqual({ remainingAttempts: 2 });
     const second = await rejection(env.service.verifyCode({ ...input, code: 'abcdef' }), 'verification.code_mismatch');
     expect(second.data).toEqual({ remainingAttempts: 1 });
     await rejection(env.service.verifyCode({ ...input, code: wrong(code) }), 'verification.too_many_attempts');
-    await rejection(env.service.verifyCode({ ...input, code, verificationId: record.id }), 'verification.too_many_attempts');
+    await rejection(env.service.verifyCode({ ...input, code, verificationId: handle }), 'verification.too_many_attempts');
     expect(await env.store.verifications.findById(record.id)).toStrictEqual({ ...record, attempts: 3 });
 
     // The right code on the last attempt still works.
@@ -327,11 +331,11 @@ describe('VerificationService.verifyCode', () => {
 
   it('is single use: a consumed record answers verification.already_used, and of concurrent uses one wins', async () => {
     const env = await setup();
-    const { record, code } = await sendEmail(env, 'once@example.com');
+    const { record, handle, code } = await sendEmail(env, 'once@example.com');
     const input = { channel: 'email' as const, identifier: 'once@example.com', purpose: 'SignIn' as const, code };
     expect((await env.service.useCode(input)).id).toBe(record.id);
     expect((await env.store.verifications.findById(record.id))?.consumedAt).toBe(env.clock.now());
-    await rejection(env.service.useCode({ ...input, verificationId: record.id }), 'verification.already_used');
+    await rejection(env.service.useCode({ ...input, verificationId: handle }), 'verification.already_used');
     await rejection(env.service.useCode(input), 'verification.not_found');
     await rejection(env.service.consume(record.id), 'verification.already_used');
 
@@ -349,8 +353,9 @@ describe('VerificationService.recordProof', () => {
     const now = env.clock.now();
     const issued = await env.service.recordProof({ type: 'password', purpose: 'Identity', userId: 'usr_proof', ip: '192.0.2.1' });
     expect(issued).toStrictEqual({ verificationId: expect.stringMatching(/^vrf_/), expiresAt: now + 600_000 });
-    expect(await env.store.verifications.findById(issued.verificationId)).toStrictEqual({
-      id: issued.verificationId,
+    expect(await env.store.verifications.findById(issued.verificationId)).toBeUndefined();
+    expect(await env.store.verifications.findById(verificationKey(issued.verificationId))).toStrictEqual({
+      id: verificationKey(issued.verificationId),
       type: 'password',
       purpose: 'Identity',
       identifierType: null,
@@ -369,8 +374,9 @@ describe('VerificationService.recordProof', () => {
       env.service.verifyCode({ channel: 'email', identifier: 'x@example.com', purpose: 'SignIn', code: '000000', verificationId: issued.verificationId }),
       'verification.not_found',
     );
-    await env.service.consume(issued.verificationId);
-    await rejection(env.service.consume(issued.verificationId), 'verification.already_used');
+    // consume() takes the stored key (internal callers hold the record).
+    await env.service.consume(verificationKey(issued.verificationId));
+    await rejection(env.service.consume(verificationKey(issued.verificationId)), 'verification.already_used');
   });
 });
 
@@ -380,7 +386,7 @@ describe('VerificationService.useLink', () => {
 
   it('consumes the record of a VerifyEmail link once', async () => {
     const env = await setup();
-    const { record, message, code } = await sendEmail(env, 'link@example.com', { purpose: 'VerifyEmail', linkFor });
+    const { record, handle, message, code } = await sendEmail(env, 'link@example.com', { purpose: 'VerifyEmail', linkFor });
     expect(message.link).toMatch(/^https:\/\/tessera\.test\/verify-email\?token=/);
     const token = tokenOf(message.link);
     expect(record.linkHash).toBe(sha256Hex(token));
@@ -396,7 +402,7 @@ describe('VerificationService.useLink', () => {
     await rejection(env.service.useLink(token), 'verification.already_used');
     // The code of the same message is used up too.
     await rejection(
-      env.service.useCode({ channel: 'email', identifier: 'link@example.com', purpose: 'VerifyEmail', code, verificationId: record.id }),
+      env.service.useCode({ channel: 'email', identifier: 'link@example.com', purpose: 'VerifyEmail', code, verificationId: handle }),
       'verification.already_used',
     );
   });

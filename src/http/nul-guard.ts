@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { findNulIn } from '../util/nul.js';
 import type { InputIssue } from './errors.js';
 
 /**
@@ -11,25 +12,7 @@ import type { InputIssue } from './errors.js';
  * @returns the first offending location (`params.id`, `query.search`, `body.profile.name`…), or undefined
  */
 export function findNul(request: FastifyRequest): InputIssue | undefined {
-  const stack: Array<[unknown, string]> = [
-    [request.params, 'params'],
-    [request.query, 'query'],
-    [request.body, 'body'],
-  ];
-  while (stack.length > 0) {
-    const [value, path] = stack.pop()!;
-    if (typeof value === 'string') {
-      if (value.includes('\0')) return { path, code: 'invalid_string', message: 'NUL characters are not allowed' };
-    } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) stack.push([value[i], `${path}.${i}`]);
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) {
-        if (key.includes('\0')) return { path, code: 'invalid_key', message: 'NUL characters are not allowed' };
-        stack.push([child, `${path}.${key}`]);
-      }
-    }
-  }
-  return undefined;
+  return findNulIn(request.params, 'params') ?? findNulIn(request.query, 'query') ?? findNulIn(request.body, 'body');
 }
 
 /**

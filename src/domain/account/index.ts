@@ -7,7 +7,7 @@ import type { AuthService, RequestMeta } from '../sign-in/auth.js';
 import type { IdentityService } from '../social/identities.js';
 import type { CredentialService } from '../credentials/index.js';
 import type { UserService } from '../users/index.js';
-import type { CodeChannel, MessageLocale, VerificationService } from '../verification/index.js';
+import { type CodeChannel, type MessageLocale, type VerificationService, verificationKey } from '../verification/index.js';
 
 /**
  * The rules of the end-user Account API and Verification API (issue 8, seed 000, spec logto.md §1–§2):
@@ -98,7 +98,7 @@ export class AccountService {
       ip,
       userId: isNew ? null : user.id,
     });
-    return { verificationRecordId: record.id, expiresAt: new Date(record.expiresAt).toISOString() };
+    return { verificationRecordId: record.handle, expiresAt: new Date(record.expiresAt).toISOString() };
   }
 
   /**
@@ -107,7 +107,7 @@ export class AccountService {
    *   that identifier), and the code errors of {@link VerificationService.verifyCode}
    */
   async verifyCode(channel: CodeChannel, value: string, verificationId: string, code: string): Promise<{ verificationRecordId: string }> {
-    const record = await this.store.verifications.findById(verificationId);
+    const record = await this.store.verifications.findById(verificationKey(verificationId));
     if (!record || (record.purpose !== 'BindNewIdentifier' && record.purpose !== 'Generic')) throw new AppError('verification_record.not_found');
     try {
       await this.verification.verifyCode({ channel, identifier: value, purpose: record.purpose, code, verificationId });
@@ -169,7 +169,7 @@ export class AccountService {
    */
   async bindIdentifier(user: UserRecord, channel: CodeChannel, value: string, newIdentifierVerificationRecordId: string): Promise<UserRecord> {
     const key = this.canonicalOr(channel, value);
-    const record = await this.store.verifications.findById(newIdentifierVerificationRecordId);
+    const record = await this.store.verifications.findById(verificationKey(newIdentifierVerificationRecordId));
     const type = channel === 'email' ? 'email_code' : 'phone_code';
     if (
       !record || record.type !== type || record.purpose !== 'BindNewIdentifier' || record.identifier !== key ||

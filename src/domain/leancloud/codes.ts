@@ -132,13 +132,13 @@ export class LeanCloudCodes {
   async verifyMobilePhone(code: string, body: LcObject, sessionUser: UserRecord | undefined, meta: RequestMeta): Promise<LcObject> {
     await this.auth.throttle('signIn', meta);
     let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : sessionUser?.primaryPhone;
-    let verificationId: string | undefined;
+    let recordId: string | undefined;
     if (!phone) {
       const record = await this.findByCodeAlone('Generic', code, meta);
       phone = record.identifier!;
-      verificationId = record.id;
+      recordId = record.id;
     }
-    const record = await this.verification.verifyCode({ channel: 'phone', identifier: phone, purpose: 'Generic', code, ...(verificationId ? { verificationId } : {}) });
+    const record = await this.verification.verifyCode({ channel: 'phone', identifier: phone, purpose: 'Generic', code, ...(recordId ? { recordId } : {}) });
     const user = await this.userByPhone(phone);
     await this.verification.consume(record.id);
     const updated = user.phoneVerified ? user : await this.users.update(user.id, { phoneVerified: true });
@@ -175,15 +175,15 @@ export class LeanCloudCodes {
     const password = body.password;
     if (typeof password !== 'string' || password === '') throw new AppError('user.password_required');
     let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : undefined;
-    let verificationId: string | undefined;
+    let recordId: string | undefined;
     if (!phone) {
       await this.auth.throttle('signIn', meta);
       const record = await this.findByCodeAlone('ForgotPassword', code, meta);
       phone = record.identifier!;
-      verificationId = record.id;
+      recordId = record.id;
     }
     try {
-      await this.auth.resetPassword({ channel: 'phone', identifier: phone, code, newPassword: password, ...(verificationId ? { verificationId } : {}) }, meta);
+      await this.auth.resetPassword({ channel: 'phone', identifier: phone, code, newPassword: password, ...(recordId ? { recordId } : {}) }, meta);
     } catch (error) {
       if (isAppError(error, 'user.not_found')) throw new AppError('user.not_found', { data: { identifier: 'phone' } });
       throw error;

@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { assertJsonDepth, MAX_JSON_DEPTH } from '../../util/json-depth.js';
+import { findNulIn } from '../../util/nul.js';
 import { AppError, isAppError } from '../../errors/index.js';
 import type { LcAcl } from '../../storage/leancloud-store.js';
 import { type Store, UniqueViolation, type UserPatch, type UserRecord } from '../../storage/store.js';
@@ -128,15 +130,25 @@ export function authDataEntry(platform: string, value: unknown): AuthDataEntry {
   return entry;
 }
 
-/** Parses the `where` / JSON query parameter. @throws AppError `request.malformed_json` */
+/**
+ * Parses the `where` / JSON query parameter, then checks what the decoding produced: no NUL in any
+ * string or key (issue 15: a `\u0000` escape survives the HTTP layer's check and was a 500 on
+ * PostgreSQL) and no nesting deeper than {@link MAX_JSON_DEPTH}.
+ * @throws AppError `request.malformed_json` (not JSON), `request.invalid` (NUL, or nested too deep)
+ */
 export function parseJsonParam(value: unknown): unknown {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') return value;
+  let parsed: unknown;
   try {
-    return JSON.parse(value);
+    parsed = JSON.parse(value);
   } catch {
     throw new AppError('request.malformed_json');
   }
+  const nul = findNulIn(parsed, 'query.where');
+  if (nul) throw new AppError('request.invalid', { message: 'NUL characters are not allowed', data: { issues: [nul] } });
+  assertJsonDepth(parsed);
+  return parsed;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { AppError } from '../../errors/index.js';
 import type { SessionRecord, Store, UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
+import { verificationKey } from '../verification/index.js';
 
 /**
  * How recent a session's sign-in must be (ms, 10 minutes) for sensitive account changes: linking an
@@ -48,7 +49,7 @@ export class Reauthentication {
    */
   async isIdentityProof(recordId: string | undefined, user: UserRecord): Promise<boolean> {
     if (!recordId) return false;
-    const record = await this.store.verifications.findById(recordId);
+    const record = await this.store.verifications.findById(verificationKey(recordId));
     if (!record || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null) return false;
     if (record.expiresAt <= this.clock.now()) return false;
     if (record.type === 'password') return record.purpose === 'Identity';

@@ -43,7 +43,10 @@ export interface ResetPasswordInput {
   channel: CodeChannel;
   identifier: string;
   code: string;
+  /** The `vrf_…` handle the code request returned. */
   verificationId?: string;
+  /** The record's stored key, for internal callers that found it by the code alone (LeanCloud). */
+  recordId?: string;
   newPassword: string;
 }
 
@@ -195,6 +198,7 @@ export class AuthService {
       code: input.code,
       purpose: 'ForgotPassword',
       ...(input.verificationId ? { verificationId: input.verificationId } : {}),
+      ...(input.recordId ? { recordId: input.recordId } : {}),
     });
     const user = await this.users.findByIdentifier(kind, input.identifier);
     if (!user) throw new AppError('user.not_found');

@@ -150,7 +150,8 @@ export class CaptchaService {
     const id = newSecret('cap_', 16);
     const now = this.clock.now();
     const expiresAt = now + CAPTCHA_TTL_MS;
-    await this.store.insertCaptcha({ id, answerHash: answerHash(id, answer), ip, createdAt: now, expiresAt, consumedAt: null });
+    // Stored under the SHA-256 of its id, like every other handle (issue 15).
+    await this.store.insertCaptcha({ id: sha256Hex(id), answerHash: answerHash(id, answer), ip, createdAt: now, expiresAt, consumedAt: null });
     return { id, image: `data:image/svg+xml;base64,${Buffer.from(image).toString('base64')}`, expiresAt };
   }
 
@@ -159,9 +160,10 @@ export class CaptchaService {
    * @throws AppError `auth.captcha_invalid` (401: unknown, expired, used, or wrong answer)
    */
   async solve(id: string, answer: string): Promise<void> {
-    const record = await this.store.findCaptcha(id);
+    const key = sha256Hex(id);
+    const record = await this.store.findCaptcha(key);
     const now = this.clock.now();
-    if (!record || !(await this.store.consumeCaptcha(id, now))) throw new AppError('auth.captcha_invalid');
+    if (!record || !(await this.store.consumeCaptcha(key, now))) throw new AppError('auth.captcha_invalid');
     if (!constantTimeEqual(answerHash(id, answer), record.answerHash)) throw new AppError('auth.captcha_invalid');
   }
 

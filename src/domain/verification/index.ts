@@ -65,8 +65,25 @@ export interface CheckCodeInput {
   identifier: string;
   purpose: CodePurpose;
   code: string;
-  /** The record to check; without it, the newest live record of the identifier and purpose. */
+  /**
+   * The record to check, as its holder knows it (the `vrf_…` handle the API returned); without it (and
+   * without `recordId`), the newest live record of the identifier and purpose.
+   */
   verificationId?: string;
+  /** The record to check by its stored key (internal callers that found the record themselves). */
+  recordId?: string;
+}
+
+/** A code record just sent, with the handle its holder uses to name it (never stored). */
+export type SentCode = VerificationRecord & { handle: string };
+
+/**
+ * The stored key of a verification record: SHA-256 of the `vrf_…` handle given to its holder (issue 15:
+ * a record is a 10-minute identity proof, so, like session tokens, only a hash is stored — a leaked row
+ * names no usable handle).
+ */
+export function verificationKey(handle: string): string {
+  return sha256Hex(handle);
 }
 
 /** A verification record in API shape: what callers see after requesting a code. */
@@ -121,7 +138,7 @@ export class VerificationService {
    * @throws AppError `user.invalid_email|phone`, `request.rate_limited` (429, per IP or per identifier
    *   per hour), `verification.resend_too_soon` (429 + Retry-After), `connector.delivery_failed` (502)
    */
-  async sendCode(input: SendCodeInput): Promise<VerificationRecord> {
+  async sendCode(input: SendCodeInput): Promise<SentCode> {
     const { display, key } = this.canonical(input.channel, input.identifier);
     const throttleKey = `${input.purpose}:${input.channel}:${key}`;
     await this.limiters.perIp.consume(input.ip ?? 'unknown');
@@ -136,7 +153,8 @@ export class VerificationService {
     await this.limiters.perIdentifier.consume(`${input.channel}:${key}`);
 
     const now = this.clock.now();
-    const id = newSecret('vrf_', 16);
+    const handle = newSecret('vrf_', 16);
+    const id = verificationKey(handle);
     const code = newCode();
     const linkToken = input.linkFor ? newSecret('', 32) : undefined;
     const record: VerificationRecord = {
@@ -171,7 +189,7 @@ export class VerificationService {
       throw isAppError(error) ? error : new AppError('connector.delivery_failed', { cause: error });
     }
     await this.store.verifications.deleteUnconsumedFor(input.channel, key, input.purpose, id);
-    return record;
+    return { ...record, handle };
   }
 
   /**
@@ -189,9 +207,11 @@ export class VerificationService {
       throw new AppError('verification.not_found');
     }
     const now = this.clock.now();
-    const record = input.verificationId
-      ? await this.store.verifications.findById(input.verificationId)
-      : await this.store.verifications.findLatestLive(input.channel, key, input.purpose, now);
+    const record = input.recordId
+      ? await this.store.verifications.findById(input.recordId)
+      : input.verificationId
+        ? await this.store.verifications.findById(verificationKey(input.verificationId))
+        : await this.store.verifications.findLatestLive(input.channel, key, input.purpose, now);
     const type: VerificationType = input.channel === 'email' ? 'email_code' : 'phone_code';
     if (!record || record.type !== type || record.identifier !== key || record.purpose !== input.purpose || !record.codeHash) {
       throw new AppError('verification.not_found');
@@ -294,8 +314,9 @@ export class VerificationService {
    */
   async recordProof(input: { type: VerificationType; purpose: VerificationPurpose; userId: string; ip?: string | null }): Promise<IssuedVerification> {
     const now = this.clock.now();
+    const handle = newSecret('vrf_', 16);
     const record: VerificationRecord = {
-      id: newSecret('vrf_', 16),
+      id: verificationKey(handle),
       type: input.type,
       purpose: input.purpose,
       identifierType: null,
@@ -311,7 +332,7 @@ export class VerificationService {
       consumedAt: null,
     };
     await this.store.verifications.insert(record);
-    return { verificationId: record.id, expiresAt: record.expiresAt };
+    return { verificationId: handle, expiresAt: record.expiresAt };
   }
 
   /** Deletes expired records. @returns how many. */

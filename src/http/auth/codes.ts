@@ -85,7 +85,7 @@ export const codeRoutes: FastifyPluginAsyncZod<CodeRoutesOptions> = async (app, 
       }
       const meta = requestMeta(request);
       const record = await verification.sendCode({ channel, identifier, purpose, locale: localeOf(request, request.body.locale), ip: meta.ip ?? null });
-      return { verificationId: record.id, expiresAt: new Date(record.expiresAt).toISOString() };
+      return { verificationId: record.handle, expiresAt: new Date(record.expiresAt).toISOString() };
     },
   );
 
