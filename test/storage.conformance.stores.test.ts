@@ -340,6 +340,16 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
           expect(await mfa().listBackupCodes(a.id)).toEqual([]);
         });
 
+        it('of 10 concurrent replaceBackupCodes calls for one user exactly one set survives', async () => {
+          const u = await newUser();
+          const sets = Array.from({ length: 10 }, (_, i) => ({ f: factor(u.id, 'backup_codes', { createdAt: T + i }), hashes: [codeHash(), codeHash()] }));
+          await Promise.all(sets.map(({ f, hashes }) => mfa().replaceBackupCodes(f, hashes)));
+          const left = await mfa().listFactors(u.id);
+          expect(left).toHaveLength(1);
+          const kept = sets.find(({ f }) => f.id === left[0]!.id)!;
+          expect(await listCodes(kept.f.id)).toStrictEqual(codes(kept.f.id, kept.hashes));
+        });
+
         it('replaceTotp inserts the TOTP factor when there is none, else replaces it under the new id', async () => {
           const u = await newUser();
           const other = await newUser();
@@ -1903,6 +1913,14 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
 
           expect(await sdk.consumeResetToken(hex64(), T)).toBe(false);
           await sdk.releaseResetToken(hex64());
+        });
+
+        it('of 10 concurrent insertResetToken calls for one user exactly one unconsumed token survives', async () => {
+          const u = await newUser();
+          const tokens = Array.from({ length: 10 }, (_, i) => resetToken(u.id, { createdAt: T + i }));
+          await Promise.all(tokens.map((r) => sdk.insertResetToken(r)));
+          const alive = (await Promise.all(tokens.map((r) => sdk.findResetToken(r.tokenHash)))).filter(Boolean);
+          expect(alive).toHaveLength(1);
         });
 
         it('of 20 concurrent consumeResetToken calls exactly one gets true', async () => {

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { isUniqueError } from './identity-store.js';
 import type { Database, MfaChallengesTable, MfaFactorsTable, MfaPendingSignInsTable } from './schema.js';
+import { lockUserRow } from './locks.js';
 
 /** The kinds of factor a user can enrol. */
 export type MfaFactorType = 'totp' | 'backup_codes' | 'webauthn';
@@ -237,6 +238,8 @@ export class KyselyMfaStore implements MfaStore {
 
   async replaceBackupCodes(factor: MfaFactorRecord, codeHashes: string[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // Concurrent replacements of one user run one after another: exactly one set survives.
+      await lockUserRow(trx, factor.userId);
       const old = await trx.selectFrom('mfa_factors').select('id').where('user_id', '=', factor.userId).where('type', '=', 'backup_codes').execute();
       if (old.length > 0) {
         const ids = old.map((r) => r.id);

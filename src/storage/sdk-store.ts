@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CaptchasTable, CustomFieldsTable, Database, PasswordResetTokensTable } from './schema.js';
+import { lockUserRow } from './locks.js';
 
 /**
  * Storage of the SDK surface (issue 6, migration 0011_sdk): force-password-reset tokens, the password
@@ -117,6 +118,8 @@ export class KyselySdkStore implements SdkStore {
 
   async insertResetToken(r: PasswordResetTokenRecord): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // Concurrent issues for one user run one after another: exactly one unconsumed token survives.
+      await lockUserRow(trx, r.userId);
       await trx.deleteFrom('password_reset_tokens').where('user_id', '=', r.userId).where('consumed_at', 'is', null).execute();
       await trx
         .insertInto('password_reset_tokens')

@@ -97,3 +97,4 @@ export function toUserRow(user: UserRecord): UsersTable {
   return { id: user.id, created_at: user.createdAt, ...(userColumns(user) as Omit<UsersTable, 'id' | 'created_at'>) };
 }
 
+
