@@ -212,6 +212,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
       config,
       clock,
+      (error, message) => logger.error({ err: error }, message),
     );
     const authLimiters = {
       signIn: await limiters.create({ name: 'sign_in', points: config.rateLimit.signInPerMinute, durationSeconds: 60 }),

@@ -161,6 +161,12 @@ export const configSchema = z
         appKey: z.string().min(8).optional(),
         masterKey: z.string().min(8).optional(),
         signatureSkewSeconds: z.coerce.number().int().positive().default(900),
+        /**
+         * Answer the code and reset requests of an unknown account (`requestPasswordReset`, …BySmsCode,
+         * `requestLoginSmsCode`, `requestEmailVerify`) as if it existed, instead of LeanCloud's 205/213:
+         * no enumeration by code nor by timing (issue 15). Off by default (LeanCloud's documented codes).
+         */
+        hideUnknownAccounts: z.boolean().default(false),
       })
       .prefault({}),
     /**
@@ -263,6 +269,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_LC_APP_KEY: 'leancloud.appKey',
   TESSERA_LC_MASTER_KEY: 'leancloud.masterKey',
   TESSERA_LC_SIGNATURE_SKEW_SECONDS: 'leancloud.signatureSkewSeconds',
+  TESSERA_LC_HIDE_UNKNOWN_ACCOUNTS: 'leancloud.hideUnknownAccounts',
   TESSERA_SOCIAL_LINK_BY_VERIFIED_EMAIL: 'social.linkByVerifiedEmail',
   TESSERA_SOCIAL_REDIRECT_URIS: 'social.redirectUris',
   TESSERA_SOCIAL_TIMEOUT_SECONDS: 'social.timeoutSeconds',

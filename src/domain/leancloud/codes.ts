@@ -81,15 +81,43 @@ export class LeanCloudCodes {
     return user;
   }
 
-  /** The user with this email. @throws AppError `user.not_found` with `data.identifier = 'email'` (205) */
-  private async userByEmail(email: string): Promise<UserRecord> {
-    const user = await this.users.findByIdentifier('email', email);
-    if (!user) throw new AppError('user.not_found', { data: { identifier: 'email' } });
-    return user;
-  }
 
   private async send(channel: 'phone' | 'email', identifier: string, purpose: 'Generic' | 'SignIn' | 'ForgotPassword' | 'BindNewIdentifier', meta: RequestMeta, userId?: string) {
     await this.verification.sendCode({ channel, identifier, purpose, locale: meta.locale ?? 'en', ip: meta.ip ?? null, userId: userId ?? null });
+  }
+
+  /**
+   * Sends a code to the account of `identifier` for the requests whose answer depends on the account
+   * (issue 15: no enumeration by timing): delivery runs in the background, so the answer does not
+   * wait for the mail or SMS. For an unknown account — or one `skip` excludes (an email verified
+   * already) — LeanCloud answers 205 (email) / 213 (phone), and so do we by default; with
+   * `leancloud.hideUnknownAccounts` the answer is the same as for a real send, after the same work (a
+   * code record that is never delivered).
+   * @throws AppError `user.not_found` (`data.identifier`; unless hidden), the sending errors of
+   *   {@link VerificationService.sendCode} except `connector.delivery_failed`
+   */
+  private async sendToAccount(
+    channel: 'phone' | 'email',
+    identifier: string,
+    purpose: 'SignIn' | 'ForgotPassword' | 'VerifyEmail',
+    meta: RequestMeta,
+    options: { skip?: (user: UserRecord) => boolean; linkFor?: (token: string) => string } = {},
+  ): Promise<void> {
+    const user = await this.users.findByIdentifier(channel, identifier);
+    const hide = this.config.leancloud.hideUnknownAccounts;
+    if (!user && !hide) throw new AppError('user.not_found', { data: { identifier: channel } });
+    const real = user !== undefined && !(options.skip?.(user) ?? false);
+    if (!real && !hide) return;
+    await this.verification.sendCode({
+      channel,
+      identifier,
+      purpose,
+      locale: meta.locale ?? 'en',
+      ip: meta.ip ?? null,
+      userId: real ? user.id : null,
+      delivery: real ? 'background' : 'none',
+      ...(options.linkFor ? { linkFor: options.linkFor } : {}),
+    });
   }
 
   /**
@@ -150,9 +178,7 @@ export class LeanCloudCodes {
    * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
    */
   async requestLoginSmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
-    const phone = this.phoneOf(body);
-    const user = await this.userByPhone(phone);
-    await this.send('phone', phone, 'SignIn', meta, user.id);
+    await this.sendToAccount('phone', this.phoneOf(body), 'SignIn', meta);
   }
 
   /**
@@ -160,9 +186,7 @@ export class LeanCloudCodes {
    * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
    */
   async requestPasswordResetBySmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
-    const phone = this.phoneOf(body);
-    const user = await this.userByPhone(phone);
-    await this.send('phone', phone, 'ForgotPassword', meta, user.id);
+    await this.sendToAccount('phone', this.phoneOf(body), 'ForgotPassword', meta);
   }
 
   /**
@@ -230,9 +254,7 @@ export class LeanCloudCodes {
    * @throws AppError `user.email_required` (204), `user.not_found` (205), sending errors
    */
   async requestPasswordReset(body: LcObject, meta: RequestMeta): Promise<void> {
-    const email = this.emailOf(body);
-    const user = await this.userByEmail(email);
-    await this.send('email', email, 'ForgotPassword', meta, user.id);
+    await this.sendToAccount('email', this.emailOf(body), 'ForgotPassword', meta);
   }
 
   /**
@@ -249,16 +271,8 @@ export class LeanCloudCodes {
    * @throws AppError `user.email_required` (204), `user.not_found` (205), sending errors
    */
   async requestEmailVerify(body: LcObject, meta: RequestMeta): Promise<void> {
-    const email = this.emailOf(body);
-    const user = await this.userByEmail(email);
-    if (user.emailVerified) return;
-    await this.verification.sendCode({
-      channel: 'email',
-      identifier: email,
-      purpose: 'VerifyEmail',
-      locale: meta.locale ?? 'en',
-      ip: meta.ip ?? null,
-      userId: user.id,
+    await this.sendToAccount('email', this.emailOf(body), 'VerifyEmail', meta, {
+      skip: (user) => user.emailVerified,
       linkFor: (token) => `${this.config.publicUrl}/1.1/verifyEmail?token=${encodeURIComponent(token)}`,
     });
   }

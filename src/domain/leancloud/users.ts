@@ -134,7 +134,7 @@ export function authDataEntry(platform: string, value: unknown): AuthDataEntry {
  * Parses the `where` / JSON query parameter, then checks what the decoding produced: no NUL in any
  * string or key (issue 15: a `\u0000` escape survives the HTTP layer's check and was a 500 on
  * PostgreSQL) and no nesting deeper than {@link MAX_JSON_DEPTH}.
- * @throws AppError `request.malformed_json` (not JSON), `request.invalid` (NUL, or nested too deep)
+ * @throws AppError `request.malformed_json` (not JSON), `object.invalid_query` (102: NUL, or nested too deep)
  */
 export function parseJsonParam(value: unknown): unknown {
   if (value === undefined || value === '') return undefined;
@@ -146,8 +146,12 @@ export function parseJsonParam(value: unknown): unknown {
     throw new AppError('request.malformed_json');
   }
   const nul = findNulIn(parsed, 'query.where');
-  if (nul) throw new AppError('request.invalid', { message: 'NUL characters are not allowed', data: { issues: [nul] } });
-  assertJsonDepth(parsed);
+  if (nul) throw new AppError('object.invalid_query', { message: 'NUL characters are not allowed in a query.' });
+  try {
+    assertJsonDepth(parsed);
+  } catch {
+    throw new AppError('object.invalid_query', { message: `The query is nested deeper than ${MAX_JSON_DEPTH} levels.` });
+  }
   return parsed;
 }
 

@@ -57,6 +57,17 @@ export interface SendCodeInput {
   userId?: string | null;
   /** Builds the VerifyEmail link from a fresh link token; when given, the record also accepts that token. */
   linkFor?: (token: string) => string;
+  /**
+   * How the code reaches its holder (issue 15, no enumeration by timing):
+   * - `wait` (default): the answer comes after delivery; a failed delivery deletes the record and throws
+   *   `connector.delivery_failed` (502);
+   * - `background`: the answer comes once the record is stored, delivery runs after it (a failure deletes
+   *   the record, releases the resend throttle and is reported to the service's `onDeliveryError`), so the
+   *   answer takes as long whether a message goes out or not;
+   * - `none`: the record is stored and nothing is delivered — the stand-in for an account that does not
+   *   exist, taking the same path (throttles, insert, replacement) as a real send.
+   */
+  delivery?: 'wait' | 'background' | 'none';
 }
 
 /** Input of {@link VerificationService.verifyCode}. */
@@ -119,6 +130,8 @@ export class VerificationService {
     private readonly limiters: CodeLimiters,
     private readonly config: Config,
     private readonly clock: Clock,
+    /** Where failures of background deliveries go (the app's logger); the answer was already sent. */
+    private readonly onDeliveryError: (error: unknown, message: string) => void = () => {},
   ) {}
 
   /** The canonical identifier a record stores: lower-cased email, or E.164 phone. */
@@ -174,21 +187,28 @@ export class VerificationService {
       consumedAt: null,
     };
     await this.store.verifications.insert(record);
-    try {
-      await this.delivery.send(input.channel, {
-        to: display,
-        purpose: input.purpose,
-        code,
-        locale: input.locale,
-        expiresInMinutes: Math.round(this.config.codes.ttlSeconds / 60),
-        ...(linkToken && input.linkFor ? { link: input.linkFor(linkToken) } : {}),
-      });
-    } catch (error) {
-      await this.store.verifications.delete(id);
-      await this.limiters.resend.reset(throttleKey);
-      throw isAppError(error) ? error : new AppError('connector.delivery_failed', { cause: error });
-    }
+    const deliver = async () => {
+      try {
+        await this.delivery.send(input.channel, {
+          to: display,
+          purpose: input.purpose,
+          code,
+          locale: input.locale,
+          expiresInMinutes: Math.round(this.config.codes.ttlSeconds / 60),
+          ...(linkToken && input.linkFor ? { link: input.linkFor(linkToken) } : {}),
+        });
+      } catch (error) {
+        await this.store.verifications.delete(id);
+        await this.limiters.resend.reset(throttleKey);
+        throw isAppError(error) ? error : new AppError('connector.delivery_failed', { cause: error });
+      }
+    };
+    const mode = input.delivery ?? 'wait';
+    if (mode === 'wait') await deliver();
     await this.store.verifications.deleteUnconsumedFor(input.channel, key, input.purpose, id);
+    if (mode === 'background') {
+      deliver().catch((error: unknown) => this.onDeliveryError(error, `${input.channel} code not delivered (background)`));
+    }
     return { ...record, handle };
   }
 
