@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/util/crypto.js';
-import { type DatabaseFactory, dialects, type RunningApp, startApp } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startApp, startAppWithPublicUrl } from './helpers.js';
 import { lcConfig, lcFetch } from './leancloud-helpers.js';
 
 /**
@@ -13,13 +13,13 @@ import { lcConfig, lcFetch } from './leancloud-helpers.js';
 const PW = 'violet-harbor-7-lantern';
 
 /** Sends a raw HTTP/1.1 request with `target` as the request line's target (absolute form allowed). */
-function rawGet(base: string, target: string): Promise<{ status: number; body: string }> {
+function rawGet(base: string, target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; link: string | undefined }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: 'GET', path: target }, (res) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: 'GET', path: target, headers }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, link: typeof res.headers.link === 'string' ? res.headers.link : undefined }));
     });
     req.on('error', reject);
     req.end();
@@ -95,5 +95,36 @@ describe.each(dialects)('hardening on %s', (_name, database) => {
     expect((await lcFetch(t.base, 'GET', `/1.1/classes/_User?where=${nested}`, { master: true })).status).toBe(400);
     const regex = encodeURIComponent(JSON.stringify({ username: { $regex: '\u0000' } }));
     expect((await lcFetch(t.base, 'GET', `/1.1/classes/_User?where=${regex}`, { master: true })).status).toBeLessThan(500);
+  });
+});
+
+describe('pagination links of the Management API', () => {
+  let t: RunningApp;
+  let token: string;
+  beforeAll(async () => {
+    t = await startAppWithPublicUrl({ adminClientId: 'hard-admin', adminClientSecret: 'hard-admin-secret-0123456789' });
+    const res = await fetch(`${t.base}/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('hard-admin:hard-admin-secret-0123456789').toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
+    });
+    token = (await res.json()).access_token;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('an authenticated absolute-form target gets links on publicUrl with its own path, not a 500', async () => {
+    const res = await rawGet(t.base, 'http://evil.example/api/users?page=1&page_size=1&search=a', { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    expect(res.link).toContain(`<${t.base}/api/users?page=1&page_size=1&search=a>; rel="first"`);
+    expect(res.link).not.toContain('evil.example');
+  });
+
+  it('a query too long to echo gets no Link header (the answer stays readable by every client)', async () => {
+    const res = await fetch(`${t.base}/api/users?x=${'a'.repeat(12_000)}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('total-number')).not.toBeNull();
+    expect(res.headers.get('link')).toBeNull();
   });
 });

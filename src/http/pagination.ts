@@ -12,6 +12,9 @@ export function pageWindow(page: number, pageSize: number): { offset: number; li
   return { offset: (page - 1) * pageSize, limit: pageSize };
 }
 
+/** The longest `Link` header sent (characters); see {@link setPaginationHeaders}. */
+export const MAX_LINK_HEADER_LENGTH = 4096;
+
 /**
  * Sets `Total-Number` and the RFC 8288 `Link` header (rel first, prev when page > 1, next when a later
  * page exists, last) on a paginated answer, as Logto does. Link targets are absolute URLs on
@@ -24,7 +27,10 @@ export function setPaginationHeaders(
   { page, pageSize, total }: { page: number; pageSize: number; total: number },
 ): void {
   const last = Math.max(1, Math.ceil(total / pageSize));
-  const url = new URL(publicUrl + request.url);
+  // The request target may be in origin form (`/api/users?…`) or absolute form
+  // (`http://host/api/users?…`, RFC 9112 §3.2.2): only its path and query are kept, under publicUrl.
+  const target = new URL(request.url, 'http://target.invalid');
+  const url = new URL(publicUrl.replace(/\/$/, '') + target.pathname + target.search);
   const link = (n: number, rel: string) => {
     url.searchParams.set('page', String(n));
     return `<${url.toString()}>; rel="${rel}"`;
@@ -33,5 +39,9 @@ export function setPaginationHeaders(
   if (page > 1) links.push(link(Math.min(page - 1, last), 'prev'));
   if (page < last) links.push(link(page + 1, 'next'));
   links.push(link(last, 'last'));
-  reply.header('total-number', String(total)).header('link', links.join(', '));
+  reply.header('total-number', String(total));
+  // The links repeat the query; one that would make the answer's headers outgrow what clients accept
+  // (undici and Node refuse more than 16 KiB) is left out rather than echoed.
+  const header = links.join(', ');
+  if (header.length <= MAX_LINK_HEADER_LENGTH) reply.header('link', header);
 }
