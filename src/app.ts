@@ -1,9 +1,10 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, LoggerOptions } from 'pino';
 import { pino } from 'pino';
 import type { Config } from './config/index.js';
 import { AccountService } from './domain/account/index.js';
@@ -41,6 +42,7 @@ import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
 import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes } from './http/system.js';
+import { metricsRoutes } from './http/metrics.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementResourceOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
@@ -118,6 +120,9 @@ export interface TesseraApp {
   close(): Promise<void>;
 }
 
+/** An acceptable incoming `X-Request-Id`: 1–128 characters of `A-Z a-z 0-9 . _ : -`. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** Query parameters whose values are secrets and never reach the logs. */
 const SECRET_PARAMS = /([?&](?:token|code|password|access_token|refresh_token|id_token_hint|session_token|client_secret|sessionToken|verification_id|subject_token|actor_token)=)[^&#]*/gi;
 
@@ -134,24 +139,26 @@ export function redactUrl(url: string): string {
  * headers, no bodies); any `password`, `token`, `code`… field logged explicitly is censored.
  */
 export function createLogger(level: string, stream?: DestinationStream) {
-  return pino(
-    {
-      level,
-      redact: {
-        paths: [
-          'password', '*.password', 'token', '*.token', 'code', '*.code', 'sessionToken', '*.sessionToken',
-          'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
-        ],
-        censor: '[redacted]',
-      },
-      serializers: {
-        req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
-      },
+  const options: LoggerOptions = {
+    level,
+    // Level names (`"level":"info"`), not pino's numbers.
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: [
+        'password', '*.password', 'token', '*.token', 'code', '*.code', 'sessionToken', '*.sessionToken',
+        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
+      ],
+      censor: '[redacted]',
     },
-    stream,
-  );
+    serializers: {
+      req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      err: pino.stdSerializers.err,
+    },
+  };
+  // On a terminal (and without a stream of the caller's), lines are pretty-printed by pino-pretty.
+  if (!stream && process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } });
+  return pino(options, stream);
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -257,6 +264,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       loggerInstance: logger as FastifyBaseLogger,
       bodyLimit: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
+      // An incoming X-Request-Id (a proxy's) is kept when it is a plain token; otherwise a random one.
+      genReqId: (req) => {
+        const given = req.headers['x-request-id'];
+        return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      },
     }).withTypeProvider<ZodTypeProvider>();
     server.setValidatorCompiler(validatorCompiler);
     server.setSerializerCompiler(serializerCompiler);
@@ -292,11 +304,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Every API answer is about one caller (accounts, sessions, tokens, codes): never stored by a cache
     // (RFC 6749 §5.1 for token answers; ASVS 5.0 V14.3). A route that wants caching sets its own header.
     const headers = { ...securityHeaders(), 'cache-control': 'no-store' };
-    server.addHook('onRequest', (_request, reply, done) => {
+    server.addHook('onRequest', (request, reply, done) => {
       reply.headers(headers);
+      reply.header('x-request-id', request.id);
       done();
     });
-    await server.register(cors, { origin: '*', exposedHeaders: ['Retry-After', 'Total-Number', 'Link'] });
+    // While the server stops (SIGTERM), answers to requests still in flight close their connection, so
+    // that closing does not wait for idle keep-alive connections until the shutdown deadline.
+    let closing = false;
+    server.addHook('preClose', (done) => {
+      closing = true;
+      done();
+    });
+    server.addHook('onSend', (_request, reply, payload, done) => {
+      if (closing) reply.header('connection', 'close');
+      done(null, payload);
+    });
+    await server.register(cors, { origin: '*', exposedHeaders: ['Retry-After', 'Total-Number', 'Link', 'X-Request-Id'] });
+    if (config.metricsToken) await server.register(metricsRoutes, { token: config.metricsToken, hasher, db: database.db });
     await server.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -314,7 +339,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     await server.register(swaggerUi, { routePrefix: '/api/docs' });
 
-    await server.register(systemRoutes, { prefix: '/api', store });
+    await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => limiters!.ping() });
     await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk });
     await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
     await server.register(socialAuthRoutes, { prefix: '/api/auth', social });

@@ -270,7 +270,7 @@ describe('SMTP email connector against a real SMTP server', () => {
     expect(error.message).not.toContain('ECONNREFUSED');
     expect(String((error.cause as NodeJS.ErrnoException).code)).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
     const failure = logs.lines().find((l) => l.msg === 'email delivery failed');
-    expect(failure?.level).toBe(50);
+    expect(failure?.level).toBe('error');
     expect(logs.capture.text).not.toContain('777111');
     await down.close();
   });
@@ -400,17 +400,17 @@ describe('console connectors and createConnectors', () => {
     const startup = logs.lines();
     expect(startup).toHaveLength(2);
     expect(startup.map((l) => [l.level, l.connector])).toEqual([
-      [40, 'email'],
-      [40, 'sms'],
+      ['warn', 'email'],
+      ['warn', 'sms'],
     ]);
     for (const line of startup) expect(line.msg).toMatch(/^DEVELOPMENT ONLY: .* not set/);
 
     await connectors.email.send(message({ to: 'dev@example.com', code: '314159' }));
     await connectors.sms.send(message({ to: '+14155550100', code: '271828', locale: 'zh-CN' }));
     const [emailLine, smsLine] = logs.lines().slice(2);
-    expect(emailLine).toMatchObject({ level: 40, msg: 'DEVELOPMENT ONLY: email not sent, console connector', email: { to: 'dev@example.com', purpose: 'SignIn' } });
+    expect(emailLine).toMatchObject({ level: 'warn', msg: 'DEVELOPMENT ONLY: email not sent, console connector', email: { to: 'dev@example.com', purpose: 'SignIn' } });
     expect(emailLine!.email.text).toContain('314159');
-    expect(smsLine).toMatchObject({ level: 40, msg: 'DEVELOPMENT ONLY: SMS not sent, console connector', sms: { to: '+14155550100', locale: 'zh-CN' } });
+    expect(smsLine).toMatchObject({ level: 'warn', msg: 'DEVELOPMENT ONLY: SMS not sent, console connector', sms: { to: '+14155550100', locale: 'zh-CN' } });
     expect(smsLine!.sms.text).toContain('271828');
     expect(logs.capture.text).not.toContain('[redacted]');
     expect((await appErrorOf(connectors.email.send(message({ to: 'x@y.test, z@w.test' })))).code).toBe('user.invalid_email');

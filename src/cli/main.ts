@@ -44,15 +44,33 @@ program
     const url = await app.listen();
     app.server.log.info({ url, database: app.database.dialect, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) }, 'tessera listening');
     let stopping = false;
+    // Stop accepting, let the requests in flight finish, close the database; exit 1 if that takes longer
+    // than shutdownTimeoutSeconds (whether started by npm, a supervisor or a terminal).
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      app.server.log.info({ signal }, 'shutting down');
+      app.server.log.info({ signal, deadlineSeconds: cfg.shutdownTimeoutSeconds }, 'shutting down');
+      const deadline = setTimeout(() => {
+        app.server.log.error({ signal }, 'shutdown deadline passed; exiting with requests still open');
+        process.exit(1);
+      }, cfg.shutdownTimeoutSeconds * 1000);
+      deadline.unref();
       await app.close();
+      clearTimeout(deadline);
+      app.server.log.info('stopped');
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+    // Started by `npm start`: npm may exit on SIGTERM without passing it on, which would leave this
+    // server running as an orphan. When npm (the parent) is gone, stop as if signalled.
+    if (process.env.npm_lifecycle_event === 'start') {
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) void stop('parent npm exited');
+      }, 250);
+      watch.unref();
+    }
   });
 
 program

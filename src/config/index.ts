@@ -37,6 +37,16 @@ export const configSchema = z
     bodyLimitBytes: z.coerce.number().int().positive().default(1_048_576),
     /** Trust `X-Forwarded-For` from a reverse proxy when computing the client IP. */
     trustProxy: z.boolean().default(false),
+    /**
+     * Seconds a stopping server (SIGTERM/SIGINT) waits for requests in flight before it exits anyway
+     * (exit status 1 when the deadline passed).
+     */
+    shutdownTimeoutSeconds: z.coerce.number().min(0).max(600).default(10),
+    /**
+     * Bearer token that opens `GET /metrics` (Prometheus text format); without it the route does not exist.
+     * At least 16 characters.
+     */
+    metricsToken: z.string().min(16).optional(),
     /** Region used to read phone numbers written without a leading `+` (ISO 3166-1 alpha-2, e.g. CN). */
     defaultPhoneRegion: z.string().length(2).toUpperCase().optional(),
     password: z
@@ -232,6 +242,8 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_REDIS_URL: 'redisUrl',
   TESSERA_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   TESSERA_TRUST_PROXY: 'trustProxy',
+  TESSERA_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
+  TESSERA_METRICS_TOKEN: 'metricsToken',
   TESSERA_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
   TESSERA_PASSWORD_MIN_LENGTH: 'password.minLength',
   TESSERA_PASSWORD_MAX_LENGTH: 'password.maxLength',

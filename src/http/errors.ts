@@ -2,6 +2,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode } from '../errors/index.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The error code a refused request was answered with (set by the error handler; for metrics). */
+    errorCode?: string;
+  }
+}
+
 /** Native JSON error body (DESIGN.md "Errors"); a surface's dialect may send its vendor's code instead. */
 export interface ErrorBody {
   code: string;
@@ -101,6 +108,9 @@ export function installErrorDialect(app: FastifyInstance, dialect: ErrorDialect 
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    // The "request completed" line of a refused request names the error code (never its data).
+    reply.log = reply.log.child({ errorCode: appError.code });
+    request.errorCode = appError.code;
     return sendAppError(reply, appError, dialect);
   });
 }

@@ -123,6 +123,12 @@ function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Datab
  * @returns the names of the migrations applied by this call
  * @throws Error when a migration fails (the error names it)
  */
+/** Names of the migrations this build knows that the database has not applied (empty when up to date). */
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();

@@ -62,6 +62,19 @@ export class RateLimiters {
   async close(): Promise<void> {
     this.redis?.disconnect();
   }
+
+  /**
+   * Whether the limits' store answers: Redis `PING` when `redisUrl` is set (undefined when it is not —
+   * the limits then live in the application database, which readiness checks on its own).
+   */
+  async ping(): Promise<boolean | undefined> {
+    if (!this.redis) return undefined;
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** A ready rate limiter. */

@@ -8,6 +8,11 @@ export class Semaphore {
 
   constructor(private readonly limit: number) {}
 
+  /** Tasks waiting for a slot. */
+  get queued(): number {
+    return this.waiters.length;
+  }
+
   /** Runs `task` once a slot is free and releases the slot when it settles. */
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) {

@@ -39,6 +39,11 @@ export class PasswordHasher {
   private dummyHash: Promise<string>;
   private verified = 0;
 
+  /** Hash or verify operations waiting for one of the `hashConcurrency` slots (a metric). */
+  get queueDepth(): number {
+    return this.gate.queued;
+  }
+
   /**
    * How many times {@link verify} has checked a password since start (dummy-hash checks of unknown users
    * included): what the lockout tests count (at most `lockout.maxFailures` per burst), and a metric.
