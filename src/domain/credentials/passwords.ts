@@ -88,7 +88,56 @@ export class PasswordHasher {
       const ok = expected !== undefined && constantTimeEqual(leancloudHash(salt ?? '', password), expected);
       return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
     }
+    const plain = /^\$logto-(sha1|sha256|md5)\$([0-9a-f]+)$/.exec(stored);
+    if (plain) {
+      const ok = constantTimeEqual(createHash(plain[1]!).update(password, 'utf8').digest('hex'), plain[2]!);
+      return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
+    }
     return { ok: false };
+  }
+}
+
+/** Logto's `passwordAlgorithm` values that Tessera imports (Logto's `Legacy` is not among them). */
+export const IMPORTED_DIGEST_ALGORITHMS = ['Argon2i', 'Argon2id', 'Argon2d', 'Bcrypt', 'SHA1', 'SHA256', 'MD5'] as const;
+
+/** One of {@link IMPORTED_DIGEST_ALGORITHMS}. */
+export type ImportedDigestAlgorithm = (typeof IMPORTED_DIGEST_ALGORITHMS)[number];
+
+const PLAIN_DIGEST_HEX: Record<'SHA1' | 'SHA256' | 'MD5', number> = { SHA1: 40, SHA256: 64, MD5: 32 };
+
+/**
+ * The stored form of a password digest from another system (Logto's `passwordDigest` +
+ * `passwordAlgorithm`, logto.md §4): argon2 PHC strings (`$argon2i$` / `$argon2id$` / `$argon2d$`) and
+ * bcrypt (`$2a$`/`$2b$`/`$2y$`) are kept as they are; Logto's unsalted hex digests become
+ * `$logto-sha1$<hex>`, `$logto-sha256$<hex>`, `$logto-md5$<hex>`. {@link PasswordHasher.verify} checks
+ * them all (node:crypto, @node-rs/argon2, @node-rs/bcrypt) and replaces them by argon2id at the first
+ * successful sign-in.
+ * @throws AppError `request.invalid` (`data.issues` at `body.passwordDigest`) when the digest is not of
+ *   that algorithm's form
+ */
+export function storedHashOfDigest(algorithm: ImportedDigestAlgorithm, digest: string): string {
+  const refuse = (message: string): never => {
+    throw new AppError('request.invalid', { data: { issues: [{ path: 'body.passwordDigest', code: 'custom', message }] } });
+  };
+  const d = digest.trim();
+  switch (algorithm) {
+    case 'Argon2i':
+    case 'Argon2id':
+    case 'Argon2d': {
+      const prefix = `$${algorithm.toLowerCase()}$`;
+      if (!d.startsWith(prefix) || !/^\$argon2(?:i|d|id)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/.test(d)) {
+        refuse(`An ${algorithm} digest is a PHC string starting with ${prefix}`);
+      }
+      return d;
+    }
+    case 'Bcrypt':
+      if (!/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(d)) refuse('A Bcrypt digest is a $2a$/$2b$/$2y$ string of 60 characters');
+      return d;
+    default: {
+      const hex = d.toLowerCase();
+      if (!new RegExp(`^[0-9a-f]{${PLAIN_DIGEST_HEX[algorithm]}}$`).test(hex)) refuse(`A ${algorithm} digest is ${PLAIN_DIGEST_HEX[algorithm]} hexadecimal characters`);
+      return `$logto-${algorithm.toLowerCase()}$${hex}`;
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CredentialService } from '../../domain/credentials/index.js';
 import type { SessionService } from '../../domain/sessions/index.js';
+import { IMPORTED_DIGEST_ALGORITHMS, storedHashOfDigest } from '../../domain/credentials/passwords.js';
 import { toPublicUser, type UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import type { UserListQuery, UserSearchField, UserSearchTerm } from '../../storage/store.js';
@@ -101,7 +102,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
       schema: {
         tags: ['management'],
         summary: 'Create a user (Logto answers 200, not 201)',
-        description: 'No password policy check beyond length (the admin chose it). Errors: user.invalid_*, user.*_taken (409), password.rejected.',
+        description: 'No password policy check beyond length (the admin chose it). A Logto passwordDigest + passwordAlgorithm (Argon2i/Argon2id/Argon2d/Bcrypt/SHA1/SHA256/MD5) imports the hash, upgraded to argon2id at the first sign-in. Errors: request.invalid (both password and digest, digest without algorithm, digest not of its algorithm\'s form), user.invalid_*, user.*_taken (409), password.rejected.',
         security,
         body: z
           .object({
@@ -109,6 +110,8 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             primaryEmail: z.string().min(1).max(320).optional(),
             primaryPhone: z.string().min(1).max(32).optional(),
             password: z.string().min(1).max(4096).optional(),
+            passwordDigest: z.string().min(1).max(256).optional().describe('A password hash from Logto (with passwordAlgorithm); upgraded to argon2id at the first sign-in'),
+            passwordAlgorithm: z.enum(IMPORTED_DIGEST_ALGORITHMS).optional().describe("Logto's passwordAlgorithm of passwordDigest (Legacy is not supported)"),
             name: nullableText(128),
             avatar: z.union([z.url({ protocol: /^https?$/ }).max(2048), z.literal('')]).nullable().optional(),
             customData: customDataSchema.optional(),
@@ -120,9 +123,13 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
       },
     },
     async (request) => {
-      const { primaryEmail, primaryPhone, avatar, ...rest } = request.body;
+      const { primaryEmail, primaryPhone, avatar, passwordDigest, passwordAlgorithm, ...rest } = request.body;
+      const invalid = (path: string, message: string) => new AppError('request.invalid', { data: { issues: [{ path, code: 'custom', message }] } });
+      if (passwordDigest !== undefined && rest.password !== undefined) throw invalid('body.passwordDigest', 'Give password or passwordDigest, not both');
+      if (passwordDigest !== undefined && passwordAlgorithm === undefined) throw invalid('body.passwordAlgorithm', 'passwordDigest needs passwordAlgorithm');
+      const passwordHash = passwordDigest !== undefined && passwordAlgorithm !== undefined ? storedHashOfDigest(passwordAlgorithm, passwordDigest) : undefined;
       const user = await users.create(
-        { ...rest, email: primaryEmail ?? null, phone: primaryPhone ?? null, avatar: avatar || null },
+        { ...rest, ...(passwordHash ? { passwordHash } : {}), email: primaryEmail ?? null, phone: primaryPhone ?? null, avatar: avatar || null },
         { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
       );
       return toPublicUser(user);
