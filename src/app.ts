@@ -1,3 +1,4 @@
+import './util/quiet-runtime-warning.js';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';

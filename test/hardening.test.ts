@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findDeepDocuments } from '../src/storage/deep-documents.js';
 import { sha256Hex } from '../src/util/crypto.js';
-import { type DatabaseFactory, dialects, type RunningApp, startApp, startAppWithPublicUrl } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startApp, startAppWithPublicUrl, testConfig } from './helpers.js';
 import { lcConfig, lcFetch } from './leancloud-helpers.js';
 
 /**
@@ -11,6 +16,7 @@ import { lcConfig, lcFetch } from './leancloud-helpers.js';
  */
 
 const PW = 'violet-harbor-7-lantern';
+const root = new URL('..', import.meta.url).pathname;
 
 /** Sends a raw HTTP/1.1 request with `target` as the request line's target (absolute form allowed). */
 function rawGet(base: string, target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; link: string | undefined }> {
@@ -127,4 +133,29 @@ describe('pagination links of the Management API', () => {
     expect(res.headers.get('total-number')).not.toBeNull();
     expect(res.headers.get('link')).toBeNull();
   });
+});
+
+describe('tessera migrate lists stored documents nested deeper than the request limit', () => {
+  it('finds a custom data document stored before the cap, and only that one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-deep-'));
+    const url = `sqlite:${join(dir, 'deep.db')}`;
+    try {
+      const t = await startApp(testConfig({ databaseUrl: url }));
+      const deepUser = await t.app.services.users.create({ username: `deep${Date.now().toString(36)}` });
+      const fineUser = await t.app.services.users.create({ username: `fine${Date.now().toString(36)}` });
+      // Written below the API (as a document stored by an older version would be).
+      const nested = JSON.parse(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`) as Record<string, unknown>;
+      await t.app.services.users.update(deepUser.id, { customData: nested });
+      await t.app.services.users.update(fineUser.id, { customData: { plan: { tier: 'pro' } } });
+      expect(await findDeepDocuments(t.app.database.db)).toEqual([{ userId: deepUser.id, column: 'custom_data', depth: 200 }]);
+      await t.close();
+      const out = execFileSync(process.execPath, [join(root, 'bin/tessera.js'), 'migrate'], { env: { ...process.env, TESSERA_DATABASE_URL: url }, encoding: 'utf8' });
+      expect(out).toContain('database is up to date');
+      expect(out).toContain(`user ${deepUser.id} custom_data depth 200`);
+      expect(out).not.toContain(fineUser.id);
+      expect(out).not.toContain('oidc-provider WARNING');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,4 +1,7 @@
+import '../util/quiet-runtime-warning.js';
 import cluster from 'node:cluster';
+import { findDeepDocuments } from '../storage/deep-documents.js';
+import { MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { Command } from 'commander';
 import { createApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config/index.js';
@@ -81,6 +84,13 @@ program
     try {
       const applied = await migrateToLatest(handle.db);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      const deep = await findDeepDocuments(handle.db);
+      if (deep.length > 0) {
+        process.stdout.write(
+          `warning: ${deep.length} stored document(s) nested deeper than ${MAX_JSON_DEPTH} levels (readable, but no request may write them back as they are):\n` +
+            deep.slice(0, 20).map((d) => `  user ${d.userId} ${d.column} depth ${d.depth}\n`).join(''),
+        );
+      }
     } finally {
       await handle.close();
     }

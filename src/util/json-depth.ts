@@ -22,3 +22,16 @@ export function assertJsonDepth(value: unknown, max: number = MAX_JSON_DEPTH): v
     }
   }
 }
+
+/** The nesting depth of a parsed JSON value (a scalar is 0, `[]` and `{}` are 1). Iterative. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Array.isArray(current) ? current : Object.values(current as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
