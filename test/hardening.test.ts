@@ -8,6 +8,7 @@ import { findDeepDocuments } from '../src/storage/deep-documents.js';
 import { sha256Hex } from '../src/util/crypto.js';
 import { type DatabaseFactory, dialects, type RunningApp, startApp, startAppWithPublicUrl, testConfig } from './helpers.js';
 import { lcConfig, lcFetch } from './leancloud-helpers.js';
+import { managementToken } from './oidc-helpers.js';
 
 /**
  * Issue 15, items 3 and 4, over real HTTP: answers carrying a token or a secret are never cached
@@ -109,12 +110,7 @@ describe('pagination links of the Management API', () => {
   let token: string;
   beforeAll(async () => {
     t = await startAppWithPublicUrl({ adminClientId: 'hard-admin', adminClientSecret: 'hard-admin-secret-0123456789' });
-    const res = await fetch(`${t.base}/oidc/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('hard-admin:hard-admin-secret-0123456789').toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
-    });
-    token = (await res.json()).access_token;
+    token = await managementToken(t.base, 'hard-admin', 'hard-admin-secret-0123456789');
   });
   afterAll(async () => {
     await t.close();

@@ -1,13 +1,12 @@
 import { hash as argonHash } from '@node-rs/argon2';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { createHash } from 'node:crypto';
-import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { ARGON2ID } from '../src/domain/credentials/passwords.js';
-import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
+import { managementToken, openSignInPage } from './oidc-helpers.js';
 
 /**
  * Issue 19 item 1: a Logto back end moves its users with their password digests. `POST /api/users`
@@ -19,7 +18,6 @@ import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
 const ADMIN_ID = 'logto-import-admin';
 const ADMIN_SECRET = 'logto-import-secret-0123456789';
 const REDIRECT = 'https://rp.example.com/callback';
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 let seq = 0;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`;
 const CURRENT = `$argon2id$v=19$m=${ARGON2ID.memoryCost},t=${ARGON2ID.timeCost},p=${ARGON2ID.parallelism}$`;
@@ -45,12 +43,7 @@ describe.each(dialects)('importing Logto password digests on %s', (_name, databa
     db = await database();
     t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET, leancloud: LC_KEYS });
     web = await t.app.services.applications.create({ name: 'Web', type: 'traditional', redirectUris: [REDIRECT] });
-    const res = await fetch(`${t.base}/oidc/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
-    });
-    m2m = (await res.json()).access_token;
+    m2m = await managementToken(t.base, ADMIN_ID, ADMIN_SECRET);
   });
   afterAll(async () => {
     await t.close();
@@ -65,25 +58,8 @@ describe.each(dialects)('importing Logto password digests on %s', (_name, databa
     api: async (username: string, password: string) => (await t.call('POST', '/api/auth/sign-in', { body: { username, password } })).status === 200,
     leancloud: async (username: string, password: string) => (await lcFetch(t.base, 'POST', '/1.1/login', { body: { username, password } })).status === 200,
     oidc: async (username: string, password: string) => {
-      const browser = new Browser();
-      const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
-        execute: [client.allowInsecureRequests],
-      });
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT,
-        scope: 'openid',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-      });
-      const { res, url: pageUrl } = await browser.follow(url.href, t.base);
-      const html = await res.text();
-      const action = new URL(/action="([^"]+\/login)"/.exec(html)![1]!, pageUrl).href;
-      const posted = await browser.request(action, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
-        body: new URLSearchParams({ csrf: field(html, 'csrf') ?? '', identifier: username, password }).toString(),
-      });
-      return posted.status === 303;
+      const page = await openSignInPage(t.base, { id: web.application.id, secret: web.secret! }, REDIRECT);
+      return (await page.post({ identifier: username, password })).status === 303;
     },
   } as const;
   const orders = [

@@ -1,10 +1,9 @@
-import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { sha256Hex } from '../src/util/crypto.js';
-import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { cnPhone, LC_KEYS, lcFetch } from './leancloud-helpers.js';
+import { managementToken, oidcSignIn } from './oidc-helpers.js';
 import { extractCode, startSmsWebhook, startSmtpSink } from './peers.js';
 
 /**
@@ -28,7 +27,6 @@ const allEdit = {
 } as const;
 let seq = 0;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`;
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 
 interface Subject {
   id: string;
@@ -78,12 +76,7 @@ describe.each(dialects)('one password rule on every surface on %s', (_name, data
     });
     web = await t.app.services.applications.create({ name: 'Web', type: 'traditional', redirectUris: [REDIRECT] });
     await t.app.services.accountCenter.update({ enabled: true, fields: allEdit });
-    const res = await fetch(`${t.base}/oidc/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
-    });
-    m2m = (await res.json()).access_token;
+    m2m = await managementToken(t.base, ADMIN_ID, ADMIN_SECRET);
   });
   afterAll(async () => {
     await t.close();
@@ -96,36 +89,6 @@ describe.each(dialects)('one password rule on every surface on %s', (_name, data
     const res = await t.call(method, path, { token, body, headers });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
-  }
-
-  /** The authorization code flow in a cookie-keeping client, signing in on the hosted page. */
-  async function oidcSignIn(identifier: string): Promise<string> {
-    const browser = new Browser();
-    const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
-      execute: [client.allowInsecureRequests],
-    });
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid profile',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
-    let { res, url: pageUrl } = await browser.follow(url.href, t.base);
-    const html = await res.text();
-    const form = /action="([^"]+\/login)"/.exec(html);
-    expect(form).not.toBeNull();
-    const posted = await browser.request(new URL(form![1]!, pageUrl).href, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base },
-      body: new URLSearchParams({ csrf: field(html, 'csrf') ?? '', identifier, password: PW }).toString(),
-    });
-    expect(posted.status).toBe(303);
-    ({ url: pageUrl } = await browser.follow(new URL(posted.headers.get('location')!, pageUrl).href, t.base));
-    const tokens = await client.authorizationCodeGrant(config, new URL(pageUrl), { pkceCodeVerifier: verifier, expectedState: state });
-    return tokens.access_token;
   }
 
   async function newSubject(options: { flagFirst?: boolean } = {}): Promise<Subject> {
@@ -144,7 +107,7 @@ describe.each(dialects)('one password rule on every surface on %s', (_name, data
     };
     const acting = await signIn();
     const other = await signIn();
-    const oidcAccessToken = await oidcSignIn(username);
+    const oidcAccessToken = await oidcSignIn(t.base, { id: web.application.id, secret: web.secret! }, REDIRECT, username, PW);
     const { subjectToken } = await t.app.services.subjectTokens.issue(id, ADMIN_ID, { ticket: 'T-1' });
     if (!options.flagFirst) await t.app.services.users.update(id, { passwordResetRequired: true });
     return { id, username, email, phone, acting, other, oidcAccessToken, subjectToken };

@@ -1,10 +1,9 @@
-import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { CAPTCHA_ALPHABET } from '../src/domain/sign-in/captcha.js';
-import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { LC_KEYS, lcFetch, lcHeaders } from './leancloud-helpers.js';
+import { formField as field, openSignInPage } from './oidc-helpers.js';
 
 /**
  * Issue 16: one password sign-in for every surface (`AuthService.signInWithPassword`), so the per-IP
@@ -16,7 +15,6 @@ import { LC_KEYS, lcFetch, lcHeaders } from './leancloud-helpers.js';
 const PW = 'violet-harbor-7-lantern';
 const WRONG = 'wrong-password-123';
 const REDIRECT = 'https://rp.example.com/callback';
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 let seq = 0;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`;
 
@@ -54,30 +52,12 @@ describe.each(dialects)('one sign-in guard for every surface on %s', (_name, dat
     return username;
   }
 
-  /** A browser on the hosted sign-in page of a new authorization request. */
+  /** A browser on the hosted sign-in page of a new authorization request, posting from `ip`. */
   async function signInPage(ip: string) {
-    const browser = new Browser();
-    const config = await client.discovery(new URL(`${t.base}/oidc`), web.application.id, web.secret!, client.ClientSecretBasic(web.secret!), {
-      execute: [client.allowInsecureRequests],
-    });
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
-    const { res, url: pageUrl } = await browser.follow(url.href, t.base);
-    const html = await res.text();
-    const action = new URL(/action="([^"]+\/login)"/.exec(html)![1]!, pageUrl).href;
-    const csrf = field(html, 'csrf')!;
+    const page = await openSignInPage(t.base, { id: web.application.id, secret: web.secret! }, REDIRECT);
     return {
-      /** Posts the form; returns the status and the page (or the redirect). */
       async post(fields: Record<string, string>) {
-        const r = await browser.request(action, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.base, 'x-forwarded-for': ip },
-          body: new URLSearchParams({ csrf, ...fields }).toString(),
-        });
+        const r = await page.post(fields, { 'x-forwarded-for': ip });
         return { status: r.status, html: await r.text() };
       },
     };

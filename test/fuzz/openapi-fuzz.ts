@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { type RunningApp, startAppWithPublicUrl } from '../helpers.js';
 import { LC_KEYS } from '../leancloud-helpers.js';
+import { managementToken } from '../oidc-helpers.js';
 
 /**
  * A property-based fuzzer over Tessera's own OpenAPI document (issue 15 item 3, "no 5xx from input"):
@@ -102,12 +103,7 @@ export async function startFuzzTarget(databaseUrl: string): Promise<RunningApp &
   });
   const signUp = await t.call('POST', '/api/auth/sign-up', { body: { username: 'fuzzer', email: 'fuzzer@example.com', password: PW } });
   const session = ((await signUp.json()) as { session: { token: string } }).session.token;
-  const token = await fetch(`${t.base}/oidc/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${ADMIN_ID}:${ADMIN_SECRET}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.base}/api`, scope: 'all' }).toString(),
-  });
-  const m2m = ((await token.json()) as { access_token: string }).access_token;
+  const m2m = await managementToken(t.base, ADMIN_ID, ADMIN_SECRET);
   return Object.assign(t, {
     credentials: {
       none: {},
