@@ -172,8 +172,8 @@ export class CaptchaService {
    * nor many honest sign-ins behind one address (a NAT, a carrier's CGNAT) are judged wrongly:
    * - **failures**: completed wrong passwords in the window; once `threshold` are reached every attempt
    *   needs a captcha;
-   * - **in flight**: attempts started and not yet answered, raised atomically before `run` (one upsert)
-   *   and lowered when it ends, whatever the outcome. An attempt is also refused without a captcha when
+   * - **in flight**: attempts started and not yet answered on this node, raised before `run` and lowered
+   *   when it ends, whatever the outcome. An attempt is also refused without a captcha when
    *   failures + attempts in flight exceed `threshold` + {@link CAPTCHA_CONCURRENCY_ALLOWANCE}: a
    *   concurrent burst of wrong passwords gets at most that many checked (issue 15), while up to that
    *   many sign-ins from one address may be in flight at once (issue 16: counting in-flight successes
@@ -185,23 +185,51 @@ export class CaptchaService {
     if (this.threshold <= 0) return run();
     if (captcha) await this.solve(captcha.id, captcha.answer);
     const failuresKey = this.key('failures', ip);
-    const inFlightKey = this.key('in_flight', ip);
     const now = this.clock.now();
     const done = await this.guards.get(failuresKey);
-    const failures = done && done.windowStartedAt > now - CAPTCHA_WINDOW_MS ? done.failures : 0;
-    if (!captcha && failures >= this.threshold) throw new AppError('auth.captcha_required');
-    const inFlight = await this.guards.reserveAttempt(inFlightKey, now, CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
+    const shared = done && done.windowStartedAt > now - CAPTCHA_WINDOW_MS ? done.failures : 0;
+    // Admission is decided in one synchronous step on this node's counters (failures seen here and
+    // attempts in flight here), so a concurrent burst cannot slip between a read and a write: every
+    // admitted attempt stays counted — in flight, then as a failure or gone on success — so at most
+    // threshold + allowance wrong passwords are checked per node. The shared count (every node, and
+    // what survives restarts) also refuses once it reaches the threshold.
+    const local = this.local(failuresKey, this.clock.now());
+    const failures = Math.max(shared, local.failures);
+    if (!captcha && (failures >= this.threshold || local.failures + local.inFlight + 1 > this.threshold + CAPTCHA_CONCURRENCY_ALLOWANCE)) {
+      throw new AppError('auth.captcha_required');
+    }
+    local.inFlight++;
+    let failed = false;
     try {
-      if (!captcha && failures + inFlight.failures > this.threshold + CAPTCHA_CONCURRENCY_ALLOWANCE) throw new AppError('auth.captcha_required');
       return await run();
     } catch (error) {
-      if (isAppError(error, 'auth.invalid_credentials')) {
-        await this.guards.reserveAttempt(failuresKey, this.clock.now(), CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
-      }
+      failed = isAppError(error, 'auth.invalid_credentials');
       throw error;
     } finally {
-      await this.guards.release(inFlightKey);
+      local.inFlight--;
+      if (failed) {
+        local.failures++;
+        await this.guards.reserveAttempt(failuresKey, this.clock.now(), CAPTCHA_WINDOW_MS, NEVER_LOCK, 0);
+      }
+      if (local.inFlight === 0 && local.failures === 0) this.counters.delete(failuresKey);
     }
+  }
+
+  /** This node's counters of an IP key, the failures restarting with the window. */
+  private local(key: string, now: number): { failures: number; inFlight: number; windowStartedAt: number } {
+    // Bounded memory: past 10 000 addresses, forget those whose window is over and that are idle.
+    if (this.counters.size > 10_000) {
+      for (const [k, e] of this.counters) if (e.inFlight === 0 && e.windowStartedAt <= now - CAPTCHA_WINDOW_MS) this.counters.delete(k);
+    }
+    let entry = this.counters.get(key);
+    if (!entry) {
+      entry = { failures: 0, inFlight: 0, windowStartedAt: now };
+      this.counters.set(key, entry);
+    } else if (entry.windowStartedAt <= now - CAPTCHA_WINDOW_MS) {
+      entry.failures = 0;
+      entry.windowStartedAt = now;
+    }
+    return entry;
   }
 
   /** Whether captchas are on (`signIn.captchaAfterFailures` > 0). */
@@ -209,7 +237,10 @@ export class CaptchaService {
     return this.threshold > 0;
   }
 
-  private key(counter: 'failures' | 'in_flight', ip: string | null): string {
+  /** This node's failures and attempts in flight, by IP key (see {@link protect}). */
+  private readonly counters = new Map<string, { failures: number; inFlight: number; windowStartedAt: number }>();
+
+  private key(counter: 'failures', ip: string | null): string {
     return sha256Hex(`captcha_ip_${counter}:${ip ?? 'unknown'}`);
   }
 }
