@@ -6,6 +6,7 @@ import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, LogCapture, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
+import QRCode from 'qrcode';
 
 const PW = 'violet-harbor-7-lantern';
 const REDIRECT = 'https://rp.example.com/callback';
@@ -664,6 +665,10 @@ describe.each(dialects)('MFA policy "required" on the OIDC sign-in page (TOTP en
     const uri = /href="(otpauth:\/\/totp\/[^"]+)"/.exec(a.html)![1]!.replace(/&amp;/g, '&');
     expect(new URL(uri).searchParams.get('secret')).toBe(fa.secret);
     expect(new URL(uri).searchParams.get('issuer')).toBe('Tessera Test');
+    // The same URI as a QR code (an SVG data: URL drawn by the qrcode library, which the page's CSP allows).
+    const qr = /id="totp-qr" src="data:image\/svg\+xml;base64,([^"]+)"/.exec(a.html);
+    expect(qr).not.toBeNull();
+    expect(Buffer.from(qr![1]!, 'base64').toString('utf8')).toBe(await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }));
     expect(a.html).not.toMatch(/name="code"[^>]*value=/);
     for (const c of codesNear(fa.secret, clock.now())) expect(a.html).not.toContain(c);
     expect(a.html).not.toContain('<script');

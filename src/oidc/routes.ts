@@ -17,6 +17,7 @@ import { asAuthenticationResponse, authenticationResponseSchema } from '../http/
 import type { SecondFactorProof } from '../domain/mfa/index.js';
 import { PASSKEY_SCRIPT } from './passkey-script.js';
 import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';
+import QRCode from 'qrcode';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
@@ -467,10 +468,13 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
     }
+    // The key as a QR code for the authenticator app (an SVG data: URL; the page's CSP allows data: images).
+    const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
     return html(
       reply,
       status,
       mfaEnrollPage({
+        qrCode: `data:image/svg+xml;base64,${Buffer.from(qrSvg).toString('base64')}`,
         action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/mfa/enroll`,
         clientName: await clientName(interaction),
         csrf: await csrfFor(interaction.uid),

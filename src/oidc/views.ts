@@ -170,6 +170,8 @@ export interface MfaEnrollPageInput {
   /** The secret's otpauth:// URI (Key Uri Format), shown as text and as a link for phones. */
   otpauthUri: string;
   error?: string;
+  /** The otpauth URI as a QR code, a `data:image/svg+xml` URL (drawn by the `qrcode` library). */
+  qrCode?: string;
 }
 
 /**
@@ -184,7 +186,8 @@ export function mfaEnrollPage(input: MfaEnrollPageInput): string {
     `<h1>Set up two-step verification</h1>
 <p>to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
 ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
-<p>This service requires an authenticator app. Add this key to your app, then enter the 6-digit code it shows.</p>
+<p>This service requires an authenticator app. Scan this code with your app (or type the key), then enter the 6-digit code it shows.</p>
+${input.qrCode ? `<p><img id="totp-qr" src="${escapeHtml(input.qrCode)}" alt="QR code of the key for your authenticator app" width="200" height="200"></p>` : ''}
 <dl><dt>Key</dt><dd><code id="totp-secret">${escapeHtml(grouped)}</code></dd>
 <dt>Or open on this device</dt><dd><a id="totp-uri" href="${escapeHtml(input.otpauthUri)}" style="word-break:break-all">${escapeHtml(input.otpauthUri)}</a></dd></dl>
 <form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
