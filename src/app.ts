@@ -202,7 +202,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const securityLevel = new SecurityLevelService(sdkStore, factors);
     const credentials = new CredentialService(store, users, hasher, policy, guard, securityLevel, clock);
     const captcha = new CaptchaService(sdkStore, store.signInGuards, config.signIn.captchaAfterFailures, options.captchaAnswers ?? randomCaptchaAnswer, clock);
-    limiters = new RateLimiters(database, config.redisUrl);
+    const rateLimits = new RateLimiters(database, config.redisUrl);
+    limiters = rateLimits;
     connectors = await createConnectors(config, logger);
     const { email, sms } = connectors;
     const verification = new VerificationService(
@@ -340,7 +341,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     await server.register(swaggerUi, { routePrefix: '/api/docs' });
 
-    await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => limiters!.ping() });
+    await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => rateLimits.ping() });
     await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk });
     await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
     await server.register(socialAuthRoutes, { prefix: '/api/auth', social });

@@ -1,4 +1,4 @@
-import { AppError, isAppError } from '../../errors/index.js';
+import { AppError } from '../../errors/index.js';
 import type { UserPatch, UserProfile, UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { Limiter } from '../../util/rate-limit.js';
@@ -7,14 +7,14 @@ import type { IdentifierKind } from '../users/identifiers.js';
 import type { CaptchaService } from './captcha.js';
 import type { SessionIssuer } from '../sessions/issuer.js';
 import type { RequestMeta, SecondFactorGate, SignedIn } from './types.js';
-
-export type { RequestMeta, SecondFactorGate, SignedIn } from './types.js';
 import type { CredentialService } from '../credentials/index.js';
 import type { PasswordHasher } from '../credentials/passwords.js';
-import type { CodeChannel, CodePurpose, MessageLocale, VerificationService } from '../verification/index.js';
-import type { IssuedSession, SessionMeta, SessionService } from '../sessions/index.js';
+import type { CodeChannel, CodePurpose, VerificationService } from '../verification/index.js';
+import type { SessionMeta, SessionService } from '../sessions/index.js';
 import type { SignInGuard } from './lockout.js';
 import type { CreateUserOptions, UserService } from '../users/index.js';
+
+export type { RequestMeta, SecondFactorGate, SignedIn } from './types.js';
 
 /** Input of {@link AuthService.signUp}: identifiers are raw and normalised by {@link UserService}. */
 export interface SignUpInput {
