@@ -89,6 +89,18 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
   });
 
   describe('users', () => {
+    it("accepts Logto's digits-only phones (8613800138000) on create and update (issue 19 item 2)", async () => {
+      const created = await api('POST', '/api/users', { username: uniq(), primaryPhone: '8613800138000' });
+      expect(created.status).toBe(200);
+      expect(created.body.primaryPhone).toBe('+8613800138000');
+      const patched = await api('PATCH', `/api/users/${created.body.id}`, { primaryPhone: '14155550188' });
+      expect(patched.status).toBe(200);
+      expect(patched.body.primaryPhone).toBe('+14155550188');
+      // Digits that are no international number stay refused as before.
+      const bad = await api('POST', '/api/users', { username: uniq(), primaryPhone: '12' });
+      expect([bad.status, bad.body.code]).toEqual([400, 'user.invalid_phone']);
+    });
+
     it('creates (200, as Logto), reads, updates and deletes a user', async () => {
       const username = uniq();
       const created = await api('POST', '/api/users', {

@@ -12,7 +12,7 @@ export const userSchema = z
     id: z.string().describe('24 lowercase hex characters; the same id on every surface'),
     username: z.string().nullable(),
     primaryEmail: z.string().nullable(),
-    primaryPhone: z.string().nullable().describe('E.164, e.g. +14155550123'),
+    primaryPhone: z.string().nullable().describe('E.164, e.g. +14155550123 (the Management API also accepts Logto\'s digits-only form as input)'),
     name: z.string().nullable(),
     avatar: z.string().nullable(),
     profile: profileSchema,

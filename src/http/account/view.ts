@@ -3,6 +3,7 @@ import { hasSecurityVerificationMethod } from '../../domain/account/index.js';
 import { type AccountCenterSettings, canRead } from '../../domain/account/center.js';
 import { profileSchema } from '../../domain/account/profile.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
+import { logtoPhoneIn } from '../logto-phones.js';
 import { errorSchema } from '../schemas.js';
 
 /** Logto's shapes of the Account and Verification APIs (logto.md §1–§2), shared by the route files. */
@@ -19,7 +20,7 @@ export const accountSchema = z
     name: z.string().nullable().optional(),
     avatar: z.string().nullable().optional(),
     primaryEmail: z.string().nullable().optional(),
-    primaryPhone: z.string().nullable().optional().describe('E.164'),
+    primaryPhone: z.string().nullable().optional().describe('E.164 (Logto writes digits only: a remaining difference)'),
     profile: profileSchema.optional(),
     customData: z.record(z.string(), z.unknown()).optional(),
     hasPassword: z.boolean().optional().describe('Whether a password is set (field `password`); never the hash'),
@@ -41,8 +42,8 @@ export function scopedProfile(profile: UserProfile, scopes: ReadonlySet<string>)
   return rest;
 }
 
-/** Logto phones are digits only; ours are E.164, so a bare digit string gets its `+`. */
-export const phoneInput = (value: string) => (/^\d+$/.test(value) ? `+${value}` : value);
+/** Logto phones are digits only; ours are E.164, so a bare digit string gets its `+` (logto-phones.ts). */
+export const phoneInput = logtoPhoneIn;
 
 /**
  * The account filtered by the account-center settings and, for OIDC access tokens, by the token's

@@ -76,6 +76,19 @@ export function parseUserSearch(query: Record<string, unknown>): Omit<UserListQu
  * Every route runs behind the plugin's management-token check.
  */
 export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, publicUrl }) => {
+  /**
+   * A phone in Logto's digits-only form (`8613800138000`) is an international number without its `+`;
+   * when that reads as no valid number, the digits are kept as given (a local number under
+   * `defaultPhoneRegion`, as before). Normalising stays the domain's.
+   */
+  const phoneInput = (value: string): string => {
+    if (!/^\d+$/.test(value)) return value;
+    try {
+      return users.normalize('phone', `+${value}`);
+    } catch {
+      return value;
+    }
+  };
   app.get(
     '/users',
     {
@@ -129,7 +142,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
       if (passwordDigest !== undefined && passwordAlgorithm === undefined) throw invalid('body.passwordAlgorithm', 'passwordDigest needs passwordAlgorithm');
       const passwordHash = passwordDigest !== undefined && passwordAlgorithm !== undefined ? storedHashOfDigest(passwordAlgorithm, passwordDigest) : undefined;
       const user = await users.create(
-        { ...rest, ...(passwordHash ? { passwordHash } : {}), email: primaryEmail ?? null, phone: primaryPhone ?? null, avatar: avatar || null },
+        { ...rest, ...(passwordHash ? { passwordHash } : {}), email: primaryEmail ?? null, phone: primaryPhone ? phoneInput(primaryPhone) : null, avatar: avatar || null },
         { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
       );
       return toPublicUser(user);
@@ -166,7 +179,10 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
         response: { 200: userSchema, ...errors },
       },
     },
-    async (request) => toPublicUser(await users.adminUpdate(request.params.userId, request.body)),
+    async (request) => {
+      const { primaryPhone, ...rest } = request.body;
+      return toPublicUser(await users.adminUpdate(request.params.userId, { ...rest, ...(primaryPhone !== undefined ? { primaryPhone: primaryPhone ? phoneInput(primaryPhone) : primaryPhone } : {}) }));
+    },
   );
 
   app.delete(
