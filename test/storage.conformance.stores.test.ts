@@ -51,12 +51,9 @@ import type {
   TokenExchangeAuditRecord,
 } from '../src/storage/token-store.js';
 import { T, userRecord } from './fixtures.js';
-import { freshPgDatabase, PG_URL } from './helpers.js';
+import { forEachStorage, type OpenedStore } from './storage-targets.js';
 
-interface Opened {
-  handle: DatabaseHandle;
-  cleanup(): Promise<void>;
-}
+type Opened = OpenedStore;
 
 let seq = 0;
 /** A unique id of lowercase letters and hex digits (at most 24 characters for prefixes up to 8). */
@@ -2415,36 +2412,4 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
   });
 }
 
-storeSuite('SQLite (memory)', async () => {
-  const handle = openDatabase('sqlite::memory:');
-  return { handle, cleanup: () => handle.close() };
-});
-
-storeSuite('SQLite (file, WAL)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-conformance-stores-'));
-  const handle = openDatabase(`sqlite:${join(dir, 'tessera.db')}`);
-  expect(handle.sqlite?.pragma('journal_mode', { simple: true })).toBe('wal');
-  expect(handle.sqlite?.pragma('foreign_keys', { simple: true })).toBe(1);
-  return {
-    handle,
-    async cleanup() {
-      await handle.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-const pgUrl = PG_URL;
-describe.runIf(pgUrl)('PostgreSQL', () => {
-  storeSuite('PostgreSQL', async () => {
-    const fresh = await freshPgDatabase(pgUrl!);
-    const handle = openDatabase(fresh.url);
-    return {
-      handle,
-      async cleanup() {
-        await handle.close();
-        await fresh.drop();
-      },
-    };
-  });
-});
+forEachStorage(storeSuite);

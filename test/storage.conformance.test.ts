@@ -12,13 +12,10 @@ import {
   type VerificationRecord,
 } from '../src/storage/store.js';
 import { T, userRecord } from './fixtures.js';
-import { freshPgDatabase, PG_URL } from './helpers.js';
+import { forEachStorage, type OpenedStore } from './storage-targets.js';
 
 
-interface Opened {
-  handle: DatabaseHandle;
-  cleanup(): Promise<void>;
-}
+type Opened = OpenedStore;
 
 let seq = 0;
 const uid = (prefix = 'u') => `${prefix}${(++seq).toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10)}`;
@@ -869,28 +866,12 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
   });
 }
 
-storeSuite('SQLite (memory)', async () => {
-  const handle = openDatabase('sqlite::memory:');
-  return { handle, cleanup: () => handle.close() };
-});
+forEachStorage(storeSuite);
 
 const sqliteFile = () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-conformance-'));
   return { dir, file: join(dir, 'nested', 'tessera.db') };
 };
-
-storeSuite('SQLite (file, WAL)', async () => {
-  const { dir, file } = sqliteFile();
-  const handle = openDatabase(`sqlite:${file}`);
-  expect(handle.sqlite?.pragma('journal_mode', { simple: true })).toBe('wal');
-  return {
-    handle,
-    async cleanup() {
-      await handle.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
 
 describe('SQLite file database', () => {
   it('uses WAL journaling and keeps data across reopening', async () => {
@@ -914,20 +895,5 @@ describe('SQLite file database', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-const pgUrl = PG_URL;
-describe.runIf(pgUrl)('PostgreSQL', () => {
-  storeSuite('PostgreSQL', async () => {
-    const fresh = await freshPgDatabase(pgUrl!);
-    const handle = openDatabase(fresh.url);
-    return {
-      handle,
-      async cleanup() {
-        await handle.close();
-        await fresh.drop();
-      },
-    };
   });
 });
