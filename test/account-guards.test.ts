@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import type { KyselyStore } from '../src/storage/kysely-store.js';
-import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl, ALL_EDIT } from './helpers.js';
 import { extractCode, type SmsWebhookPeer, type SmtpSink, startSmsWebhook, startSmtpSink } from './peers.js';
 import { Browser } from './browser.js';
 
@@ -35,10 +35,7 @@ describe.each(dialects)('Account API scopes, first-party guard and third-party a
   let third: IssuedApplication;
   let mgmt: string;
 
-  const allEdit = {
-    name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit',
-    password: 'Edit', social: 'Edit', customData: 'Edit', mfa: 'Edit', session: 'Edit',
-  };
+  const allEdit = ALL_EDIT;
 
   beforeAll(async () => {
     smtp = await startSmtpSink();

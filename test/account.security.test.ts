@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { ManualClock } from '../src/util/clock.js';
-import { type DatabaseFactory, dialects, type RunningApp, startApp, startAppWithPublicUrl, testConfig } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startApp, startAppWithPublicUrl, testConfig, ALL_EDIT } from './helpers.js';
 import { Browser } from './browser.js';
 
 /**
@@ -15,10 +15,7 @@ const PW = 'violet-harbor-7-lantern';
 const NEW_PW = 'copper-meadow-42-quiver';
 const REDIRECT = 'https://rp.example.com/callback';
 
-const allEdit = {
-  name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit',
-  password: 'Edit', social: 'Edit', customData: 'Edit', mfa: 'Edit', session: 'Edit',
-} as const;
+const allEdit = ALL_EDIT;
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 

@@ -6,7 +6,7 @@ import type { SessionService } from '../src/domain/sessions/index.js';
 import { accountAuthorizer } from '../src/http/principal.js';
 import type { OpaqueAccessToken } from '../src/oidc/access-tokens.js';
 import type { UserRecord } from '../src/storage/store.js';
-import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl, ALL_EDIT } from './helpers.js';
 import { extractCode, type SmsWebhookPeer, type SmtpSink, startSmsWebhook, startSmtpSink } from './peers.js';
 import { Browser } from './browser.js';
 
@@ -59,10 +59,7 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     await db.drop();
   });
 
-  const allEdit = {
-    name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit',
-    password: 'Edit', social: 'Edit', customData: 'Edit', mfa: 'Edit', session: 'Edit',
-  };
+  const allEdit = ALL_EDIT;
   const setCenter = async (body: unknown) => {
     const res = await t.call('PATCH', '/api/account-center', { token: mgmt, body });
     expect(res.status).toBe(200);

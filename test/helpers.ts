@@ -3,6 +3,10 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { createApp, type AppOptions, type TesseraApp } from '../src/app.js';
 import { type Config, type ConfigInput, parseConfig } from '../src/config/index.js';
+import { ACCOUNT_CENTER_FIELDS, type AccountCenterField, type FieldMode } from '../src/domain/account/center.js';
+
+/** Every account-center field in mode `Edit` (start from it and override the fields a test gates). */
+export const ALL_EDIT: Record<AccountCenterField, FieldMode> = Object.fromEntries(ACCOUNT_CENTER_FIELDS.map((f) => [f, 'Edit'])) as Record<AccountCenterField, FieldMode>;
 
 /** PostgreSQL server for the PostgreSQL variants of the suites (set by .ci/run). */
 export const PG_URL = process.env.TESSERA_TEST_PG_URL;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { sha256Hex } from '../src/util/crypto.js';
-import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl, ALL_EDIT } from './helpers.js';
 import { cnPhone, LC_KEYS, lcFetch } from './leancloud-helpers.js';
 import { managementToken, oidcSignIn } from './oidc-helpers.js';
 import { extractCode, startSmsWebhook, startSmtpSink } from './peers.js';
@@ -21,10 +21,7 @@ const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
 const PW = 'violet-harbor-7-lantern';
 const NEW_PW = 'copper-meadow-42-quiver';
 const REDIRECT = 'https://rp.example.com/callback';
-const allEdit = {
-  name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit',
-  password: 'Edit', social: 'Edit', customData: 'Edit', mfa: 'Edit', session: 'Edit',
-} as const;
+const allEdit = ALL_EDIT;
 let seq = 0;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`;
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type RunningApp, startAppWithPublicUrl } from '../helpers.js';
+import { ALL_EDIT, type RunningApp, startAppWithPublicUrl } from '../helpers.js';
 import { LC_KEYS } from '../leancloud-helpers.js';
 import { managementToken } from '../oidc-helpers.js';
 
@@ -99,7 +99,7 @@ export async function startFuzzTarget(databaseUrl: string): Promise<RunningApp &
   });
   await t.app.services.accountCenter.update({
     enabled: true,
-    fields: { name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'Edit', social: 'Edit', customData: 'Edit', mfa: 'Edit', session: 'Edit' },
+    fields: ALL_EDIT,
   });
   const signUp = await t.call('POST', '/api/auth/sign-up', { body: { username: 'fuzzer', email: 'fuzzer@example.com', password: PW } });
   const session = ((await signUp.json()) as { session: { token: string } }).session.token;
