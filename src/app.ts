@@ -384,6 +384,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       account,
       sessions,
       reauthentication,
+      normalizePhone: (raw) => users.normalize('phone', raw),
       social,
       mfa,
       // Unknown clients count as third-party: they may read, never change.

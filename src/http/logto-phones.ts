@@ -1,11 +1,20 @@
 /**
- * Phone numbers on the Logto surfaces (the Management API, the Account and Verification APIs): Logto
- * writes them as digits only (`8613800138000`; its regex is `^\d+$`, logto.md §0), Tessera stores E.164
- * (`+8613800138000`). Input is accepted in Logto's form; answers still write E.164 (a remaining difference
- * of issue 19 item 2: Logto clients that compare phones literally must add the `+`).
+ * Phone numbers as Logto clients send them (the Management API, the Account and Verification APIs):
+ * digits only (`8613800138000`; Logto's regex is `^\d+$`, logto.md §0), an international number without
+ * its `+`. Tessera stores E.164 (`+8613800138000`). Answers still write E.164 (a remaining difference of
+ * issue 19 item 2: Logto clients that compare phones literally must add the `+`).
  */
 
-/** A phone as a Logto client sends it: digits only means an international number without its `+`. */
-export function logtoPhoneIn(value: string): string {
-  return /^\d+$/.test(value) ? `+${value}` : value;
+/**
+ * A phone from a Logto client in the form the domain reads: digits only become `+digits` when that is a
+ * valid number (`normalize` — the domain's phone normaliser — says so); otherwise, or for any other
+ * form, the value as given (so a local number under `defaultPhoneRegion` still reads as before).
+ */
+export function logtoPhoneIn(value: string, normalize: (raw: string) => string): string {
+  if (!/^\d+$/.test(value)) return value;
+  try {
+    return normalize(`+${value}`);
+  } catch {
+    return value;
+  }
 }

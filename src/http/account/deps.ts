@@ -9,6 +9,8 @@ export interface AccountRouteDeps {
   sessions: SessionService;
   /** The named guard steps and the request context (policy.ts). */
   policy: AccountPolicy;
+  /** A phone as a Logto client sends it (digits only) in the form the domain reads (logto-phones.ts). */
+  phoneInput(value: string): string;
   /** Writes one `account_audit` entry for the caller of `request` (never values). */
   audit(request: FastifyRequest, action: string, fields: string[]): Promise<void>;
 }

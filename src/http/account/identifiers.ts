@@ -2,14 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountRouteDeps } from './deps.js';
-import { empty, errors, phoneInput, security } from './view.js';
+import { empty, errors, security } from './view.js';
 
 /**
  * The primary email and phone (logto.md §1.4): `POST|PATCH|DELETE /my-account/primary-email` and
  * `…/primary-phone`. A new address is proven by a verified BindNewIdentifier record; every change needs
  * the caller's identity proof.
  */
-export const accountIdentifierRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, { account, policy, audit }) => {
+export const accountIdentifierRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, { account, policy, audit, phoneInput }) => {
   const { context, firstParty, scope, editable, identityProof, guard } = policy;
   for (const channel of ['email', 'phone'] as const) {
     const path = channel === 'email' ? '/my-account/primary-email' : '/my-account/primary-phone';

@@ -8,6 +8,7 @@ import type { Reauthentication } from '../../domain/sessions/reauthentication.js
 import type { SocialService } from '../../domain/social/index.js';
 import { AppError } from '../../errors/index.js';
 import { installErrorDialect } from '../errors.js';
+import { logtoPhoneIn } from '../logto-phones.js';
 import type { AccountAuthorizer } from '../principal.js';
 import type { AccountRouteDeps } from './deps.js';
 import { LOGTO_ACCOUNT_ERRORS } from './errors.js';
@@ -30,6 +31,8 @@ export interface AccountRoutesOptions {
   sessions: SessionService;
   /** Identity proofs (`logto-verification-id`). */
   reauthentication: Reauthentication;
+  /** The domain's phone normaliser (E.164), for reading Logto's digits-only phones. */
+  normalizePhone: (raw: string) => string;
   /** Social identities (routes in ./social.ts); without it the social routes are absent. */
   social?: SocialService;
   /** MFA factors (routes in ./mfa.ts); without it the MFA routes are absent. */
@@ -52,7 +55,7 @@ export interface AccountRoutesOptions {
  * sessions.ts (sessions and grants), verifications.ts, social.ts, mfa.ts. Errors leave in Logto's
  * dialect (errors.ts).
  */
-export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, reauthentication, social, mfa, isThirdPartyClient }) => {
+export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, reauthentication, normalizePhone, social, mfa, isThirdPartyClient }) => {
   installErrorDialect(app, LOGTO_ACCOUNT_ERRORS);
   const contexts = new WeakMap<FastifyRequest, AccountContext>();
   app.addHook('onRequest', async (request) => {
@@ -67,6 +70,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     account,
     sessions,
     policy,
+    phoneInput: (value) => logtoPhoneIn(value, normalizePhone),
     audit: (request, action, fields) => {
       const { caller } = policy.context(request);
       return account.audit(caller.user.id, action, fields, { ip: request.ip, clientId: caller.clientId });

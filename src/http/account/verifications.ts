@@ -2,14 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requestMeta } from '../request-meta.js';
 import type { AccountRouteDeps } from './deps.js';
-import { errors, identifierSchema, phoneInput, recordSchema, security } from './view.js';
+import { errors, identifierSchema, recordSchema, security } from './view.js';
 
 /**
  * The Verification API (logto.md §2): identity proofs and new-identifier proofs, each a verification
  * record usable for 10 minutes — `POST /verifications/password`, `POST /verifications/verification-code`,
  * `POST /verifications/verification-code/verify`. First-party callers only.
  */
-export const accountVerificationRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, { account, policy }) => {
+export const accountVerificationRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, { account, policy, phoneInput }) => {
   const { context, firstParty, guard } = policy;
 
   app.post(

@@ -3,7 +3,6 @@ import { hasSecurityVerificationMethod } from '../../domain/account/index.js';
 import { type AccountCenterSettings, canRead } from '../../domain/account/center.js';
 import { profileSchema } from '../../domain/account/profile.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
-import { logtoPhoneIn } from '../logto-phones.js';
 import { errorSchema } from '../schemas.js';
 
 /** Logto's shapes of the Account and Verification APIs (logto.md §1–§2), shared by the route files. */
@@ -42,8 +41,6 @@ export function scopedProfile(profile: UserProfile, scopes: ReadonlySet<string>)
   return rest;
 }
 
-/** Logto phones are digits only; ours are E.164, so a bare digit string gets its `+` (logto-phones.ts). */
-export const phoneInput = logtoPhoneIn;
 
 /**
  * The account filtered by the account-center settings and, for OIDC access tokens, by the token's

@@ -4,6 +4,7 @@ import type { CredentialService } from '../../domain/credentials/index.js';
 import type { SessionService } from '../../domain/sessions/index.js';
 import { IMPORTED_DIGEST_ALGORITHMS, storedHashOfDigest } from '../../domain/credentials/passwords.js';
 import { toPublicUser, type UserService } from '../../domain/users/index.js';
+import { logtoPhoneIn } from '../logto-phones.js';
 import { AppError } from '../../errors/index.js';
 import type { UserListQuery, UserSearchField, UserSearchTerm } from '../../storage/store.js';
 import { pageWindow, paginationQuery, setPaginationHeaders } from '../pagination.js';
@@ -76,19 +77,7 @@ export function parseUserSearch(query: Record<string, unknown>): Omit<UserListQu
  * Every route runs behind the plugin's management-token check.
  */
 export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, publicUrl }) => {
-  /**
-   * A phone in Logto's digits-only form (`8613800138000`) is an international number without its `+`;
-   * when that reads as no valid number, the digits are kept as given (a local number under
-   * `defaultPhoneRegion`, as before). Normalising stays the domain's.
-   */
-  const phoneInput = (value: string): string => {
-    if (!/^\d+$/.test(value)) return value;
-    try {
-      return users.normalize('phone', `+${value}`);
-    } catch {
-      return value;
-    }
-  };
+  const phoneInput = (value: string) => logtoPhoneIn(value, (raw) => users.normalize('phone', raw));
   app.get(
     '/users',
     {
