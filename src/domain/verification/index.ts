@@ -165,13 +165,12 @@ export class VerificationService {
     }
     await this.limiters.perIdentifier.consume(`${input.channel}:${key}`);
 
-    const now = this.clock.now();
-    const handle = newSecret('vrf_', 16);
-    const id = verificationKey(handle);
+    const { handle, base } = this.newRecord(input.ip);
+    const { id } = base;
     const code = newCode();
     const linkToken = input.linkFor ? newSecret('', 32) : undefined;
     const record: VerificationRecord = {
-      id,
+      ...base,
       type: input.channel === 'email' ? 'email_code' : 'phone_code',
       purpose: input.purpose,
       identifierType: input.channel,
@@ -179,12 +178,7 @@ export class VerificationService {
       userId: input.userId ?? null,
       codeHash: codeHash(id, code),
       linkHash: linkToken ? sha256Hex(linkToken) : null,
-      attempts: 0,
-      ip: input.ip ?? null,
-      createdAt: now,
-      expiresAt: now + this.config.codes.ttlSeconds * 1000,
       verifiedAt: null,
-      consumedAt: null,
     };
     await this.store.verifications.insert(record);
     const deliver = async () => {
@@ -333,10 +327,9 @@ export class VerificationService {
    * at once, for `purpose`, valid `codes.ttlSeconds`.
    */
   async recordProof(input: { type: VerificationType; purpose: VerificationPurpose; userId: string; ip?: string | null }): Promise<IssuedVerification> {
-    const now = this.clock.now();
-    const handle = newSecret('vrf_', 16);
+    const { handle, base } = this.newRecord(input.ip);
     const record: VerificationRecord = {
-      id: verificationKey(handle),
+      ...base,
       type: input.type,
       purpose: input.purpose,
       identifierType: null,
@@ -344,15 +337,29 @@ export class VerificationService {
       userId: input.userId,
       codeHash: null,
       linkHash: null,
-      attempts: 0,
-      ip: input.ip ?? null,
-      createdAt: now,
-      expiresAt: now + this.config.codes.ttlSeconds * 1000,
-      verifiedAt: now,
-      consumedAt: null,
+      verifiedAt: base.createdAt,
     };
     await this.store.verifications.insert(record);
     return { verificationId: handle, expiresAt: record.expiresAt };
+  }
+
+  /**
+   * A new record's handle (`vrf_…`, 128 random bits, given to its holder) and the fields every record
+   * starts with: its stored key (SHA-256 of the handle), no attempts, not consumed, created now and
+   * valid `codes.ttlSeconds`.
+   */
+  private newRecord(ip: string | null | undefined) {
+    const now = this.clock.now();
+    const handle = newSecret('vrf_', 16);
+    const base = {
+      id: verificationKey(handle),
+      attempts: 0,
+      ip: ip ?? null,
+      createdAt: now,
+      expiresAt: now + this.config.codes.ttlSeconds * 1000,
+      consumedAt: null,
+    };
+    return { handle, base };
   }
 
   /** Deletes expired records. @returns how many. */
