@@ -232,11 +232,6 @@ export class CaptchaService {
     return entry;
   }
 
-  /** Whether captchas are on (`signIn.captchaAfterFailures` > 0). */
-  get enabled(): boolean {
-    return this.threshold > 0;
-  }
-
   /** This node's failures and attempts in flight, by IP key (see {@link protect}). */
   private readonly counters = new Map<string, { failures: number; inFlight: number; windowStartedAt: number }>();
 

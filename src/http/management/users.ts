@@ -120,15 +120,14 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             profile: profileSchema.optional(),
             passwordResetRequired: z.boolean().optional().describe('Force a new password at the first password sign-in (issue 6)'),
           })
-          .strict(),
+          .strict()
+          .refine((b) => b.passwordDigest === undefined || b.password === undefined, { path: ['passwordDigest'], message: 'Give password or passwordDigest, not both' })
+          .refine((b) => b.passwordDigest === undefined || b.passwordAlgorithm !== undefined, { path: ['passwordAlgorithm'], message: 'passwordDigest needs passwordAlgorithm' }),
         response: { 200: userSchema, ...errors },
       },
     },
     async (request) => {
       const { primaryEmail, primaryPhone, avatar, passwordDigest, passwordAlgorithm, ...rest } = request.body;
-      const invalid = (path: string, message: string) => new AppError('request.invalid', { data: { issues: [{ path, code: 'custom', message }] } });
-      if (passwordDigest !== undefined && rest.password !== undefined) throw invalid('body.passwordDigest', 'Give password or passwordDigest, not both');
-      if (passwordDigest !== undefined && passwordAlgorithm === undefined) throw invalid('body.passwordAlgorithm', 'passwordDigest needs passwordAlgorithm');
       const passwordHash = passwordDigest !== undefined && passwordAlgorithm !== undefined ? storedHashOfDigest(passwordAlgorithm, passwordDigest) : undefined;
       const user = await users.create(
         { ...rest, ...(passwordHash ? { passwordHash } : {}), email: primaryEmail ?? null, phone: primaryPhone ? phoneInput(primaryPhone) : null, avatar: avatar || null },
