@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, freshPgDatabase, LogCapture, PG_URL, type RunningApp, startApp, testConfig } from './helpers.js';
+import { freePort, freshPgDatabase, LogCapture, PG_URL, type RunningApp, startApp, startAppWithPublicUrl, testConfig } from './helpers.js';
+import { openSignInPage } from './oidc-helpers.js';
 import { startSmsWebhook } from './peers.js';
 
 /**
@@ -51,7 +52,7 @@ describe('metrics', () => {
   const TOKEN = 'metrics-token-0123456789abcdef';
   let t: RunningApp;
   beforeAll(async () => {
-    t = await startApp(testConfig({ metricsToken: TOKEN, lockout: { maxFailures: 2 } }));
+    t = await startAppWithPublicUrl({ metricsToken: TOKEN, lockout: { maxFailures: 2 } });
   });
   afterAll(async () => {
     await t.close();
@@ -65,6 +66,10 @@ describe('metrics', () => {
     expect((await t.call('POST', '/api/auth/sign-in', { body: { username, password: 'violet-harbor-7-lantern' } })).status).toBe(200);
     for (let i = 0; i < 3; i++) await t.call('POST', '/api/auth/sign-in', { body: { username, password: 'wrong-password-1' } });
     await t.call('GET', '/api/users/abc');
+    // The hosted sign-in page counts too (it answers its refusals as HTML).
+    const web = await t.app.services.applications.create({ name: 'Web', type: 'traditional', redirectUris: ['https://rp.example.com/cb'] });
+    const page = await openSignInPage(t.base, { id: web.application.id, secret: web.secret! }, 'https://rp.example.com/cb');
+    expect((await page.post({ identifier: `nobody${Date.now()}`, password: 'wrong-password-1' })).status).toBe(401);
     const res = await t.call('GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -72,6 +77,7 @@ describe('metrics', () => {
     expect(text).toMatch(/tessera_sign_ins_total\{surface="api",outcome="success"\} 1/);
     expect(text).toMatch(/tessera_sign_ins_total\{surface="api",outcome="auth.invalid_credentials"\} [12]/);
     expect(text).toMatch(/tessera_lockouts_total [1-9]/);
+    expect(text).toMatch(/tessera_sign_ins_total\{surface="oidc",outcome="auth.invalid_credentials"\} 1/);
     expect(text).toMatch(/tessera_password_hash_queue 0/);
     expect(text).toMatch(/tessera_nodejs_eventloop_lag_seconds /);
     // Route patterns, never raw URLs (no ids or secrets in label values).

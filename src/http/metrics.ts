@@ -18,6 +18,7 @@ export interface MetricsOptions {
 const SIGN_IN_ROUTES: Record<string, string> = {
   'POST /api/auth/sign-in': 'api',
   'POST /1.1/login': 'leancloud',
+  'POST /oidc/interaction/:uid/login': 'oidc',
 };
 
 /**
@@ -74,7 +75,8 @@ export const metricsRoutes: FastifyPluginAsync<MetricsOptions> = async (app, { t
     requests.inc({ method: request.method, route, status });
     duration.observe({ method: request.method, route, status }, reply.elapsedTime / 1000);
     const surface = SIGN_IN_ROUTES[`${request.method} ${route}`];
-    if (surface) signIns.inc({ surface, outcome: reply.statusCode < 400 ? 'success' : (request.errorCode ?? status) });
+    // A password accepted with a second factor still to come (MFA step) counts as `auth.mfa_required`.
+    if (surface) signIns.inc({ surface, outcome: request.errorCode ?? (reply.statusCode < 400 ? 'success' : status) });
     if (request.errorCode === 'auth.too_many_failures') lockouts.inc();
   });
 

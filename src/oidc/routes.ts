@@ -295,6 +295,9 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       accountId = user.id;
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
+      // The page answers the refusal itself (HTML); the code still reaches the log line and the metrics.
+      request.errorCode = error.code;
+      reply.log = reply.log.child({ errorCode: error.code });
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.code === 'auth.mfa_required' && mfa) {
         const pendingSignInId = (error.data as { pendingSignInId: string }).pendingSignInId;
