@@ -36,13 +36,22 @@ describe('architecture', () => {
     expect(filesMatching(/from '\.\.\/(?:\.\.\/)?(?:http|oidc)\//, join(src, 'domain'))).toEqual([]);
   });
 
-  it('a password hash is written only by CredentialService, user creation, the LeanCloud import and the rehash on sign-in', () => {
+  it('a password hash is written only by CredentialService, user creation, the LeanCloud export import and the rehash on sign-in', () => {
     // `passwordHash` as a key of an object literal given to a write, or a shorthand property.
     const write = /(?<![.\w])passwordHash(?::\s|\s*,)/;
-    const writers = [...filesMatching(write, join(src, 'domain')), ...filesMatching(write, join(src, 'http')), ...filesMatching(write, join(src, 'oidc'))];
-    expect(writers).toEqual(['domain/credentials/index.ts', 'domain/leancloud/import.ts', 'domain/sign-in/auth.ts', 'domain/users/index.ts']);
+    const writers = ['cli', 'domain', 'http', 'oidc'].flatMap((dir) => filesMatching(write, join(src, dir)));
+    expect(writers).toEqual(['cli/leancloud-export.ts', 'domain/credentials/index.ts', 'domain/sign-in/auth.ts', 'domain/users/index.ts']);
     // …and only CredentialService hashes a new password after sign-up (users.ts: creation; mfa.ts: backup codes).
     expect(filesMatching(/hasher\.hash\(/)).toEqual(['domain/credentials/index.ts', 'domain/mfa/index.ts', 'domain/users/index.ts']);
+  });
+
+  it('domain/ neither reads a request body nor renders an answer of a vendor (LeanCloud field names live in http/leancloud/)', () => {
+    // Code, not comments: a docstring may say which endpoint a method serves.
+    const code = (f: string) => readFileSync(join(src, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    const domainFiles = files(join(src, 'domain')).map((f) => relative(src, f));
+    const wire = /\b(?:mobilePhoneNumber|sessionToken|LcObject|toLcUser|old_password|smsCode)\b|['"]ACL['"]/;
+    expect(domainFiles.filter((f) => wire.test(code(f)))).toEqual([]);
+    expect(code('http/leancloud/wire.ts')).toMatch(/export function toLcUser/);
   });
 
   it('"has a second factor" is asked of MfaService only', () => {

@@ -12,7 +12,7 @@
  */
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeanCloudImporter } from '../src/domain/leancloud/import.js';
+import { LeanCloudImporter } from '../src/cli/leancloud-export.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { dialects, LC_KEYS, lcFetch, PW, uniq } from './leancloud-helpers.js';

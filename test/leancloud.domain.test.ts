@@ -3,9 +3,10 @@
  * authData identity keys, and the query language (where, regex, order, keys, paging).
  */
 import { describe, expect, it } from 'vitest';
-import { authDataEntry, toLcUser } from '../src/domain/leancloud/users.js';
+import { authDataEntry } from '../src/domain/leancloud/auth-data.js';
+import { toLcUser } from '../src/http/leancloud/wire.js';
 import { aclAllowsRead, applyOp, applyUpdateAt, decodeValue, parseAcl, randomUsername } from '../src/domain/leancloud/objects.js';
-import { columnFilter, compareValues, compileOrder, compileWhere, parsePaging, projectKeys, translateRegex } from '../src/domain/leancloud/query.js';
+import { columnFilter, compareValues, compileOrder, compileWhere, parsePaging, projectKeys, translateRegex } from '../src/http/leancloud/query.js';
 import { isAppError } from '../src/errors/index.js';
 import { checkAppAuth, lcSignature } from '../src/http/leancloud/app-auth.js';
 import { toLcError } from '../src/http/leancloud/errors.js';
@@ -216,7 +217,7 @@ describe('the _User object and error mapping', () => {
   };
 
   it('shows system fields, custom fields at the top, no secrets', () => {
-    const o = toLcUser(user, [{ userId: 'u1', provider: 'qq', subject: 'o', data: { openid: 'o' }, createdAt: 0, updatedAt: 0 }]);
+    const o = toLcUser({ user, identities: [{ userId: 'u1', provider: 'qq', subject: 'o', data: { openid: 'o' }, createdAt: 0, updatedAt: 0 }] });
     expect(o).toEqual({
       objectId: 'u1',
       username: 'tom',
@@ -228,7 +229,7 @@ describe('the _User object and error mapping', () => {
       createdAt: '2019-09-19T06:06:03.116Z',
       updatedAt: '2019-09-19T06:06:03.116Z',
     });
-    expect(toLcUser(user, [], { sessionToken: 't', returnAcl: true })).toMatchObject({ sessionToken: 't', ACL: { '*': { read: true }, u1: { read: true, write: true } } });
+    expect(toLcUser({ user, identities: [], issuedToken: 't' }, { returnAcl: true })).toMatchObject({ sessionToken: 't', ACL: { '*': { read: true }, u1: { read: true, write: true } } });
   });
 
   it('maps domain errors to LeanCloud numbers and statuses', () => {

@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
-import { LeanCloudImporter } from '../src/domain/leancloud/import.js';
+import { LeanCloudImporter } from '../src/cli/leancloud-export.js';
 import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
@@ -661,7 +661,7 @@ describe.each(dialects)('Social sign-in on the OIDC page under MFA policy "requi
     const claims = tokens.claims()!;
     expect(claims.amr).toEqual(['fed', 'otp', 'mfa']);
     const factors = await t.app.services.mfa.listFactors(claims.sub);
-    expect(factors.map((f) => f.type)).toEqual(['Totp']);
+    expect(factors.map((f) => f.kind)).toEqual(['totp']);
   });
 });
 

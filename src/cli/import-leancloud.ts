@@ -4,7 +4,7 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createApp } from '../app.js';
 import type { Config } from '../config/index.js';
-import { type ExportRow, type ImportReport, LeanCloudImporter } from '../domain/leancloud/import.js';
+import { type ExportRow, type ImportReport, LeanCloudImporter } from './leancloud-export.js';
 
 /** Options of {@link importLeanCloud}. */
 export interface ImportLeanCloudOptions {

@@ -1,5 +1,6 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
+import type { MfaFactorSummary } from '../domain/mfa/index.js';
 
 /**
  * Wire schemas of the second factors shared by the surfaces that take them: the native sign-in MFA step
@@ -45,6 +46,19 @@ export const registrationResponseSchema = z.object({
 export const asAuthenticationResponse = (value: z.infer<typeof authenticationResponseSchema>) => value as unknown as AuthenticationResponseJSON;
 /** The zod-parsed attestation as the library's type. */
 export const asRegistrationResponse = (value: z.infer<typeof registrationResponseSchema>) => value as unknown as RegistrationResponseJSON;
+
+/** Logto's factor type names (spec logto.md §1.5), by our factor kinds. */
+const LOGTO_FACTOR_TYPE = { totp: 'Totp', backup_codes: 'BackupCode', webauthn: 'WebAuthn' } as const satisfies Record<MfaFactorSummary['kind'], string>;
+
+/** A factor as Logto's route 16 shows it (Account and Management APIs): Logto's type names, ISO 8601 times. */
+export function toLogtoFactor(factor: MfaFactorSummary): z.infer<typeof mfaFactorSchema> {
+  const out: z.infer<typeof mfaFactorSchema> = { id: factor.id, type: LOGTO_FACTOR_TYPE[factor.kind], createdAt: new Date(factor.createdAt).toISOString() };
+  if (factor.lastUsedAt !== null) out.lastUsedAt = new Date(factor.lastUsedAt).toISOString();
+  if (factor.name !== null) out.name = factor.name;
+  if (factor.agent !== null) out.agent = factor.agent;
+  if (factor.remainingCodes !== null) out.remainCodes = factor.remainingCodes;
+  return out;
+}
 
 /** One factor as Logto's route 16 shows it (never a secret). */
 export const mfaFactorSchema = z

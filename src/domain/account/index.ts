@@ -36,10 +36,11 @@ export interface OidcSessionView {
   amr: string[];
 }
 
+/** A verification record just issued: its handle (the `logto-verification-id` a client sends back) and expiry. */
 export interface IssuedRecord {
-  verificationRecordId: string;
-  /** ISO 8601. */
-  expiresAt: string;
+  recordId: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
 }
 
 export type { ActingSession } from '../sessions/index.js';
@@ -77,7 +78,7 @@ export class AccountService {
     if (user.isSuspended) throw new AppError('auth.user_suspended');
     if (!ok) throw new AppError('auth.invalid_credentials');
     const issued = await this.verification.recordProof({ type: 'password', purpose: 'Identity', userId: user.id, ip: meta.ip ?? null });
-    return { verificationRecordId: issued.verificationId, expiresAt: new Date(issued.expiresAt).toISOString() };
+    return { recordId: issued.verificationId, expiresAt: issued.expiresAt };
   }
 
   /**
@@ -98,7 +99,7 @@ export class AccountService {
       ip,
       userId: isNew ? null : user.id,
     });
-    return { verificationRecordId: record.handle, expiresAt: new Date(record.expiresAt).toISOString() };
+    return { recordId: record.handle, expiresAt: record.expiresAt };
   }
 
   /**
@@ -106,7 +107,7 @@ export class AccountService {
    * @throws AppError `verification_record.not_found` (unknown record, or not one this API issued for
    *   that identifier), and the code errors of {@link VerificationService.verifyCode}
    */
-  async verifyCode(channel: CodeChannel, value: string, verificationId: string, code: string): Promise<{ verificationRecordId: string }> {
+  async verifyCode(channel: CodeChannel, value: string, verificationId: string, code: string): Promise<void> {
     const record = await this.store.verifications.findById(verificationKey(verificationId));
     if (!record || (record.purpose !== 'BindNewIdentifier' && record.purpose !== 'Generic')) throw new AppError('verification_record.not_found');
     try {
@@ -115,7 +116,6 @@ export class AccountService {
       if (isAppError(error, 'verification.not_found')) throw new AppError('verification_record.not_found');
       throw error;
     }
-    return { verificationRecordId: verificationId };
   }
 
   /**

@@ -3,7 +3,6 @@ import { AppError, isAppError } from '../../errors/index.js';
 import type { UserRecord } from '../../storage/store.js';
 import type { AccountCenterService } from '../account/center.js';
 import type { AuthService, RequestMeta } from '../sign-in/auth.js';
-import type { LcObject } from './objects.js';
 import type { UserService } from '../users/index.js';
 import type { VerificationService } from '../verification/index.js';
 import type { Limiter } from '../../util/rate-limit.js';
@@ -60,20 +59,6 @@ export class LeanCloudCodes {
     }
   }
 
-  /** The `mobilePhoneNumber` of a body. @throws AppError `user.phone_required` (212) */
-  private phoneOf(body: LcObject): string {
-    const phone = body.mobilePhoneNumber;
-    if (typeof phone !== 'string' || phone.trim() === '') throw new AppError('user.phone_required');
-    return phone;
-  }
-
-  /** The `email` of a body. @throws AppError `user.email_required` (204) */
-  private emailOf(body: LcObject): string {
-    const email = body.email;
-    if (typeof email !== 'string' || email.trim() === '') throw new AppError('user.email_required');
-    return email;
-  }
-
   /** The user with this phone. @throws AppError `user.not_found` with `data.identifier = 'phone'` (213) */
   private async userByPhone(phone: string): Promise<UserRecord> {
     const user = await this.users.findByIdentifier('phone', phone);
@@ -123,43 +108,41 @@ export class LeanCloudCodes {
   /**
    * `POST /1.1/requestSmsCode`: sends a Generic code to any valid number (template options of
    * LeanCloud — `template`, `sign`, `name`, `op`, `ttl`, `smsType` — are accepted and ignored).
-   * @throws AppError `user.phone_required`, `user.invalid_phone`, `verification.resend_too_soon`,
+   * @throws AppError `user.invalid_phone`, `verification.resend_too_soon`,
    *   `request.rate_limited`, `connector.delivery_failed`
    */
-  async requestSmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
-    await this.send('phone', this.phoneOf(body), 'Generic', meta);
+  async requestSmsCode(phone: string, meta: RequestMeta): Promise<void> {
+    await this.send('phone', phone, 'Generic', meta);
   }
 
   /**
    * `POST /1.1/verifySmsCode/:code` `{mobilePhoneNumber}`: checks and uses a requestSmsCode code.
-   * @throws AppError `user.phone_required`, verification errors (603), `request.rate_limited`
+   * @throws AppError verification errors (603), `request.rate_limited`
    */
-  async verifySmsCode(code: string, body: LcObject, meta: RequestMeta): Promise<void> {
-    const phone = this.phoneOf(body);
+  async verifySmsCode(code: string, phone: string, meta: RequestMeta): Promise<void> {
     await this.auth.throttle('signIn', meta);
     await this.verification.useCode({ channel: 'phone', identifier: phone, purpose: 'Generic', code });
   }
 
   /**
    * `POST /1.1/requestMobilePhoneVerify`: sends a code to a user's number unless it is verified already.
-   * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
+   * @throws AppError `user.not_found` (213), sending errors
    */
-  async requestMobilePhoneVerify(body: LcObject, meta: RequestMeta): Promise<void> {
-    const phone = this.phoneOf(body);
+  async requestMobilePhoneVerify(phone: string, meta: RequestMeta): Promise<void> {
     const user = await this.userByPhone(phone);
     if (user.phoneVerified) return;
     await this.send('phone', phone, 'Generic', meta, user.id);
   }
 
   /**
-   * `POST /1.1/verifyMobilePhone/:code`: marks the number verified. The number comes from the body, else
-   * the signed-in user, else the pending code itself.
-   * @returns `{objectId, updatedAt}` of the user
+   * `POST /1.1/verifyMobilePhone/:code`: marks the number verified. The number is `phone` (from the
+   * body), else the signed-in user's, else the pending code's own.
+   * @returns the user
    * @throws AppError verification errors (603), `user.not_found` (213), `request.rate_limited`
    */
-  async verifyMobilePhone(code: string, body: LcObject, sessionUser: UserRecord | undefined, meta: RequestMeta): Promise<LcObject> {
+  async verifyMobilePhone(code: string, given: string | undefined, sessionUser: UserRecord | undefined, meta: RequestMeta): Promise<UserRecord> {
     await this.auth.throttle('signIn', meta);
-    let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : sessionUser?.primaryPhone;
+    let phone = given || sessionUser?.primaryPhone;
     let recordId: string | undefined;
     if (!phone) {
       const record = await this.findByCodeAlone('Generic', code, meta);
@@ -169,36 +152,35 @@ export class LeanCloudCodes {
     const record = await this.verification.verifyCode({ channel: 'phone', identifier: phone, purpose: 'Generic', code, ...(recordId ? { recordId } : {}) });
     const user = await this.userByPhone(phone);
     await this.verification.consume(record.id);
-    const updated = user.phoneVerified ? user : await this.users.update(user.id, { phoneVerified: true });
-    return { objectId: updated.id, updatedAt: new Date(updated.updatedAt).toISOString() };
+    return user.phoneVerified ? user : this.users.update(user.id, { phoneVerified: true });
   }
 
   /**
    * `POST /1.1/requestLoginSmsCode`: sends a SignIn code to a user's number.
-   * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
+   * @throws AppError `user.not_found` (213), sending errors
    */
-  async requestLoginSmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
-    await this.sendToAccount('phone', this.phoneOf(body), 'SignIn', meta);
+  async requestLoginSmsCode(phone: string, meta: RequestMeta): Promise<void> {
+    await this.sendToAccount('phone', phone, 'SignIn', meta);
   }
 
   /**
    * `POST /1.1/requestPasswordResetBySmsCode`: sends a ForgotPassword code to a user's number.
-   * @throws AppError `user.phone_required`, `user.not_found` (213), sending errors
+   * @throws AppError `user.not_found` (213), sending errors
    */
-  async requestPasswordResetBySmsCode(body: LcObject, meta: RequestMeta): Promise<void> {
-    await this.sendToAccount('phone', this.phoneOf(body), 'ForgotPassword', meta);
+  async requestPasswordResetBySmsCode(phone: string, meta: RequestMeta): Promise<void> {
+    await this.sendToAccount('phone', phone, 'ForgotPassword', meta);
   }
 
   /**
    * `PUT /1.1/resetPasswordBySmsCode/:code` `{password[, mobilePhoneNumber]}`: sets the password and ends
-   * every session of the user.
+   * every session of the user. Without `phone`, the code alone selects the pending record.
    * @throws AppError `user.password_required` (201), verification errors (603), `user.not_found` (213),
    *   `password.rejected`, `request.rate_limited`
    */
-  async resetPasswordBySmsCode(code: string, body: LcObject, meta: RequestMeta): Promise<void> {
-    const password = body.password;
-    if (typeof password !== 'string' || password === '') throw new AppError('user.password_required');
-    let phone = typeof body.mobilePhoneNumber === 'string' && body.mobilePhoneNumber ? body.mobilePhoneNumber : undefined;
+  async resetPasswordBySmsCode(code: string, input: { password: string; phone?: string | undefined }, meta: RequestMeta): Promise<void> {
+    const { password } = input;
+    if (password === '') throw new AppError('user.password_required');
+    let phone = input.phone || undefined;
     let recordId: string | undefined;
     if (!phone) {
       await this.auth.throttle('signIn', meta);
@@ -217,12 +199,12 @@ export class LeanCloudCodes {
   /**
    * `POST /1.1/requestChangePhoneNumber` `{mobilePhoneNumber}`: sends a code to the new number for the
    * signed-in user (`ttl` is accepted and ignored: codes live `codes.ttlSeconds`).
-   * @throws AppError `user.session_required` (206), `user.phone_required`, `user.phone_taken` (214),
+   * @throws AppError `user.session_required` (206), `user.phone_taken` (214),
    *   `user.invalid_phone`, sending errors
    */
-  async requestChangePhoneNumber(sessionUser: UserRecord | undefined, body: LcObject, meta: RequestMeta): Promise<void> {
+  async requestChangePhoneNumber(sessionUser: UserRecord | undefined, given: string, meta: RequestMeta): Promise<void> {
     if (!sessionUser) throw new AppError('user.session_required');
-    const phone = this.users.normalize('phone', this.phoneOf(body));
+    const phone = this.users.normalize('phone', given);
     await this.users.assertAvailable({ phone }, sessionUser.id);
     await this.send('phone', phone, 'BindNewIdentifier', meta, sessionUser.id);
   }
@@ -230,31 +212,31 @@ export class LeanCloudCodes {
   /**
    * `POST /1.1/changePhoneNumber` `{mobilePhoneNumber, code}`: makes the number the signed-in user's
    * (verified); the code must have been requested by this user for this number.
-   * @returns `{objectId, updatedAt, mobilePhoneNumber}`
-   * @throws AppError `user.session_required` (206), `user.phone_required`, verification errors (603),
+   * @returns the updated user
+   * @throws AppError `user.session_required` (206), verification errors (603),
    *   `user.phone_taken` (214)
    */
-  async changePhoneNumber(sessionUser: UserRecord | undefined, body: LcObject, meta: RequestMeta): Promise<LcObject> {
+  async changePhoneNumber(sessionUser: UserRecord | undefined, input: { phone: string; code: string }, meta: RequestMeta): Promise<UserRecord> {
     if (!sessionUser) throw new AppError('user.session_required');
     await this.accountCenter.assertSelfEditable('phone');
-    const phone = this.users.normalize('phone', this.phoneOf(body));
-    const code = typeof body.code === 'string' || typeof body.code === 'number' ? String(body.code) : '';
+    const phone = this.users.normalize('phone', input.phone);
+    const { code } = input;
     await this.auth.throttle('signIn', meta);
     const record = await this.verification.verifyCode({ channel: 'phone', identifier: phone, purpose: 'BindNewIdentifier', code });
     if (record.userId !== sessionUser.id) throw new AppError('verification.not_found');
     await this.users.assertAvailable({ phone }, sessionUser.id);
     const updated = await this.users.update(sessionUser.id, { primaryPhone: phone, phoneVerified: true });
     await this.verification.consume(record.id);
-    return { objectId: updated.id, updatedAt: new Date(updated.updatedAt).toISOString(), mobilePhoneNumber: phone };
+    return updated;
   }
 
   /**
    * `POST /1.1/requestPasswordReset` `{email}`: mails a ForgotPassword code to the user, to be entered on
    * the reset page (`GET /1.1/resetPassword`). LeanCloud answers 205 for an unknown email, and so do we.
-   * @throws AppError `user.email_required` (204), `user.not_found` (205), sending errors
+   * @throws AppError `user.not_found` (205), sending errors
    */
-  async requestPasswordReset(body: LcObject, meta: RequestMeta): Promise<void> {
-    await this.sendToAccount('email', this.emailOf(body), 'ForgotPassword', meta);
+  async requestPasswordReset(email: string, meta: RequestMeta): Promise<void> {
+    await this.sendToAccount('email', email, 'ForgotPassword', meta);
   }
 
   /**
@@ -268,10 +250,10 @@ export class LeanCloudCodes {
   /**
    * `POST /1.1/requestEmailVerify` `{email}`: mails a VerifyEmail message (code and one-click link to
    * `GET /1.1/verifyEmail`) unless the email is verified already.
-   * @throws AppError `user.email_required` (204), `user.not_found` (205), sending errors
+   * @throws AppError `user.not_found` (205), sending errors
    */
-  async requestEmailVerify(body: LcObject, meta: RequestMeta): Promise<void> {
-    await this.sendToAccount('email', this.emailOf(body), 'VerifyEmail', meta, {
+  async requestEmailVerify(email: string, meta: RequestMeta): Promise<void> {
+    await this.sendToAccount('email', email, 'VerifyEmail', meta, {
       skip: (user) => user.emailVerified,
       linkFor: (token) => `${this.config.publicUrl}/1.1/verifyEmail?token=${encodeURIComponent(token)}`,
     });

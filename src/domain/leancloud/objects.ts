@@ -4,13 +4,11 @@ import type { LcAcl } from '../../storage/leancloud-store.js';
 export type { LcAcl } from '../../storage/leancloud-store.js';
 
 /**
- * LeanCloud's schema-free object values (shared/specs/leancloud.md §4.2–4.3), as pure functions:
- * field names, typed values (`{"__type":"Date"}`, Pointer, GeoPoint, File, Bytes), the `__op` update
- * operators, dotted update paths and ACLs. No I/O: the LeanCloud user service composes these.
+ * The value model of LeanCloud-style custom fields (shared/specs/leancloud.md §4.2–4.3), as pure
+ * functions: field names, typed values (`{"__type":"Date"}`, Pointer, GeoPoint, File, Bytes) as they are
+ * stored in `customData`, the `__op` update operators applied to stored values, dotted update paths and
+ * ACLs. No I/O and no request or answer shapes (those are in `http/leancloud/wire.ts`).
  */
-
-/** A JSON object as LeanCloud sends and stores it. */
-export type LcObject = Record<string, unknown>;
 
 /** Top-level field names: a letter first, then letters, digits and `_` (LeanCloud code 105 otherwise). */
 const FIELD = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;

@@ -1,32 +1,20 @@
 import { randomInt } from 'node:crypto';
-import { assertJsonDepth, MAX_JSON_DEPTH } from '../../util/json-depth.js';
-import { findNulIn } from '../../util/nul.js';
 import { AppError, isAppError } from '../../errors/index.js';
-import type { LcAcl } from '../../storage/leancloud-store.js';
+import type { LcAcl, UserColumnFilter } from '../../storage/leancloud-store.js';
 import { type Store, UniqueViolation, type UserPatch, type UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { AuthService, RequestMeta } from '../sign-in/auth.js';
 import type { IdentityRecord, IdentityService } from '../social/identities.js';
 import type { IdentifierKind } from '../users/identifiers.js';
-import {
-  aclAllowsRead,
-  applyUpdateAt,
-  assertFieldName,
-  assertPathSegments,
-  decodeValue,
-  isForbiddenKey,
-  isOp,
-  isPlainObject,
-  type LcObject,
-  parseAcl,
-  randomUsername,
-} from './objects.js';
-import { columnFilter, compileOrder, compileWhere, parsePaging, projectKeys } from './query.js';
+import { type AuthDataEntry, unionProvider } from './auth-data.js';
+import { aclAllowsRead, applyUpdateAt, randomUsername } from './objects.js';
 import type { AccountCenterField, AccountCenterService } from '../account/center.js';
 import type { CredentialService } from '../credentials/index.js';
 import type { ResolvedSession, SessionService } from '../sessions/index.js';
 import { conflictError, type UserService } from '../users/index.js';
 import type { VerificationService } from '../verification/index.js';
+
+export type { LcAcl, UserColumnFilter } from '../../storage/leancloud-store.js';
 
 /** Who is calling the `/1.1` API: master key or not, and the user of a valid `X-LC-Session`. */
 export interface LcCaller {
@@ -34,51 +22,56 @@ export interface LcCaller {
   session?: ResolvedSession & { token: string };
 }
 
-/** A user object created or found by a sign-up-or-login call. */
+/**
+ * A user as the LeanCloud rules see it: the account, its linked identities (authData), its ACL when it
+ * was asked for, and the session token just issued when the call signed someone in. The `/1.1` adapter
+ * renders it as a `_User` object (`http/leancloud/wire.ts`).
+ */
+export interface LcUserView {
+  user: UserRecord;
+  identities: readonly IdentityRecord[];
+  /** The stored ACL (undefined: none stored, or not loaded). */
+  acl?: LcAcl | undefined;
+  /**
+   * The session token this call issued, or for `users/me` the caller's own (sent with the request);
+   * never one read from storage (tokens are stored hashed).
+   */
+  issuedToken?: string;
+}
+
+/** A user created or found by a sign-up-or-login call. */
 export interface LcSignedIn {
-  object: LcObject;
+  view: LcUserView;
   /** True when the call created the user (LeanCloud answers 201), false when it signed in (200). */
   created: boolean;
 }
 
+/** A test of the current user that a conditional write must pass (LeanCloud's `where=` on PUT/DELETE). */
+export type LcCondition = (view: LcUserView) => boolean;
+
 /** Options of {@link LeanCloudUsers.update}. */
 export interface LcUpdateOptions {
-  /** `new=true` / `fetchWhenSave=true`: return the new value of every field in the request. */
-  returnNew?: boolean;
-  /** `where=`: only update when the current object matches (else `object.condition_failed`). */
-  where?: string;
+  /** Only update when the current user passes it (else `object.condition_failed`). */
+  condition?: LcCondition;
+  /** Load the ACL into the returned view. */
+  withAcl?: boolean;
 }
 
-/** Query parameters of `GET /1.1/classes/_User` (strings as they come from the URL). */
-export interface LcQueryParams {
-  where?: unknown;
-  order?: unknown;
-  limit?: unknown;
-  skip?: unknown;
-  keys?: unknown;
-  count?: unknown;
-  returnACL?: unknown;
+/** What `POST /1.1/login` sends: one identifier with a password, or a phone with an SMS code. */
+export interface LcLogIn {
+  username?: string;
+  email?: string;
+  phone?: string;
+  password?: string;
+  code?: string;
 }
 
-/** Fields with fixed meaning on `_User`; never stored as custom fields. */
-const SYSTEM_KEYS = new Set([
-  'objectId', 'createdAt', 'updatedAt', 'username', 'password', 'email', 'mobilePhoneNumber', 'emailVerified',
-  'mobilePhoneVerified', 'authData', 'ACL', 'sessionToken', 'salt',
-]);
-/** Platform names inside authData (the `_<platform>_unionid` entries are the server's own). */
-const PLATFORM = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** One `authData.<platform>` entry of a request, with its identity key worked out. */
-interface AuthDataEntry {
-  platform: string;
-  data: Record<string, unknown>;
-  subject: string;
-  /** UnionID fields (shared/specs/leancloud.md §5). */
-  union?: { platform: string; id: string; main: boolean };
-}
-
-/** What a request body asks to change on a user, parsed and validated. */
-interface UserChanges {
+/**
+ * What a `_User` write asks to change, read from the request by the adapter: identifiers, password,
+ * verified flags (master key only), ACL, authData links and unlinks, and custom-field updates (a plain
+ * value or an `__op`, at a path).
+ */
+export interface UserChanges {
   username?: string;
   password?: string;
   email?: string | null;
@@ -90,8 +83,6 @@ interface UserChanges {
   unlink: string[];
   unlinkAll: boolean;
   custom: Array<{ path: string[]; update: unknown }>;
-  /** Top-level keys of the request (for `new=true` answers). */
-  requested: string[];
 }
 
 /** The account-center fields a `_User` change set touches (for the end-user write policy). */
@@ -104,81 +95,6 @@ function governedFields(changes: UserChanges): AccountCenterField[] {
   if (changes.custom.length > 0) fields.push('customData');
   if (changes.link.length > 0 || changes.unlink.length > 0 || changes.unlinkAll) fields.push('social');
   return fields;
-}
-
-/** The provider name under which a UnionID is kept (`_weixin_unionid`). */
-export function unionProvider(platform: string): string {
-  return `_${platform}_unionid`;
-}
-
-/**
- * Works out the identity key of an `authData.<platform>` entry: `id` for `anonymous`, else `uid`, else
- * `openid`, else `id` (numbers are accepted as their decimal text).
- * @throws AppError `object.invalid_key` (bad platform name), `identity.invalid` (no id, or not an object)
- */
-export function authDataEntry(platform: string, value: unknown): AuthDataEntry {
-  if (!PLATFORM.test(platform) || isForbiddenKey(platform)) throw new AppError('object.invalid_key', { message: `Invalid authData platform: ${platform.slice(0, 64)}` });
-  if (!isPlainObject(value)) throw new AppError('identity.invalid', { message: `authData.${platform} must be an object.` });
-  const data = decodeValue(value) as Record<string, unknown>;
-  const raw = platform === 'anonymous' ? data.id : (data.uid ?? data.openid ?? data.id);
-  const subject = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 512) throw new AppError('identity.invalid');
-  const entry: AuthDataEntry = { platform, data, subject };
-  if (typeof data.unionid === 'string' && data.unionid && typeof data.platform === 'string' && PLATFORM.test(data.platform)) {
-    entry.union = { platform: data.platform, id: data.unionid, main: data.main_account === true || data.main_account === 'true' };
-  }
-  return entry;
-}
-
-/**
- * Parses the `where` / JSON query parameter, then checks what the decoding produced: no NUL in any
- * string or key (issue 15: a `\u0000` escape survives the HTTP layer's check and was a 500 on
- * PostgreSQL) and no nesting deeper than {@link MAX_JSON_DEPTH}.
- * @throws AppError `request.malformed_json` (not JSON), `object.invalid_query` (102: NUL, or nested too deep)
- */
-export function parseJsonParam(value: unknown): unknown {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') return value;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new AppError('request.malformed_json');
-  }
-  const nul = findNulIn(parsed, 'query.where');
-  if (nul) throw new AppError('object.invalid_query', { message: 'NUL characters are not allowed in a query.' });
-  try {
-    assertJsonDepth(parsed);
-  } catch {
-    throw new AppError('object.invalid_query', { message: `The query is nested deeper than ${MAX_JSON_DEPTH} levels.` });
-  }
-  return parsed;
-}
-
-/**
- * The LeanCloud `_User` object of a user (shared/specs/leancloud.md §2): system fields, custom fields at
- * the top level, `authData` from the linked identities, ISO timestamps; `sessionToken` only when given,
- * `ACL` only when asked for.
- */
-export function toLcUser(
-  user: UserRecord,
-  identities: readonly IdentityRecord[],
-  options: { sessionToken?: string; acl?: LcAcl | undefined; returnAcl?: boolean } = {},
-): LcObject {
-  const out: LcObject = { objectId: user.id };
-  if (user.username !== null) out.username = user.username;
-  if (user.primaryEmail !== null) out.email = user.primaryEmail;
-  if (user.primaryPhone !== null) out.mobilePhoneNumber = user.primaryPhone;
-  out.emailVerified = user.emailVerified;
-  out.mobilePhoneVerified = user.phoneVerified;
-  if (identities.length > 0) out.authData = Object.fromEntries(identities.map((i) => [i.provider, i.data]));
-  // Keys that would reach a prototype are never written (none can be stored any more; older rows).
-  for (const [k, v] of Object.entries(user.customData)) if (!SYSTEM_KEYS.has(k) && !isForbiddenKey(k)) out[k] = v;
-  if (options.returnAcl) out.ACL = options.acl ?? { '*': { read: true }, [user.id]: { read: true, write: true } };
-  out.createdAt = new Date(user.createdAt).toISOString();
-  out.updatedAt = new Date(user.updatedAt).toISOString();
-  if (options.sessionToken) out.sessionToken = options.sessionToken;
-  return out;
 }
 
 /**
@@ -216,10 +132,10 @@ export class LeanCloudUsers {
     }
   }
 
-  /** The LeanCloud object of `user` (loads its identities and ACL). */
-  async view(user: UserRecord, options: { sessionToken?: string; returnAcl?: boolean } = {}): Promise<LcObject> {
-    const [identities, acl] = await Promise.all([this.identities.list(user.id), options.returnAcl ? this.store.leancloud.getAcl(user.id) : undefined]);
-    return toLcUser(user, identities, { ...options, acl });
+  /** The view of `user`: loads its identities, and its ACL when `withAcl`. */
+  async view(user: UserRecord, options: { issuedToken?: string; withAcl?: boolean } = {}): Promise<LcUserView> {
+    const [identities, acl] = await Promise.all([this.identities.list(user.id), options.withAcl ? this.store.leancloud.getAcl(user.id) : undefined]);
+    return { user, identities, acl, ...(options.issuedToken ? { issuedToken: options.issuedToken } : {}) };
   }
 
   /**
@@ -228,8 +144,7 @@ export class LeanCloudUsers {
    * @throws AppError `user.username_required` (200), `user.password_required` (201), `user.invalid_*`,
    *   `password.rejected`, `user.*_taken`, `object.*` (bad fields), `request.rate_limited`
    */
-  async signUp(caller: LcCaller, body: LcObject, meta: RequestMeta): Promise<LcObject> {
-    const changes = this.parseChanges(body, caller.master);
+  async signUp(changes: UserChanges, meta: RequestMeta): Promise<LcUserView> {
     if (changes.username === undefined) throw new AppError('user.username_required');
     if (changes.password === undefined) throw new AppError('user.password_required');
     const customData = this.applyCustom({}, changes);
@@ -239,7 +154,7 @@ export class LeanCloudUsers {
       { lenientUsername: true },
     );
     const final = await this.afterCreate(user, changes);
-    return this.view(final, { sessionToken: issued.token });
+    return this.view(final, { issuedToken: issued.token });
   }
 
   /** Applies the parts of a creation request that the user row does not hold (flags set by master, ACL). */
@@ -256,27 +171,23 @@ export class LeanCloudUsers {
 
   /**
    * `POST /1.1/login`: username, email or mobilePhoneNumber with a password, or mobilePhoneNumber with
-   * an smsCode (sent by requestLoginSmsCode or requestSmsCode). Lockout applies per identifier.
+   * an code (sent by requestLoginSmsCode or requestSmsCode). Lockout applies per identifier.
    * @throws AppError `user.username_required` (200, no identifier), `user.password_required` (201),
    *   `auth.invalid_credentials` (210), `user.not_found` (211; `data.identifier = 'phone'` → 213),
    *   `auth.too_many_failures` (219), `auth.user_suspended`, verification errors for a bad code
    */
-  async logIn(body: LcObject, meta: RequestMeta): Promise<LcObject> {
-    const str = (k: string) => (typeof body[k] === 'string' && body[k] !== '' ? (body[k] as string) : undefined);
-    const username = str('username');
-    const email = str('email');
-    const phone = str('mobilePhoneNumber');
-    if (body.smsCode !== undefined) {
+  async logIn(input: LcLogIn, meta: RequestMeta): Promise<LcUserView> {
+    const { username, email, phone, password } = input;
+    if (input.code !== undefined) {
       if (!phone) throw new AppError('user.phone_required');
-      return this.logInWithSmsCode(phone, String(body.smsCode), meta);
+      return this.logInWithSmsCode(phone, input.code, meta);
     }
-    const password = str('password');
     const [kind, value]: [IdentifierKind, string | undefined] = username ? ['username', username] : email ? ['email', email] : ['phone', phone];
     if (!value) throw new AppError('user.username_required');
     if (!password) throw new AppError('user.password_required');
     try {
       const { user, issued } = await this.auth.signInWithPassword(kind, value, password, meta);
-      return await this.view(user, { sessionToken: issued.token });
+      return await this.view(user, { issuedToken: issued.token });
     } catch (error) {
       // LeanCloud tells an unknown user (211/213) from a wrong password (210); the lockout above
       // counts both alike.
@@ -287,11 +198,11 @@ export class LeanCloudUsers {
     }
   }
 
-  private async logInWithSmsCode(phone: string, code: string, meta: RequestMeta): Promise<LcObject> {
+  private async logInWithSmsCode(phone: string, code: string, meta: RequestMeta): Promise<LcUserView> {
     const purpose = (await this.verification.latestLivePurpose('phone', phone, ['SignIn', 'Generic'])) ?? 'SignIn';
     try {
       const { user, issued } = await this.auth.signInWithCode({ channel: 'phone', identifier: phone, code, purpose }, meta);
-      return await this.view(user, { sessionToken: issued.token });
+      return await this.view(user, { issuedToken: issued.token });
     } catch (error) {
       if (isAppError(error, 'user.not_found')) throw new AppError('user.not_found', { data: { identifier: 'phone' } });
       throw error;
@@ -304,18 +215,16 @@ export class LeanCloudUsers {
    * come from requestSmsCode or requestLoginSmsCode.
    * @throws AppError `user.phone_required`, verification errors (603), creation errors
    */
-  async signUpOrLogInWithPhone(caller: LcCaller, body: LcObject, meta: RequestMeta): Promise<LcSignedIn> {
-    const { mobilePhoneNumber, smsCode, ...rest } = body;
-    if (typeof mobilePhoneNumber !== 'string' || mobilePhoneNumber === '') throw new AppError('user.phone_required');
-    if (typeof smsCode !== 'string' && typeof smsCode !== 'number') throw new AppError('verification.code_mismatch');
-    const code = String(smsCode);
-    const changes = this.parseChanges(rest, caller.master);
-    const purpose = (await this.verification.latestLivePurpose('phone', mobilePhoneNumber, ['Generic', 'SignIn', 'Register'])) ?? 'Generic';
-    if (await this.users.findByIdentifier('phone', mobilePhoneNumber)) {
-      const { user, issued } = await this.auth.signInWithCode({ channel: 'phone', identifier: mobilePhoneNumber, code, purpose }, meta);
-      return { object: await this.view(user, { sessionToken: issued.token }), created: false };
+  async signUpOrLogInWithPhone(input: { phone: string; code: string; changes: UserChanges }, meta: RequestMeta): Promise<LcSignedIn> {
+    const { phone: given, code, changes } = input;
+    if (given === '') throw new AppError('user.phone_required');
+    if (code === '') throw new AppError('verification.code_mismatch');
+    const purpose = (await this.verification.latestLivePurpose('phone', given, ['Generic', 'SignIn', 'Register'])) ?? 'Generic';
+    if (await this.users.findByIdentifier('phone', given)) {
+      const { user, issued } = await this.auth.signInWithCode({ channel: 'phone', identifier: given, code, purpose }, meta);
+      return { view: await this.view(user, { issuedToken: issued.token }), created: false };
     }
-    const phone = this.users.normalize('phone', mobilePhoneNumber);
+    const phone = this.users.normalize('phone', given);
     const { user, issued } = await this.auth.signUpWithCode(
       {
         channel: 'phone',
@@ -330,7 +239,7 @@ export class LeanCloudUsers {
       { lenientUsername: true },
     );
     const final = await this.afterCreate(user, changes);
-    return { object: await this.view(final, { sessionToken: issued.token }), created: true };
+    return { view: await this.view(final, { issuedToken: issued.token }), created: true };
   }
 
   /**
@@ -345,8 +254,8 @@ export class LeanCloudUsers {
    *   another user's; nothing written), `auth.user_suspended`, `auth.mfa_required` (403), creation
    *   errors, `request.rate_limited`
    */
-  async logInWithAuthData(caller: LcCaller, body: LcObject, options: { failOnNotExist: boolean }, meta: RequestMeta, retried = false): Promise<LcSignedIn> {
-    const changes = this.parseChanges(body, caller.master);
+  async logInWithAuthData(changes: UserChanges, options: { failOnNotExist: boolean }, meta: RequestMeta, retried = false): Promise<LcSignedIn> {
+    if (changes.link.length === 0) throw new AppError('identity.invalid', { message: 'authData needs at least one platform entry.' });
     if (changes.link.length === 0) throw new AppError('identity.invalid', { message: 'authData needs at least one platform entry.' });
     await this.auth.throttle('signIn', meta);
     const { ownerId, entryOwners } = await this.findAuthDataOwner(changes.link);
@@ -364,7 +273,7 @@ export class LeanCloudUsers {
         await this.sessions.revokeToken(issued.token);
         throw error;
       }
-      return { object: await this.view(user, { sessionToken: issued.token }), created: false };
+      return { view: await this.view(user, { issuedToken: issued.token }), created: false };
     }
     if (options.failOnNotExist) throw new AppError('identity.not_found');
     await this.auth.throttle('signUp', meta);
@@ -385,11 +294,11 @@ export class LeanCloudUsers {
       // A concurrent request linked the same external account first: this user must not exist; sign
       // in to the winner instead.
       await this.users.delete(created.id);
-      if (isAppError(error, 'identity.already_linked') && !retried) return this.logInWithAuthData(caller, body, options, meta, true);
+      if (isAppError(error, 'identity.already_linked') && !retried) return this.logInWithAuthData(changes, options, meta, true);
       throw error;
     }
     const { user, issued } = await this.auth.finishSignIn(await this.afterCreate(created, changes), meta, ['fed']);
-    return { object: await this.view(user, { sessionToken: issued.token }), created: true };
+    return { view: await this.view(user, { issuedToken: issued.token }), created: true };
   }
 
   /**
@@ -454,26 +363,25 @@ export class LeanCloudUsers {
    * `GET /1.1/users/me`: the session's user with its token.
    * @throws AppError `user.not_found` (211) for a missing, unknown or expired token
    */
-  async me(caller: LcCaller): Promise<LcObject> {
+  async me(caller: LcCaller): Promise<LcUserView> {
     if (!caller.session) throw new AppError('user.not_found');
-    return this.view(caller.session.user, { sessionToken: caller.session.token });
+    return this.view(caller.session.user, { issuedToken: caller.session.token });
   }
 
   /**
-   * `GET /1.1/users/:id`: a user readable by the caller under its ACL (master reads all). `authData`
-   * (third-party access tokens) is shown only to the user's own session and to the master key, as
-   * Parse Server does (`cleanResultAuthData`); other fields follow LeanCloud (visible unless the ACL
-   * hides the user).
+   * `GET /1.1/users/:id`: a user readable by the caller under its ACL (master reads all). The linked
+   * identities (authData: third-party access tokens) are in the view only for the user's own session and
+   * the master key, as Parse Server does (`cleanResultAuthData`); other fields follow LeanCloud (visible
+   * unless the ACL hides the user). The view always carries the ACL.
    * @throws AppError `user.not_found` (211; also when the ACL hides the user)
    */
-  async get(caller: LcCaller, id: string, options: { keys?: unknown; returnAcl?: boolean } = {}): Promise<LcObject> {
+  async get(caller: LcCaller, id: string): Promise<LcUserView> {
     const user = await this.users.findById(id);
     if (!user) throw new AppError('user.not_found');
     const acl = await this.store.leancloud.getAcl(id);
     if (!caller.master && !aclAllowsRead(acl, caller.session?.user.id)) throw new AppError('user.not_found');
-    const object = toLcUser(user, await this.identities.list(id), { acl, returnAcl: options.returnAcl ?? false });
-    if (!caller.master && caller.session?.user.id !== id) delete object.authData;
-    return projectKeys(object, typeof options.keys === 'string' ? options.keys : undefined);
+    const ownerOrMaster = caller.master || caller.session?.user.id === id;
+    return { user, identities: ownerOrMaster ? await this.identities.list(id) : [], acl };
   }
 
   /** @throws AppError `user.not_found`, `user.session_required` (206) unless master or the user's own session */
@@ -484,36 +392,30 @@ export class LeanCloudUsers {
     return user;
   }
 
-  /**
-   * `$regex` needs the master key here: a pattern runs on the backtracking engine, so a client's
-   * pattern could block the server (ReDoS). Queries are master-only already.
-   * @throws AppError `object.condition_failed` (305) when `where` does not match the user,
-   *   `object.invalid_query` (102) for a bad `where` or `$regex` without the master key
-   */
-  private async assertCondition(caller: LcCaller, user: UserRecord, where: string | undefined): Promise<void> {
-    if (where === undefined || where === '') return;
-    const predicate = compileWhere(parseJsonParam(where), { allowRegex: caller.master });
-    if (!predicate(await this.view(user))) throw new AppError('object.condition_failed');
+  /** @throws AppError `object.condition_failed` (305) when the user does not pass `condition` */
+  private async assertCondition(user: UserRecord, condition: LcCondition | undefined): Promise<void> {
+    if (condition && !condition(await this.view(user))) throw new AppError('object.condition_failed');
   }
 
   /**
    * `PUT /1.1/users/:id` and `/1.1/classes/_User/:id`: changes fields (plain values, `__op`s, dotted
    * paths), links and unlinks authData (merged per platform), sets the ACL. Only the user's own
    * session or the master key may write (ACLs are not consulted for `_User` writes, as in LeanCloud).
-   * A client may not set `emailVerified`, `mobilePhoneVerified`, `sessionToken`, `salt`, nor replace an
+   * A client may not set `emailVerified`, `mobilePhoneVerified`, `issuedToken`, `salt`, nor replace an
    * existing password here (use updatePassword); a first password (anonymous, authData or SMS users)
    * may be set ({@link CredentialService.setPassword}: the user's other sessions end; with the master key,
    * every session, and only the policy's length bounds apply). Changing email or phone clears its
-   * verified flag.
-   * @returns `{objectId, updatedAt}` plus, with `returnNew`, the new value of every requested field
+   * verified flag. `readChanges` reads the request only once the caller may write (so a caller without
+   * the right learns nothing from validation); `options.condition` runs then too.
+   * @returns the updated user (with its ACL when `withAcl`)
    * @throws AppError `user.session_required` (206), `user.not_found`, `object.*`, `user.*_taken`,
    *   `identity.already_linked` (208), `identity.verified_only` (208: authData naming a verified
    *   identity, master key included; nothing written), `password.rejected`, `object.condition_failed`
    */
-  async update(caller: LcCaller, id: string, body: LcObject, options: LcUpdateOptions = {}, meta: RequestMeta = {}): Promise<LcObject> {
+  async update(caller: LcCaller, id: string, readChanges: () => UserChanges, options: LcUpdateOptions = {}, meta: RequestMeta = {}): Promise<LcUserView> {
     const current = await this.requireWritable(caller, id);
-    await this.assertCondition(caller, current, options.where);
-    const changes = this.parseChanges(body, caller.master);
+    await this.assertCondition(current, options.condition);
+    const changes = readChanges();
     if (!caller.master) await this.accountCenter.assertSelfEditable(...governedFields(changes));
     const authority = caller.master ? 'admin' : 'user';
     const newPassword = changes.password;
@@ -550,13 +452,7 @@ export class LeanCloudUsers {
       if (updated.username) await this.identities.unlink(id, 'anonymous');
     }
     if (changes.acl !== undefined) await this.store.leancloud.setAcl(id, changes.acl);
-    const out: LcObject = { objectId: id, updatedAt: new Date(updated.updatedAt).toISOString() };
-    if (options.returnNew) {
-      const object = await this.view(updated, { returnAcl: changes.acl !== undefined });
-      for (const key of changes.requested) if (key !== 'password' && object[key] !== undefined) out[key] = object[key];
-      if (changes.requested.includes('authData') && out.authData === undefined) out.authData = {};
-    }
-    return out;
+    return this.view(updated, { withAcl: options.withAcl ?? false });
   }
 
   /** The user-row patch of a change set applied to `current` (custom fields included). */
@@ -587,94 +483,13 @@ export class LeanCloudUsers {
   }
 
   /**
-   * Validates a request body into a change set. Unknown keys become custom fields; dotted keys are
-   * paths (`authData.<platform>` links or, with Delete, unlinks).
-   * @throws AppError `object.invalid_key`, `object.invalid_type`, `object.protected_field`,
-   *   `object.invalid_acl`, `user.invalid_username`, `identity.invalid`, `user.password_required`
-   */
-  private parseChanges(body: LcObject, master: boolean): UserChanges {
-    const changes: UserChanges = { link: [], unlink: [], unlinkAll: false, custom: [], requested: [] };
-    const protectedField = (key: string) => new AppError('object.protected_field', { message: `${key} cannot be set by a client.` });
-    const isDelete = (v: unknown) => v === null || (isOp(v) && v.__op === 'Delete');
-    for (const [key, value] of Object.entries(body)) {
-      const path = key.split('.');
-      const top = path[0]!;
-      if (!changes.requested.includes(top)) changes.requested.push(top);
-      if (path.length > 1) {
-        // No empty step, no `$`, and never `__proto__` / `constructor` / `prototype` (prototype pollution).
-        assertPathSegments(path);
-        if (top === 'authData' && path.length === 2) {
-          if (isDelete(value)) changes.unlink.push(path[1]!);
-          else changes.link.push(authDataEntry(path[1]!, value));
-          continue;
-        }
-        if (SYSTEM_KEYS.has(top)) throw new AppError('object.invalid_key', { message: `Cannot update inside ${top}.` });
-        assertFieldName(top);
-        changes.custom.push({ path, update: value });
-        continue;
-      }
-      switch (key) {
-        case 'objectId':
-        case 'createdAt':
-        case 'updatedAt':
-          throw new AppError('object.invalid_key', { message: `${key} is a reserved field.` });
-        case 'sessionToken':
-        case 'salt':
-          throw protectedField(key);
-        case 'emailVerified':
-        case 'mobilePhoneVerified':
-          if (!master) throw protectedField(key);
-          if (typeof value !== 'boolean') throw new AppError('object.invalid_type', { message: `${key} must be a boolean.` });
-          changes[key === 'emailVerified' ? 'emailVerified' : 'phoneVerified'] = value;
-          break;
-        case 'username':
-          if (typeof value !== 'string') throw new AppError(isDelete(value) ? 'user.username_required' : 'object.invalid_type');
-          if (value.trim() === '') throw new AppError('user.invalid_username');
-          changes.username = value;
-          break;
-        case 'password':
-          if (typeof value !== 'string' || value === '') throw new AppError('user.password_required');
-          if (value.trim() === '') throw new AppError('password.rejected', { message: 'Invalid password, it must be a non-blank string.' });
-          changes.password = value;
-          break;
-        case 'email':
-        case 'mobilePhoneNumber': {
-          const target = key === 'email' ? 'email' : 'phone';
-          if (isDelete(value) || value === '') changes[target] = null;
-          else if (typeof value === 'string') changes[target] = value;
-          else throw new AppError('object.invalid_type', { message: `${key} must be a string.` });
-          break;
-        }
-        case 'ACL':
-          changes.acl = isDelete(value) ? null : parseAcl(value);
-          break;
-        case 'authData':
-          if (isDelete(value)) {
-            changes.unlinkAll = true;
-            break;
-          }
-          if (!isPlainObject(value)) throw new AppError('object.invalid_type', { message: 'authData must be an object.' });
-          for (const [platform, entry] of Object.entries(value)) {
-            if (entry === null) changes.unlink.push(platform);
-            else changes.link.push(authDataEntry(platform, entry));
-          }
-          break;
-        default:
-          assertFieldName(key);
-          changes.custom.push({ path: [key], update: value });
-      }
-    }
-    return changes;
-  }
-
-  /**
    * `DELETE /1.1/users/:id`: the user's own session or the master key; sessions, identities and
    * codes go with the user.
    * @throws AppError `user.session_required` (206), `user.not_found`, `object.condition_failed`
    */
-  async delete(caller: LcCaller, id: string, options: { where?: string } = {}): Promise<void> {
+  async delete(caller: LcCaller, id: string, options: { condition?: LcCondition } = {}): Promise<void> {
     const user = await this.requireWritable(caller, id);
-    await this.assertCondition(caller, user, options.where);
+    await this.assertCondition(user, options.condition);
     if (!(await this.users.delete(id))) throw new AppError('user.not_found');
   }
 
@@ -683,64 +498,54 @@ export class LeanCloudUsers {
    * of the user (LeanCloud replaces the user's token).
    * @throws AppError `user.session_required` (206), `user.not_found`
    */
-  async refreshSessionToken(caller: LcCaller, id: string, meta: RequestMeta): Promise<LcObject> {
+  async refreshSessionToken(caller: LcCaller, id: string, meta: RequestMeta): Promise<LcUserView> {
     const user = await this.requireWritable(caller, id);
     const issued = await this.sessions.create(id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr: caller.session?.session.amr ?? ['pwd'] });
     await this.sessions.revokeAll(id, issued.session.id);
-    return this.view(user, { sessionToken: issued.token });
+    return this.view(user, { issuedToken: issued.token });
   }
 
   /**
    * `PUT /1.1/users/:id/updatePassword` `{old_password, new_password}`: changes the password, ends every
-   * session and returns a new token.
-   * @returns `{objectId, updatedAt, sessionToken}`
-   * @throws AppError `user.session_required` (206), `user.password_required` (201),
+   * session and issues a new token (in the returned view; identities are not loaded).
+   * @throws AppError `user.session_required` (206), `user.password_required` (201, either one empty),
    *   `auth.invalid_credentials` (210), `password.rejected`
    */
-  async updatePassword(caller: LcCaller, id: string, body: LcObject, meta: RequestMeta): Promise<LcObject> {
+  async updatePassword(caller: LcCaller, id: string, input: { oldPassword: string; newPassword: string }, meta: RequestMeta): Promise<LcUserView> {
     await this.requireWritable(caller, id);
     await this.accountCenter.assertSelfEditable('password');
-    const { old_password: oldPassword, new_password: newPassword } = body;
-    if (typeof oldPassword !== 'string' || typeof newPassword !== 'string' || !oldPassword || !newPassword) {
-      throw new AppError('user.password_required');
-    }
+    const { oldPassword, newPassword } = input;
+    if (!oldPassword || !newPassword) throw new AppError('user.password_required');
     const { user, issued } = await this.auth.changePassword({ userId: id, oldPassword, newPassword }, meta);
-    return { objectId: user.id, updatedAt: new Date(user.updatedAt).toISOString(), sessionToken: issued.token };
+    return { user, identities: [], issuedToken: issued.token };
   }
 
   /**
-   * `GET /1.1/classes/_User`: master key only (LeanCloud disables `find` on `_User` for clients).
-   * Equality / `$in` on objectId, username, email, mobilePhoneNumber and createdAt/updatedAt ranges run
-   * in the database; the rest of `where`, `order` and paging run here over the matching rows.
-   * @returns `{results}` plus `count` when `count=1`
-   * @throws AppError `object.forbidden` (no master key), `object.invalid_query`, `request.malformed_json`
+   * Who may query `_User`: the master key only (LeanCloud disables `find` on `_User` for clients).
+   * @throws AppError `object.forbidden` (119)
    */
-  async query(caller: LcCaller, params: LcQueryParams): Promise<{ results: LcObject[]; count?: number }> {
+  assertMayQuery(caller: LcCaller): void {
     if (!caller.master) throw new AppError('object.forbidden', { message: 'Forbidden to find by class permissions.' });
-    const where = parseJsonParam(params.where);
-    const predicate = compileWhere(where, { allowRegex: true });
-    const filter = columnFilter(where);
-    const order = compileOrder(typeof params.order === 'string' ? params.order : undefined);
-    const count = params.count === '1' || params.count === 1 || params.count === 'true' || params.count === true;
-    const paging = parsePaging(params.limit, params.skip, count);
-    const returnAcl = params.returnACL === 'true' || params.returnACL === true;
-    const matched: LcObject[] = [];
+  }
+
+  /**
+   * The users of `GET /1.1/classes/_User`, master key only (LeanCloud disables `find` on `_User` for
+   * clients): every user whose indexed columns pass `filter` (objectId, username, email, phone, time
+   * ranges; evaluated by the database), in pages of up to 1 000 views in id order, with their identities
+   * and, when `withAcl`, their ACLs. The adapter evaluates the rest of the query on the rendered objects.
+   * @throws AppError `object.forbidden` (no master key)
+   */
+  async *scan(caller: LcCaller, filter: UserColumnFilter, options: { withAcl?: boolean } = {}): AsyncGenerator<LcUserView[]> {
+    this.assertMayQuery(caller);
     let after: string | null = null;
     for (;;) {
       const page = await this.store.leancloud.scanUsers(filter, after, 1000);
-      if (page.length === 0) break;
+      if (page.length === 0) return;
       const ids = page.map((u) => u.id);
-      const [identities, acls] = await Promise.all([this.identities.listMany(ids), returnAcl ? this.store.leancloud.getAcls(ids) : new Map<string, LcAcl>()]);
-      for (const user of page) {
-        const object = toLcUser(user, identities.get(user.id) ?? [], { acl: acls.get(user.id), returnAcl });
-        if (predicate(object)) matched.push(object);
-      }
-      if (page.length < 1000) break;
+      const [identities, acls] = await Promise.all([this.identities.listMany(ids), options.withAcl ? this.store.leancloud.getAcls(ids) : new Map<string, LcAcl>()]);
+      yield page.map((user) => ({ user, identities: identities.get(user.id) ?? [], acl: acls.get(user.id) }));
+      if (page.length < 1000) return;
       after = page[page.length - 1]!.id;
     }
-    matched.sort(order);
-    const keys = typeof params.keys === 'string' ? params.keys : undefined;
-    const results = matched.slice(paging.skip, paging.skip + paging.limit).map((o) => projectKeys(o, keys));
-    return count ? { results, count: matched.length } : { results };
   }
 }

@@ -44,21 +44,24 @@ const TOTP_SECRET = /^[A-Z2-7]{16,32}$/;
 /** Accept secrets of 80 bits and up (a 16-character base32 secret), as Logto does. */
 const TOTP_GUARDRAILS = createGuardrails({ MIN_SECRET_BYTES: 10 });
 
-/** Logto's factor type names (spec logto.md §1.5). */
-export type LogtoFactorType = 'Totp' | 'BackupCode' | 'WebAuthn';
 /** The factor names of the sign-in MFA step (`data.factors` of `auth.mfa_required`). */
 export type SignInFactor = 'totp' | 'backup_code' | 'webauthn';
 
-/** A factor as the Account and Management APIs show it: never a secret. Times ISO 8601 (Logto). */
-export interface MfaFactorView {
+/**
+ * A factor as a user or an administrator may see it: never a secret. Times in ms since the epoch. The
+ * Logto surfaces render it with their own type names (`http/mfa-schemas.ts`).
+ */
+export interface MfaFactorSummary {
   id: string;
-  type: LogtoFactorType;
-  createdAt: string;
-  lastUsedAt?: string;
-  name?: string;
-  agent?: string;
-  /** Backup codes: how many are unused. */
-  remainCodes?: number;
+  kind: MfaFactorRecord['type'];
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** WebAuthn: the display name, when the user gave one. */
+  name: string | null;
+  /** WebAuthn: the User-Agent at enrolment. */
+  agent: string | null;
+  /** Backup codes: how many are unused (null for other kinds). */
+  remainingCodes: number | null;
 }
 
 /** The proof sent to complete a pending sign-in. */
@@ -70,12 +73,10 @@ export type SecondFactorProof =
 /** A factor the sign-in MFA step accepts (every stored kind is one: TOTP, WebAuthn, backup codes). */
 const isSecondFactor = (factor: Pick<MfaFactorRecord, 'type'>): boolean => factor.type in SIGN_IN_FACTOR;
 
-const LOGTO_TYPE: Record<MfaFactorRecord['type'], LogtoFactorType> = { totp: 'Totp', backup_codes: 'BackupCode', webauthn: 'WebAuthn' };
 const SIGN_IN_FACTOR: Record<MfaFactorRecord['type'], SignInFactor> = { totp: 'totp', backup_codes: 'backup_code', webauthn: 'webauthn' };
 /** RFC 8176 `amr` values each factor adds (besides `mfa`): TOTP `otp`, WebAuthn `hwk`, a backup code only `mfa`. */
 const FACTOR_AMR: Record<SecondFactorProof['type'], string[]> = { totp: ['otp', 'mfa'], backup_code: ['mfa'], webauthn: ['hwk', 'mfa'] };
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
 /**
@@ -299,19 +300,21 @@ export class MfaService implements SecondFactorGate {
 
   // ---------------------------------------------------------------- factors (Account / Management API)
 
-  /** The user's factors as Logto shows them (route 16): no secret, backup codes as `remainCodes`. */
-  async listFactors(userId: string): Promise<MfaFactorView[]> {
+  /** The user's factors (Logto route 16 shows them): no secret; backup codes with how many are unused. */
+  async listFactors(userId: string): Promise<MfaFactorSummary[]> {
     const factors = await this.store.mfa.listFactors(userId);
-    const out: MfaFactorView[] = [];
+    const out: MfaFactorSummary[] = [];
     for (const f of factors) {
-      const view: MfaFactorView = { id: f.id, type: LOGTO_TYPE[f.type], createdAt: iso(f.createdAt) };
-      if (f.lastUsedAt !== null) view.lastUsedAt = iso(f.lastUsedAt);
-      if (f.type === 'webauthn') {
-        if (f.name !== null) view.name = f.name;
-        if (f.agent !== null) view.agent = f.agent;
-      }
-      if (f.type === 'backup_codes') view.remainCodes = (await this.store.mfa.listBackupCodes(f.id)).filter((c) => c.usedAt === null).length;
-      out.push(view);
+      const webauthn = f.type === 'webauthn';
+      out.push({
+        id: f.id,
+        kind: f.type,
+        createdAt: f.createdAt,
+        lastUsedAt: f.lastUsedAt,
+        name: webauthn ? f.name : null,
+        agent: webauthn ? f.agent : null,
+        remainingCodes: f.type === 'backup_codes' ? (await this.store.mfa.listBackupCodes(f.id)).filter((c) => c.usedAt === null).length : null,
+      });
     }
     return out;
   }
@@ -407,18 +410,18 @@ export class MfaService implements SecondFactorGate {
   }
 
   /**
-   * The state of the user's backup codes (Logto route 21): one entry per code with `usedAt` (ISO or
-   * null). The codes themselves are stored hashed and cannot be shown again (divergence from Logto,
+   * The state of the user's backup codes (Logto route 21): one entry per code with `usedAt` (ms since
+   * the epoch, or null), and how many are unused. The codes themselves are stored hashed and cannot be shown again (divergence from Logto,
    * which returns them).
    * @throws AppError `entity.not_found` (404) when the user has no backup codes
    */
-  async backupCodeStatus(userId: string): Promise<{ codes: Array<{ usedAt: string | null }>; remainCodes: number }> {
+  async backupCodeStatus(userId: string): Promise<{ codes: Array<{ usedAt: number | null }>; remaining: number }> {
     const factor = (await this.store.mfa.listFactors(userId)).find((f) => f.type === 'backup_codes');
     if (!factor) throw new AppError('entity.not_found', { message: 'No backup codes.' });
     const codes = await this.store.mfa.listBackupCodes(factor.id);
     return {
-      codes: codes.map((c) => ({ usedAt: c.usedAt === null ? null : iso(c.usedAt) })),
-      remainCodes: codes.filter((c) => c.usedAt === null).length,
+      codes: codes.map((c) => ({ usedAt: c.usedAt })),
+      remaining: codes.filter((c) => c.usedAt === null).length,
     };
   }
 
@@ -426,9 +429,9 @@ export class MfaService implements SecondFactorGate {
    * Starts a WebAuthn registration (Verification API `POST /verifications/web-authn/registration`):
    * creation options for rpID = the public URL's host, attestation `none`, the user's passkeys
    * excluded. The challenge is stored server-side as a registration record (10 minutes, single use).
-   * @returns `{verificationRecordId, registrationOptions, expiresAt (ISO)}`
+   * @returns the record's id, the creation options, and when the record expires (ms since the epoch)
    */
-  async startRegistration(user: UserRecord): Promise<{ verificationRecordId: string; registrationOptions: PublicKeyCredentialCreationOptionsJSON; expiresAt: string }> {
+  async startRegistration(user: UserRecord): Promise<{ recordId: string; registrationOptions: PublicKeyCredentialCreationOptionsJSON; expiresAt: number }> {
     const passkeys = (await this.store.mfa.listFactors(user.id)).filter((f) => f.type === 'webauthn');
     const registrationOptions = await generateRegistrationOptions({
       rpName: this.config.mfa.issuer,
@@ -445,7 +448,7 @@ export class MfaService implements SecondFactorGate {
       id, userId: user.id, kind: 'registration', challenge: registrationOptions.challenge, pendingIdHash: null,
       result: null, createdAt: now, expiresAt: now + REGISTRATION_TTL_MS, verifiedAt: null, consumedAt: null,
     });
-    return { verificationRecordId: id, registrationOptions, expiresAt: iso(now + REGISTRATION_TTL_MS) };
+    return { recordId: id, registrationOptions, expiresAt: now + REGISTRATION_TTL_MS };
   }
 
   /**
@@ -513,7 +516,7 @@ export class MfaService implements SecondFactorGate {
   }
 
   /** The factor `id` of the user, or undefined (another user's factor is not found). */
-  async findFactor(userId: string, id: string): Promise<MfaFactorView | undefined> {
+  async findFactor(userId: string, id: string): Promise<MfaFactorSummary | undefined> {
     return (await this.listFactors(userId)).find((f) => f.id === id);
   }
 

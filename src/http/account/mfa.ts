@@ -5,7 +5,7 @@ import type { AccountService } from '../../domain/account/index.js';
 import { assertEditable } from '../../domain/account/center.js';
 import type { MfaService } from '../../domain/mfa/index.js';
 import { AppError } from '../../errors/index.js';
-import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema } from '../mfa-schemas.js';
+import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema, toLogtoFactor } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
 import { type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
 
@@ -56,7 +56,7 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
       schema: { tags: ['account'], summary: 'The caller\'s MFA factors (field `mfa` ReadOnly/Edit); never a secret', security, response: { 200: z.array(mfaFactorSchema), ...errors } },
       ...guard(readable('mfa'), identities),
     },
-    async (request) => mfa.listFactors(context(request).caller.user.id),
+    async (request) => (await mfa.listFactors(context(request).caller.user.id)).map(toLogtoFactor),
   );
 
   app.post(
@@ -102,7 +102,10 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
       },
       ...guard(identityProof, identities),
     },
-    async (request) => mfa.backupCodeStatus(context(request).caller.user.id),
+    async (request) => {
+      const status = await mfa.backupCodeStatus(context(request).caller.user.id);
+      return { codes: status.codes.map((c) => ({ usedAt: c.usedAt === null ? null : new Date(c.usedAt).toISOString() })), remainCodes: status.remaining };
+    },
   );
 
   app.post(
@@ -227,7 +230,11 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
     async (request) => {
       const { caller } = context(request);
       const started = await mfa.startRegistration(caller.user);
-      return { ...started, registrationOptions: started.registrationOptions as unknown as Record<string, unknown> };
+      return {
+        verificationRecordId: started.recordId,
+        registrationOptions: started.registrationOptions as unknown as Record<string, unknown>,
+        expiresAt: new Date(started.expiresAt).toISOString(),
+      };
     },
   );
 

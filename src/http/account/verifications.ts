@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requestMeta } from '../request-meta.js';
 import type { AccountRouteDeps } from './deps.js';
-import { errors, identifierSchema, recordSchema, security } from './view.js';
+import { errors, identifierSchema, recordSchema, security, toLogtoRecord } from './view.js';
 
 /**
  * The Verification API (logto.md §2): identity proofs and new-identifier proofs, each a verification
@@ -24,7 +24,7 @@ export const accountVerificationRoutes: FastifyPluginAsyncZod<AccountRouteDeps> 
       },
       ...guard(firstParty),
     },
-    async (request, reply) => reply.code(201).send(await account.provePassword(context(request).caller.user, request.body.password, requestMeta(request))),
+    async (request, reply) => reply.code(201).send(toLogtoRecord(await account.provePassword(context(request).caller.user, request.body.password, requestMeta(request)))),
   );
 
   app.post(
@@ -42,7 +42,7 @@ export const accountVerificationRoutes: FastifyPluginAsyncZod<AccountRouteDeps> 
     async (request, reply) => {
       const { type, value } = request.body.identifier;
       const issued = await account.sendCode(context(request).caller.user, type, type === 'phone' ? phoneInput(value) : value, request.ip);
-      return reply.code(201).send(issued);
+      return reply.code(201).send(toLogtoRecord(issued));
     },
   );
 
@@ -61,7 +61,8 @@ export const accountVerificationRoutes: FastifyPluginAsyncZod<AccountRouteDeps> 
     async (request) => {
       const { identifier, verificationId, code } = request.body;
       const value = identifier.type === 'phone' ? phoneInput(identifier.value) : identifier.value;
-      return account.verifyCode(identifier.type, value, verificationId, code);
+      await account.verifyCode(identifier.type, value, verificationId, code);
+      return { verificationRecordId: verificationId };
     },
   );
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hasSecurityVerificationMethod } from '../../domain/account/index.js';
+import { hasSecurityVerificationMethod, type IssuedRecord } from '../../domain/account/index.js';
 import { type AccountCenterSettings, canRead } from '../../domain/account/center.js';
 import { profileSchema } from '../../domain/account/profile.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
@@ -32,6 +32,11 @@ export const accountSchema = z
   .meta({ id: 'MyAccount' });
 
 export const recordSchema = z.object({ verificationRecordId: z.string(), expiresAt: z.string().describe('ISO 8601') }).meta({ id: 'VerificationRecord' });
+
+/** An issued verification record as Logto's Verification API answers it: `{verificationRecordId, expiresAt (ISO 8601)}`. */
+export function toLogtoRecord(issued: IssuedRecord): z.infer<typeof recordSchema> {
+  return { verificationRecordId: issued.recordId, expiresAt: new Date(issued.expiresAt).toISOString() };
+}
 export const identifierSchema = z.object({ type: z.enum(['email', 'phone']), value: z.string().min(1).max(256) });
 
 /** The profile without `address` unless the scopes include `address`. */

@@ -157,7 +157,7 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
       const { email: e, phone: p } = request.body;
       if ((e === undefined) === (p === undefined)) throw new AppError('auth.identifier_required', { message: 'Exactly one of email or phone is required.' });
       const issued = await self.sendCode(user, e !== undefined ? 'email' : 'phone', (e ?? p)!, requestMeta(request), localeOf(request, request.body.locale));
-      return { verificationId: issued.verificationRecordId, expiresAt: issued.expiresAt, purpose: issued.purpose };
+      return { verificationId: issued.recordId, expiresAt: new Date(issued.expiresAt).toISOString(), purpose: issued.purpose };
     },
   );
 

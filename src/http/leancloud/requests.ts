@@ -1,11 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import { pickLocale } from '../../connectors/templates.js';
 import type { RequestMeta } from '../../domain/sign-in/auth.js';
-import { isPlainObject, type LcObject } from '../../domain/leancloud/objects.js';
+import { isPlainObject } from '../../domain/leancloud/objects.js';
 import type { LcCaller, LeanCloudUsers } from '../../domain/leancloud/users.js';
 import { AppError } from '../../errors/index.js';
 import { requestMeta } from '../request-meta.js';
 import type { LcAppAuth } from './app-auth.js';
+import type { LcObject } from './wire.js';
 
 /**
  * Per-request helpers shared by the route files: the caller (app credentials + `X-LC-Session`,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { MfaService } from '../../domain/mfa/index.js';
 import type { UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
-import { mfaFactorSchema } from '../mfa-schemas.js';
+import { mfaFactorSchema, toLogtoFactor } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Management API's MFA routes need. */
@@ -30,7 +30,7 @@ export const managementMfaRoutes: FastifyPluginAsyncZod<ManagementMfaOptions> = 
     },
     async (request) => {
       await users.require(request.params.userId);
-      return mfa.listFactors(request.params.userId);
+      return (await mfa.listFactors(request.params.userId)).map(toLogtoFactor);
     },
   );
 

@@ -1,9 +1,9 @@
-import { AppError, isAppError } from '../../errors/index.js';
-import type { Store } from '../../storage/store.js';
-import type { IdentityService } from '../social/identities.js';
-import { authDataEntry } from './users.js';
-import { dateMs, isPlainObject, parseAcl } from './objects.js';
-import type { UserService } from '../users/index.js';
+import { AppError, isAppError } from '../errors/index.js';
+import type { Store } from '../storage/store.js';
+import type { IdentityService } from '../domain/social/identities.js';
+import { authDataEntry } from '../domain/leancloud/auth-data.js';
+import { dateMs, isPlainObject, parseAcl } from '../domain/leancloud/objects.js';
+import type { UserService } from '../domain/users/index.js';
 
 /** Keys of an exported `_User` row that are not custom fields. */
 const SYSTEM = new Set([

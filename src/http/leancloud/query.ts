@@ -1,10 +1,11 @@
 import { AppError } from '../../errors/index.js';
 import type { TimeRange, UserColumnFilter } from '../../storage/leancloud-store.js';
-import { dateMs, getPath, isForbiddenKey, isPlainObject, jsonEqual, type LcObject } from './objects.js';
+import { dateMs, getPath, isForbiddenKey, isPlainObject, jsonEqual } from '../../domain/leancloud/objects.js';
+import type { LcObject } from './wire.js';
 
 /**
- * LeanCloud query semantics (shared/specs/leancloud.md §4.1) as pure functions: a `where` document
- * compiled to a predicate over user objects, the part of it the database can evaluate on indexed
+ * LeanCloud's query language (shared/specs/leancloud.md §4.1), part of the `/1.1` wire protocol, as pure
+ * functions: a `where` document compiled to a predicate over `_User` objects as the adapter renders them, the part of it the database can evaluate on indexed
  * columns, `order`, `keys` and `limit`/`skip`.
  */
 
