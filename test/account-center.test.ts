@@ -139,7 +139,7 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
       ];
       for (const [body, path] of bad) {
         const res = await api('PATCH', '/api/account-center', body);
-        expect([res.status, res.body.code], JSON.stringify(body)).toEqual([400, 'request.invalid']);
+        expect([res.status, res.body.code], JSON.stringify(body)).toEqual([400, 'guard.invalid_input']);
         expect(res.body.data.issues.map((i: { path: string }) => i.path), JSON.stringify(body)).toContain(path);
       }
       expect((await api('PATCH', '/api/account-center', '{"enabled":')).body.code).toBe('request.malformed_json');
@@ -191,7 +191,7 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
       expect(before).toBe(await countStar());
       const a = await api('POST', '/api/users', { username: uniq() });
       const b = await api('POST', '/api/users', { username: uniq() });
-      expect((await api('POST', '/api/users', { username: a.body.username })).status).toBe(409);
+      expect((await api('POST', '/api/users', { username: a.body.username })).status).toBe(422);
       expect((await total()).count).toBe(before + 2);
       await api('DELETE', `/api/users/${a.body.id}`);
       expect((await total()).count).toBe(before + 1);
@@ -269,10 +269,10 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
       expect((await api('GET', `/api/users/${user.id}/identities`)).body).toEqual({});
     });
 
-    it('answers 404 user.not_found for an unknown user, and needs a Management API token', async () => {
+    it('answers 404 entity.not_found (as Logto) for an unknown user, and needs a Management API token', async () => {
       for (const [method, path] of [['GET', '/api/users/nobody-here/identities'], ['DELETE', '/api/users/nobody-here/identities/weixin']]) {
         const res = await api(method!, path!);
-        expect([res.status, res.body.code]).toEqual([404, 'user.not_found']);
+        expect([res.status, res.body.code]).toEqual([404, 'entity.not_found']);
       }
       const { body: user } = await api('POST', '/api/users', { username: uniq() });
       await t.app.services.identities.link(user.id, 'weixin', `wx-${user.id}`, {});

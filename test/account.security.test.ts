@@ -120,12 +120,12 @@ describe.each(dialects)('Account API: a password change ends the other OIDC sess
     expect((await api(t, 'GET', '/api/my-account', back.token!)).status).toBe(200);
   });
 
-  it('PATCH /api/my-account refuses an avatar that is not an http(s) URL (400 request.invalid)', async () => {
+  it('PATCH /api/my-account refuses an avatar that is not an http(s) URL (400 guard.invalid_input, as Logto)', async () => {
     const user = await signUp(t);
     for (const avatar of ['javascript:alert(1)', 'data:image/svg+xml;base64,PHN2Zy8+', 'ftp://files.example.com/a.png']) {
       const res = await api(t, 'PATCH', '/api/my-account', user.session, { avatar });
       expect(res.status, avatar).toBe(400);
-      expect(res.body.code).toBe('request.invalid');
+      expect(res.body.code).toBe('guard.invalid_input');
     }
     expect((await api(t, 'GET', '/api/my-account', user.session)).body.avatar).toBeNull();
     const ok = await api(t, 'PATCH', '/api/my-account', user.session, { avatar: 'https://cdn.example.com/a.png' });

@@ -58,7 +58,7 @@ describe.each(dialects)('custom fields on %s', (_name, database) => {
       expect(list.body.find((f: { key: string }) => f.key === 'age')).toMatchObject({ type: 'NUMBER', label: 'AGE', description: null });
       expect(await api('POST', '/api/custom-fields', { key: 'age', type: 'STRING' })).toMatchObject({ status: 409, body: { code: 'custom_field.key_taken' } });
       for (const body of [{ key: '1bad', type: 'STRING' }, { key: 'ok_key', type: 'INTEGER' }, { key: 'x', type: 'STRING', extra: 1 }, { key: 'a'.repeat(65), type: 'STRING' }]) {
-        expect((await api('POST', '/api/custom-fields', body)).body.code).toBe('request.invalid');
+        expect((await api('POST', '/api/custom-fields', body)).body.code).toBe('guard.invalid_input');
       }
       const patched = await api('PATCH', '/api/custom-fields/school', { label: 'School', description: 'Where you studied' });
       expect(patched.body).toMatchObject({ key: 'school', type: 'STRING', label: 'School', description: 'Where you studied' });

@@ -109,7 +109,7 @@ describe.each(dialects)('importing Logto password digests on %s', (_name, databa
     for (const body of cases) {
       const res = await createUser(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(res.body.code).toBe('request.invalid');
+      expect(res.body.code).toBe('guard.invalid_input');
       expect(await t.app.services.users.findByIdentifier('username', body.username as string)).toBeUndefined();
     }
   });

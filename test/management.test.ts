@@ -118,10 +118,10 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect((await api('GET', `/api/users/${id}`)).body.name).toBe('Made by admin');
       const patched = await api('PATCH', `/api/users/${id}`, { name: null, avatar: 'https://img.example/a.png', profile: { familyName: 'Lovelace' } });
       expect(patched.body).toMatchObject({ name: null, avatar: 'https://img.example/a.png', profile: { familyName: 'Lovelace' } });
-      expect((await api('PATCH', `/api/users/${id}`, {})).body.code).toBe('request.invalid');
-      expect((await api('PATCH', `/api/users/${id}`, { isSuspended: true })).body.code).toBe('request.invalid');
+      expect(await api('PATCH', `/api/users/${id}`, {})).toMatchObject({ status: 422, body: { code: 'entity.invalid_input' } });
+      expect((await api('PATCH', `/api/users/${id}`, { isSuspended: true })).body.code).toBe('guard.invalid_input');
       expect((await api('DELETE', `/api/users/${id}`)).status).toBe(204);
-      expect((await api('GET', `/api/users/${id}`)).body.code).toBe('user.not_found');
+      expect((await api('GET', `/api/users/${id}`)).body.code).toBe('entity.not_found');
       expect((await api('DELETE', `/api/users/${id}`)).status).toBe(404);
     });
 
@@ -129,10 +129,10 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       const username = uniq();
       await api('POST', '/api/users', { username, primaryEmail: `${username}@example.com` });
       const dup = await api('POST', '/api/users', { username: uniq(), primaryEmail: `${username.toUpperCase()}@EXAMPLE.com` });
-      expect(dup).toMatchObject({ status: 409, body: { code: 'user.email_taken' } });
+      expect(dup).toMatchObject({ status: 422, body: { code: 'user.email_already_in_use' } });
       const other = await api('POST', '/api/users', { username: uniq() });
       const clash = await api('PATCH', `/api/users/${other.body.id}`, { username });
-      expect(clash.body.code).toBe('user.username_taken');
+      expect(clash.body.code).toBe('user.username_already_in_use');
       expect((await api('GET', `/api/users/${other.body.id}`)).body.username).not.toBe(username);
       const short = await api('POST', '/api/users', { username: uniq(), password: 'short' });
       expect(short).toMatchObject({ status: 422, body: { code: 'password.rejected' } });
@@ -143,7 +143,7 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect((await api('PATCH', `/api/users/${u.id}/custom-data`, { customData: { b: 2, nested: { y: 2 } } })).body).toEqual({ a: 1, b: 2, nested: { y: 2 } });
       expect((await api('GET', `/api/users/${u.id}/custom-data`)).body).toEqual({ a: 1, b: 2, nested: { y: 2 } });
       expect((await api('PATCH', `/api/users/${u.id}/profile`, { profile: { locale: 'zh-CN' } })).body).toEqual({ givenName: 'G', locale: 'zh-CN' });
-      expect((await api('PATCH', `/api/users/${u.id}/custom-data`, { customData: [1] })).body.code).toBe('request.invalid');
+      expect((await api('PATCH', `/api/users/${u.id}/custom-data`, { customData: [1] })).body.code).toBe('guard.invalid_input');
     });
 
     it('sets and verifies passwords; setting one ends the user\'s sessions', async () => {
@@ -151,7 +151,7 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       const up = await api('POST', '/api/auth/sign-up', { username, password: PW }, null);
       const id = up.body.user.id as string;
       expect((await api('POST', `/api/users/${id}/password/verify`, { password: PW })).status).toBe(204);
-      expect((await api('POST', `/api/users/${id}/password/verify`, { password: 'nope' })).body.code).toBe('user.password_mismatch');
+      expect(await api('POST', `/api/users/${id}/password/verify`, { password: 'nope' })).toMatchObject({ status: 422, body: { code: 'session.invalid_credentials' } });
       expect((await api('PATCH', `/api/users/${id}/password`, { password: 'reset-by-the-admin' })).status).toBe(200);
       expect((await api('GET', '/api/auth/me', undefined, up.body.session.token)).status).toBe(401);
       expect((await api('POST', '/api/auth/sign-in', { username, password: 'reset-by-the-admin' }, null)).status).toBe(200);
@@ -237,7 +237,7 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect((await api('GET', `/api/users?search.username=${prefix}%25`)).body).toHaveLength(20);
       for (const bad of ['page_size=101', 'page_size=0', 'page=0', 'page=abc']) {
         const res = await api('GET', `/api/users?${bad}`);
-        expect([res.status, res.body.code]).toEqual([400, 'request.invalid']);
+        expect([res.status, res.body.code]).toEqual([400, 'guard.invalid_pagination']);
       }
     });
 
@@ -255,7 +255,7 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       const several = await api('GET', `/api/users?search.username=${prefix}_01&search.username=${prefix}_02&mode=exact`);
       expect(several.body).toHaveLength(2);
       for (const bad of ['search.password=x', 'search=a&mode=posix', 'search=a&search=b', 'search=', 'search=a&joint=xor']) {
-        expect((await api('GET', `/api/users?${bad}`)).body.code).toBe('request.invalid');
+        expect((await api('GET', `/api/users?${bad}`)).body.code).toBe('request.invalid_input');
       }
     });
   });

@@ -276,7 +276,7 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     // Bad bodies: empty or blank name, extra keys.
     for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'x', type: 'WebAuthn' }, { name: 'x'.repeat(257) }]) {
       const bad = await rename(passkey.id, alice.token, { proof: alice.proof, body });
-      expect([bad.status, (await bad.json()).code]).toEqual([400, 'request.invalid']);
+      expect([bad.status, (await bad.json()).code]).toEqual([400, 'guard.invalid_input']);
     }
     // ReadOnly refuses the change.
     await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'ReadOnly' } } });

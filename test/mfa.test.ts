@@ -348,7 +348,7 @@ describe.each(dialects)('MFA: TOTP, backup codes, sign-in step, Account and Mana
 
     // Refusals leave the old factor in place.
     expect((await put(user.token, { secret: newSecret, code: totpAt(newSecret, clock.now()) })).body.code).toBe('verification_record.permission_denied');
-    expect(await put(user.token, { secret: newSecret }, p)).toMatchObject({ status: 400, body: { code: 'request.invalid' } });
+    expect(await put(user.token, { secret: newSecret }, p)).toMatchObject({ status: 400, body: { code: 'guard.invalid_input' } });
     expect(await put(user.token, { secret: 'not-base32!', code: '123456' }, p)).toMatchObject({ status: 400, body: { code: 'user.totp_secret_invalid' } });
     const now = clock.now();
     const wrong = wrongCode(totpAt(newSecret, now), totpAt(newSecret, now - STEP_MS), totpAt(newSecret, now + STEP_MS));

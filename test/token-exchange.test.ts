@@ -162,22 +162,22 @@ describe.each(dialects)('personal access tokens, impersonation and token exchang
       expect((await api('POST', `/api/users/${user}/personal-access-tokens/delete`, { name: 'CI deploys' })).status).toBe(204);
       expect((await api('GET', `/api/users/${user}/personal-access-tokens`)).body).toEqual([]);
       const again = await api('DELETE', `/api/users/${user}/personal-access-tokens/CI%20deploys`);
-      expect(again).toMatchObject({ status: 404, body: { code: 'personal_access_token.not_found' } });
+      expect(again).toMatchObject({ status: 404, body: { code: 'entity.not_found' } });
     });
 
     it('refuses duplicate names, bad names and past expiries, and unknown users', async () => {
       const user = await createUser();
       expect((await createPat(user, { name: 'dup' })).status).toBe(201);
-      expect(await createPat(user, { name: 'dup' })).toMatchObject({ status: 409, body: { code: 'personal_access_token.name_taken' } });
+      expect(await createPat(user, { name: 'dup' })).toMatchObject({ status: 422, body: { code: 'user.personal_access_token_name_exists' } });
       // Names are unique per user only.
       expect((await createPat(await createUser(), { name: 'dup' })).status).toBe(201);
-      expect((await createPat(user, { name: '' })).body.code).toBe('request.invalid');
-      expect((await createPat(user, { name: 'x'.repeat(257) })).body.code).toBe('personal_access_token.invalid_name');
+      expect((await createPat(user, { name: '' })).body.code).toBe('guard.invalid_input');
+      expect((await createPat(user, { name: 'x'.repeat(257) })).body.code).toBe('guard.invalid_input');
       expect((await createPat(user, { name: '字'.repeat(256) })).status).toBe(201);
-      expect((await createPat(user, { name: 'past', expiresAt: clock.now() })).body.code).toBe('personal_access_token.invalid_expiry');
-      expect((await createPat(user, { name: 'extra', value: 'pat_mine' })).body.code).toBe('request.invalid');
+      expect((await createPat(user, { name: 'past', expiresAt: clock.now() })).body.code).toBe('request.invalid_input');
+      expect((await createPat(user, { name: 'extra', value: 'pat_mine' })).body.code).toBe('guard.invalid_input');
       const ghost = '0123456789abcdef01234567';
-      expect((await api('GET', `/api/users/${ghost}/personal-access-tokens`)).body.code).toBe('user.not_found');
+      expect((await api('GET', `/api/users/${ghost}/personal-access-tokens`)).body.code).toBe('entity.not_found');
       expect((await createPat(ghost, { name: 'x' })).status).toBe(404);
       expect((await api('DELETE', `/api/users/${ghost}/personal-access-tokens/x`)).status).toBe(404);
       expect((await api('POST', `/api/users/${ghost}/personal-access-tokens/delete`, { name: 'x' })).status).toBe(404);
@@ -239,9 +239,9 @@ describe.each(dialects)('personal access tokens, impersonation and token exchang
       const stored = await t.app.services.store.subjectTokens.findByHash(sha256Hex(res.body.subjectToken));
       expect(stored).toMatchObject({ userId, creatorApplicationId: ADMIN_ID, context: { ticket: 'SUP-42' }, consumedAt: null });
       expect(stored!.expiresAt - stored!.createdAt).toBe(600_000);
-      expect((await api('POST', '/api/subject-tokens', { userId: '0123456789abcdef01234567' })).body.code).toBe('user.not_found');
+      expect((await api('POST', '/api/subject-tokens', { userId: '0123456789abcdef01234567' })).body.code).toBe('entity.not_found');
       expect((await api('POST', '/api/subject-tokens', { userId, context: { big: 'x'.repeat(5000) } })).body.code).toBe('subject_token.invalid_context');
-      expect((await api('POST', '/api/subject-tokens', { userId, context: [1] })).body.code).toBe('request.invalid');
+      expect((await api('POST', '/api/subject-tokens', { userId, context: [1] })).body.code).toBe('guard.invalid_input');
     });
 
     it('are single use: the second exchange is invalid_grant', async () => {

@@ -8,6 +8,7 @@
  */
 export type ErrorCode =
   | /* 400 */ 'request.invalid'
+  | /* 422 */ 'request.empty_update'
   | /* 400 */ 'request.malformed_json'
   | /* 413 */ 'request.body_too_large'
   | /* 415 */ 'request.unsupported_media_type'

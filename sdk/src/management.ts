@@ -1,4 +1,5 @@
 import { invalidArgument, TesseraError } from './errors.js';
+import { fromLogtoDialect } from './logto-dialect.js';
 import { DEFAULT_TIMEOUT_MS, type FetchLike, type HttpRequest, type HttpResponse, joinUrl, send } from './http.js';
 import type { CustomFieldType, Profile, TesseraUser } from './types.js';
 
@@ -252,9 +253,14 @@ export class ManagementClient {
     return body.access_token;
   }
 
-  /** Sends a request with the Management API token as Bearer. */
+  /** Sends a request with the Management API token as Bearer; its errors in Tessera's codes (logto-dialect.ts). */
   async #send<T>(req: Omit<HttpRequest, 'bearer'>): Promise<HttpResponse<T>> {
-    return send<T>(this.#fetch, this.#base, { ...req, bearer: await this.getAccessToken() }, this.#timeout);
+    const bearer = await this.getAccessToken();
+    try {
+      return await send<T>(this.#fetch, this.#base, { ...req, bearer }, this.#timeout);
+    } catch (error) {
+      throw fromLogtoDialect(error, req.path);
+    }
   }
 
   async #body<T>(method: HttpRequest['method'], path: string, json?: unknown): Promise<T> {
@@ -348,7 +354,7 @@ export class ManagementClient {
 
     /**
      * Creates a user (`POST /api/users`).
-     * @throws TesseraError `user.username_taken` / `user.email_taken` / `user.phone_taken` (409),
+     * @throws TesseraError `user.username_taken` / `user.email_taken` / `user.phone_taken` (status 422: the Management API speaks Logto),
      *   `user.invalid_*` (400), `request.invalid` (400)
      * @example
      * ```ts
@@ -369,7 +375,7 @@ export class ManagementClient {
 
     /**
      * Changes a user (`PATCH /api/users/:id`).
-     * @throws TesseraError `user.not_found` (404), `user.*_taken` (409), `request.invalid` (400)
+     * @throws TesseraError `user.not_found` (404), `user.*_taken` (status 422), `request.invalid` (400)
      * @example
      * ```ts
      * await mgmt.users.update(userId, { name: 'Grace Hopper' });

@@ -93,7 +93,7 @@ describe.each(dialects)('ManagementClient on %s', (_name, database) => {
       expect(await mgmt.users.setCustomData(created.id, { seats: 3 })).toEqual({ plan: 'free', seats: 3 });
       expect(await mgmt.users.getCustomData(created.id)).toEqual({ plan: 'free', seats: 3 });
 
-      await fails(mgmt.users.create({ username, password: PW }), 'user.username_taken', 409);
+      await fails(mgmt.users.create({ username, password: PW }), 'user.username_taken', 422);
       await fails(mgmt.users.create({ primaryEmail: 'not-an-email' }), 'user.invalid_email', 400);
       await fails(mgmt.users.update(created.id, { primaryPhone: 'abc' }), 'user.invalid_phone', 400);
 

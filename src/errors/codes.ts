@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   // request / transport
   'request.invalid': { status: 400, message: 'The request is invalid.' },
+  'request.empty_update': { status: 422, message: 'The request changes nothing: give at least one field.' },
   'request.malformed_json': { status: 400, message: 'The request body is not valid JSON.' },
   'request.body_too_large': { status: 413, message: 'The request body is too large.' },
   'request.unsupported_media_type': { status: 415, message: 'The request content type is not supported.' },

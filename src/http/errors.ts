@@ -28,10 +28,11 @@ export interface WireError {
 
 /**
  * A surface's error table (issue 16: "each vendor dialect lives in its adapter"): our dotted code → the
- * vendor's code and status, or a function of the request for a vendor whose status depends on the route.
- * Codes not in the table are sent as they are.
+ * vendor's code and status, or a function of the request and the error for a vendor whose answer depends
+ * on the route or on the error's data (e.g. which query parameter was invalid). Codes not in the table
+ * are sent as they are.
  */
-export type ErrorDialect = Partial<Record<ErrorCode, WireError | ((request: FastifyRequest) => WireError)>>;
+export type ErrorDialect = Partial<Record<ErrorCode, WireError | ((request: FastifyRequest, error: AppError) => WireError)>>;
 
 /** One invalid input location, as listed in `data.issues` of a `request.invalid` error. */
 export interface InputIssue {
@@ -59,7 +60,7 @@ const CONTEXT_PREFIX: Record<string, string> = { body: 'body', querystring: 'que
 export function sendAppError(reply: FastifyReply, error: AppError, dialect?: ErrorDialect): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   const entry = dialect?.[error.code];
-  const wire = typeof entry === 'function' ? entry(reply.request) : entry;
+  const wire = typeof entry === 'function' ? entry(reply.request, error) : entry;
   const code = wire?.code ?? error.code;
   // RFC 6750 §3: a 401 for a missing or bad bearer token names the scheme.
   if (code === 'auth.unauthorized') reply.header('www-authenticate', 'Bearer realm="tessera"');

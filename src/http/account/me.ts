@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AppError } from '../../errors/index.js';
 import { z } from 'zod';
 import { type AccountCenterField, assertEditable } from '../../domain/account/center.js';
 import { customDataSchema, profileSchema } from '../../domain/account/profile.js';
@@ -55,6 +56,8 @@ export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (a
     async (request) => {
       const { caller, settings } = context(request);
       const body = request.body;
+      // Logto answers an update that sets nothing with 422 `entity.invalid_input` (errors.ts).
+      if (Object.values(body).every((v) => v === undefined)) throw new AppError('request.empty_update');
       const user = await account.updateBasics(caller.user, body);
       await audit(request, 'update', Object.keys(body).filter((k) => body[k as keyof typeof body] !== undefined));
       return filtered(user, settings, caller.scopes);

@@ -19,6 +19,8 @@ import type { SocialService } from '../../domain/social/index.js';
 import { managementCustomFieldRoutes } from './custom-fields.js';
 import type { CustomFieldService } from '../../domain/account/custom-fields.js';
 import { managementMfaRoutes } from './mfa.js';
+import { installErrorDialect } from '../errors.js';
+import { LOGTO_MANAGEMENT_ERRORS } from './errors.js';
 import type { MfaService } from '../../domain/mfa/index.js';
 
 declare module 'fastify' {
@@ -56,7 +58,7 @@ export interface ManagementOptions {
 }
 
 /**
- * The Management API (Logto's shape, seed 001): every route requires a Management API access token
+ * The Management API (Logto's shape and error codes, seed 001): every route requires a Management API access token
  * (JWT for resource `<publicUrl>/api` with scope `all`, obtained by an M2M app with
  * `client_credentials`), and each client is rate-limited.
  *
@@ -67,6 +69,8 @@ export interface ManagementOptions {
  * secret reaches the log.
  */
 export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (app, options) => {
+  // Errors leave in Logto's codes and statuses (errors.ts); the domain keeps ours.
+  installErrorDialect(app, LOGTO_MANAGEMENT_ERRORS);
   app.addHook('onRequest', async (request, reply) => {
     request.managementCaller = await options.authorize(request);
     const log = request.log.child({ clientId: request.managementCaller.applicationId });

@@ -162,12 +162,13 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             profile: profileSchema.optional(),
             passwordResetRequired: z.boolean().optional().describe('Force a new password at the next password sign-in (issue 6)'),
           })
-          .strict()
-          .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to update' }),
+          .strict(),
         response: { 200: userSchema, ...errors },
       },
     },
     async (request) => {
+      // Logto answers an update that sets nothing with 422 `entity.invalid_input` (errors.ts).
+      if (Object.values(request.body).every((v) => v === undefined)) throw new AppError('request.empty_update');
       const { primaryPhone, ...rest } = request.body;
       return toPublicUser(await users.adminUpdate(request.params.userId, { ...rest, ...(primaryPhone !== undefined ? { primaryPhone: primaryPhone ? phoneInput(primaryPhone) : primaryPhone } : {}) }));
     },

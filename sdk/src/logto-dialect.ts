@@ -1,0 +1,47 @@
+import { TesseraError, type TesseraErrorCode } from './errors.js';
+
+/**
+ * The Management API answers in Logto's error codes (so Logto back ends work unchanged; server table
+ * `src/http/management/errors.ts`). {@link ManagementClient} turns them back into Tessera's stable codes
+ * with this table, so callers `switch` on one code list whatever the surface. `status` stays the answer's
+ * own (e.g. 422 for a taken username, where the native surfaces say 409).
+ */
+const FROM_LOGTO: Readonly<Record<string, TesseraErrorCode>> = {
+  'guard.invalid_input': 'request.invalid',
+  'guard.invalid_pagination': 'request.invalid',
+  'request.invalid_input': 'request.invalid',
+  'entity.invalid_input': 'request.empty_update',
+  'user.username_already_in_use': 'user.username_taken',
+  'user.email_already_in_use': 'user.email_taken',
+  'user.phone_already_in_use': 'user.phone_taken',
+  'user.identity_already_in_use': 'identity.already_linked',
+  'user.personal_access_token_name_exists': 'personal_access_token.name_taken',
+  'session.invalid_credentials': 'user.password_mismatch',
+  'verification_code.code_mismatch': 'verification.code_mismatch',
+  'verification_code.expired': 'verification.code_expired',
+  'verification_code.exceed_max_try': 'verification.too_many_attempts',
+  'request.message_rate_limited': 'verification.resend_too_soon',
+};
+
+/** Which entity a Management API path names, for Logto's one `entity.not_found`. */
+function notFoundCode(path: string): TesseraErrorCode {
+  const p = path.split('?')[0]!;
+  if (/\/api\/users\/[^/]+\/personal-access-tokens\//.test(p)) return 'personal_access_token.not_found';
+  if (/\/api\/users(?:\/|$)/.test(p)) return 'user.not_found';
+  if (/\/api\/applications(?:\/|$)/.test(p)) return 'application.not_found';
+  return 'entity.not_found';
+}
+
+/**
+ * The Tessera form of a Management API error: Logto's code replaced by ours (see {@link FROM_LOGTO}),
+ * `entity.not_found` by the not-found code of the entity `path` names; any other error as it is.
+ * @param path the request's path (or absolute URL)
+ */
+export function fromLogtoDialect(error: unknown, path: string): unknown {
+  if (!(error instanceof TesseraError)) return error;
+  const code = error.code === 'entity.not_found' ? notFoundCode(path) : FROM_LOGTO[error.code];
+  if (!code || code === error.code) return error;
+  return new TesseraError(code, error.status, error.message, error.data);
+}
+
+export { FROM_LOGTO as LOGTO_TO_TESSERA_CODES };
