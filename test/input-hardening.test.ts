@@ -37,7 +37,7 @@ describe.each(dialects)('input the database cannot take, on %s', (_name, databas
     return { status: res.status, body: text ? JSON.parse(text) : null };
   }
 
-  it('refuses NUL in path parameters, query values and JSON bodies (Management and Account API) with 400 naming the place (Logto's codes there: guard.invalid_input, request.invalid_input for a search)', async () => {
+  it('refuses NUL in path parameters, query values and JSON bodies (Management and Account API) with 400 naming the place (Logto codes there: guard.invalid_input, request.invalid_input for a search)', async () => {
     const user = await send('POST', '/api/users', { token: mgmt, body: { username: uniq('nul'), password: PW } });
     expect(user.status).toBe(200);
     const id = user.body.id as string;
