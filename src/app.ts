@@ -383,6 +383,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       accountCenter,
       account,
       sessions,
+      identities,
       reauthentication,
       normalizePhone: (raw) => users.normalize('phone', raw),
       social,

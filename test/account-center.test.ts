@@ -253,8 +253,8 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
           weixin: { userId: `wx-${user.id}`, details: { uid: `wx-${user.id}`, access_token: 'at-1', expires_in: 7200 } },
         },
       });
-      // the user object itself does not grow an identities field
-      expect((await api('GET', `/api/users/${user.id}`)).body).not.toHaveProperty('identities');
+      // the user object carries the same map, as Logto's does (issue 19 item 3)
+      expect((await api('GET', `/api/users/${user.id}`)).body.identities).toEqual((await api('GET', `/api/users/${user.id}/identities`)).body);
 
       expect((await api('DELETE', `/api/users/${user.id}/identities/weixin`)).status).toBe(204);
       expect((await api('GET', `/api/users/${user.id}/identities`)).body).toEqual({ qq: { userId: `qq-${user.id}`, details: { openid: `qq-${user.id}` } } });

@@ -207,7 +207,7 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     const sent = await phoneCode(token, phone);
     expect((await api('POST', '/api/verifications/verification-code/verify', token, { identifier: { type: 'phone', value: phone }, verificationId: sent.id, code: sent.code })).status).toBe(200);
     expect((await api('PATCH', '/api/my-account/primary-phone', token, { phone, newIdentifierVerificationRecordId: sent.id }, proof)).status).toBe(204);
-    expect((await api('GET', '/api/my-account', token)).body.primaryPhone).toBe(`+${phone}`);
+    expect((await api('GET', '/api/my-account', token)).body.primaryPhone).toBe(phone);
     expect((await api('DELETE', '/api/my-account/primary-phone', token, undefined, proof)).status).toBe(204);
 
     // Password: policy, then change; the old password no longer proves identity.

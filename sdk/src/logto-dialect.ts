@@ -44,4 +44,15 @@ export function fromLogtoDialect(error: unknown, path: string): unknown {
   return new TesseraError(code, error.status, error.message, error.data);
 }
 
+/**
+ * A user as the Management API answers (Logto's shape: phones digits only, an `identities` map) in the
+ * SDK's {@link TesseraUser} shape: the phone in E.164 again (`8613800138000` → `+8613800138000`), no
+ * `identities`.
+ */
+export function fromLogtoUser<T extends { primaryPhone: string | null }>(user: T & { identities?: unknown }): T {
+  const { identities: _identities, ...rest } = user;
+  const phone = rest.primaryPhone;
+  return { ...rest, primaryPhone: phone !== null && /^\d+$/.test(phone) ? `+${phone}` : phone } as unknown as T;
+}
+
 export { FROM_LOGTO as LOGTO_TO_TESSERA_CODES };

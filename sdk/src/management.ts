@@ -1,5 +1,5 @@
 import { invalidArgument, TesseraError } from './errors.js';
-import { fromLogtoDialect } from './logto-dialect.js';
+import { fromLogtoDialect, fromLogtoUser } from './logto-dialect.js';
 import { DEFAULT_TIMEOUT_MS, type FetchLike, type HttpRequest, type HttpResponse, joinUrl, send } from './http.js';
 import type { CustomFieldType, Profile, TesseraUser } from './types.js';
 
@@ -267,6 +267,20 @@ export class ManagementClient {
     return (await this.#send<T>({ method, path, json })).body;
   }
 
+  /** A user answer in the SDK's shape (E.164 phone; see fromLogtoUser). */
+  async #user(method: HttpRequest['method'], path: string, json?: unknown): Promise<TesseraUser> {
+    return fromLogtoUser(await this.#body<TesseraUser>(method, path, json));
+  }
+
+  async #userPage(path: string, query: URLSearchParams): Promise<Page<TesseraUser>> {
+    const page = await this.#page<TesseraUser>(path, query);
+    return { totalCount: page.totalCount, list: page.list.map((u) => fromLogtoUser(u)) };
+  }
+
+  async *#userPages(first: string): AsyncGenerator<TesseraUser, void, undefined> {
+    for await (const u of this.#pages<TesseraUser>(first)) yield fromLogtoUser(u);
+  }
+
   async #page<T>(path: string, query: URLSearchParams): Promise<Page<T>> {
     const res = await this.#send<T[]>({ method: 'GET', path: `${path}?${query.toString()}` });
     const total = Number(res.headers.get('total-number'));
@@ -308,7 +322,7 @@ export class ManagementClient {
      * ```
      */
     list: (page = 1, limit = 10): Promise<Page<TesseraUser>> =>
-      this.#page<TesseraUser>('/api/users', new URLSearchParams({ page: String(page), page_size: String(limit) })),
+      this.#userPage('/api/users', new URLSearchParams({ page: String(page), page_size: String(limit) })),
 
     /**
      * Searches users (`GET /api/users?search…`): a substring (default) or exact match over all
@@ -334,7 +348,7 @@ export class ManagementClient {
         q.append('mode', mode);
       }
       if (options.caseSensitive) q.append('isCaseSensitive', 'true');
-      return this.#page<TesseraUser>('/api/users', q);
+      return this.#userPage('/api/users', q);
     },
 
     /**
@@ -349,7 +363,7 @@ export class ManagementClient {
     all: (options: { pageSize?: number; search?: string } = {}): AsyncGenerator<TesseraUser, void, undefined> => {
       const q = new URLSearchParams({ page: '1', page_size: String(options.pageSize ?? 100) });
       if (options.search !== undefined) q.append('search', `%${options.search}%`);
-      return this.#pages<TesseraUser>(`/api/users?${q.toString()}`);
+      return this.#userPages(`/api/users?${q.toString()}`);
     },
 
     /**
@@ -361,7 +375,7 @@ export class ManagementClient {
      * const user = await mgmt.users.create({ username: 'grace', password: 'first-day-passphrase', passwordResetRequired: true });
      * ```
      */
-    create: (input: CreateUserInput): Promise<TesseraUser> => this.#body<TesseraUser>('POST', '/api/users', input),
+    create: (input: CreateUserInput): Promise<TesseraUser> => this.#user('POST', '/api/users', input),
 
     /**
      * One user (`GET /api/users/:id`).
@@ -371,7 +385,7 @@ export class ManagementClient {
      * const user = await mgmt.users.detail(userId);
      * ```
      */
-    detail: (userId: string): Promise<TesseraUser> => this.#body<TesseraUser>('GET', `/api/users/${encodeURIComponent(userId)}`),
+    detail: (userId: string): Promise<TesseraUser> => this.#user('GET', `/api/users/${encodeURIComponent(userId)}`),
 
     /**
      * Changes a user (`PATCH /api/users/:id`).
@@ -382,7 +396,7 @@ export class ManagementClient {
      * ```
      */
     update: (userId: string, updates: UpdateUserInput): Promise<TesseraUser> =>
-      this.#body<TesseraUser>('PATCH', `/api/users/${encodeURIComponent(userId)}`, updates),
+      this.#user('PATCH', `/api/users/${encodeURIComponent(userId)}`, updates),
 
     /**
      * Deletes a user and everything of theirs (`DELETE /api/users/:id`).
@@ -405,7 +419,7 @@ export class ManagementClient {
      * ```
      */
     suspend: (userId: string): Promise<TesseraUser> =>
-      this.#body<TesseraUser>('PATCH', `/api/users/${encodeURIComponent(userId)}/is-suspended`, { isSuspended: true }),
+      this.#user('PATCH', `/api/users/${encodeURIComponent(userId)}/is-suspended`, { isSuspended: true }),
 
     /**
      * Lifts a suspension (`PATCH /api/users/:id/is-suspended`).
@@ -416,7 +430,7 @@ export class ManagementClient {
      * ```
      */
     restore: (userId: string): Promise<TesseraUser> =>
-      this.#body<TesseraUser>('PATCH', `/api/users/${encodeURIComponent(userId)}/is-suspended`, { isSuspended: false }),
+      this.#user('PATCH', `/api/users/${encodeURIComponent(userId)}/is-suspended`, { isSuspended: false }),
 
     /**
      * Sets a user's password; every session of the user ends (`PATCH /api/users/:id/password`).
@@ -427,7 +441,7 @@ export class ManagementClient {
      * ```
      */
     setPassword: (userId: string, password: string): Promise<TesseraUser> =>
-      this.#body<TesseraUser>('PATCH', `/api/users/${encodeURIComponent(userId)}/password`, { password }),
+      this.#user('PATCH', `/api/users/${encodeURIComponent(userId)}/password`, { password }),
 
     /**
      * A user's custom data (`GET /api/users/:id/custom-data`).

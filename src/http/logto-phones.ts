@@ -1,8 +1,8 @@
 /**
  * Phone numbers as Logto clients send them (the Management API, the Account and Verification APIs):
  * digits only (`8613800138000`; Logto's regex is `^\d+$`, logto.md §0), an international number without
- * its `+`. Tessera stores E.164 (`+8613800138000`). Answers still write E.164 (a remaining difference of
- * issue 19 item 2: Logto clients that compare phones literally must add the `+`).
+ * its `+`. Tessera stores E.164 (`+8613800138000`); the Logto surfaces answer digits only again
+ * (`logtoPhoneOut`, logto-views.ts).
  */
 
 /**

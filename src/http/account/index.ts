@@ -6,6 +6,7 @@ import type { MfaService } from '../../domain/mfa/index.js';
 import type { SessionService } from '../../domain/sessions/index.js';
 import type { Reauthentication } from '../../domain/sessions/reauthentication.js';
 import type { SocialService } from '../../domain/social/index.js';
+import type { IdentityService } from '../../domain/social/identities.js';
 import { AppError } from '../../errors/index.js';
 import { installErrorDialect } from '../errors.js';
 import { logtoPhoneIn } from '../logto-phones.js';
@@ -29,6 +30,8 @@ export interface AccountRoutesOptions {
   accountCenter: AccountCenterService;
   account: AccountService;
   sessions: SessionService;
+  /** Linked third-party accounts, shown in the account view. */
+  identities: Pick<IdentityService, 'list'>;
   /** Identity proofs (`logto-verification-id`). */
   reauthentication: Reauthentication;
   /** The domain's phone normaliser (E.164), for reading Logto's digits-only phones. */
@@ -55,7 +58,7 @@ export interface AccountRoutesOptions {
  * sessions.ts (sessions and grants), verifications.ts, social.ts, mfa.ts. Errors leave in Logto's
  * dialect (errors.ts).
  */
-export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, reauthentication, normalizePhone, social, mfa, isThirdPartyClient }) => {
+export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, identities, reauthentication, normalizePhone, social, mfa, isThirdPartyClient }) => {
   installErrorDialect(app, LOGTO_ACCOUNT_ERRORS);
   const contexts = new WeakMap<FastifyRequest, AccountContext>();
   app.addHook('onRequest', async (request) => {
@@ -69,6 +72,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
   const deps: AccountRouteDeps = {
     account,
     sessions,
+    identities,
     policy,
     phoneInput: (value) => logtoPhoneIn(value, normalizePhone),
     audit: (request, action, fields) => {

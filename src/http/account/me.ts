@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../errors/index.js';
 import { z } from 'zod';
-import { type AccountCenterField, assertEditable } from '../../domain/account/center.js';
+import { type AccountCenterField, type AccountCenterSettings, assertEditable } from '../../domain/account/center.js';
 import { customDataSchema, profileSchema } from '../../domain/account/profile.js';
 import type { AccountRouteDeps } from './deps.js';
-import { accountSchema, empty, errors, filtered, scopedProfile, security } from './view.js';
+import { accountSchema, empty, errors, filtered, scopedProfile, security, showsIdentities } from './view.js';
+import type { UserRecord } from '../../storage/store.js';
 
 /** The PATCH /my-account keys and the account-center field each changes. */
 const BASIC_FIELDS = [['username', 'username'], ['name', 'name'], ['avatar', 'avatar'], ['customData', 'customData']] as const satisfies ReadonlyArray<readonly [string, AccountCenterField]>;
@@ -13,7 +14,10 @@ const BASIC_FIELDS = [['username', 'username'], ['name', 'name'], ['avatar', 'av
  * The account itself (logto.md §1.4): `GET|PATCH /my-account`, `PATCH /my-account/profile`,
  * `GET|PATCH /my-account/custom-data`, `DELETE /my-account`.
  */
-export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, { account, policy, audit }) => {
+export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, { account, identities, policy, audit }) => {
+  /** The account view, with the identities loaded only when it shows them. */
+  const view = async (user: UserRecord, settings: AccountCenterSettings, scopes: ReadonlySet<string>) =>
+    filtered(user, settings, scopes, showsIdentities(settings, scopes) ? await identities.list(user.id) : []);
   const { context, firstParty, scope, readable, editable, identityProof, when, guard } = policy;
   const given = (key: string) => (request: { body: unknown }) => (request.body as Record<string, unknown> | undefined)?.[key] !== undefined;
 
@@ -22,7 +26,7 @@ export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (a
     { schema: { tags: ['account'], summary: 'The caller\'s account (fields per account-center settings)', security, response: { 200: accountSchema, ...errors } } },
     async (request) => {
       const { caller, settings } = context(request);
-      return filtered(caller.user, settings, caller.scopes);
+      return view(caller.user, settings, caller.scopes);
     },
   );
 
@@ -60,7 +64,7 @@ export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (a
       if (Object.values(body).every((v) => v === undefined)) throw new AppError('request.empty_update');
       const user = await account.updateBasics(caller.user, body);
       await audit(request, 'update', Object.keys(body).filter((k) => body[k as keyof typeof body] !== undefined));
-      return filtered(user, settings, caller.scopes);
+      return view(user, settings, caller.scopes);
     },
   );
 

@@ -4,6 +4,8 @@ import { type AccountCenterSettings, canRead } from '../../domain/account/center
 import { profileSchema } from '../../domain/account/profile.js';
 import type { UserProfile, UserRecord } from '../../storage/store.js';
 import { errorSchema } from '../schemas.js';
+import type { IdentityRecord } from '../../domain/social/identities.js';
+import { identitiesSchema, logtoPhoneOut, toLogtoIdentities } from '../logto-views.js';
 
 /** Logto's shapes of the Account and Verification APIs (logto.md §1–§2), shared by the route files. */
 
@@ -19,9 +21,10 @@ export const accountSchema = z
     name: z.string().nullable().optional(),
     avatar: z.string().nullable().optional(),
     primaryEmail: z.string().nullable().optional(),
-    primaryPhone: z.string().nullable().optional().describe('E.164 (Logto writes digits only: a remaining difference)'),
+    primaryPhone: z.string().nullable().optional().describe('Digits only, as Logto writes phones (`8613800138000`)'),
     profile: profileSchema.optional(),
     customData: z.record(z.string(), z.unknown()).optional(),
+    identities: identitiesSchema.optional().describe('Scope identities and field social readable: linked third-party accounts'),
     hasPassword: z.boolean().optional().describe('Whether a password is set (field `password`); never the hash'),
     isSuspended: z.boolean().optional().describe('Scope profile'),
     hasSecurityVerificationMethod: z.boolean(),
@@ -47,13 +50,25 @@ export function scopedProfile(profile: UserProfile, scopes: ReadonlySet<string>)
 }
 
 
+/** Whether the account view shows `identities`: scope `identities` and the field `social` readable (logto.md §1.4). */
+export function showsIdentities(settings: AccountCenterSettings, scopes: ReadonlySet<string>): boolean {
+  return scopes.has('identities') && canRead(settings.fields.social);
+}
+
 /**
  * The account filtered by the account-center settings and, for OIDC access tokens, by the token's
  * scopes (logto.md §1.4): `profile` → username, name, avatar, profile (its `address` only with
  * `address`), hasPassword, isSuspended, createdAt, updatedAt, lastSignInAt; `email` → primaryEmail;
- * `phone` → primaryPhone; `custom_data` → customData. A first-party session holds every scope.
+ * `phone` → primaryPhone (digits only, as Logto); `custom_data` → customData; `identities` → the
+ * identities map (give the user's identity records when {@link showsIdentities}). A first-party session
+ * holds every scope.
  */
-export function filtered(user: UserRecord, settings: AccountCenterSettings, scopes: ReadonlySet<string>): z.infer<typeof accountSchema> {
+export function filtered(
+  user: UserRecord,
+  settings: AccountCenterSettings,
+  scopes: ReadonlySet<string>,
+  identities: readonly IdentityRecord[] = [],
+): z.infer<typeof accountSchema> {
   const s = (scope: string) => scopes.has(scope);
   const f = {
     ...settings.fields,
@@ -76,9 +91,10 @@ export function filtered(user: UserRecord, settings: AccountCenterSettings, scop
   if (canRead(f.name)) out.name = user.name;
   if (canRead(f.avatar)) out.avatar = user.avatar;
   if (canRead(f.email)) out.primaryEmail = user.primaryEmail;
-  if (canRead(f.phone)) out.primaryPhone = user.primaryPhone;
+  if (canRead(f.phone)) out.primaryPhone = logtoPhoneOut(user.primaryPhone);
   if (canRead(f.profile)) out.profile = scopedProfile(user.profile, scopes);
   if (canRead(f.customData)) out.customData = user.customData;
   if (canRead(f.password)) out.hasPassword = user.passwordHash !== null;
+  if (showsIdentities(settings, scopes)) out.identities = toLogtoIdentities(identities);
   return out;
 }

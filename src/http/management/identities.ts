@@ -4,6 +4,7 @@ import type { IdentityService } from '../../domain/social/identities.js';
 import type { UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import { errorSchema } from '../schemas.js';
+import { identitiesSchema, toLogtoIdentities } from '../logto-views.js';
 
 /** What the Management API's identity routes need. */
 export interface ManagementIdentitiesOptions {
@@ -14,17 +15,6 @@ export interface ManagementIdentitiesOptions {
 const errors = { '4xx': errorSchema };
 const security = [{ managementToken: [] }];
 const userParams = z.object({ userId: z.string().min(1).max(64) });
-
-/** Logto's identities map: target (provider) → the external account id and the provider's data. */
-const identitiesSchema = z
-  .record(
-    z.string().describe('Target: the provider name (weixin, qq, a connector id…)'),
-    z.object({
-      userId: z.string().describe("The provider's id of the account (subject)"),
-      details: z.record(z.string(), z.unknown()).describe('Provider data as received'),
-    }),
-  )
-  .meta({ id: 'UserIdentities' });
 
 /**
  * Management API — a user's third-party identities (Logto's `/api/users/:userId/identities…`,
@@ -45,8 +35,7 @@ export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitie
     },
     async (request) => {
       await users.require(request.params.userId);
-      // fromEntries defines own properties, so even a provider named `__proto__` stays a plain key.
-      return Object.fromEntries((await identities.list(request.params.userId)).map((i) => [i.provider, { userId: i.subject, details: i.data }]));
+      return toLogtoIdentities(await identities.list(request.params.userId));
     },
   );
 

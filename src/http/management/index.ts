@@ -85,7 +85,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
       'management change',
     );
   });
-  await app.register(managementUserRoutes, { users: options.users, credentials: options.credentials, sessions: options.sessions, publicUrl: options.publicUrl });
+  await app.register(managementUserRoutes, { users: options.users, credentials: options.credentials, sessions: options.sessions, identities: options.identities, publicUrl: options.publicUrl });
   await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
   await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities });
   await app.register(managementAccountCenterRoutes, { accountCenter: options.accountCenter });

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import type { CredentialService } from '../../domain/credentials/index.js';
 import type { SessionService } from '../../domain/sessions/index.js';
 import { IMPORTED_DIGEST_ALGORITHMS, storedHashOfDigest } from '../../domain/credentials/passwords.js';
-import { toPublicUser, type UserService } from '../../domain/users/index.js';
+import type { PublicUser, UserService } from '../../domain/users/index.js';
+import type { IdentityService } from '../../domain/social/identities.js';
+import { logtoUserSchema, toLogtoUser } from '../logto-views.js';
 import { logtoPhoneIn } from '../logto-phones.js';
 import { AppError } from '../../errors/index.js';
-import type { UserListQuery, UserSearchField, UserSearchTerm } from '../../storage/store.js';
+import type { UserListQuery, UserRecord, UserSearchField, UserSearchTerm } from '../../storage/store.js';
 import { pageWindow, paginationQuery, setPaginationHeaders } from '../pagination.js';
-import { customDataSchema, errorSchema, profileSchema, userSchema } from '../schemas.js';
+import { customDataSchema, errorSchema, profileSchema } from '../schemas.js';
 
 /** What the Management API's user routes need. */
 export interface ManagementUsersOptions {
@@ -16,6 +18,8 @@ export interface ManagementUsersOptions {
   /** Sets passwords with every effect of a password change (one rule for every surface). */
   credentials: CredentialService;
   sessions: SessionService;
+  /** Users' third-party identities (the `identities` map of every user answer). */
+  identities: Pick<IdentityService, 'list' | 'listMany'>;
   publicUrl: string;
 }
 
@@ -76,8 +80,10 @@ export function parseUserSearch(query: Record<string, unknown>): Omit<UserListQu
  * Management API — users (Logto's paths and shapes, spec logto.md §4; errors in the native envelope).
  * Every route runs behind the plugin's management-token check.
  */
-export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, publicUrl }) => {
+export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, identities, publicUrl }) => {
   const phoneInput = (value: string) => logtoPhoneIn(value, (raw) => users.normalize('phone', raw));
+  /** A user in Logto's shape (phones digits only, `identities`), its identities loaded. */
+  const view = async (user: UserRecord | PublicUser) => toLogtoUser(user, await identities.list(user.id));
   app.get(
     '/users',
     {
@@ -86,7 +92,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
         summary: 'List users, newest first, with search and pagination (Total-Number and Link headers)',
         security,
         querystring: z.looseObject(paginationQuery),
-        response: { 200: z.array(userSchema), ...errors },
+        response: { 200: z.array(logtoUserSchema), ...errors },
       },
     },
     async (request, reply) => {
@@ -94,7 +100,8 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
       const search = parseUserSearch(rest);
       const { users: found, total } = await users.list({ ...search, ...pageWindow(page, pageSize) });
       setPaginationHeaders(request, reply, publicUrl, { page, pageSize, total });
-      return found.map(toPublicUser);
+      const linked = await identities.listMany(found.map((u) => u.id));
+      return found.map((u) => toLogtoUser(u, linked.get(u.id) ?? []));
     },
   );
 
@@ -123,7 +130,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
           .strict()
           .refine((b) => b.passwordDigest === undefined || b.password === undefined, { path: ['passwordDigest'], message: 'Give password or passwordDigest, not both' })
           .refine((b) => b.passwordDigest === undefined || b.passwordAlgorithm !== undefined, { path: ['passwordAlgorithm'], message: 'passwordDigest needs passwordAlgorithm' }),
-        response: { 200: userSchema, ...errors },
+        response: { 200: logtoUserSchema, ...errors },
       },
     },
     async (request) => {
@@ -133,14 +140,14 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
         { ...rest, ...(passwordHash ? { passwordHash } : {}), email: primaryEmail ?? null, phone: primaryPhone ? phoneInput(primaryPhone) : null, avatar: avatar || null },
         { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
       );
-      return toPublicUser(user);
+      return view(user);
     },
   );
 
   app.get(
     '/users/:userId',
-    { schema: { tags: ['management'], summary: 'Get a user', security, params: idParams, response: { 200: userSchema, ...errors } } },
-    async (request) => toPublicUser(await users.require(request.params.userId)),
+    { schema: { tags: ['management'], summary: 'Get a user', security, params: idParams, response: { 200: logtoUserSchema, ...errors } } },
+    async (request) => view(await users.require(request.params.userId)),
   );
 
   app.patch(
@@ -163,14 +170,14 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             passwordResetRequired: z.boolean().optional().describe('Force a new password at the next password sign-in (issue 6)'),
           })
           .strict(),
-        response: { 200: userSchema, ...errors },
+        response: { 200: logtoUserSchema, ...errors },
       },
     },
     async (request) => {
       // Logto answers an update that sets nothing with 422 `entity.invalid_input` (errors.ts).
       if (Object.values(request.body).every((v) => v === undefined)) throw new AppError('request.empty_update');
       const { primaryPhone, ...rest } = request.body;
-      return toPublicUser(await users.adminUpdate(request.params.userId, { ...rest, ...(primaryPhone !== undefined ? { primaryPhone: primaryPhone ? phoneInput(primaryPhone) : primaryPhone } : {}) }));
+      return view(await users.adminUpdate(request.params.userId, { ...rest, ...(primaryPhone !== undefined ? { primaryPhone: primaryPhone ? phoneInput(primaryPhone) : primaryPhone } : {}) }));
     },
   );
 
@@ -228,11 +235,11 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
         security,
         params: idParams,
         body: z.object({ password: z.string().min(1).max(4096) }).strict(),
-        response: { 200: userSchema, ...errors },
+        response: { 200: logtoUserSchema, ...errors },
       },
     },
     async (request) =>
-      toPublicUser(
+      view(
         await credentials.setPassword({
           user: await users.require(request.params.userId),
           newPassword: request.body.password,
@@ -247,7 +254,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
     {
       schema: {
         tags: ['management'],
-        summary: "Check a password against the user's (204, or 422 user.password_mismatch)",
+        summary: "Check a password against the user's (204, or 422 session.invalid_credentials)",
         security,
         params: idParams,
         body: z.object({ password: z.string().min(1).max(4096) }).strict(),
@@ -275,10 +282,10 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
         security,
         params: idParams,
         body: z.object({ isSuspended: z.boolean() }).strict(),
-        response: { 200: userSchema, ...errors },
+        response: { 200: logtoUserSchema, ...errors },
       },
     },
-    async (request) => toPublicUser(await users.setSuspended(request.params.userId, request.body.isSuspended)),
+    async (request) => view(await users.setSuspended(request.params.userId, request.body.isSuspended)),
   );
 
   const sessionSchema = z.object({
