@@ -1308,6 +1308,7 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
           isManagement: false,
           allowTokenExchange: false,
           isThirdParty: false,
+          description: 'Reports nightly',
           createdAt: T,
           updatedAt: T,
           ...overrides,
@@ -1327,7 +1328,7 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
           createdAt: T,
           updatedAt: T + 1,
         });
-        const b = app({ type: 'spa', secretHash: null, redirectUris: ['http://localhost:3000/cb', 'myapp://cb'], isThirdParty: true });
+        const b = app({ type: 'spa', secretHash: null, description: null, redirectUris: ['http://localhost:3000/cb', 'myapp://cb'], isThirdParty: true });
         expect(await apps().insert(a)).toBe(true);
         expect(await apps().insert(b)).toBe(true);
         expect(await apps().findById(a.id)).toStrictEqual(a);
@@ -1378,6 +1379,7 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
           isManagement: false,
           allowTokenExchange: true,
           isThirdParty: true,
+          description: null,
           updatedAt: T + 99,
         };
         expect(await apps().update(a.id, patch)).toStrictEqual({ ...a, ...patch });

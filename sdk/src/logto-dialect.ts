@@ -1,4 +1,5 @@
 import { TesseraError, type TesseraErrorCode } from './errors.js';
+import type { Application } from './management.js';
 
 /**
  * The Management API answers in Logto's error codes (so Logto back ends work unchanged; server table
@@ -53,6 +54,49 @@ export function fromLogtoUser<T extends { primaryPhone: string | null }>(user: T
   const { identities: _identities, ...rest } = user;
   const phone = rest.primaryPhone;
   return { ...rest, primaryPhone: phone !== null && /^\d+$/.test(phone) ? `+${phone}` : phone } as unknown as T;
+}
+
+/** An application as the Management API answers it (Logto's shape plus Tessera's flags). */
+export interface LogtoApplicationWire {
+  id: string;
+  name: string;
+  description: string | null;
+  type: 'Traditional' | 'SPA' | 'Native' | 'MachineToMachine';
+  oidcClientMetadata: { redirectUris: string[]; postLogoutRedirectUris: string[] };
+  customClientMetadata: { corsAllowedOrigins?: string[] };
+  isThirdParty: boolean;
+  isManagement: boolean;
+  allowTokenExchange: boolean;
+  hasSecret: boolean;
+  createdAt: number;
+  updatedAt: number;
+  secret?: string | null;
+}
+
+const APP_TYPE = { Traditional: 'traditional', SPA: 'spa', Native: 'native', MachineToMachine: 'm2m' } as const;
+
+/**
+ * An application answer in the SDK's {@link Application} shape: Tessera's type names (`m2m` …) and
+ * top-level URI lists; `secret` kept when the answer has one (create, rotate).
+ */
+export function fromLogtoApplication(app: LogtoApplicationWire): Application & { secret?: string | null } {
+  const out: Application & { secret?: string | null } = {
+    id: app.id,
+    name: app.name,
+    description: app.description,
+    type: APP_TYPE[app.type],
+    redirectUris: app.oidcClientMetadata.redirectUris,
+    postLogoutRedirectUris: app.oidcClientMetadata.postLogoutRedirectUris,
+    corsOrigins: app.customClientMetadata.corsAllowedOrigins ?? [],
+    isManagement: app.isManagement,
+    allowTokenExchange: app.allowTokenExchange,
+    isThirdParty: app.isThirdParty,
+    hasSecret: app.hasSecret,
+    createdAt: app.createdAt,
+    updatedAt: app.updatedAt,
+  };
+  if (app.secret !== undefined) out.secret = app.secret;
+  return out;
 }
 
 export { FROM_LOGTO as LOGTO_TO_TESSERA_CODES };

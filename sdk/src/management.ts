@@ -1,5 +1,5 @@
 import { invalidArgument, TesseraError } from './errors.js';
-import { fromLogtoDialect, fromLogtoUser } from './logto-dialect.js';
+import { fromLogtoApplication, fromLogtoDialect, fromLogtoUser, type LogtoApplicationWire } from './logto-dialect.js';
 import { DEFAULT_TIMEOUT_MS, type FetchLike, type HttpRequest, type HttpResponse, joinUrl, send } from './http.js';
 import type { CustomFieldType, Profile, TesseraUser } from './types.js';
 
@@ -75,12 +75,16 @@ export type ApplicationType = 'traditional' | 'spa' | 'native' | 'm2m';
 export interface Application {
   id: string;
   name: string;
+  /** Free text for administrators; null when none. */
+  description: string | null;
   type: ApplicationType;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   corsOrigins: string[];
   isManagement: boolean;
   allowTokenExchange: boolean;
+  /** Third-party app: users consent at sign-in; its tokens may only read the Account API. */
+  isThirdParty: boolean;
   hasSecret: boolean;
   createdAt: number;
   updatedAt: number;
@@ -94,6 +98,7 @@ export interface ApplicationWithSecret extends Application {
 /** Input of applications.create. */
 export interface CreateApplicationInput {
   name: string;
+  description?: string | null;
   type: ApplicationType;
   redirectUris?: string[];
   postLogoutRedirectUris?: string[];
@@ -482,8 +487,10 @@ export class ManagementClient {
      * const { list } = await mgmt.applications.list();
      * ```
      */
-    list: (page = 1, limit = 10): Promise<Page<Application>> =>
-      this.#page<Application>('/api/applications', new URLSearchParams({ page: String(page), page_size: String(limit) })),
+    list: async (page = 1, limit = 10): Promise<Page<Application>> => {
+      const got = await this.#page<LogtoApplicationWire>('/api/applications', new URLSearchParams({ page: String(page), page_size: String(limit) }));
+      return { totalCount: got.totalCount, list: got.list.map(fromLogtoApplication) };
+    },
 
     /**
      * Creates an application (`POST /api/applications`); the answer carries its secret once.
@@ -493,7 +500,8 @@ export class ManagementClient {
      * const app = await mgmt.applications.create({ name: 'Reporting job', type: 'm2m' });
      * ```
      */
-    create: (input: CreateApplicationInput): Promise<ApplicationWithSecret> => this.#body<ApplicationWithSecret>('POST', '/api/applications', input),
+    create: async (input: CreateApplicationInput): Promise<ApplicationWithSecret> =>
+      fromLogtoApplication(await this.#body<LogtoApplicationWire>('POST', '/api/applications', input)) as ApplicationWithSecret,
 
     /**
      * One application (`GET /api/applications/:id`).
@@ -503,7 +511,7 @@ export class ManagementClient {
      * const app = await mgmt.applications.detail(appId);
      * ```
      */
-    detail: (id: string): Promise<Application> => this.#body<Application>('GET', `/api/applications/${encodeURIComponent(id)}`),
+    detail: async (id: string): Promise<Application> => fromLogtoApplication(await this.#body<LogtoApplicationWire>('GET', `/api/applications/${encodeURIComponent(id)}`)),
 
     /**
      * Changes an application (`PATCH /api/applications/:id`).
@@ -513,8 +521,8 @@ export class ManagementClient {
      * await mgmt.applications.update(appId, { name: 'Renamed' });
      * ```
      */
-    update: (id: string, updates: UpdateApplicationInput): Promise<Application> =>
-      this.#body<Application>('PATCH', `/api/applications/${encodeURIComponent(id)}`, updates),
+    update: async (id: string, updates: UpdateApplicationInput): Promise<Application> =>
+      fromLogtoApplication(await this.#body<LogtoApplicationWire>('PATCH', `/api/applications/${encodeURIComponent(id)}`, updates)),
 
     /**
      * Deletes an application (`DELETE /api/applications/:id`).
@@ -536,8 +544,8 @@ export class ManagementClient {
      * const { secret } = await mgmt.applications.rotateSecret(appId);
      * ```
      */
-    rotateSecret: (id: string): Promise<ApplicationWithSecret> =>
-      this.#body<ApplicationWithSecret>('POST', `/api/applications/${encodeURIComponent(id)}/secret/rotate`),
+    rotateSecret: async (id: string): Promise<ApplicationWithSecret> =>
+      fromLogtoApplication(await this.#body<LogtoApplicationWire>('POST', `/api/applications/${encodeURIComponent(id)}/secret/rotate`)) as ApplicationWithSecret,
   };
 
   /**

@@ -32,6 +32,8 @@ export interface ApplicationRecord {
    * tokens may read but never change anything through the Account API.
    */
   isThirdParty: boolean;
+  /** Free text for administrators (Logto's `description`); null when none. */
+  description: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -156,6 +158,7 @@ function toApplication(row: Selectable<ApplicationsTable>): ApplicationRecord {
     isManagement: Boolean(row.is_management),
     allowTokenExchange: Boolean(row.allow_token_exchange),
     isThirdParty: Boolean(row.is_third_party),
+    description: row.description ?? null,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -171,6 +174,7 @@ function applicationColumns(patch: ApplicationPatch): Partial<ApplicationsTable>
   if (patch.isManagement !== undefined) out.is_management = patch.isManagement ? 1 : 0;
   if (patch.allowTokenExchange !== undefined) out.allow_token_exchange = patch.allowTokenExchange ? 1 : 0;
   if (patch.isThirdParty !== undefined) out.is_third_party = patch.isThirdParty ? 1 : 0;
+  if (patch.description !== undefined) out.description = patch.description;
   if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
   return out;
 }
@@ -193,6 +197,7 @@ export class KyselyApplicationStore implements ApplicationStore {
         is_management: app.isManagement ? 1 : 0,
         allow_token_exchange: app.allowTokenExchange ? 1 : 0,
         is_third_party: app.isThirdParty ? 1 : 0,
+        description: app.description,
         created_at: app.createdAt,
         updated_at: app.updatedAt,
       })

@@ -138,6 +138,8 @@ export interface ApplicationsTable {
   is_management: number;
   allow_token_exchange: number;
   is_third_party: number;
+  /** Free text shown to administrators (Logto's `description`), since 0015. */
+  description: string | null;
   created_at: number;
   updated_at: number;
 }

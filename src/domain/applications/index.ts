@@ -53,11 +53,13 @@ export interface CreateApplicationInput {
   allowTokenExchange?: boolean;
   /** A third-party application: consent screen at /oidc, read-only Account API (not m2m; no token exchange). */
   isThirdParty?: boolean;
+  /** Free text for administrators (at most 2 048 characters); null or absent: none. */
+  description?: string | null;
 }
 
 /** Changes accepted by {@link ApplicationService.update}. */
 export type UpdateApplicationInput = Partial<
-  Pick<ApplicationRecord, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'corsOrigins' | 'isManagement' | 'allowTokenExchange' | 'isThirdParty'>
+  Pick<ApplicationRecord, 'name' | 'description' | 'redirectUris' | 'postLogoutRedirectUris' | 'corsOrigins' | 'isManagement' | 'allowTokenExchange' | 'isThirdParty'>
 >;
 
 /** A created application and its client secret; the secret is shown here once and never again. */
@@ -69,6 +71,12 @@ export interface IssuedApplication {
 
 function invalid(message: string): AppError {
   return new AppError('application.invalid_metadata', { message });
+}
+
+/** An application's description: null or up to 2 048 characters. @throws AppError `application.invalid_metadata` */
+function checkDescription(description: string | null): string | null {
+  if (description !== null && description.length > 2048) throw invalid('description: at most 2048 characters.');
+  return description;
 }
 
 /**
@@ -188,6 +196,7 @@ export class ApplicationService {
       isManagement: checkManagement(input.isManagement ?? false, input.type),
       allowTokenExchange: checkTokenExchange(input.allowTokenExchange ?? false, input.type),
       isThirdParty: checkThirdParty(input.isThirdParty ?? false, input.type, input.allowTokenExchange ?? false),
+      description: checkDescription(input.description ?? null),
       createdAt: now,
       updatedAt: now,
     };
@@ -224,6 +233,7 @@ export class ApplicationService {
     const current = await this.require(id);
     const patch: ApplicationPatch = { updatedAt: this.clock.now() };
     if (input.name !== undefined) patch.name = checkName(input.name);
+    if (input.description !== undefined) patch.description = checkDescription(input.description);
     if (input.redirectUris !== undefined) patch.redirectUris = checkRedirectUris('redirectUris', input.redirectUris, current.type);
     if (input.postLogoutRedirectUris !== undefined) {
       patch.postLogoutRedirectUris = checkRedirectUris('postLogoutRedirectUris', input.postLogoutRedirectUris, current.type);
