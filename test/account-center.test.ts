@@ -256,7 +256,16 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
       // the user object carries the same map, as Logto's does (issue 19 item 3)
       expect((await api('GET', `/api/users/${user.id}`)).body.identities).toEqual((await api('GET', `/api/users/${user.id}/identities`)).body);
 
-      expect((await api('DELETE', `/api/users/${user.id}/identities/weixin`)).status).toBe(204);
+      expect(await api('GET', `/api/users/${user.id}/identities/weixin?includeTokenSecret=true`)).toEqual({
+        status: 200,
+        body: { identity: { userId: `wx-${user.id}`, details: { uid: `wx-${user.id}`, access_token: 'at-1', expires_in: 7200 } } },
+      });
+      expect((await api('GET', `/api/users/${user.id}/identities/github`)).body.code).toBe('user.identity_not_exist');
+
+      // Unlinking answers the user, as Logto does.
+      const unlinked = await api('DELETE', `/api/users/${user.id}/identities/weixin`);
+      expect(unlinked).toMatchObject({ status: 200, body: { id: user.id, identities: { qq: { userId: `qq-${user.id}` } } } });
+      expect(unlinked.body.identities).not.toHaveProperty('weixin');
       expect((await api('GET', `/api/users/${user.id}/identities`)).body).toEqual({ qq: { userId: `qq-${user.id}`, details: { openid: `qq-${user.id}` } } });
       const again = await api('DELETE', `/api/users/${user.id}/identities/weixin`);
       expect([again.status, again.body.code]).toEqual([404, 'user.identity_not_exist']);
@@ -265,8 +274,28 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
       expect(Object.keys((await api('GET', `/api/users/${other.id}/identities`)).body)).toEqual(['weixin']);
       expect(await identities.findOwner('weixin', `wx-${user.id}`)).toBeUndefined();
 
-      expect((await api('DELETE', `/api/users/${user.id}/identities/qq`)).status).toBe(204);
+      expect((await api('DELETE', `/api/users/${user.id}/identities/qq`)).status).toBe(200);
       expect((await api('GET', `/api/users/${user.id}/identities`)).body).toEqual({});
+    });
+
+    it("sets an identity with PUT …/identities/:target (201 new, 200 replaced; another user's is 422)", async () => {
+      const { body: user } = await api('POST', '/api/users', { username: uniq() });
+      const { body: other } = await api('POST', '/api/users', { username: uniq() });
+      const put = (id: string, target: string, body: unknown) => api('PUT', `/api/users/${id}/identities/${target}`, body);
+      const first = await put(user.id, 'github', { userId: `gh-${user.id}`, details: { login: 'ada' } });
+      expect(first).toEqual({ status: 201, body: { github: { userId: `gh-${user.id}`, details: { login: 'ada' } } } });
+      const replaced = await put(user.id, 'github', { userId: `gh2-${user.id}` });
+      expect(replaced).toEqual({ status: 200, body: { github: { userId: `gh2-${user.id}`, details: {} } } });
+      // The administrator vouches for it: it is a verified identity of the user.
+      const row = await t.app.services.identities.find('github', `gh2-${user.id}`);
+      expect(row).toMatchObject({ userId: user.id, verified: true, imported: false });
+      expect(await t.app.services.identities.find('github', `gh-${user.id}`)).toBeUndefined();
+      // Another user's external account: 422 (Logto), nothing written.
+      const taken = await put(other.id, 'github', { userId: `gh2-${user.id}` });
+      expect(taken).toMatchObject({ status: 422, body: { code: 'user.identity_already_in_use' } });
+      expect((await api('GET', `/api/users/${other.id}/identities`)).body).toEqual({});
+      expect((await put(user.id, 'github', { details: {} })).body.code).toBe('guard.invalid_input');
+      expect((await put('nobody-here', 'github', { userId: 'x' })).status).toBe(404);
     });
 
     it('answers 404 entity.not_found (as Logto) for an unknown user, and needs a Management API token', async () => {

@@ -399,6 +399,34 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
       expect((await call('GET', `/api/users/${userId}/identities`, undefined, mgmt)).body).toEqual({});
     });
 
+    it('PUT /api/my-account/identities replaces the identity of that target where POST refuses (Logto upsert); GET /api/my-account shows the map', async () => {
+      expect((await call('PATCH', '/api/account-center', { enabled: true, fields: allEdit }, mgmt)).status).toBe(200);
+      const signUp = await call('POST', '/api/auth/sign-up', { username: uniq('erin'), password: PW });
+      const token = signUp.body.session.token as string;
+      const proof = (await call('POST', '/api/verifications/password', { password: PW }, token)).body.verificationRecordId as string;
+      const prove = async (sub: string) => {
+        google.accounts.set(sub, { sub, email: `${sub}@gmail.test`, email_verified: true, name: sub });
+        google.nextAccount = sub;
+        const started = await call('POST', '/api/verifications/social', { connectorId: googleId, redirectUri: APP_REDIRECT, state: `st-${sub}` }, token);
+        const back = await driveIdp(started.body.authorizationUri, google.issuer);
+        const done = await call('POST', '/api/verifications/social/verify', { connectorData: Object.fromEntries(back.searchParams), verificationRecordId: started.body.verificationRecordId }, token);
+        expect(done.status).toBe(200);
+        return started.body.verificationRecordId as string;
+      };
+      const first = await prove(uniq('g-erin'));
+      expect((await call('POST', '/api/my-account/identities', { newIdentifierVerificationRecordId: first }, token, { 'logto-verification-id': proof })).status).toBe(204);
+      const secondSub = uniq('g-erin2');
+      const second = await prove(secondSub);
+      const refused = await call('POST', '/api/my-account/identities', { newIdentifierVerificationRecordId: second }, token, { 'logto-verification-id': proof });
+      expect([refused.status, refused.body.code]).toEqual([400, 'user.identity_already_bound']);
+      expect((await call('PUT', '/api/my-account/identities', { newIdentifierVerificationRecordId: second }, token, { 'logto-verification-id': proof })).status).toBe(204);
+      const me = await call('GET', '/api/my-account', undefined, token);
+      expect(Object.keys(me.body.identities)).toEqual(['google']);
+      expect(me.body.identities.google.userId).toBe(secondSub);
+      // The record is spent by the PUT.
+      expect((await call('PUT', '/api/my-account/identities', { newIdentifierVerificationRecordId: second }, token, { 'logto-verification-id': proof })).body.code).toBe('verification_record.not_found');
+    });
+
     it('refuses an external account linked to another user, a wrong state, and gating off', async () => {
       expect((await call('PATCH', '/api/account-center', { enabled: true, fields: allEdit }, mgmt)).status).toBe(200);
       const other = await call('POST', '/api/auth/sign-up', { username: uniq('dora'), password: PW });

@@ -89,6 +89,20 @@ export class IdentityService {
     }
   }
 
+  /**
+   * An administrator sets the user's identity for `provider` (Logto's `PUT /api/users/:id/identities/:target`,
+   * logto.md §4.2): the account `subject` of that provider, with `details` as its data. The operator vouches
+   * for it, so it counts as verified (a connector sign-in as that account signs this user in; client
+   * LeanCloud authData cannot use it). A previous identity of the user for that provider is replaced.
+   * @returns `created`: the user had no identity of that provider before
+   * @throws AppError `identity.invalid`, `identity.already_linked` (another user has it; nothing written)
+   */
+  async setByAdministrator(userId: string, provider: string, subject: string, details: Record<string, unknown>): Promise<{ created: boolean }> {
+    const created = !(await this.list(userId)).some((i) => i.provider === provider);
+    await this.link(userId, provider, subject, details, { verified: true });
+    return { created };
+  }
+
   /** Removes the user's identity for `provider`. @returns true when there was one. */
   unlink(userId: string, provider: string): Promise<boolean> {
     return this.store.identities.delete(userId, provider);

@@ -421,13 +421,15 @@ export class SocialService {
   /**
    * `POST /api/my-account/identities`: links the identity proven by a verified social record of the
    * caller, consuming the record. When the caller already has this very identity from unverified
-   * LeanCloud authData, the row is upgraded to verified (provider data merged).
+   * LeanCloud authData, the row is upgraded to verified (provider data merged). With `replace`
+   * (`PUT /api/my-account/identities`, Logto's upsert), an identity the caller has of that target is
+   * replaced by the proven one instead of refused.
    * @throws AppError `verification_record.not_found` (400: unknown, unverified, expired, used, or
    *   another user's), `identity.already_linked` (409: another user has it, verified or not;
    *   nothing written), `user.identity_already_bound` (400: the caller already has a verified identity
-   *   of that target, or another account of that target)
+   *   of that target, or another account of that target; never with `replace`)
    */
-  async bindIdentity(user: UserRecord, recordId: string): Promise<void> {
+  async bindIdentity(user: UserRecord, recordId: string, options: { replace?: boolean } = {}): Promise<void> {
     const record = await this.store.socialSessions.findById(recordId);
     const now = this.clock.now();
     if (!record || record.kind !== 'verification' || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null || record.expiresAt <= now || !record.result) {
@@ -438,7 +440,7 @@ export class SocialService {
     if (existing && existing.userId !== user.id) throw new AppError('identity.already_linked');
     // The caller's own unverified row of this very account (LeanCloud authData): the proof upgrades it.
     const upgrade = existing !== undefined && !existing.verified;
-    if (!upgrade && (await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
+    if (!upgrade && !options.replace && (await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
     if (!(await this.store.socialSessions.consume(record.id, now))) throw new AppError('verification_record.not_found');
     await this.linkOrConflict(user.id, identity, upgrade ? { ...existing.data, ...identityData(identity) } : identityData(identity));
   }

@@ -41,6 +41,7 @@ const connectorDataSchema = z
  * - `POST /verifications/social/verify` {connectorData, verificationRecordId} → 200 {verificationRecordId}
  * - `POST /my-account/identities` {newIdentifierVerificationRecordId} (+ `logto-verification-id` when the
  *   user has a password, email or phone) → 204
+ * - `PUT /my-account/identities` (same) → 204: replaces the caller's identity of that target (upsert)
  * - `DELETE /my-account/identities/:target` (same conditional proof) → 204
  * Linking and unlinking need the account-center field `social` = Edit (400 `account_center.field_not_editable`).
  */
@@ -93,25 +94,30 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
     },
   );
 
-  app.post(
-    '/my-account/identities',
-    {
+  // POST links (refused when the caller has an identity of that target); PUT replaces it (Logto's upsert).
+  for (const method of ['POST', 'PUT'] as const) {
+    app.route({
+      method,
+      url: '/my-account/identities',
       schema: {
         tags: ['account'],
-        summary: 'Link the social identity of a verified social record (logto-verification-id needed when a password, email or phone is set)',
+        summary:
+          method === 'POST'
+            ? 'Link the social identity of a verified social record (logto-verification-id needed when a password, email or phone is set)'
+            : "Link the social identity of a verified social record, replacing the caller's identity of that target (upsert)",
         security,
         body: z.object({ newIdentifierVerificationRecordId: z.string().min(1).max(64) }),
         response: { 204: z.null().describe('No content'), ...errors },
       },
       ...guard(editable('social'), scope(IDENTITIES_SCOPE), firstParty, identityProofIfPossible),
-    },
-    async (request, reply) => {
-      const { caller } = context(request);
-      await social.bindIdentity(caller.user, request.body.newIdentifierVerificationRecordId);
-      await account.audit(caller.user.id, 'link_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
-      return reply.code(204).send(null);
-    },
-  );
+      handler: async (request, reply) => {
+        const { caller } = context(request);
+        await social.bindIdentity(caller.user, request.body.newIdentifierVerificationRecordId, { replace: method === 'PUT' });
+        await account.audit(caller.user.id, method === 'PUT' ? 'replace_identity' : 'link_identity', ['identities'], { ip: request.ip, clientId: caller.clientId });
+        return reply.code(204).send(null);
+      },
+    });
+  }
 
   app.delete(
     '/my-account/identities/:target',

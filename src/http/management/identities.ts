@@ -4,7 +4,7 @@ import type { IdentityService } from '../../domain/social/identities.js';
 import type { UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import { errorSchema } from '../schemas.js';
-import { identitiesSchema, toLogtoIdentities } from '../logto-views.js';
+import { identitiesSchema, logtoUserSchema, toLogtoIdentities, toLogtoUser } from '../logto-views.js';
 
 /** What the Management API's identity routes need. */
 export interface ManagementIdentitiesOptions {
@@ -16,10 +16,15 @@ const errors = { '4xx': errorSchema };
 const security = [{ managementToken: [] }];
 const userParams = z.object({ userId: z.string().min(1).max(64) });
 
+const targetParams = userParams.extend({ target: z.string().min(1).max(128) });
+const identitySchema = z.object({ userId: z.string(), details: z.record(z.string(), z.unknown()) });
+
 /**
  * Management API — a user's third-party identities (Logto's `/api/users/:userId/identities…`,
- * spec logto.md §4.2): list them, and unlink one. Linking happens where the identity is proven
- * (LeanCloud `authData`, social sign-in).
+ * spec logto.md §4.2): list them, read one, set one (the administrator vouches for the provider
+ * account: `PUT …/:target` `{userId, details?}`), and unlink one (200 with the user, as Logto). Logto's
+ * `POST …/identities` `{connectorId, connectorData}` is not offered: Tessera's connectors bind a code
+ * exchange to the sign-in attempt that started it (PKCE, state), so a bare code cannot be redeemed here.
  */
 export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitiesOptions> = async (app, { users, identities }) => {
   app.get(
@@ -39,21 +44,61 @@ export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitie
     },
   );
 
+  app.get(
+    '/users/:userId/identities/:target',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "One of the user's third-party identities (404 user.identity_not_exist); provider token sets are not stored, so never a tokenSecret",
+        security,
+        params: targetParams,
+        querystring: z.looseObject({ includeTokenSecret: z.string().optional() }),
+        response: { 200: z.object({ identity: identitySchema }), ...errors },
+      },
+    },
+    async (request) => {
+      await users.require(request.params.userId);
+      const found = (await identities.list(request.params.userId)).find((i) => i.provider === request.params.target);
+      if (!found) throw new AppError('user.identity_not_exist');
+      return { identity: { userId: found.subject, details: found.data } };
+    },
+  );
+
+  app.put(
+    '/users/:userId/identities/:target',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "Set the user's identity for a target (the administrator vouches for it): 201 when the target is new, else 200; the identities map",
+        security,
+        params: targetParams,
+        body: z.object({ userId: z.string().min(1).max(512), details: z.record(z.string(), z.unknown()).optional() }).strict(),
+        response: { 200: identitiesSchema, 201: identitiesSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { userId, target } = request.params;
+      await users.require(userId);
+      const { created } = await identities.setByAdministrator(userId, target, request.body.userId, request.body.details ?? {});
+      return reply.status(created ? 201 : 200).send(toLogtoIdentities(await identities.list(userId)));
+    },
+  );
+
   app.delete(
     '/users/:userId/identities/:target',
     {
       schema: {
         tags: ['management'],
-        summary: "Unlink one of the user's third-party identities (404 user.identity_not_exist when the user has none of that target)",
+        summary: "Unlink one of the user's third-party identities: 200 with the user (Logto), or 404 user.identity_not_exist",
         security,
-        params: userParams.extend({ target: z.string().min(1).max(128) }),
-        response: { 204: z.void(), ...errors },
+        params: targetParams,
+        response: { 200: logtoUserSchema, ...errors },
       },
     },
-    async (request, reply) => {
-      await users.require(request.params.userId);
-      if (!(await identities.unlink(request.params.userId, request.params.target))) throw new AppError('user.identity_not_exist');
-      return reply.status(204).send();
+    async (request) => {
+      const user = await users.require(request.params.userId);
+      if (!(await identities.unlink(user.id, request.params.target))) throw new AppError('user.identity_not_exist');
+      return toLogtoUser(user, await identities.list(user.id));
     },
   );
 };
