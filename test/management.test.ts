@@ -146,6 +146,20 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       expect((await api('PATCH', `/api/users/${u.id}/custom-data`, { customData: [1] })).body.code).toBe('guard.invalid_input');
     });
 
+    it('PATCH …/password/expiration {isExpired} sets and lifts the forced reset: the right password then yields no session', async () => {
+      const username = uniq('exp');
+      const { body: user } = await api('POST', '/api/users', { username, password: PW });
+      const expired = await api('PATCH', `/api/users/${user.id}/password/expiration`, { isExpired: true });
+      expect(expired).toMatchObject({ status: 200, body: { id: user.id, passwordResetRequired: true } });
+      const refused = await t.call('POST', '/api/auth/sign-in', { body: { username, password: PW } });
+      expect(refused.status).toBe(403);
+      expect((await refused.json()).code).toBe('auth.password_reset_required');
+      expect((await api('PATCH', `/api/users/${user.id}/password/expiration`, { isExpired: false })).body.passwordResetRequired).toBe(false);
+      expect((await t.call('POST', '/api/auth/sign-in', { body: { username, password: PW } })).status).toBe(200);
+      expect((await api('PATCH', `/api/users/${user.id}/password/expiration`, { isExpired: 'yes' })).body.code).toBe('guard.invalid_input');
+      expect((await api('PATCH', '/api/users/nobody-here/password/expiration', { isExpired: true })).status).toBe(404);
+    });
+
     it('sets and verifies passwords; setting one ends the user\'s sessions', async () => {
       const username = uniq();
       const up = await api('POST', '/api/auth/sign-up', { username, password: PW }, null);

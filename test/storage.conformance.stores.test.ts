@@ -1088,6 +1088,28 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         expect(await pats().insert(pat(u.id, { name: 'shared-name' }))).toBe('inserted');
       });
 
+      it('rename changes only the name of the user’s token; a taken or missing name changes nothing', async () => {
+        const u = await newUser();
+        const v = await newUser();
+        const a = pat(u.id, { name: 'laptop', expiresAt: T + 1000 });
+        const b = pat(u.id, { name: 'ci' });
+        const theirs = pat(v.id, { name: 'laptop' });
+        for (const r of [a, b, theirs]) await pats().insert(r);
+        expect(await pats().rename(u.id, 'laptop', 'work laptop ✓')).toStrictEqual({ ...a, name: 'work laptop ✓' });
+        expect(await pats().findByHash(a.tokenHash)).toStrictEqual({ ...a, name: 'work laptop ✓' });
+        expect(await pats().rename(u.id, 'ci', 'work laptop ✓')).toBe('name_taken');
+        expect(await pats().findByHash(b.tokenHash)).toStrictEqual(b);
+        expect(await pats().rename(u.id, 'laptop', 'x')).toBe('not_found');
+        expect(await pats().rename(v.id, 'ci', 'x')).toBe('not_found');
+        expect(await pats().findByHash(theirs.tokenHash)).toStrictEqual(theirs);
+        // Of concurrent renames of two tokens to one new name, exactly one wins.
+        const c = pat(u.id, { name: 'c' });
+        await pats().insert(c);
+        const results = await Promise.all([pats().rename(u.id, 'ci', 'same'), pats().rename(u.id, 'c', 'same')]);
+        expect(results.filter((r) => r === 'name_taken')).toHaveLength(1);
+        expect((await pats().listByUser(u.id)).filter((r) => r.name === 'same')).toHaveLength(1);
+      });
+
       it('deleting a user deletes their tokens only', async () => {
         const u = await newUser();
         const v = await newUser();

@@ -165,6 +165,24 @@ describe.each(dialects)('personal access tokens, impersonation and token exchang
       expect(again).toMatchObject({ status: 404, body: { code: 'entity.not_found' } });
     });
 
+    it('renames a token by {currentName, name} or by path (Logto); the value keeps working; taken and missing names are refused', async () => {
+      const user = await createUser();
+      const created = await createPat(user, { name: 'old name' });
+      expect(created.status).toBe(201);
+      await createPat(user, { name: 'other' });
+      const renamed = await api('PATCH', `/api/users/${user}/personal-access-tokens`, { currentName: 'old name', name: 'new name' });
+      expect(renamed).toMatchObject({ status: 200, body: { name: 'new name', expiresAt: null } });
+      expect(renamed.body).not.toHaveProperty('value');
+      const byPath = await api('PATCH', `/api/users/${user}/personal-access-tokens/${encodeURIComponent('new name')}`, { name: 'newer' });
+      expect(byPath).toMatchObject({ status: 200, body: { name: 'newer' } });
+      expect((await api('GET', `/api/users/${user}/personal-access-tokens`)).body.map((p: { name: string }) => p.name).sort()).toEqual(['newer', 'other']);
+      expect(await api('PATCH', `/api/users/${user}/personal-access-tokens`, { currentName: 'newer', name: 'other' })).toMatchObject({ status: 422, body: { code: 'user.personal_access_token_name_exists' } });
+      expect(await api('PATCH', `/api/users/${user}/personal-access-tokens`, { currentName: 'gone', name: 'x' })).toMatchObject({ status: 404, body: { code: 'entity.not_found' } });
+      // The token itself still resolves under its new name.
+      const resolved = await t.app.services.personalAccessTokens.resolve(created.body.value);
+      expect(resolved).toMatchObject({ status: 'valid', token: { name: 'newer' } });
+    });
+
     it('refuses duplicate names, bad names and past expiries, and unknown users', async () => {
       const user = await createUser();
       expect((await createPat(user, { name: 'dup' })).status).toBe(201);

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, PersonalAccessTokensTable, SubjectTokensTable, TokenExchangeAuditTable } from './schema.js';
+import { isUniqueError } from './identity-store.js';
 
 /**
  * Storage of the credentials a back end uses to act as a user (issue 4 §5): personal access tokens,
@@ -31,6 +32,12 @@ export interface PersonalAccessTokenStore {
   findByHash(tokenHash: string): Promise<PersonalAccessTokenRecord | undefined>;
   /** @returns true when the user's token of that name was deleted */
   delete(userId: string, name: string): Promise<boolean>;
+  /**
+   * Renames the user's token `name` to `newName` (the database decides races on the new name).
+   * @returns the renamed token, `'not_found'` (no token of that name), or `'name_taken'` (the user has
+   *   another token named `newName`; nothing changed)
+   */
+  rename(userId: string, name: string, newName: string): Promise<PersonalAccessTokenRecord | 'not_found' | 'name_taken'>;
 }
 
 /** An impersonation subject token (Logto's `subject_tokens`) as stored. */
@@ -180,6 +187,22 @@ export class KyselyPersonalAccessTokenStore implements PersonalAccessTokenStore 
   async delete(userId: string, name: string) {
     const r = await this.db.deleteFrom('personal_access_tokens').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  async rename(userId: string, name: string, newName: string): Promise<PersonalAccessTokenRecord | 'not_found' | 'name_taken'> {
+    try {
+      const row = await this.db
+        .updateTable('personal_access_tokens')
+        .set({ name: newName })
+        .where('user_id', '=', userId)
+        .where('name', '=', name)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toPat(row) : 'not_found';
+    } catch (error) {
+      if (isUniqueError(error)) return 'name_taken';
+      throw error;
+    }
   }
 }
 

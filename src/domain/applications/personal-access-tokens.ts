@@ -95,6 +95,24 @@ export class PersonalAccessTokenService {
   }
 
   /**
+   * Renames a user's token (Logto's `PATCH /api/users/:id/personal-access-tokens`). The value and the
+   * expiry stay; only the name changes.
+   * @param newName 1–256 characters, unique per user
+   * @returns the renamed token (without its value)
+   * @throws AppError `user.not_found`, `personal_access_token.invalid_name`,
+   *   `personal_access_token.not_found`, `personal_access_token.name_taken`
+   */
+  async rename(userId: string, name: string, newName: string): Promise<PersonalAccessTokenInfo> {
+    const length = [...newName].length;
+    if (length < 1 || length > PAT_NAME_MAX) throw new AppError('personal_access_token.invalid_name');
+    await this.requireUser(userId);
+    const outcome = await this.store.personalAccessTokens.rename(userId, name, newName);
+    if (outcome === 'not_found') throw new AppError('personal_access_token.not_found');
+    if (outcome === 'name_taken') throw new AppError('personal_access_token.name_taken');
+    return toTokenInfo(outcome);
+  }
+
+  /**
    * Looks up a presented token value (by its hash). A token is valid until its `expiresAt`.
    * Does not check the user; the exchange does.
    */

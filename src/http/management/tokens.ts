@@ -95,6 +95,36 @@ export const managementTokenRoutes: FastifyPluginAsyncZod<ManagementTokensOption
     },
   );
 
+  app.patch(
+    '/users/:userId/personal-access-tokens',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Rename a personal access token: {currentName, name} (Logto); the value and expiry stay',
+        security,
+        params: userParams,
+        body: z.object({ currentName: nameSchema, name: nameSchema }).strict(),
+        response: { 200: tokenInfoSchema, ...errors },
+      },
+    },
+    async (request) => personalAccessTokens.rename(request.params.userId, request.body.currentName, request.body.name),
+  );
+
+  app.patch(
+    '/users/:userId/personal-access-tokens/:name',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "Rename a personal access token named in the path: {name} (Logto's older form)",
+        security,
+        params: userParams.extend({ name: nameSchema }),
+        body: z.object({ name: nameSchema }).strict(),
+        response: { 200: tokenInfoSchema, ...errors },
+      },
+    },
+    async (request) => personalAccessTokens.rename(request.params.userId, request.params.name, request.body.name),
+  );
+
   app.post(
     '/users/:userId/personal-access-tokens/delete',
     {

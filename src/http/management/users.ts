@@ -249,6 +249,22 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
       ),
   );
 
+  app.patch(
+    '/users/:userId/password/expiration',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "Mark the user's password expired (Logto's isExpired): the next password sign-in must set a new one first; false lifts it",
+        description: "Tessera's forced reset (passwordResetRequired): the same flag as PATCH /api/users/:userId {passwordResetRequired}. Unlike Logto, no password-expiration policy needs to be on.",
+        security,
+        params: idParams,
+        body: z.object({ isExpired: z.boolean() }).strict(),
+        response: { 200: logtoUserSchema, ...errors },
+      },
+    },
+    async (request) => view(await users.adminUpdate(request.params.userId, { passwordResetRequired: request.body.isExpired })),
+  );
+
   app.post(
     '/users/:userId/password/verify',
     {
