@@ -231,6 +231,28 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     expect(JSON.stringify(entries)).not.toContain(NEW_PW);
   });
 
+  it("answers Logto's way where Logto is lenient or strict (issue 19 item 6): unknown profile keys ignored, {customData} unwrapped, {} refused, a code verifies once", async () => {
+    await setCenter({ enabled: true, fields: allEdit });
+    const user = await signUp({ email: `${uniq('lenient')}@example.com` });
+    // PATCH /my-account/profile: an unknown key is dropped, the known ones stored.
+    const profile = await api('PATCH', '/api/my-account/profile', user.session, { nickname: 'Ada', favouriteColour: 'teal' });
+    expect(profile).toMatchObject({ status: 200, body: { nickname: 'Ada' } });
+    expect(profile.body).not.toHaveProperty('favouriteColour');
+    expect((await t.app.services.users.findById(user.id))!.profile).toEqual({ nickname: 'Ada' });
+    // PATCH /my-account/custom-data with the Management API's {customData: {...}} body merges its content.
+    expect(await api('PATCH', '/api/my-account/custom-data', user.session, { customData: { plan: 'pro' } })).toEqual({ status: 200, body: { plan: 'pro' } });
+    expect(await api('PATCH', '/api/my-account/custom-data', user.session, { seats: 2 })).toEqual({ status: 200, body: { plan: 'pro', seats: 2 } });
+    // PATCH /my-account with nothing to change: Logto's 422 entity.invalid_input.
+    expect(await api('PATCH', '/api/my-account', user.session, {})).toMatchObject({ status: 422, body: { code: 'entity.invalid_input' } });
+    // A code verifies once; checking it again is Logto's 400 verification_code.not_found, and the record stays a proof.
+    const email = (await t.app.services.users.findById(user.id))!.primaryEmail!;
+    const sent = await emailCode(user.session, email);
+    const verify = () => api('POST', '/api/verifications/verification-code/verify', user.session, { identifier: { type: 'email', value: email }, verificationId: sent.id, code: sent.code });
+    expect((await verify()).status).toBe(200);
+    expect(await verify()).toMatchObject({ status: 400, body: { code: 'verification_code.not_found' } });
+    expect((await api('DELETE', '/api/my-account/sessions/none-such', user.session, undefined, sent.id)).status).toBe(404);
+  });
+
   it('resolves callers: missing, non-Bearer, unknown, Management JWT refused; session tokens accepted', async () => {
     await setCenter({ enabled: true, fields: allEdit });
     const user = await signUp();

@@ -103,13 +103,17 @@ export class AccountService {
   }
 
   /**
-   * Checks a code of a record from {@link sendCode} and marks the record verified.
+   * Checks a code of a record from {@link sendCode} and marks the record verified. A code verifies once:
+   * the record then stays a proof for its lifetime, and checking its code again is refused (as Logto,
+   * whose code is spent by the first check).
    * @throws AppError `verification_record.not_found` (unknown record, or not one this API issued for
-   *   that identifier), and the code errors of {@link VerificationService.verifyCode}
+   *   that identifier), `verification.already_used` (the code was checked already), and the code errors
+   *   of {@link VerificationService.verifyCode}
    */
   async verifyCode(channel: CodeChannel, value: string, verificationId: string, code: string): Promise<void> {
     const record = await this.store.verifications.findById(verificationKey(verificationId));
     if (!record || (record.purpose !== 'BindNewIdentifier' && record.purpose !== 'Generic')) throw new AppError('verification_record.not_found');
+    if (record.verifiedAt !== null) throw new AppError('verification.already_used');
     try {
       await this.verification.verifyCode({ channel, identifier: value, purpose: record.purpose, code, verificationId });
     } catch (error) {

@@ -9,6 +9,8 @@ import { LOGTO_COMMON_ERRORS } from '../logto-errors.js';
  */
 export const LOGTO_ACCOUNT_ERRORS: ErrorDialect = {
   ...LOGTO_COMMON_ERRORS,
+  // A code checked a second time: Logto's first check spends the code.
+  'verification.already_used': { code: 'verification_code.not_found', status: 400, message: 'Verification code not found. Please send verification code first.' },
   // The Verification API's password proof.
   'auth.invalid_credentials': { code: 'session.invalid_credentials', status: 422, message: 'Account or password is incorrect.' },
   'auth.user_suspended': { code: 'user.suspended', status: 401, message: 'This user is suspended.' },

@@ -7,6 +7,9 @@ import type { AccountRouteDeps } from './deps.js';
 import { accountSchema, empty, errors, filtered, scopedProfile, security, showsIdentities } from './view.js';
 import type { UserRecord } from '../../storage/store.js';
 
+/** The profile claims with unknown keys stripped (Logto's `userProfileGuard` strips; the stored profile stays strict). */
+const lenientProfileSchema = z.object(profileSchema.shape).partial();
+
 /** The PATCH /my-account keys and the account-center field each changes. */
 const BASIC_FIELDS = [['username', 'username'], ['name', 'name'], ['avatar', 'avatar'], ['customData', 'customData']] as const satisfies ReadonlyArray<readonly [string, AccountCenterField]>;
 
@@ -71,7 +74,8 @@ export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (a
   app.patch(
     '/my-account/profile',
     {
-      schema: { tags: ['account'], summary: 'Shallow-merge OIDC standard claims into the profile', security, body: profileSchema, response: { 200: profileSchema, ...errors } },
+      // Unknown keys are dropped, as Logto's guard does (never stored: no mass assignment either way).
+      schema: { tags: ['account'], summary: 'Shallow-merge OIDC standard claims into the profile (unknown keys are ignored)', security, body: lenientProfileSchema, response: { 200: profileSchema, ...errors } },
       ...guard(editable('profile'), scope('profile', 'auth.scope_missing'), when('address', given('address'), scope('address', 'auth.scope_missing')), firstParty),
     },
     async (request) => {
@@ -96,9 +100,17 @@ export const accountMeRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (a
     {
       schema: {
         tags: ['account'],
-        summary: 'Shallow-merge into the caller\'s custom data',
+        summary: 'Shallow-merge into the caller\'s custom data (a body that is only {"customData": {…}} is read as that object, the Management API\'s form)',
         security,
-        body: customDataSchema,
+        // `{customData: {…}}` alone is the Management API's body shape (PATCH /api/users/:id/custom-data);
+        // Logto clients send it here too, so it is unwrapped rather than stored as a nested key.
+        body: z.preprocess(
+          (body) =>
+            body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 1 && Object.hasOwn(body, 'customData')
+              ? (body as { customData: unknown }).customData
+              : body,
+          customDataSchema,
+        ),
         response: { 200: z.record(z.string(), z.unknown()), ...errors },
       },
       ...guard(editable('customData'), scope('custom_data', 'auth.scope_missing'), firstParty),
