@@ -366,6 +366,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       applications,
       identities,
       accountCenter,
+      grants: account,
       personalAccessTokens,
       subjectTokens,
       social,

@@ -313,9 +313,25 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     const other = await signUp();
     const otherProof = await provePassword(other.session);
     const grantId = listed.body.grants[0].id as string;
+    // ?appType: the web app is first-party (seed 002's connected apps, Logto's filter).
+    expect((await api('GET', '/api/my-account/grants?appType=firstParty', user.session, undefined, proof)).body.grants).toEqual(listed.body.grants);
+    expect((await api('GET', '/api/my-account/grants?appType=thirdParty', user.session, undefined, proof)).body).toEqual({ grants: [] });
+    expect((await api('GET', '/api/my-account/grants?appType=other', user.session, undefined, proof)).status).toBe(400);
+    // The Management API lists and revokes the same grants.
+    const admin = async (method: string, path: string) => {
+      const res = await t.call(method, path, { token: mgmt });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    };
+    expect(await admin('GET', `/api/users/${user.id}/grants`)).toEqual({ status: 200, body: { grants: listed.body.grants } });
+    expect((await admin('GET', `/api/users/${user.id}/grants?appType=thirdParty`)).body).toEqual({ grants: [] });
+    expect(await admin('DELETE', `/api/users/${other.id}/grants/${grantId}`)).toMatchObject({ status: 404, body: { code: 'oidc.grant_not_found' } });
+    expect((await admin('GET', '/api/users/nobody-here/grants')).status).toBe(404);
     expect(await api('DELETE', `/api/my-account/grants/${grantId}`, other.session, undefined, otherProof)).toMatchObject({ status: 404, body: { code: 'oidc.grant_not_found' } });
     expect((await api('DELETE', `/api/my-account/grants/${grantId}`, user.session)).status).toBe(401);
-    for (const grant of listed.body.grants) expect((await api('DELETE', `/api/my-account/grants/${grant.id}`, user.session, undefined, proof)).status).toBe(204);
+    const [first, ...rest] = listed.body.grants as Array<{ id: string }>;
+    expect((await admin('DELETE', `/api/users/${user.id}/grants/${first!.id}`)).status).toBe(204);
+    for (const grant of rest) expect((await api('DELETE', `/api/my-account/grants/${grant.id}`, user.session, undefined, proof)).status).toBe(204);
     expect((await api('GET', '/api/my-account', token)).status).toBe(401);
     expect((await api('GET', '/api/my-account/grants', user.session, undefined, proof)).body).toEqual({ grants: [] });
   });

@@ -47,3 +47,12 @@ export function toLogtoUser(user: UserRecord | PublicUser, identities: readonly 
   const pub = 'passwordHash' in user ? toPublicUser(user) : user;
   return { ...pub, primaryPhone: logtoPhoneOut(pub.primaryPhone), identities: toLogtoIdentities(identities) };
 }
+
+/** A connected application: an OAuth grant of the user (Account API `/my-account/grants`, Management API `/users/:id/grants`). Times in ms. */
+export const grantSchema = z.object({
+  id: z.string(),
+  clientId: z.string().nullable(),
+  scope: z.string(),
+  createdAt: z.number().nullable(),
+  expiresAt: z.number().nullable(),
+});

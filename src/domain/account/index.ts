@@ -226,11 +226,16 @@ export class AccountService {
 
   /**
    * The OAuth grants of the user (the applications they connected), oldest id first: id, client,
-   * granted OIDC scopes, issue and expiry times (ms).
+   * granted OIDC scopes, issue and expiry times (ms). `appType` keeps only first-party or third-party
+   * applications' grants (Logto's `?appType=`); a client that no longer exists counts as third-party
+   * (failing closed, as {@link actsAsThirdParty}).
    */
-  async listGrants(user: UserRecord): Promise<Array<{ id: string; clientId: string | null; scope: string; createdAt: number | null; expiresAt: number | null }>> {
+  async listGrants(
+    user: UserRecord,
+    options: { appType?: 'firstParty' | 'thirdParty' } = {},
+  ): Promise<Array<{ id: string; clientId: string | null; scope: string; createdAt: number | null; expiresAt: number | null }>> {
     const rows = await this.store.oidcPayloads.listByAccount('Grant', user.id, this.clock.now());
-    return rows.map(({ id, payload, expiresAt }) => {
+    const grants = rows.map(({ id, payload, expiresAt }) => {
       const openid = payload['openid'] as { scope?: string } | undefined;
       const iat = payload['iat'];
       return {
@@ -241,6 +246,13 @@ export class AccountService {
         expiresAt,
       };
     });
+    if (!options.appType) return grants;
+    const thirdParty = new Map<string, boolean>();
+    for (const clientId of new Set(grants.map((g) => g.clientId).filter((c): c is string => c !== null))) {
+      thirdParty.set(clientId, actsAsThirdParty(await this.store.applications.findById(clientId)));
+    }
+    const wantThirdParty = options.appType === 'thirdParty';
+    return grants.filter((g) => (g.clientId === null ? true : (thirdParty.get(g.clientId) ?? true)) === wantThirdParty);
   }
 
   /**

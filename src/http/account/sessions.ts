@@ -4,6 +4,7 @@ import { AppError, isAppError } from '../../errors/index.js';
 import type { AccountRouteDeps } from './deps.js';
 import { SESSIONS_SCOPE } from './policy.js';
 import { empty, errors, security } from './view.js';
+import { grantSchema } from '../logto-views.js';
 
 const sessionSchema = z.object({
   id: z.string().describe('First-party session id, or the uid of an OIDC provider session'),
@@ -18,13 +19,6 @@ const sessionSchema = z.object({
   isCurrent: z.boolean(),
 });
 
-const grantSchema = z.object({
-  id: z.string(),
-  clientId: z.string().nullable(),
-  scope: z.string(),
-  createdAt: z.number().nullable(),
-  expiresAt: z.number().nullable(),
-});
 
 /**
  * Sessions and connected applications (field `session`, scope `urn:logto:scope:sessions`):
@@ -98,13 +92,14 @@ export const accountSessionRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = asy
     {
       schema: {
         tags: ['account'],
-        summary: 'The OAuth applications the caller connected (field `session`); needs logto-verification-id',
+        summary: 'The OAuth applications the caller connected (field `session`), optionally only first- or third-party ones; needs logto-verification-id',
         security,
+        querystring: z.object({ appType: z.enum(['firstParty', 'thirdParty']).optional() }),
         response: { 200: z.object({ grants: z.array(grantSchema) }), ...errors },
       },
       ...read,
     },
-    async (request) => ({ grants: await account.listGrants(context(request).caller.user) }),
+    async (request) => ({ grants: await account.listGrants(context(request).caller.user, request.query.appType ? { appType: request.query.appType } : {}) }),
   );
 
   app.delete(

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AccountCenterService } from '../../domain/account/center.js';
+import type { AccountService } from '../../domain/account/index.js';
 import type { ApplicationService } from '../../domain/applications/index.js';
 import type { IdentityService } from '../../domain/social/identities.js';
 import type { SubjectTokenService } from '../../domain/applications/impersonation.js';
@@ -44,6 +45,8 @@ export interface ManagementOptions {
   identities: IdentityService;
   /** Account-center settings. */
   accountCenter: AccountCenterService;
+  /** A user's connected applications (OAuth grants: `/api/users/:userId/grants`). */
+  grants: Pick<AccountService, 'listGrants' | 'revokeGrant'>;
   /** Personal access tokens of users. */
   personalAccessTokens: PersonalAccessTokenService;
   /** Impersonation subject tokens. */
@@ -85,7 +88,14 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
       'management change',
     );
   });
-  await app.register(managementUserRoutes, { users: options.users, credentials: options.credentials, sessions: options.sessions, identities: options.identities, publicUrl: options.publicUrl });
+  await app.register(managementUserRoutes, {
+    users: options.users,
+    credentials: options.credentials,
+    sessions: options.sessions,
+    identities: options.identities,
+    grants: options.grants,
+    publicUrl: options.publicUrl,
+  });
   await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
   await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities });
   await app.register(managementAccountCenterRoutes, { accountCenter: options.accountCenter });

@@ -5,7 +5,8 @@ import type { SessionService } from '../../domain/sessions/index.js';
 import { IMPORTED_DIGEST_ALGORITHMS, storedHashOfDigest } from '../../domain/credentials/passwords.js';
 import type { PublicUser, UserService } from '../../domain/users/index.js';
 import type { IdentityService } from '../../domain/social/identities.js';
-import { logtoUserSchema, toLogtoUser } from '../logto-views.js';
+import { grantSchema, logtoUserSchema, toLogtoUser } from '../logto-views.js';
+import type { AccountService } from '../../domain/account/index.js';
 import { logtoPhoneIn } from '../logto-phones.js';
 import { AppError } from '../../errors/index.js';
 import type { UserListQuery, UserRecord, UserSearchField, UserSearchTerm } from '../../storage/store.js';
@@ -20,6 +21,8 @@ export interface ManagementUsersOptions {
   sessions: SessionService;
   /** Users' third-party identities (the `identities` map of every user answer). */
   identities: Pick<IdentityService, 'list' | 'listMany'>;
+  /** Users' connected applications (OAuth grants). */
+  grants: Pick<AccountService, 'listGrants' | 'revokeGrant'>;
   publicUrl: string;
 }
 
@@ -80,7 +83,42 @@ export function parseUserSearch(query: Record<string, unknown>): Omit<UserListQu
  * Management API — users (Logto's paths and shapes, spec logto.md §4; errors in the native envelope).
  * Every route runs behind the plugin's management-token check.
  */
-export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, identities, publicUrl }) => {
+export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions> = async (app, { users, credentials, sessions, identities, grants, publicUrl }) => {
+  app.get(
+    '/users/:userId/grants',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "A user's connected applications (OAuth grants), optionally only first- or third-party ones (seed 002)",
+        security,
+        params: idParams,
+        querystring: z.object({ appType: z.enum(['firstParty', 'thirdParty']).optional() }),
+        response: { 200: z.object({ grants: z.array(grantSchema) }), ...errors },
+      },
+    },
+    async (request) => {
+      const user = await users.require(request.params.userId);
+      return { grants: await grants.listGrants(user, request.query.appType ? { appType: request.query.appType } : {}) };
+    },
+  );
+
+  app.delete(
+    '/users/:userId/grants/:grantId',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "Disconnect one of the user's applications: revoke the grant and its tokens (404 oidc.grant_not_found)",
+        security,
+        params: idParams.extend({ grantId: z.string().min(1).max(128) }),
+        response: { 204: z.void(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await grants.revokeGrant(await users.require(request.params.userId), request.params.grantId);
+      return reply.status(204).send();
+    },
+  );
+
   const phoneInput = (value: string) => logtoPhoneIn(value, (raw) => users.normalize('phone', raw));
   /** A user in Logto's shape (phones digits only, `identities`), its identities loaded. */
   const view = async (user: UserRecord | PublicUser) => toLogtoUser(user, await identities.list(user.id));
