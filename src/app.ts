@@ -42,7 +42,7 @@ import { SelfService } from './domain/account/self-service.js';
 import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
 import { leancloudRoutes } from './http/leancloud/index.js';
-import { systemRoutes } from './http/system.js';
+import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
 import { metricsRoutes } from './http/metrics.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementResourceOf, OidcService } from './oidc/index.js';
@@ -230,7 +230,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // A flagged user's sign-in yields a reset token instead of a session (after MFA when they have it).
     const forcedResetGate = new ForcedResetGate(sdkStore, securityLevel, factors, clock);
     const issuer = new SessionIssuer(users, sessions, forcedResetGate, clock);
-    const mfa = new MfaService(store, issuer, authLimiters.signIn, factors, guard, config, clock, hasher);
+    const accountCenter = new AccountCenterService(store, clock);
+    const mfa = new MfaService(store, issuer, authLimiters.signIn, factors, guard, config, clock, hasher, async () => (await accountCenter.get()).webauthnRelatedOrigins);
     // Every sign-in ends in auth.finishSignIn, which asks the MFA service for a second factor.
     const auth = new AuthService(users, sessions, hasher, guard, authLimiters, verification, credentials, captcha, issuer, mfa, forcedResetGate, config, clock,
       (error, message) => logger.error({ err: error }, message));
@@ -241,7 +242,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, captcha, logger: logger as FastifyBaseLogger,
     });
     const identities = new IdentityService(store, clock);
-    const accountCenter = new AccountCenterService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, accountCenter, clock);
     const leancloudCodes = new LeanCloudCodes(users, auth, verification, config, accountCenter,
       await limiters.create({ name: 'code_guess', points: config.rateLimit.codeGuessesPerHour, durationSeconds: 3600 }));
@@ -342,6 +342,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(swaggerUi, { routePrefix: '/api/docs' });
 
     await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => rateLimits.ping() });
+    await server.register(webauthnWellKnownRoutes, { origin: new URL(config.publicUrl).origin, relatedOrigins: async () => (await accountCenter.get()).webauthnRelatedOrigins });
     await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk });
     await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
     await server.register(socialAuthRoutes, { prefix: '/api/auth', social });

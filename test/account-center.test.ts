@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_CENTER_FIELDS, AccountCenterService, canEdit, canRead } from '../src/domain/account/center.js';
+import { ACCOUNT_CENTER_FIELDS, AccountCenterService, canEdit, canRead, passkeyMode } from '../src/domain/account/center.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { KyselyStore, toUserRow } from '../src/storage/kysely-store.js';
 import { ManualClock } from '../src/util/clock.js';
@@ -9,6 +9,8 @@ import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl 
 const ADMIN_ID = 'tessera-admin-app';
 const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
 const ALL_OFF = Object.fromEntries(ACCOUNT_CENTER_FIELDS.map((f) => [f, 'Off']));
+/** The settings besides `enabled` and `fields`, as a fresh installation has them. */
+const EXTRA = { deleteAccountUrl: null, webauthnRelatedOrigins: [] as string[] };
 let seq = 0;
 const uniq = (p = 'ac') => `${p}${Date.now().toString(36)}${seq++}`;
 
@@ -38,7 +40,7 @@ describe('AccountCenterService (domain)', () => {
 
   it('starts disabled with every field Off, and reads a missing field as Off', async () => {
     const service = new AccountCenterService(store, new ManualClock());
-    expect(await service.get()).toEqual({ enabled: false, fields: ALL_OFF });
+    expect(await service.get()).toEqual({ enabled: false, fields: ALL_OFF, ...EXTRA });
     await service.update({ fields: { name: 'Edit' } });
     expect(await service.fieldMode('name')).toBe('Edit');
     expect(await service.fieldMode('session')).toBe('Off');
@@ -52,18 +54,18 @@ describe('AccountCenterService (domain)', () => {
     const nodeA = new AccountCenterService(store, clock, 3000);
     const nodeB = new AccountCenterService(store, clock, 3000);
     expect((await nodeB.get()).enabled).toBe(false);
-    await nodeA.update({ enabled: true, fields: { email: 'ReadOnly' } });
-    expect(await nodeA.get()).toMatchObject({ enabled: true, fields: { email: 'ReadOnly' } });
+    await nodeA.update({ enabled: true, fields: { email: 'ReadOnly' }, ...EXTRA });
+    expect(await nodeA.get()).toMatchObject({ enabled: true, fields: { email: 'ReadOnly' }, ...EXTRA });
     expect((await nodeB.get()).enabled).toBe(false); // B's copy is younger than 3 s
     clock.advance(2999);
     expect(await nodeB.fieldMode('email')).toBe('Off');
     clock.advance(1);
-    expect(await nodeB.get()).toMatchObject({ enabled: true, fields: { email: 'ReadOnly' } });
+    expect(await nodeB.get()).toMatchObject({ enabled: true, fields: { email: 'ReadOnly' }, ...EXTRA });
     // answers are copies: changing one changes nothing
     const copy = await nodeB.get();
     copy.fields.email = 'Edit';
     expect(await nodeB.fieldMode('email')).toBe('ReadOnly');
-    await nodeA.update({ enabled: false, fields: {} });
+    await nodeA.update({ enabled: false, fields: {}, ...EXTRA });
   });
 
   it('shares one query between concurrent reads of a stale cache', async () => {
@@ -103,32 +105,34 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
 
   describe('account center', () => {
     it('is disabled with every field Off by default', async () => {
-      expect(await api('GET', '/api/account-center')).toEqual({ status: 200, body: { enabled: false, fields: ALL_OFF } });
+      expect(await api('GET', '/api/account-center')).toEqual({ status: 200, body: { enabled: false, fields: ALL_OFF, ...EXTRA } });
     });
 
     it('changes enabled and fields independently; fields replaces the whole map', async () => {
       const on = await api('PATCH', '/api/account-center', { enabled: true });
-      expect(on).toEqual({ status: 200, body: { enabled: true, fields: ALL_OFF } });
+      expect(on).toEqual({ status: 200, body: { enabled: true, fields: ALL_OFF, ...EXTRA } });
       const fields = await api('PATCH', '/api/account-center', { fields: { name: 'Edit', email: 'ReadOnly', session: 'Edit' } });
-      expect(fields.body).toEqual({ enabled: true, fields: { ...ALL_OFF, name: 'Edit', email: 'ReadOnly', session: 'Edit' } });
+      expect(fields.body).toEqual({ enabled: true, fields: { ...ALL_OFF, name: 'Edit', email: 'ReadOnly', session: 'Edit' }, ...EXTRA });
       // replace, not merge: name and session go back to Off
       const replaced = await api('PATCH', '/api/account-center', { fields: { email: 'Edit', mfa: 'ReadOnly' } });
       expect(replaced.body.fields).toEqual({ ...ALL_OFF, email: 'Edit', mfa: 'ReadOnly' });
       // enabled alone keeps the fields; an empty body changes nothing
-      expect((await api('PATCH', '/api/account-center', { enabled: false })).body).toEqual({ enabled: false, fields: replaced.body.fields });
-      expect((await api('PATCH', '/api/account-center', {})).body).toEqual({ enabled: false, fields: replaced.body.fields });
-      expect((await api('GET', '/api/account-center')).body).toEqual({ enabled: false, fields: replaced.body.fields });
+      expect((await api('PATCH', '/api/account-center', { enabled: false })).body).toEqual({ enabled: false, fields: replaced.body.fields, ...EXTRA });
+      expect((await api('PATCH', '/api/account-center', {})).body).toEqual({ enabled: false, fields: replaced.body.fields, ...EXTRA });
+      expect((await api('GET', '/api/account-center')).body).toEqual({ enabled: false, fields: replaced.body.fields, ...EXTRA });
       // what the Account API will consult
       expect(await t.app.services.accountCenter.fieldMode('email')).toBe('Edit');
       expect(await t.app.services.accountCenter.fieldMode('name')).toBe('Off');
-      expect((await api('PATCH', '/api/account-center', { fields: {} })).body).toEqual({ enabled: false, fields: ALL_OFF });
+      expect((await api('PATCH', '/api/account-center', { fields: {} })).body).toEqual({ enabled: false, fields: ALL_OFF, ...EXTRA });
     });
 
     it('refuses unknown field names, unknown modes and bad types with 400 request.invalid, writing nothing', async () => {
-      await api('PATCH', '/api/account-center', { enabled: true, fields: { name: 'ReadOnly' } });
+      await api('PATCH', '/api/account-center', { enabled: true, fields: { name: 'ReadOnly' }, ...EXTRA });
       const bad: Array<[unknown, string]> = [
         [{ fields: { nickname: 'Edit' } }, 'body.fields'],
-        [{ fields: { passkey: 'Edit' } }, 'body.fields'],
+        [{ fields: { passkey: 'Sometimes' } }, 'body.fields.passkey'],
+        [{ deleteAccountUrl: 'ftp://files.example/delete' }, 'body.deleteAccountUrl'],
+        [{ webauthnRelatedOrigins: ['https://shop.example/path'] }, 'body.webauthnRelatedOrigins.0'],
         [{ fields: { name: 'Write' } }, 'body.fields.name'],
         [{ fields: { name: 'edit' } }, 'body.fields.name'],
         [{ fields: { name: null } }, 'body.fields.name'],
@@ -143,8 +147,8 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
         expect(res.body.data.issues.map((i: { path: string }) => i.path), JSON.stringify(body)).toContain(path);
       }
       expect((await api('PATCH', '/api/account-center', '{"enabled":')).body.code).toBe('request.malformed_json');
-      expect((await api('GET', '/api/account-center')).body).toEqual({ enabled: true, fields: { ...ALL_OFF, name: 'ReadOnly' } });
-      await api('PATCH', '/api/account-center', { enabled: false, fields: {} });
+      expect((await api('GET', '/api/account-center')).body).toEqual({ enabled: true, fields: { ...ALL_OFF, name: 'ReadOnly' }, ...EXTRA });
+      await api('PATCH', '/api/account-center', { enabled: false, fields: {}, ...EXTRA });
     });
 
     it('needs a Management API token: 401 without or with a bad one, 403 without scope all', async () => {
@@ -160,18 +164,42 @@ describe.each(dialects)('Account center and identities (Management API) on %s', 
       expect((await api('GET', '/api/account-center')).body.enabled).toBe(false);
     });
 
+    it("keeps Logto's other settings: passkey only when set (else it follows mfa), deleteAccountUrl (\"\" clears), related origins deduplicated", async () => {
+      const set = await api('PATCH', '/api/account-center', {
+        fields: { mfa: 'Edit', passkey: 'ReadOnly' },
+        deleteAccountUrl: 'https://app.example/account/delete',
+        webauthnRelatedOrigins: ['https://shop.example', 'https://shop.example', 'http://localhost:5173'],
+      });
+      expect(set).toEqual({
+        status: 200,
+        body: {
+          enabled: false,
+          fields: { ...ALL_OFF, mfa: 'Edit', passkey: 'ReadOnly' },
+          deleteAccountUrl: 'https://app.example/account/delete',
+          webauthnRelatedOrigins: ['https://shop.example', 'http://localhost:5173'],
+        },
+      });
+      const settings = await t.app.services.accountCenter.get();
+      expect(passkeyMode(settings)).toBe('ReadOnly');
+      // Fields replace the map: without passkey, passkeys follow mfa again; other settings stay.
+      const followed = await api('PATCH', '/api/account-center', { fields: { mfa: 'Edit' }, deleteAccountUrl: '' });
+      expect(followed.body).toEqual({ enabled: false, fields: { ...ALL_OFF, mfa: 'Edit' }, deleteAccountUrl: null, webauthnRelatedOrigins: ['https://shop.example', 'http://localhost:5173'] });
+      expect(passkeyMode(await t.app.services.accountCenter.get())).toBe('Edit');
+      expect((await api('PATCH', '/api/account-center', { fields: {}, ...EXTRA })).body).toEqual({ enabled: false, fields: ALL_OFF, ...EXTRA });
+    });
+
     it('keeps both of two concurrent patches of different columns', async () => {
       await Promise.all([api('PATCH', '/api/account-center', { enabled: true }), api('PATCH', '/api/account-center', { fields: { phone: 'Edit' } })]);
       t.app.services.accountCenter.invalidate();
-      expect(await t.app.services.accountCenter.get()).toEqual({ enabled: true, fields: { ...ALL_OFF, phone: 'Edit' } });
-      await api('PATCH', '/api/account-center', { enabled: false, fields: {} });
+      expect(await t.app.services.accountCenter.get()).toEqual({ enabled: true, fields: { ...ALL_OFF, phone: 'Edit' }, ...EXTRA });
+      await api('PATCH', '/api/account-center', { enabled: false, fields: {}, ...EXTRA });
     });
 
     it('falls back to the defaults when the row is missing, and recreates it on the next change', async () => {
       await t.app.database.db.deleteFrom('account_center').execute();
       t.app.services.accountCenter.invalidate();
-      expect((await api('GET', '/api/account-center')).body).toEqual({ enabled: false, fields: ALL_OFF });
-      expect((await api('PATCH', '/api/account-center', { fields: { avatar: 'Edit' } })).body).toEqual({ enabled: false, fields: { ...ALL_OFF, avatar: 'Edit' } });
+      expect((await api('GET', '/api/account-center')).body).toEqual({ enabled: false, fields: ALL_OFF, ...EXTRA });
+      expect((await api('PATCH', '/api/account-center', { fields: { avatar: 'Edit' } })).body).toEqual({ enabled: false, fields: { ...ALL_OFF, avatar: 'Edit' }, ...EXTRA });
       t.app.services.accountCenter.invalidate();
       expect((await api('GET', '/api/account-center')).body.fields.avatar).toBe('Edit');
       await api('PATCH', '/api/account-center', { fields: {} });

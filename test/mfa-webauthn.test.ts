@@ -226,11 +226,17 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
       body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(fresh.challenge, { counter: 5, origin: 'https://evil.example' }) },
     })).body.code).toBe('session.mfa.webauthn_verification_failed');
 
+    // An origin the account center names in webauthnRelatedOrigins may use the passkey (WebAuthn related
+    // origins, served at /.well-known/webauthn); the setting is read at once on this node.
+    const related = await t.call('PATCH', '/api/account-center', { token: mgmt, body: { webauthnRelatedOrigins: ['https://shop.example', 'https://shop.example/'] } });
+    expect((await related.json()).webauthnRelatedOrigins).toEqual(['https://shop.example']);
+    expect(await (await t.call('GET', '/.well-known/webauthn')).json()).toEqual({ origins: [new URL(t.base).origin, 'https://shop.example'] });
     const good = await challenge(pending.pendingSignInId);
     const done = await api('POST', '/api/auth/sign-in/mfa', {
-      body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(good.challenge, { counter: 5 }) },
+      body: { pendingSignInId: pending.pendingSignInId, type: 'webauthn', response: key.assert(good.challenge, { counter: 5, origin: 'https://shop.example' }) },
     });
     expect(done.status).toBe(200);
+    expect((await t.call('PATCH', '/api/account-center', { token: mgmt, body: { webauthnRelatedOrigins: [] } })).status).toBe(200);
     expect(done.body.user.id).toBe(user.id);
     expect((await t.app.services.sessions.list(user.id)).some((s) => s.amr.join(',') === 'pwd,hwk,mfa')).toBe(true);
 
@@ -281,6 +287,15 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     // ReadOnly refuses the change.
     await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'ReadOnly' } } });
     expect((await (await rename(passkey.id, alice.token, { proof: alice.proof })).json()).code).toBe('account_center.field_not_editable');
+    // The field `passkey`, when set, governs passkeys instead of `mfa` (Logto's passkey ?? mfa): ReadOnly
+    // passkeys with an editable mfa refuse renaming and removing the passkey, while a TOTP factor follows `mfa` alone.
+    await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'Edit', passkey: 'ReadOnly' } } });
+    expect((await (await rename(passkey.id, alice.token, { proof: alice.proof })).json()).code).toBe('account_center.field_not_editable');
+    const removePasskey = await api('DELETE', `/api/my-account/mfa-verifications/${passkey.id}`, { token: alice.token, proof: alice.proof });
+    expect([removePasskey.status, removePasskey.body.code]).toEqual([400, 'account_center.field_not_editable']);
+    await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'ReadOnly', passkey: 'Edit' } } });
+    const removeTotp = await api('DELETE', `/api/my-account/mfa-verifications/${totp.id}`, { token: alice.token, proof: alice.proof });
+    expect([removeTotp.status, removeTotp.body.code]).toEqual([400, 'account_center.field_not_editable']);
     await t.call('PATCH', '/api/account-center', { token: mgmt, body: { enabled: true, fields: { mfa: 'Edit' } } });
     expect((await api('GET', '/api/my-account/mfa-verifications', { token: alice.token })).body.find((f: { type: string }) => f.type === 'WebAuthn').name).toBe('Old name');
 

@@ -1278,23 +1278,30 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
 
     describe('AccountCenterStore', () => {
       const center = () => store.accountCenter;
+      const NONE = { deleteAccountUrl: null, webauthnRelatedOrigins: [] as string[] };
 
       it('get is undefined until the row is written; update creates it with defaults for the columns not given', async () => {
         expect(await center().get()).toBeUndefined();
-        expect(await center().update({ updatedAt: T })).toStrictEqual({ enabled: false, fields: {}, updatedAt: T });
-        expect(await center().get()).toStrictEqual({ enabled: false, fields: {}, updatedAt: T });
+        expect(await center().update({ updatedAt: T })).toStrictEqual({ enabled: false, fields: {}, ...NONE, updatedAt: T });
+        expect(await center().get()).toStrictEqual({ enabled: false, fields: {}, ...NONE, updatedAt: T });
       });
 
       it('update writes only the given columns, replaces the whole field map and returns the row', async () => {
-        expect(await center().update({ enabled: true, updatedAt: T + 1 })).toStrictEqual({ enabled: true, fields: {}, updatedAt: T + 1 });
+        expect(await center().update({ enabled: true, updatedAt: T + 1 })).toStrictEqual({ enabled: true, fields: {}, ...NONE, updatedAt: T + 1 });
         const fields = { name: 'Edit', username: 'ReadOnly', email: 'Off', customData: 'Edit' };
-        expect(await center().update({ fields, updatedAt: T + 2 })).toStrictEqual({ enabled: true, fields, updatedAt: T + 2 });
-        expect(await center().update({ enabled: false, updatedAt: T + 3 })).toStrictEqual({ enabled: false, fields, updatedAt: T + 3 });
+        expect(await center().update({ fields, updatedAt: T + 2 })).toStrictEqual({ enabled: true, fields, ...NONE, updatedAt: T + 2 });
+        expect(await center().update({ enabled: false, updatedAt: T + 3 })).toStrictEqual({ enabled: false, fields, ...NONE, updatedAt: T + 3 });
         // The map is replaced, not merged.
-        expect(await center().update({ fields: { phone: 'Edit' }, updatedAt: T + 4 })).toStrictEqual({ enabled: false, fields: { phone: 'Edit' }, updatedAt: T + 4 });
-        expect(await center().update({ enabled: true, fields: {}, updatedAt: T + 5 })).toStrictEqual({ enabled: true, fields: {}, updatedAt: T + 5 });
+        expect(await center().update({ fields: { phone: 'Edit' }, updatedAt: T + 4 })).toStrictEqual({ enabled: false, fields: { phone: 'Edit' }, ...NONE, updatedAt: T + 4 });
+        expect(await center().update({ enabled: true, fields: {}, updatedAt: T + 5 })).toStrictEqual({ enabled: true, fields: {}, ...NONE, updatedAt: T + 5 });
+        // The other settings: written only when given, read back as written.
+        const url = 'https://app.example/delete';
+        expect(await center().update({ deleteAccountUrl: url, webauthnRelatedOrigins: ['https://a.example', 'https://b.example'], updatedAt: T + 6 }))
+          .toStrictEqual({ enabled: true, fields: {}, deleteAccountUrl: url, webauthnRelatedOrigins: ['https://a.example', 'https://b.example'], updatedAt: T + 6 });
+        expect(await center().update({ enabled: true, updatedAt: T + 7 })).toMatchObject({ deleteAccountUrl: url, webauthnRelatedOrigins: ['https://a.example', 'https://b.example'] });
+        expect(await center().update({ deleteAccountUrl: null, webauthnRelatedOrigins: [], updatedAt: T + 5 })).toStrictEqual({ enabled: true, fields: {}, ...NONE, updatedAt: T + 5 });
         const got = await center().get();
-        expect(got).toStrictEqual({ enabled: true, fields: {}, updatedAt: T + 5 });
+        expect(got).toStrictEqual({ enabled: true, fields: {}, ...NONE, updatedAt: T + 5 });
         expect(typeof got?.updatedAt).toBe('number');
       });
 

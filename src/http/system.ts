@@ -89,3 +89,32 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 };
+
+/** What the `/.well-known/webauthn` route needs. */
+export interface WebAuthnWellKnownOptions {
+  /** The public URL's origin (the passkeys' own origin). */
+  origin: string;
+  /** The account center's `webauthnRelatedOrigins`. */
+  relatedOrigins: () => Promise<readonly string[]>;
+}
+
+/**
+ * `GET /.well-known/webauthn` (WebAuthn Level 3 §5.11, related origin requests): `{origins: [...]}`, the
+ * origins whose pages may use passkeys of this server's RP ID — its own, then the account center's
+ * `webauthnRelatedOrigins` (Logto's setting of the same name). Browsers fetch it when a page of another
+ * origin asks for these passkeys.
+ */
+export const webauthnWellKnownRoutes: FastifyPluginAsyncZod<WebAuthnWellKnownOptions> = async (app, { origin, relatedOrigins }) => {
+  app.get(
+    '/.well-known/webauthn',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Origins allowed to use this server’s passkeys (WebAuthn related origins)',
+        security: [],
+        response: { 200: z.object({ origins: z.array(z.string()) }) },
+      },
+    },
+    async () => ({ origins: [origin, ...(await relatedOrigins()).filter((o) => o !== origin)] }),
+  );
+};

@@ -11,6 +11,10 @@ import type { Database } from './schema.js';
 export interface AccountCenterRow {
   enabled: boolean;
   fields: Record<string, unknown>;
+  /** Where users go to delete their account; null: not set. */
+  deleteAccountUrl: string | null;
+  /** Origins allowed to use this server's passkeys (stored as given; the domain validates). */
+  webauthnRelatedOrigins: string[];
   updatedAt: number;
 }
 
@@ -19,6 +23,9 @@ export interface AccountCenterPatch {
   enabled?: boolean;
   /** Replaces the whole map. */
   fields?: Record<string, string>;
+  deleteAccountUrl?: string | null;
+  /** Replaces the whole list. */
+  webauthnRelatedOrigins?: string[];
   updatedAt: number;
 }
 
@@ -46,9 +53,23 @@ function parseFields(text: string): Record<string, unknown> {
   }
 }
 
-const toRow = (row: { enabled: number; fields: string; updated_at: number }): AccountCenterRow => ({
+function parseList(text: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+type StoredRow = { enabled: number; fields: string; delete_account_url: string | null; webauthn_related_origins: string; updated_at: number };
+const COLUMNS = ['enabled', 'fields', 'delete_account_url', 'webauthn_related_origins', 'updated_at'] as const;
+
+const toRow = (row: StoredRow): AccountCenterRow => ({
   enabled: Number(row.enabled) === 1,
   fields: parseFields(row.fields),
+  deleteAccountUrl: row.delete_account_url ?? null,
+  webauthnRelatedOrigins: parseList(row.webauthn_related_origins),
   updatedAt: Number(row.updated_at),
 });
 
@@ -58,7 +79,7 @@ export class KyselyAccountCenterStore implements AccountCenterStore {
 
   /** {@inheritDoc AccountCenterStore.get} */
   async get(): Promise<AccountCenterRow | undefined> {
-    const row = await this.db.selectFrom('account_center').select(['enabled', 'fields', 'updated_at']).where('id', '=', ROW_ID).executeTakeFirst();
+    const row = await this.db.selectFrom('account_center').select(COLUMNS).where('id', '=', ROW_ID).executeTakeFirst();
     return row ? toRow(row) : undefined;
   }
 
@@ -66,17 +87,28 @@ export class KyselyAccountCenterStore implements AccountCenterStore {
   async update(patch: AccountCenterPatch): Promise<AccountCenterRow> {
     const enabled = patch.enabled === undefined ? undefined : patch.enabled ? 1 : 0;
     const fields = patch.fields === undefined ? undefined : JSON.stringify(patch.fields);
+    const origins = patch.webauthnRelatedOrigins === undefined ? undefined : JSON.stringify(patch.webauthnRelatedOrigins);
+    const url = patch.deleteAccountUrl;
     const row = await this.db
       .insertInto('account_center')
-      .values({ id: ROW_ID, enabled: enabled ?? 0, fields: fields ?? '{}', updated_at: patch.updatedAt })
+      .values({
+        id: ROW_ID,
+        enabled: enabled ?? 0,
+        fields: fields ?? '{}',
+        delete_account_url: url ?? null,
+        webauthn_related_origins: origins ?? '[]',
+        updated_at: patch.updatedAt,
+      })
       .onConflict((oc) =>
         oc.column('id').doUpdateSet({
           ...(enabled === undefined ? {} : { enabled: sql<number>`excluded.enabled` }),
           ...(fields === undefined ? {} : { fields: sql<string>`excluded.fields` }),
+          ...(url === undefined ? {} : { delete_account_url: sql<string | null>`excluded.delete_account_url` }),
+          ...(origins === undefined ? {} : { webauthn_related_origins: sql<string>`excluded.webauthn_related_origins` }),
           updated_at: sql<number>`excluded.updated_at`,
         }),
       )
-      .returning(['enabled', 'fields', 'updated_at'])
+      .returning(COLUMNS)
       .executeTakeFirstOrThrow();
     return toRow(row);
   }

@@ -211,6 +211,10 @@ export interface AccountCenterTable {
   enabled: number;
   /** JSON object: field name → `Off` | `ReadOnly` | `Edit`. */
   fields: string;
+  /** Where users go to delete their account (http(s) URL), since 0016. */
+  delete_account_url: string | null;
+  /** JSON array of origins allowed to use this server's passkeys (WebAuthn related origins), since 0016. */
+  webauthn_related_origins: string;
   updated_at: number;
 }
 

@@ -144,6 +144,12 @@ export class MfaService implements SecondFactorGate {
     private readonly clock: Clock,
     /** argon2id for backup codes (bounded concurrency). */
     private readonly hasher: PasswordHasher,
+    /**
+     * Other origins whose pages may use this server's passkeys (the account center's
+     * `webauthnRelatedOrigins`, WebAuthn Level 3 §5.11 related origins); checked with the public URL's
+     * origin on every registration and assertion.
+     */
+    private readonly relatedOrigins: () => Promise<readonly string[]> = async () => [],
   ) {
     const url = new URL(config.publicUrl);
     this.rpId = url.hostname;
@@ -296,6 +302,11 @@ export class MfaService implements SecondFactorGate {
     await this.insertTotp(user.id, normalized, step);
     await this.succeeded(user.id, key);
     return this.issuer.issueSignedIn(user, meta, [...new Set([...pending.amr, 'otp', 'mfa'])]);
+  }
+
+  /** The origins a WebAuthn response may come from: the public URL's, then the related ones. */
+  private async expectedOrigins(): Promise<string[]> {
+    return [this.origin, ...(await this.relatedOrigins()).filter((o) => o !== this.origin)];
   }
 
   // ---------------------------------------------------------------- factors (Account / Management API)
@@ -468,7 +479,7 @@ export class MfaService implements SecondFactorGate {
       verified = await verifyRegistrationResponse({
         response: payload,
         expectedChallenge: record.challenge,
-        expectedOrigin: this.origin,
+        expectedOrigin: await this.expectedOrigins(),
         expectedRPID: this.rpId,
         requireUserVerification: false,
       });
@@ -659,7 +670,7 @@ export class MfaService implements SecondFactorGate {
       result = await verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge.challenge,
-        expectedOrigin: this.origin,
+        expectedOrigin: await this.expectedOrigins(),
         expectedRPID: this.rpId,
         credential: {
           id: factor.credentialId,

@@ -2,12 +2,12 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../domain/account/index.js';
-import { assertEditable } from '../../domain/account/center.js';
+import { assertEditable, assertPasskeysEditable } from '../../domain/account/center.js';
 import type { MfaService } from '../../domain/mfa/index.js';
 import { AppError } from '../../errors/index.js';
 import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema, toLogtoFactor } from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
-import { type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
+import { type AccountContext, type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
 
 /** What the Account API MFA routes need (registered inside `accountRoutes`, whose hook resolves the caller). */
 export interface AccountMfaOptions {
@@ -45,6 +45,14 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
   const { context, firstParty, scope, readable, editable, identityProof, guard } = policy;
   const identities = scope(IDENTITIES_SCOPE);
   const change = guard(identityProof, editable('mfa'), identities, firstParty);
+  /** Passkeys follow the field `passkey` when it is set, else `mfa` (Logto's `passkey ?? mfa`). */
+  const passkeysEditable = { name: 'editable:passkey', check: (_request: FastifyRequest, { settings }: AccountContext) => assertPasskeysEditable(settings) };
+  /** Enrolment: the field of the factor's type (a WebAuthn body: passkeys; else `mfa`). */
+  const enrolEditable = {
+    name: 'editable:mfa|passkey',
+    check: (request: FastifyRequest, ctx: AccountContext) =>
+      (request.body as { type?: unknown } | undefined)?.type === 'WebAuthn' ? assertPasskeysEditable(ctx.settings) : assertEditable(ctx.settings, 'mfa'),
+  };
   const audit = (request: FastifyRequest, action: string) => {
     const { caller } = context(request);
     return account.audit(caller.user.id, action, ['mfa'], { ip: request.ip, clientId: caller.clientId });
@@ -126,7 +134,7 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         ]),
         response: { 204: empty, ...errors },
       },
-      ...change,
+      ...guard(identityProof, enrolEditable, identities, firstParty),
     },
     async (request, reply) => {
       const { caller } = context(request);
@@ -180,7 +188,7 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
         body: z.object({ name: z.string().trim().min(1).max(256) }).strict(),
         response: { 200: z.undefined().describe('Empty body'), ...errors },
       },
-      ...change,
+      ...guard(identityProof, passkeysEditable, identities, firstParty),
     },
     async (request, reply) => {
       const { caller } = context(request);
@@ -205,8 +213,11 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
     async (request, reply) => {
       const { caller, settings } = context(request);
       // Logto answers an unknown factor before the field mode, so this one check runs in the handler.
-      if (!(await mfa.findFactor(caller.user.id, request.params.verificationId))) throw new AppError('verification_record.not_found');
-      assertEditable(settings, 'mfa');
+      const factor = await mfa.findFactor(caller.user.id, request.params.verificationId);
+      if (!factor) throw new AppError('verification_record.not_found');
+      // A passkey follows the field `passkey` when set, else `mfa`; other factors `mfa`.
+      if (factor.kind === 'webauthn') assertPasskeysEditable(settings);
+      else assertEditable(settings, 'mfa');
       if (!(await mfa.deleteFactor(caller.user.id, request.params.verificationId))) throw new AppError('verification_record.not_found');
       await audit(request, 'remove_mfa');
       return reply.code(204).send(null);
