@@ -45,7 +45,7 @@ import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
 import { metricsRoutes } from './http/metrics.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
-import { issuerOf, managementResourceOf, OidcService } from './oidc/index.js';
+import { issuerOf, managementAudiencesOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { managementRoutes } from './http/management/index.js';
 import { accountAuthorizer, managementAuthorizer } from './http/principal.js';
@@ -352,7 +352,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       prefix: '/api',
       authorize: managementAuthorizer({
         issuer: issuerOf(config),
-        audience: managementResourceOf(config),
+        audience: managementAudiencesOf(config),
         getKey: oidc.verificationKey,
         holdsManagementRole: (clientId) => applications.holdsManagementRole(clientId),
       }),

@@ -1,10 +1,14 @@
 import { hash as argonHash } from '@node-rs/argon2';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { ARGON2ID } from '../src/domain/credentials/passwords.js';
-import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { importLogto } from '../src/cli/import-leancloud.js';
+import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl, testConfig } from './helpers.js';
 import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
 import { managementToken, openSignInPage } from './oidc-helpers.js';
 
@@ -31,6 +35,8 @@ const digests: Array<[algorithm: string, make: (password: string) => Promise<str
   ['SHA1', async (p) => createHash('sha1').update(p).digest('hex')],
   ['SHA256', async (p) => createHash('sha256').update(p).digest('hex')],
   ['MD5', async (p) => createHash('md5').update(p).digest('hex')],
+  // Logto's Legacy: [hash, arguments with "@" for the password, hex digest of the arguments joined].
+  ['Legacy', async (p) => JSON.stringify(['sha256', ['salt-8f2', '@', ':pepper'], createHash('sha256').update(`salt-8f2${p}:pepper`).digest('hex')])],
 ];
 
 describe.each(dialects)('importing Logto password digests on %s', (_name, database) => {
@@ -105,6 +111,9 @@ describe.each(dialects)('importing Logto password digests on %s', (_name, databa
       { username: uniq('kind'), passwordDigest: md5, passwordAlgorithm: 'Bcrypt' },
       { username: uniq('argon'), passwordDigest: await bcryptHash('x', 4), passwordAlgorithm: 'Argon2i' },
       { username: uniq('legacy'), passwordDigest: '["sha256",["salt","@"],"abc"]', passwordAlgorithm: 'Legacy' },
+      { username: uniq('legacy-alg'), passwordDigest: JSON.stringify(['whirlpool-9', ['@'], md5]), passwordAlgorithm: 'Legacy' },
+      { username: uniq('legacy-at'), passwordDigest: JSON.stringify(['md5', ['salt'], md5]), passwordAlgorithm: 'Legacy' },
+      { username: uniq('legacy-json'), passwordDigest: '["md5", ["@"]', passwordAlgorithm: 'Legacy' },
     ];
     for (const body of cases) {
       const res = await createUser(body);
@@ -113,4 +122,81 @@ describe.each(dialects)('importing Logto password digests on %s', (_name, databa
       expect(await t.app.services.users.findByIdentifier('username', body.username as string)).toBeUndefined();
     }
   });
+});
+
+describe.each(dialects)('tessera import logto on %s', (name, database) => {
+  let dir: string;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-logtoimport-'));
+    db = await database();
+    url = name === 'SQLite' ? `sqlite:${join(dir, 'tessera.db')}` : db.url;
+  });
+  afterAll(async () => {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports an export of GET /api/users objects: ids, digests, digits-only phones, identities, suspension; bad rows reported; a re-run skips', async () => {
+    const password = 'logto-export-amber-7-cliff';
+    const bcrypt = await bcryptHash(password, 4);
+    const legacy = JSON.stringify(['sha1', ['@', 'pepper'], createHash('sha1').update(`${password}pepper`).digest('hex')]);
+    const rows: unknown[] = [
+      // Logto's user objects as GET /api/users?includePasswordHash=true answers them.
+      { id: 'lgt0ada00001', username: 'ada_lg', primaryEmail: 'ada@logto.example', primaryPhone: '8613800138001', name: 'Ada', avatar: null,
+        customData: { plan: 'pro' }, profile: { nickname: 'ada' }, identities: { github: { userId: 'gh-ada', details: { login: 'ada' } } },
+        isSuspended: false, hasPassword: true, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_100_000, lastSignInAt: null,
+        passwordDigest: bcrypt, passwordAlgorithm: 'Bcrypt' },
+      { id: 'lgt0bob00002', username: 'bob_lg', primaryEmail: null, primaryPhone: null, customData: {}, identities: {},
+        isSuspended: true, passwordDigest: legacy, passwordAlgorithm: 'Legacy' },
+      { id: 'lgt0eve00003', username: 'eve_lg', identities: {}, passwordDigest: null, passwordAlgorithm: null },
+      // Bad rows: a duplicate username, a digest not of its form, an identity another row has, no id, not JSON.
+      { id: 'lgt0dup00004', username: 'ada_lg' },
+      { id: 'lgt0bad00005', username: 'bad_lg', passwordDigest: 'nope', passwordAlgorithm: 'SHA256' },
+      { id: 'lgt0gh000006', username: 'gh_lg', identities: { github: { userId: 'gh-ada' } } },
+      { username: 'noid_lg' },
+    ];
+    const file = join(dir, 'users.jsonl');
+    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n{not json\n');
+    const config = testConfig({ databaseUrl: url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET });
+    const chunks: string[] = [];
+    const tty = { isTTY: true, write: (text: string) => chunks.push(text) > 0 };
+    const report = await importLogto(config, file, { progress: tty, concurrency: 1 });
+    expect(report).toMatchObject({ total: 8, imported: 3, skipped: 0 });
+    expect(report.rejected.map((r) => [r.line, r.reason])).toEqual([
+      [4, 'duplicate username'],
+      [5, expect.stringContaining('SHA256 digest is 64 hexadecimal characters')],
+      [6, 'an identity is already linked to another user'],
+      [7, 'missing or invalid id'],
+      [8, expect.stringMatching(/^not JSON/)],
+    ]);
+    expect(chunks.join('')).toContain('imported 3, skipped 0 (already present), rejected 5 of 8 rows');
+
+    const t = await startAppWithPublicUrl({ databaseUrl: url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET });
+    try {
+      const { users, identities } = t.app.services;
+      const ada = await users.require('lgt0ada00001');
+      expect(ada).toMatchObject({ username: 'ada_lg', primaryEmail: 'ada@logto.example', primaryPhone: '+8613800138001', emailVerified: true, phoneVerified: true,
+        name: 'Ada', customData: { plan: 'pro' }, profile: { nickname: 'ada' }, createdAt: 1_700_000_000_000, passwordHash: bcrypt });
+      expect(await identities.find('github', 'gh-ada')).toMatchObject({ userId: 'lgt0ada00001', verified: true, imported: true });
+      // The imported digests sign in (then become argon2id); the suspended user cannot.
+      expect((await t.call('POST', '/api/auth/sign-in', { body: { username: 'ada_lg', password } })).status).toBe(200);
+      expect((await users.require('lgt0ada00001')).passwordHash).toMatch(/^\$argon2id\$/);
+      expect((await users.require('lgt0bob00002')).isSuspended).toBe(true);
+      expect((await t.call('POST', '/api/auth/sign-in', { body: { username: 'bob_lg', password } })).status).toBe(403);
+      expect((await users.require('lgt0eve00003')).passwordHash).toBeNull();
+      // The Management API answers the imported user as Logto did: digits-only phone, the identities map.
+      const token = await managementToken(t.base, ADMIN_ID, ADMIN_SECRET);
+      const got = await (await t.call('GET', '/api/users/lgt0ada00001', { token })).json();
+      expect(got).toMatchObject({ id: 'lgt0ada00001', primaryPhone: '8613800138001', identities: { github: { userId: 'gh-ada', details: { login: 'ada' } } } });
+    } finally {
+      await t.close();
+    }
+
+    const again = await importLogto(config, file, { progress: { isTTY: false, write: () => true } });
+    expect(again).toMatchObject({ imported: 0, skipped: 3 });
+    expect(again.rejected).toHaveLength(5);
+  }, 60_000);
 });

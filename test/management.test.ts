@@ -9,7 +9,7 @@ let seq = 0;
 const uniq = (p = 'mu') => `${p}${Date.now().toString(36)}${seq++}`;
 
 /** Seed 001's token request, verbatim apart from the endpoint, ids and resource. */
-async function fetchAccessToken(logtoEndpoint: string, applicationId: string, applicationSecret: string, scope = 'all') {
+async function fetchAccessToken(logtoEndpoint: string, applicationId: string, applicationSecret: string, scope = 'all', resource = `${logtoEndpoint}/api`) {
   const tokenEndpoint = `${logtoEndpoint}/oidc/token`;
   return await fetch(tokenEndpoint, {
     method: 'POST',
@@ -17,7 +17,7 @@ async function fetchAccessToken(logtoEndpoint: string, applicationId: string, ap
       'Content-Type': 'application/x-www-form-urlencoded',
       Authorization: `Basic ${Buffer.from(`${applicationId}:${applicationSecret}`).toString('base64')}`,
     },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${logtoEndpoint}/api`, ...(scope ? { scope } : {}) }).toString(),
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource, ...(scope ? { scope } : {}) }).toString(),
   });
 }
 
@@ -55,6 +55,20 @@ describe.each(dialects)('Management API on %s', (_name, database) => {
       const apps = await res.json();
       expect(apps.map((a: { id: string }) => a.id)).toContain(ADMIN_ID);
       expect(JSON.stringify(apps)).not.toMatch(/secretHash|admin-secret/);
+    });
+
+    it("accepts Logto OSS's indicator https://default.logto.app/api as an alias (a back end's token request is unchanged)", async () => {
+      const res = await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET, 'all', 'https://default.logto.app/api');
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body).toMatchObject({ token_type: 'Bearer', scope: 'all' });
+      const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString());
+      expect(claims).toMatchObject({ aud: 'https://default.logto.app/api', sub: ADMIN_ID, iss: `${t.base}/oidc` });
+      expect((await api('GET', '/api/users', undefined, body.access_token)).status).toBe(200);
+      // Any other indicator is still refused.
+      const other = await fetchAccessToken(t.base, ADMIN_ID, ADMIN_SECRET, 'all', 'https://tenant-x.logto.app/api');
+      expect(other.status).toBe(400);
+      expect((await other.json()).error).toBe('invalid_target');
     });
 
     it('refuses missing, malformed and non-management credentials with 401', async () => {

@@ -1,4 +1,5 @@
 import { AppError, isAppError } from '../errors/index.js';
+import type { ImportOutcome } from './import-run.js';
 import type { Store } from '../storage/store.js';
 import type { IdentityService } from '../domain/social/identities.js';
 import { authDataEntry } from '../domain/leancloud/auth-data.js';
@@ -15,32 +16,7 @@ const OBJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** The server-kept UnionID entries of authData (`_weixin_unionid`). */
 const UNION_ENTRY = /^_([A-Za-z0-9][A-Za-z0-9_.-]{0,63})_unionid$/;
 
-/** What happened to one exported row. */
-export type ImportOutcome = { status: 'imported'; objectId: string } | { status: 'skipped'; objectId: string } | { status: 'rejected'; objectId?: string; reason: string };
-
-/** One refused row of an import. */
-export interface RejectedRow {
-  /** 1-based position in the file (line for JSON lines, element for a JSON array). */
-  line: number;
-  objectId?: string;
-  reason: string;
-}
-
-/** Totals of an import. */
-export interface ImportReport {
-  total: number;
-  imported: number;
-  /** Rows whose objectId already exists (a re-run imports nothing twice). */
-  skipped: number;
-  rejected: RejectedRow[];
-}
-
-/** A row of the export and where it was. */
-export interface ExportRow {
-  line: number;
-  /** The parsed row, or an Error when the line was not JSON. */
-  row: unknown;
-}
+export type { ExportRow, ImportOutcome, ImportReport, RejectedRow } from './import-run.js';
 
 /** Human reason for a refused row. */
 function reasonOf(error: unknown): string {
@@ -150,30 +126,5 @@ export class LeanCloudImporter {
       out.push({ provider: entry.platform, subject: entry.subject, data: entry.data });
     }
     return out;
-  }
-
-  /**
-   * Imports every row, `concurrency` at a time (the database's unique indexes keep concurrent rows
-   * honest), reporting progress after each row.
-   */
-  async importAll(rows: AsyncIterable<ExportRow>, options: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<ImportReport> {
-    const report: ImportReport = { total: 0, imported: 0, skipped: 0, rejected: [] };
-    const running = new Set<Promise<void>>();
-    const limit = Math.max(1, options.concurrency ?? 8);
-    for await (const { line, row } of rows) {
-      report.total++;
-      const task = this.importRow(row).then((outcome) => {
-        if (outcome.status === 'imported') report.imported++;
-        else if (outcome.status === 'skipped') report.skipped++;
-        else report.rejected.push({ line, ...(outcome.objectId ? { objectId: outcome.objectId } : {}), reason: outcome.reason });
-        options.onProgress?.(report.imported + report.skipped + report.rejected.length);
-      });
-      const tracked: Promise<void> = task.finally(() => running.delete(tracked));
-      running.add(tracked);
-      if (running.size >= limit) await Promise.race(running);
-    }
-    await Promise.all(running);
-    report.rejected.sort((a, b) => a.line - b.line);
-    return report;
   }
 }

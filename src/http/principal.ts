@@ -59,7 +59,8 @@ export type ManagementAuthorizer = (request: FastifyRequest) => Promise<Manageme
  */
 export function managementAuthorizer(options: {
   issuer: string;
-  audience: string;
+  /** The Management API's resource indicators (its own and Logto's alias): a token for any of them. */
+  audience: string | string[];
   getKey: JWTVerifyGetKey;
   holdsManagementRole: (clientId: string) => Promise<boolean>;
 }): ManagementAuthorizer {

@@ -9,7 +9,7 @@ import type { SessionService } from '../domain/sessions/index.js';
 import { OidcKeyService, type RotationResult } from './keys.js';
 import { createProvider, type ProviderDeps } from './provider.js';
 
-export { issuerOf, managementResourceOf, MANAGEMENT_SCOPE, OIDC_PREFIX, ACCESS_TOKEN_TTL_SECONDS } from './provider.js';
+export { issuerOf, LOGTO_MANAGEMENT_RESOURCE, managementAudiencesOf, managementResourceOf, MANAGEMENT_SCOPE, OIDC_PREFIX, ACCESS_TOKEN_TTL_SECONDS } from './provider.js';
 
 /** How often (ms) a running node checks the database for rotated keys. */
 export const KEY_CHECK_INTERVAL_MS = 10_000;

@@ -37,6 +37,18 @@ export function managementResourceOf(config: Config): string {
   return `${config.publicUrl}/api`;
 }
 
+/**
+ * Logto OSS's Management API indicator, accepted as an alias of {@link managementResourceOf} so a Logto
+ * back end keeps its token request unchanged (spec logto.md §5.1): a token asked for it carries it as
+ * its audience, and the Management API accepts both. Only this server's issuer signs such tokens.
+ */
+export const LOGTO_MANAGEMENT_RESOURCE = 'https://default.logto.app/api';
+
+/** Every indicator the Management API answers to: its own, then Logto's alias. */
+export function managementAudiencesOf(config: Config): string[] {
+  return [managementResourceOf(config), LOGTO_MANAGEMENT_RESOURCE];
+}
+
 /** What the provider needs from the rest of Tessera. */
 export interface ProviderDeps {
   config: Config;
@@ -69,16 +81,16 @@ function isManagementClient(client: Client | undefined): boolean {
  */
 export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   const { config, store, users, applications, clock } = deps;
-  const managementResource = managementResourceOf(config);
   const scopes = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')];
+  const managementAudiences = managementAudiencesOf(config);
   const getResourceServerInfo = (_ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): ResourceServer => {
-    if (resourceIndicator !== managementResource) throw new errors.InvalidTarget('unknown resource indicator');
+    if (!managementAudiences.includes(resourceIndicator)) throw new errors.InvalidTarget('unknown resource indicator');
     if (!isManagementClient(client)) {
       throw new errors.InvalidTarget('this client is not allowed to request the Management API resource');
     }
     return {
       scope: MANAGEMENT_SCOPE,
-      audience: managementResource,
+      audience: resourceIndicator,
       accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: 'ES256' } },

@@ -93,12 +93,54 @@ export class PasswordHasher {
       const ok = constantTimeEqual(createHash(plain[1]!).update(password, 'utf8').digest('hex'), plain[2]!);
       return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
     }
+    if (stored.startsWith(LEGACY_PREFIX)) {
+      const legacy = parseLegacyDigest(stored.slice(LEGACY_PREFIX.length));
+      const ok = legacy !== undefined && constantTimeEqual(legacyDigest(legacy, password), legacy.expected);
+      return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
+    }
     return { ok: false };
   }
 }
 
-/** Logto's `passwordAlgorithm` values that Tessera imports (Logto's `Legacy` is not among them). */
-export const IMPORTED_DIGEST_ALGORITHMS = ['Argon2i', 'Argon2id', 'Argon2d', 'Bcrypt', 'SHA1', 'SHA256', 'MD5'] as const;
+/** Logto's `passwordAlgorithm` values that Tessera imports (every one Logto has). */
+export const IMPORTED_DIGEST_ALGORITHMS = ['Argon2i', 'Argon2id', 'Argon2d', 'Bcrypt', 'SHA1', 'SHA256', 'MD5', 'Legacy'] as const;
+
+/** The stored form of a Logto `Legacy` digest: this prefix, then the digest's JSON as given. */
+const LEGACY_PREFIX = '$logto-legacy$';
+/** The hash functions a `Legacy` digest may name (node:crypto's; the SHA-2 and SHA-3 families, SHA-1, MD5). */
+const LEGACY_HASHES: ReadonlySet<string> = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'sha512-256', 'sha3-256', 'sha3-384', 'sha3-512']);
+
+/** A parsed Logto `Legacy` digest: `[algorithm, args, expected]` (see {@link storedHashOfDigest}). */
+interface LegacyDigest {
+  algorithm: string;
+  /** The hash input's parts; `@` stands for the password. */
+  args: string[];
+  /** Lower-case hex. */
+  expected: string;
+}
+
+/** Reads a `Legacy` digest's JSON, or undefined when it is not one Tessera can check. */
+function parseLegacyDigest(json: string): LegacyDigest | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3) return undefined;
+  const [algorithm, args, expected] = parsed as unknown[];
+  if (typeof algorithm !== 'string' || !LEGACY_HASHES.has(algorithm.toLowerCase())) return undefined;
+  if (!Array.isArray(args) || args.length === 0 || args.length > 16 || !args.every((a) => typeof a === 'string' && a.length <= 256) || !args.includes('@')) return undefined;
+  if (typeof expected !== 'string' || !/^[0-9a-fA-F]{32,128}$/.test(expected)) return undefined;
+  return { algorithm: algorithm.toLowerCase(), args: args as string[], expected: expected.toLowerCase() };
+}
+
+/** The hex digest a `Legacy` entry expects for `password`: the hash of its args joined, `@` replaced by the password. */
+function legacyDigest(legacy: LegacyDigest, password: string): string {
+  const hash = createHash(legacy.algorithm);
+  for (const arg of legacy.args) hash.update(arg === '@' ? password : arg, 'utf8');
+  return hash.digest('hex');
+}
 
 /** One of {@link IMPORTED_DIGEST_ALGORITHMS}. */
 export type ImportedDigestAlgorithm = (typeof IMPORTED_DIGEST_ALGORITHMS)[number];
@@ -109,9 +151,11 @@ const PLAIN_DIGEST_HEX: Record<'SHA1' | 'SHA256' | 'MD5', number> = { SHA1: 40, 
  * The stored form of a password digest from another system (Logto's `passwordDigest` +
  * `passwordAlgorithm`, logto.md §4): argon2 PHC strings (`$argon2i$` / `$argon2id$` / `$argon2d$`) and
  * bcrypt (`$2a$`/`$2b$`/`$2y$`) are kept as they are; Logto's unsalted hex digests become
- * `$logto-sha1$<hex>`, `$logto-sha256$<hex>`, `$logto-md5$<hex>`. {@link PasswordHasher.verify} checks
- * them all (node:crypto, @node-rs/argon2, @node-rs/bcrypt) and replaces them by argon2id at the first
- * successful sign-in.
+ * `$logto-sha1$<hex>`, `$logto-sha256$<hex>`, `$logto-md5$<hex>`; a `Legacy` digest — Logto's JSON
+ * `["sha256", ["salt123", "@"], "<hex>"]`: a node:crypto hash of the arguments joined, `@` standing for
+ * the password — becomes `$logto-legacy$<json>` (algorithms: MD5, SHA-1, SHA-2, SHA-3; at most 16
+ * arguments). {@link PasswordHasher.verify} checks them all (node:crypto, @node-rs/argon2,
+ * @node-rs/bcrypt) and replaces them by argon2id at the first successful sign-in.
  * @throws AppError `request.invalid` (`data.issues` at `body.passwordDigest`) when the digest is not of
  *   that algorithm's form
  */
@@ -133,6 +177,13 @@ export function storedHashOfDigest(algorithm: ImportedDigestAlgorithm, digest: s
     case 'Bcrypt':
       if (!/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(d)) refuse('A Bcrypt digest is a $2a$/$2b$/$2y$ string of 60 characters');
       return d;
+    case 'Legacy': {
+      const legacy = parseLegacyDigest(d);
+      if (!legacy) {
+        refuse('A Legacy digest is JSON ["<md5|sha1|sha256|…>", ["<part>", "@", …], "<hex digest>"] with "@" for the password');
+      }
+      return `${LEGACY_PREFIX}${JSON.stringify([legacy!.algorithm, legacy!.args, legacy!.expected])}`;
+    }
     default: {
       const hex = d.toLowerCase();
       if (!new RegExp(`^[0-9a-f]{${PLAIN_DIGEST_HEX[algorithm]}}$`).test(hex)) refuse(`A ${algorithm} digest is ${PLAIN_DIGEST_HEX[algorithm]} hexadecimal characters`);

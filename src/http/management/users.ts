@@ -149,7 +149,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
       schema: {
         tags: ['management'],
         summary: 'Create a user (Logto answers 200, not 201)',
-        description: 'No password policy check beyond length (the admin chose it). A Logto passwordDigest + passwordAlgorithm (Argon2i/Argon2id/Argon2d/Bcrypt/SHA1/SHA256/MD5) imports the hash, upgraded to argon2id at the first sign-in. Errors: request.invalid (both password and digest, digest without algorithm, digest not of its algorithm\'s form), user.invalid_*, user.*_taken (409), password.rejected.',
+        description: 'No password policy check beyond length (the admin chose it). A Logto passwordDigest + passwordAlgorithm (Argon2i/Argon2id/Argon2d/Bcrypt/SHA1/SHA256/MD5/Legacy) imports the hash, upgraded to argon2id at the first sign-in. Errors: guard.invalid_input (both password and digest, digest without algorithm, digest not of its algorithm\'s form), user.invalid_*, 422 user.*_already_in_use.',
         security,
         body: z
           .object({
@@ -158,7 +158,7 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
             primaryPhone: z.string().min(1).max(32).optional(),
             password: z.string().min(1).max(4096).optional(),
             passwordDigest: z.string().min(1).max(256).optional().describe('A password hash from Logto (with passwordAlgorithm); upgraded to argon2id at the first sign-in'),
-            passwordAlgorithm: z.enum(IMPORTED_DIGEST_ALGORITHMS).optional().describe("Logto's passwordAlgorithm of passwordDigest (Legacy is not supported)"),
+            passwordAlgorithm: z.enum(IMPORTED_DIGEST_ALGORITHMS).optional().describe("Logto's passwordAlgorithm of passwordDigest (Legacy: JSON [hash, [parts with \"@\" for the password], hex])"),
             name: nullableText(128),
             avatar: z.union([z.url({ protocol: /^https?$/ }).max(2048), z.literal('')]).nullable().optional(),
             customData: customDataSchema.optional(),
