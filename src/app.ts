@@ -14,6 +14,7 @@ import { actsAsThirdParty, ApplicationService } from './domain/applications/inde
 import { AuthService } from './domain/sign-in/auth.js';
 import { CredentialService } from './domain/credentials/index.js';
 import { IdentityService } from './domain/social/identities.js';
+import { SignInPreferenceService } from './domain/account/preferences.js';
 import { SubjectTokenService, TokenExchangeService } from './domain/applications/impersonation.js';
 import { PersonalAccessTokenService } from './domain/applications/personal-access-tokens.js';
 import { LeanCloudCodes } from './domain/leancloud/codes.js';
@@ -105,6 +106,8 @@ export interface Services {
   social: SocialService;
   /** Multi-factor authentication: factors, enrolment, the sign-in MFA step. */
   mfa: MfaService;
+  /** Users' own sign-in preferences (Logto's logtoConfig: skipMfaOnSignIn, dismissed suggestions). */
+  preferences: SignInPreferenceService;
 }
 
 /** A built Tessera server. */
@@ -231,7 +234,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const forcedResetGate = new ForcedResetGate(sdkStore, securityLevel, factors, clock);
     const issuer = new SessionIssuer(users, sessions, forcedResetGate, clock);
     const accountCenter = new AccountCenterService(store, clock);
-    const mfa = new MfaService(store, issuer, authLimiters.signIn, factors, guard, config, clock, hasher, async () => (await accountCenter.get()).webauthnRelatedOrigins);
+    const preferences = new SignInPreferenceService(store, clock);
+    const mfa = new MfaService(
+      store, issuer, authLimiters.signIn, factors, guard, config, clock, hasher,
+      async () => (await accountCenter.get()).webauthnRelatedOrigins,
+      (userId) => preferences.asksToSkipMfa(userId),
+    );
     // Every sign-in ends in auth.finishSignIn, which asks the MFA service for a second factor.
     const auth = new AuthService(users, sessions, hasher, guard, authLimiters, verification, credentials, captcha, issuer, mfa, forcedResetGate, config, clock,
       (error, message) => logger.error({ err: error }, message));
@@ -260,7 +268,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       captcha,
     };
     const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, identities, accountCenter, account,
-      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa };
+      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -373,6 +381,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       social,
       customFields,
       mfa,
+      preferences,
       publicUrl: config.publicUrl,
     });
     await server.register(accountRoutes, {
@@ -390,6 +399,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       normalizePhone: (raw) => users.normalize('phone', raw),
       social,
       mfa,
+      preferences,
       // Unknown clients count as third-party: they may read, never change.
       isThirdPartyClient: async (clientId) => actsAsThirdParty(await applications.find(clientId)),
     });

@@ -402,6 +402,35 @@ describe.each(dialects)('MFA: TOTP, backup codes, sign-in step, Account and Mana
     expect(accepted).toHaveLength(1);
   });
 
+  it("keeps the user's sign-in preferences (mfa-settings, logto-configs; Account and Management API), field-gated; skipMfaOnSignIn is not honoured by default", async () => {
+    const user = await signUp();
+    await enrolTotp(user.token);
+    expect(await api('GET', '/api/my-account/mfa-settings', { token: user.token })).toMatchObject({ status: 200, body: { skipMfaOnSignIn: false } });
+    expect((await api('PATCH', '/api/my-account/mfa-settings', { token: user.token, body: { skipMfaOnSignIn: true } })).body.code).toBe('verification_record.permission_denied');
+    const p = await proof(user.token);
+    expect(await api('PATCH', '/api/my-account/mfa-settings', { token: user.token, proof: p, body: { skipMfaOnSignIn: true } })).toMatchObject({ status: 200, body: { skipMfaOnSignIn: true } });
+    // The server does not allow users to skip (mfa.allowUserSkip off): the second factor is still asked for.
+    await pending(user.username);
+    // logto-configs: the whole preference set; a PATCH changes only the given keys.
+    expect((await api('GET', '/api/my-account/logto-configs', { token: user.token })).body).toEqual({ mfa: { skipped: false, skipMfaOnSignIn: true }, passkeySignIn: { skipped: false } });
+    const changed = await api('PATCH', '/api/my-account/logto-configs', { token: user.token, proof: p, body: { mfa: { enabled: true, skipped: true }, passkeySignIn: { skipped: true } } });
+    expect(changed).toMatchObject({ status: 200, body: { mfa: { enabled: true, skipped: true, skipMfaOnSignIn: true }, passkeySignIn: { skipped: true } } });
+    expect((await api('PATCH', '/api/my-account/logto-configs', { token: user.token, proof: p, body: { mfa: { other: true } } })).status).toBe(400);
+    // The Management API reads and changes the same preferences.
+    const admin = (method: string, body?: unknown) => api(method, `/api/users/${user.id}/logto-configs`, { token: mgmt, ...(body !== undefined ? { body } : {}) });
+    expect((await admin('GET')).body).toEqual(changed.body);
+    expect((await admin('PATCH', { mfa: { skipMfaOnSignIn: false } })).body.mfa).toEqual({ enabled: true, skipped: true, skipMfaOnSignIn: false });
+    expect((await api('GET', '/api/users/nobody-here/logto-configs', { token: mgmt })).status).toBe(404);
+    // Field gating: mfa Off hides the settings; with a `passkey` field set, logto-configs follows it.
+    await setCenter({ enabled: true, fields: { mfa: 'Off' } });
+    expect((await api('GET', '/api/my-account/mfa-settings', { token: user.token })).body.code).toBe('account_center.field_not_enabled');
+    expect((await api('GET', '/api/my-account/logto-configs', { token: user.token })).body.code).toBe('account_center.field_not_enabled');
+    await setCenter({ enabled: true, fields: { mfa: 'Off', passkey: 'ReadOnly' } });
+    expect((await api('GET', '/api/my-account/logto-configs', { token: user.token })).status).toBe(200);
+    expect((await api('PATCH', '/api/my-account/logto-configs', { token: user.token, proof: p, body: { passkeySignIn: { skipped: false } } })).body.code).toBe('account_center.field_not_editable');
+    await setCenter({ enabled: true, fields: { mfa: 'Edit' } });
+  });
+
   it('Management API: lists a user\'s factors without secrets and resets one; unknown ids are 404', async () => {
     const user = await signUp();
     const other = await signUp();
@@ -528,6 +557,40 @@ describe.each(dialects)('MFA: TOTP, backup codes, sign-in step, Account and Mana
     const listed = await api('GET', '/api/my-account/mfa-verifications', { token: wide });
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual([expect.objectContaining({ type: 'Totp' })]);
+  });
+});
+
+describe.each(dialects)('MFA skipped at sign-in by the user\'s choice, when the server allows it (mfa.allowUserSkip) on %s', (_name, database) => {
+  const clock = new ManualClock(Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2);
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, mfa: { allowUserSkip: true }, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET }, { clock });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  it('a user with TOTP who chose skipMfaOnSignIn signs in with the password alone (amr pwd); turning it off brings the step back', async () => {
+    const username = uniq('s');
+    const up = await t.call('POST', '/api/auth/sign-up', { body: { username, password: PW } });
+    const { user } = await up.json();
+    const { secret } = t.app.services.mfa.generateTotpSecret(await t.app.services.users.require(user.id));
+    await t.app.services.mfa.addTotp(user.id, secret, totpAt(secret, clock.now()));
+    const signIn = async () => {
+      const res = await t.call('POST', '/api/auth/sign-in', { body: { username, password: PW } });
+      return { status: res.status, body: await res.json() };
+    };
+    expect((await signIn()).body.code).toBe('auth.mfa_required');
+    await t.app.services.preferences.update(user.id, { mfa: { skipMfaOnSignIn: true } });
+    const skipped = await signIn();
+    expect(skipped.status).toBe(200);
+    expect((await t.app.services.sessions.authenticate(skipped.body.session.token)).session.amr).toEqual(['pwd']);
+    await t.app.services.preferences.update(user.id, { mfa: { skipMfaOnSignIn: false } });
+    expect((await signIn()).body.code).toBe('auth.mfa_required');
   });
 });
 

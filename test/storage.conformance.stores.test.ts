@@ -1276,6 +1276,33 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       });
     });
 
+    describe('SignInPreferenceStore', () => {
+      const prefs = () => store.signInPreferences;
+
+      it('get is undefined until set; update writes what the function returns, from {} or the current value', async () => {
+        const u = await newUser();
+        expect(await prefs().get(u.id)).toBeUndefined();
+        expect(await prefs().update(u.id, (cur) => ({ ...cur, mfa: { skipped: true } }), T)).toStrictEqual({ mfa: { skipped: true } });
+        expect(await prefs().get(u.id)).toStrictEqual({ mfa: { skipped: true } });
+        expect(await prefs().update(u.id, (cur) => ({ ...cur, passkeySignIn: { skipped: true } }), T + 1)).toStrictEqual({ mfa: { skipped: true }, passkeySignIn: { skipped: true } });
+      });
+
+      it('update of a missing user writes nothing and gives undefined; the row goes with its user', async () => {
+        expect(await prefs().update('no-such-user', () => ({ a: 1 }), T)).toBeUndefined();
+        expect(await prefs().get('no-such-user')).toBeUndefined();
+        const u = await newUser();
+        await prefs().update(u.id, () => ({ mfa: { enabled: true } }), T);
+        await store.users.delete(u.id);
+        expect(await prefs().get(u.id)).toBeUndefined();
+      });
+
+      it('10 concurrent updates of different keys all stay (one user’s updates run one after another)', async () => {
+        const u = await newUser();
+        await Promise.all(Array.from({ length: 10 }, (_, i) => prefs().update(u.id, (cur) => ({ ...cur, [`k${i}`]: i }), T + i)));
+        expect(Object.keys((await prefs().get(u.id))!).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`).sort());
+      });
+    });
+
     describe('AccountCenterStore', () => {
       const center = () => store.accountCenter;
       const NONE = { deleteAccountUrl: null, webauthnRelatedOrigins: [] as string[] };

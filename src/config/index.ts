@@ -216,6 +216,12 @@ export const configSchema = z
          * at most 100.
          */
         maxConsecutiveFailures: z.coerce.number().int().min(1).max(100).default(100),
+        /**
+         * Whether a user may turn off the second factor at their own sign-ins (Logto's `skipMfaOnSignIn`,
+         * `PATCH /api/my-account/mfa-settings`). Off by default: the preference is kept but not honoured.
+         * Never honoured under policy `required`.
+         */
+        allowUserSkip: z.boolean().default(false),
       })
       .prefault({}),
     /** An M2M app with these credentials and the management role is ensured at start (issue 4). */
@@ -289,6 +295,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_MFA_ISSUER: 'mfa.issuer',
   TESSERA_MFA_SECRET_KEY: 'mfa.secretKey',
   TESSERA_MFA_MAX_CONSECUTIVE_FAILURES: 'mfa.maxConsecutiveFailures',
+  TESSERA_MFA_ALLOW_USER_SKIP: 'mfa.allowUserSkip',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };

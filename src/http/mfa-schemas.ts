@@ -1,6 +1,7 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import type { MfaFactorSummary } from '../domain/mfa/index.js';
+import type { SignInPreferencesUpdate } from '../domain/account/preferences.js';
 
 /**
  * Wire schemas of the second factors shared by the surfaces that take them: the native sign-in MFA step
@@ -72,3 +73,41 @@ export const mfaFactorSchema = z
     remainCodes: z.number().int().optional().describe('BackupCode: unused codes'),
   })
   .meta({ id: 'MfaVerification' });
+
+/** A user's sign-in preferences as Logto's `logto-configs` routes show them (spec logto.md §1.5 route 26). */
+export const logtoConfigsSchema = z
+  .object({
+    mfa: z.object({
+      enabled: z.boolean().optional(),
+      skipped: z.boolean(),
+      skipMfaOnSignIn: z.boolean(),
+      additionalBindingSuggestionSkipped: z.boolean().optional(),
+    }),
+    passkeySignIn: z.object({ skipped: z.boolean() }),
+  })
+  .meta({ id: 'LogtoConfigs' });
+
+/** A change of the preferences: any of the keys (route 27; unknown keys refused). */
+export const logtoConfigsUpdateSchema = z
+  .object({
+    mfa: z
+      .object({
+        enabled: z.boolean().optional(),
+        skipped: z.boolean().optional(),
+        skipMfaOnSignIn: z.boolean().optional(),
+        additionalBindingSuggestionSkipped: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    passkeySignIn: z.object({ skipped: z.boolean().optional() }).strict().optional(),
+  })
+  .strict();
+
+/** Drops the keys a parsed update left undefined (the domain takes only given booleans). */
+export function definedPreferences(body: z.infer<typeof logtoConfigsUpdateSchema>): SignInPreferencesUpdate {
+  const keep = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    ...(body.mfa ? { mfa: keep(body.mfa) as SignInPreferencesUpdate['mfa'] } : {}),
+    ...(body.passkeySignIn ? { passkeySignIn: keep(body.passkeySignIn) as SignInPreferencesUpdate['passkeySignIn'] } : {}),
+  };
+}

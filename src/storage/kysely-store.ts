@@ -24,6 +24,7 @@ import {
   type TokenExchangeAuditStore,
 } from './token-store.js';
 import { type AccountCenterStore, KyselyAccountCenterStore } from './account-center-store.js';
+import { KyselySignInPreferenceStore, type SignInPreferenceStore } from './preference-store.js';
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
 import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, type SocialSessionStore } from './connector-store.js';
@@ -331,6 +332,7 @@ export class KyselyStore implements Store {
   readonly subjectTokens: SubjectTokenStore;
   readonly tokenExchangeAudit: TokenExchangeAuditStore;
   readonly accountCenter: AccountCenterStore;
+  readonly signInPreferences: SignInPreferenceStore;
   readonly accountAudit: AccountAuditStore;
   readonly mfa: MfaStore;
   readonly connectors: ConnectorStore;
@@ -353,6 +355,7 @@ export class KyselyStore implements Store {
     this.subjectTokens = new KyselySubjectTokenStore(handle.db);
     this.tokenExchangeAudit = new KyselyTokenExchangeAuditStore(handle.db);
     this.accountCenter = new KyselyAccountCenterStore(handle.db);
+    this.signInPreferences = new KyselySignInPreferenceStore(handle.db);
     this.accountAudit = new KyselyAccountAuditStore(handle.db);
     this.mfa = new KyselyMfaStore(handle.db);
     this.connectors = new KyselyConnectorStore(handle.db);

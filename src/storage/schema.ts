@@ -108,6 +108,7 @@ export interface Database {
   subject_tokens: SubjectTokensTable;
   token_exchange_audit: TokenExchangeAuditTable;
   account_center: AccountCenterTable;
+  sign_in_preferences: SignInPreferencesTable;
   account_audit: AccountAuditTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
@@ -202,6 +203,13 @@ export interface TokenExchangeAuditTable {
   outcome: string;
   resource: string | null;
   scope: string | null;
+}
+
+/** Row of `sign_in_preferences` (since 0017): a user's own sign-in preferences, JSON text. */
+export interface SignInPreferencesTable {
+  user_id: string;
+  preferences: string;
+  updated_at: number;
 }
 
 /** The `account_center` table: a single row with id `default`. */

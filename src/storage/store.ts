@@ -8,6 +8,7 @@ import type { IdentityStore } from './identity-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
 import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
 import type { AccountCenterStore } from './account-center-store.js';
+import type { SignInPreferenceStore } from './preference-store.js';
 import type { AccountAuditStore } from './account-audit-store.js';
 import type { MfaStore } from './mfa-store.js';
 import type { ConnectorStore, SocialSessionStore } from './connector-store.js';
@@ -276,6 +277,8 @@ export interface Store {
   tokenExchangeAudit: TokenExchangeAuditStore;
   /** The account-center settings row (storage/account-center-store.ts). */
   accountCenter: AccountCenterStore;
+  /** Users' own sign-in preferences (storage/preference-store.ts). */
+  signInPreferences: SignInPreferenceStore;
   /** The end-user Account API audit log (storage/account-audit-store.ts). */
   accountAudit: AccountAuditStore;
   /** MFA factors, backup codes, pending MFA sign-ins, WebAuthn challenges (storage/mfa-store.ts). */

@@ -150,6 +150,11 @@ export class MfaService implements SecondFactorGate {
      * origin on every registration and assertion.
      */
     private readonly relatedOrigins: () => Promise<readonly string[]> = async () => [],
+    /**
+     * Whether the user asks not to be asked for a second factor at sign-in (their `skipMfaOnSignIn`
+     * preference); honoured only when `mfa.allowUserSkip` is on and the policy is `optional`.
+     */
+    private readonly asksToSkipMfa: (userId: string) => Promise<boolean> = async () => false,
   ) {
     const url = new URL(config.publicUrl);
     this.rpId = url.hostname;
@@ -166,7 +171,8 @@ export class MfaService implements SecondFactorGate {
 
   /**
    * The {@link SecondFactorGate} of {@link AuthService.finishSignIn}: returns when the user has no
-   * factor and the policy is `optional`.
+   * factor and the policy is `optional`, or — only when the operator allows it (`mfa.allowUserSkip`,
+   * policy `optional`) — when the user asked to skip the second factor at sign-in.
    * @throws AppError `auth.mfa_required` (`data: {pendingSignInId, factors}`: the sign-in factors the
    *   user enrolled) or, under policy `required` for a user without factor,
    *   `auth.mfa_enrollment_required` (`data: {pendingSignInId, factors: ['totp']}`; complete with
@@ -179,6 +185,7 @@ export class MfaService implements SecondFactorGate {
       const pendingSignInId = await this.createPending(user.id, 'enroll', amr);
       throw new AppError('auth.mfa_enrollment_required', { data: { pendingSignInId, factors: ['totp'] } });
     }
+    if (this.config.mfa.allowUserSkip && this.config.mfa.policy === 'optional' && (await this.asksToSkipMfa(user.id))) return;
     const pendingSignInId = await this.createPending(user.id, 'verify', amr);
     const enrolled = new Set(factors.map((f) => SIGN_IN_FACTOR[f.type]));
     const kinds = (['totp', 'webauthn', 'backup_code'] as const).filter((k) => enrolled.has(k));

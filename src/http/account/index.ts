@@ -7,6 +7,7 @@ import type { SessionService } from '../../domain/sessions/index.js';
 import type { Reauthentication } from '../../domain/sessions/reauthentication.js';
 import type { SocialService } from '../../domain/social/index.js';
 import type { IdentityService } from '../../domain/social/identities.js';
+import type { SignInPreferenceService } from '../../domain/account/preferences.js';
 import { AppError } from '../../errors/index.js';
 import { installErrorDialect } from '../errors.js';
 import { logtoPhoneIn } from '../logto-phones.js';
@@ -40,6 +41,8 @@ export interface AccountRoutesOptions {
   social?: SocialService;
   /** MFA factors (routes in ./mfa.ts); without it the MFA routes are absent. */
   mfa?: MfaService;
+  /** Users' sign-in preferences (`/my-account/mfa-settings`, `/my-account/logto-configs`, in ./mfa.ts). */
+  preferences?: SignInPreferenceService;
   /**
    * Whether an OAuth client is a third-party application (or unknown): such clients' tokens may read
    * but not change anything (first-party guard, logto.md §1.3).
@@ -58,7 +61,7 @@ export interface AccountRoutesOptions {
  * sessions.ts (sessions and grants), verifications.ts, social.ts, mfa.ts. Errors leave in Logto's
  * dialect (errors.ts).
  */
-export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, identities, reauthentication, normalizePhone, social, mfa, isThirdPartyClient }) => {
+export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, { authorize, accountCenter, account, sessions, identities, reauthentication, normalizePhone, social, mfa, preferences, isThirdPartyClient }) => {
   installErrorDialect(app, LOGTO_ACCOUNT_ERRORS);
   const contexts = new WeakMap<FastifyRequest, AccountContext>();
   app.addHook('onRequest', async (request) => {
@@ -88,5 +91,5 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
   // Social identities (seed 000): POST /verifications/social(/verify), POST/DELETE /my-account/identities.
   if (social) await app.register(accountSocialRoutes, { social, account, policy });
   // MFA (issue 7 §4): /my-account/mfa-verifications…, /verifications/web-authn/registration(/verify).
-  if (mfa) await app.register(accountMfaRoutes, { mfa, account, policy });
+  if (mfa) await app.register(accountMfaRoutes, { mfa, account, policy, ...(preferences ? { preferences } : {}) });
 };

@@ -2,16 +2,27 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../domain/account/index.js';
-import { assertEditable, assertPasskeysEditable } from '../../domain/account/center.js';
+import { assertEditable, assertPasskeysEditable, canRead, passkeyMode } from '../../domain/account/center.js';
+import type { SignInPreferenceService } from '../../domain/account/preferences.js';
 import type { MfaService } from '../../domain/mfa/index.js';
 import { AppError } from '../../errors/index.js';
-import { asRegistrationResponse, mfaFactorSchema, registrationResponseSchema, toLogtoFactor } from '../mfa-schemas.js';
+import {
+  asRegistrationResponse,
+  definedPreferences,
+  logtoConfigsSchema,
+  logtoConfigsUpdateSchema,
+  mfaFactorSchema,
+  registrationResponseSchema,
+  toLogtoFactor,
+} from '../mfa-schemas.js';
 import { errorSchema } from '../schemas.js';
 import { type AccountContext, type AccountPolicy, IDENTITIES_SCOPE } from './policy.js';
 
 /** What the Account API MFA routes need (registered inside `accountRoutes`, whose hook resolves the caller). */
 export interface AccountMfaOptions {
   mfa: MfaService;
+  /** Users' sign-in preferences (`/my-account/mfa-settings`, `/my-account/logto-configs`); absent: no such routes. */
+  preferences?: SignInPreferenceService;
   account: AccountService;
   /** The named guard steps and the request context (policy.ts). */
   policy: AccountPolicy;
@@ -41,7 +52,7 @@ const empty = z.null().describe('No content');
  * - `POST /verifications/web-authn/registration` → 200 {verificationRecordId, registrationOptions, expiresAt}
  * - `POST /verifications/web-authn/registration/verify` {verificationRecordId, payload} → 200 {verificationRecordId}
  */
-export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async (app, { mfa, account, policy }) => {
+export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async (app, { mfa, account, policy, preferences }) => {
   const { context, firstParty, scope, readable, editable, identityProof, guard } = policy;
   const identities = scope(IDENTITIES_SCOPE);
   const change = guard(identityProof, editable('mfa'), identities, firstParty);
@@ -264,6 +275,81 @@ export const accountMfaRoutes: FastifyPluginAsyncZod<AccountMfaOptions> = async 
     async (request) => {
       const { caller } = context(request);
       return mfa.verifyRegistration(caller.user, request.body.verificationRecordId, asRegistrationResponse(request.body.payload));
+    },
+  );
+
+  if (!preferences) return;
+  /** Logto's `logto-configs` routes read with `passkey ?? mfa` readable. */
+  const passkeysReadable = {
+    name: 'readable:passkey',
+    check: (_request: FastifyRequest, { settings }: AccountContext) => {
+      if (!canRead(passkeyMode(settings))) throw new AppError('account_center.field_not_enabled');
+    },
+  };
+
+  app.get(
+    '/my-account/mfa-settings',
+    {
+      schema: {
+        tags: ['account'],
+        summary: "Whether the caller asks to skip the second factor at sign-in (field `mfa` ReadOnly/Edit; honoured only when the server allows it)",
+        security,
+        response: { 200: z.object({ skipMfaOnSignIn: z.boolean() }), ...errors },
+      },
+      ...guard(identities, readable('mfa')),
+    },
+    async (request) => ({ skipMfaOnSignIn: (await preferences.get(context(request).caller.user.id)).mfa.skipMfaOnSignIn }),
+  );
+
+  app.patch(
+    '/my-account/mfa-settings',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Ask to skip (or not) the second factor at sign-in (field `mfa` Edit); needs logto-verification-id. Honoured only under TESSERA_MFA_ALLOW_USER_SKIP',
+        security,
+        body: z.object({ skipMfaOnSignIn: z.boolean() }).strict(),
+        response: { 200: z.object({ skipMfaOnSignIn: z.boolean() }), ...errors },
+      },
+      ...guard(identityProof, identities, firstParty, editable('mfa')),
+    },
+    async (request) => {
+      const updated = await preferences.update(context(request).caller.user.id, { mfa: { skipMfaOnSignIn: request.body.skipMfaOnSignIn } });
+      await audit(request, 'update_mfa_settings');
+      return { skipMfaOnSignIn: updated.mfa.skipMfaOnSignIn };
+    },
+  );
+
+  app.get(
+    '/my-account/logto-configs',
+    {
+      schema: {
+        tags: ['account'],
+        summary: "The caller's sign-in preferences: MFA (enabled, skipped, skipMfaOnSignIn) and passkey sign-in (skipped); field `passkey` (else `mfa`) ReadOnly/Edit",
+        security,
+        response: { 200: logtoConfigsSchema, ...errors },
+      },
+      ...guard(identities, passkeysReadable),
+    },
+    async (request) => preferences.get(context(request).caller.user.id),
+  );
+
+  app.patch(
+    '/my-account/logto-configs',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Change the given sign-in preferences only; field `passkey` (else `mfa`) Edit; needs logto-verification-id',
+        security,
+        body: logtoConfigsUpdateSchema,
+        response: { 200: logtoConfigsSchema, ...errors },
+      },
+      ...guard(identityProof, identities, firstParty, passkeysEditable),
+    },
+    async (request) => {
+      const updated = await preferences.update(context(request).caller.user.id, definedPreferences(request.body));
+      await audit(request, 'update_logto_configs');
+      return updated;
     },
   );
 };

@@ -23,6 +23,7 @@ import { managementMfaRoutes } from './mfa.js';
 import { installErrorDialect } from '../errors.js';
 import { LOGTO_MANAGEMENT_ERRORS } from './errors.js';
 import type { MfaService } from '../../domain/mfa/index.js';
+import type { SignInPreferenceService } from '../../domain/account/preferences.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -57,6 +58,8 @@ export interface ManagementOptions {
   customFields?: CustomFieldService;
   /** MFA factors of users (`/api/users/:userId/mfa-verifications`); absent = no such routes. */
   mfa?: MfaService;
+  /** Users' sign-in preferences (`/api/users/:userId/logto-configs`); absent = no such routes. */
+  preferences?: SignInPreferenceService;
   publicUrl: string;
 }
 
@@ -102,5 +105,5 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
   await app.register(managementTokenRoutes, { personalAccessTokens: options.personalAccessTokens, subjectTokens: options.subjectTokens });
   if (options.social) await app.register(managementConnectorRoutes, { social: options.social });
   if (options.customFields) await app.register(managementCustomFieldRoutes, { customFields: options.customFields });
-  if (options.mfa) await app.register(managementMfaRoutes, { users: options.users, mfa: options.mfa });
+  if (options.mfa) await app.register(managementMfaRoutes, { users: options.users, mfa: options.mfa, ...(options.preferences ? { preferences: options.preferences } : {}) });
 };

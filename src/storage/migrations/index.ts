@@ -15,6 +15,7 @@ import { migration as m0013 } from './0013_identity_verified.js';
 import { migration as m0014 } from './0014_mfa_limits.js';
 import { migration as m0015 } from './0015_application_description.js';
 import { migration as m0016 } from './0016_account_center_settings.js';
+import { migration as m0017 } from './0017_sign_in_preferences.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0014_mfa_limits': m0014,
   '0015_application_description': m0015,
   '0016_account_center_settings': m0016,
+  '0017_sign_in_preferences': m0017,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
