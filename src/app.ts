@@ -44,6 +44,9 @@ import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
 import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
+import { authingRoutes } from './http/authing/index.js';
+import { AuthingKeys } from './http/authing/keys.js';
+import { AuthingTokens } from './http/authing/tokens.js';
 import { metricsRoutes } from './http/metrics.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementAudiencesOf, OidcService } from './oidc/index.js';
@@ -408,6 +411,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const keys = { appId: lc.appId, appKey: lc.appKey, masterKey: lc.masterKey, signatureSkewSeconds: lc.signatureSkewSeconds };
       // X-LC-Sign timestamps come from the client's wall clock, so they are checked against the real one.
       await server.register(leancloudRoutes, { prefix: '/1.1', users: leancloudUsers, codes: leancloudCodes, keys, clock: systemClock });
+    }
+    const authing = config.authing;
+    if (authing.appId && authing.secret) {
+      const userPoolId = authing.userPoolId ?? authing.appId;
+      await server.register(authingRoutes, {
+        auth, users, sessions, verification, policy, securityLevel,
+        self: sdk.self,
+        customFields: sdk.customFields,
+        sdkAuth: sdk.sdkAuth,
+        keys: new AuthingKeys(store.authingKeys, clock, { rotationDays: authing.keyRotationDays, graceSeconds: authing.keyGraceSeconds, rejectionKey: authing.secret }),
+        tokens: new AuthingTokens(sessions, clock, { secret: authing.secret, appId: authing.appId, userPoolId, ttlSeconds: authing.tokenTtlSeconds, issuer: issuerOf(config) }),
+        userPoolId,
+        corsOrigins: authing.corsOrigins,
+      });
     }
     await server.ready();
 

@@ -180,6 +180,27 @@ export const configSchema = z
       })
       .prefault({}),
     /**
+     * The Authing surface (`/graphql/v2`, `/api/v2`, issue 17): on when `appId` and `secret` are set.
+     * `secret` (the user pool secret, ≥ 16 characters) signs the HS256 user tokens; `userPoolId` is the
+     * pool id the tokens and answers name (default: the app id); `tokenTtlSeconds` bounds a token (it also
+     * dies with its session); the RSA key that encrypts passwords rotates every `keyRotationDays` and a
+     * retired key keeps decrypting for `keyGraceSeconds` (the SDK caches the public key);
+     * `corsOrigins` may call it from a browser with credentials.
+     */
+    authing: z
+      .object({
+        appId: z.string().min(1).optional(),
+        userPoolId: z.string().min(1).optional(),
+        secret: z.string().min(16).optional(),
+        tokenTtlSeconds: z.coerce.number().int().min(60).max(31_536_000).default(1_209_600),
+        keyRotationDays: z.coerce.number().int().min(1).max(3650).default(90),
+        keyGraceSeconds: z.coerce.number().int().min(0).max(31_536_000).default(604_800),
+        corsOrigins: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.url()))
+          .default([]),
+      })
+      .prefault({}),
+    /**
      * Social sign-in (issue 7): `linkByVerifiedEmail` links a new external identity to the existing
      * account with the same email only when the identity provider says the email is verified;
      * `redirectUris` is the allow-list of first-party redirect URIs (besides applications' registered
@@ -288,6 +309,13 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_LC_MASTER_KEY: 'leancloud.masterKey',
   TESSERA_LC_SIGNATURE_SKEW_SECONDS: 'leancloud.signatureSkewSeconds',
   TESSERA_LC_HIDE_UNKNOWN_ACCOUNTS: 'leancloud.hideUnknownAccounts',
+  TESSERA_AUTHING_APP_ID: 'authing.appId',
+  TESSERA_AUTHING_USER_POOL_ID: 'authing.userPoolId',
+  TESSERA_AUTHING_SECRET: 'authing.secret',
+  TESSERA_AUTHING_TOKEN_TTL_SECONDS: 'authing.tokenTtlSeconds',
+  TESSERA_AUTHING_KEY_ROTATION_DAYS: 'authing.keyRotationDays',
+  TESSERA_AUTHING_KEY_GRACE_SECONDS: 'authing.keyGraceSeconds',
+  TESSERA_AUTHING_CORS_ORIGINS: 'authing.corsOrigins',
   TESSERA_SOCIAL_LINK_BY_VERIFIED_EMAIL: 'social.linkByVerifiedEmail',
   TESSERA_SOCIAL_REDIRECT_URIS: 'social.redirectUris',
   TESSERA_SOCIAL_TIMEOUT_SECONDS: 'social.timeoutSeconds',

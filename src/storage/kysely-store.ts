@@ -25,6 +25,7 @@ import {
 } from './token-store.js';
 import { type AccountCenterStore, KyselyAccountCenterStore } from './account-center-store.js';
 import { KyselySignInPreferenceStore, type SignInPreferenceStore } from './preference-store.js';
+import { type AuthingKeyStore, KyselyAuthingKeyStore } from './authing-key-store.js';
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
 import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, type SocialSessionStore } from './connector-store.js';
@@ -333,6 +334,7 @@ export class KyselyStore implements Store {
   readonly tokenExchangeAudit: TokenExchangeAuditStore;
   readonly accountCenter: AccountCenterStore;
   readonly signInPreferences: SignInPreferenceStore;
+  readonly authingKeys: AuthingKeyStore;
   readonly accountAudit: AccountAuditStore;
   readonly mfa: MfaStore;
   readonly connectors: ConnectorStore;
@@ -356,6 +358,7 @@ export class KyselyStore implements Store {
     this.tokenExchangeAudit = new KyselyTokenExchangeAuditStore(handle.db);
     this.accountCenter = new KyselyAccountCenterStore(handle.db);
     this.signInPreferences = new KyselySignInPreferenceStore(handle.db);
+    this.authingKeys = new KyselyAuthingKeyStore(handle.db);
     this.accountAudit = new KyselyAccountAuditStore(handle.db);
     this.mfa = new KyselyMfaStore(handle.db);
     this.connectors = new KyselyConnectorStore(handle.db);

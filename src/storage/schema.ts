@@ -109,6 +109,7 @@ export interface Database {
   token_exchange_audit: TokenExchangeAuditTable;
   account_center: AccountCenterTable;
   sign_in_preferences: SignInPreferencesTable;
+  authing_keys: AuthingKeysTable;
   account_audit: AccountAuditTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
@@ -203,6 +204,15 @@ export interface TokenExchangeAuditTable {
   outcome: string;
   resource: string | null;
   scope: string | null;
+}
+
+/** Row of `authing_keys` (since 0018): the Authing surface's RSA key pairs, PEM. */
+export interface AuthingKeysTable {
+  id: string;
+  private_pem: string;
+  public_pem: string;
+  created_at: number;
+  retired_at: number | null;
 }
 
 /** Row of `sign_in_preferences` (since 0017): a user's own sign-in preferences, JSON text. */

@@ -9,6 +9,7 @@ import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-st
 import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
 import type { AccountCenterStore } from './account-center-store.js';
 import type { SignInPreferenceStore } from './preference-store.js';
+import type { AuthingKeyStore } from './authing-key-store.js';
 import type { AccountAuditStore } from './account-audit-store.js';
 import type { MfaStore } from './mfa-store.js';
 import type { ConnectorStore, SocialSessionStore } from './connector-store.js';
@@ -279,6 +280,8 @@ export interface Store {
   accountCenter: AccountCenterStore;
   /** Users' own sign-in preferences (storage/preference-store.ts). */
   signInPreferences: SignInPreferenceStore;
+  /** The Authing surface's RSA keys (storage/authing-key-store.ts). */
+  authingKeys: AuthingKeyStore;
   /** The end-user Account API audit log (storage/account-audit-store.ts). */
   accountAudit: AccountAuditStore;
   /** MFA factors, backup codes, pending MFA sign-ins, WebAuthn challenges (storage/mfa-store.ts). */

@@ -93,7 +93,11 @@ export class SessionService {
    */
   async authenticate(token: string): Promise<ResolvedSession> {
     if (!token.startsWith(SESSION_TOKEN_PREFIX)) throw new AppError('auth.unauthorized');
-    const session = await this.store.sessions.findByTokenHash(sha256Hex(token));
+    return this.live(await this.store.sessions.findByTokenHash(sha256Hex(token)));
+  }
+
+  /** The one liveness rule of a found session (see {@link authenticate}). */
+  private async live(session: SessionRecord | undefined): Promise<ResolvedSession> {
     const now = this.clock.now();
     if (!session || this.effectiveExpiry(session) <= now) throw new AppError('auth.unauthorized');
     const user = await this.store.users.findById(session.userId);
@@ -103,6 +107,16 @@ export class SessionService {
       session.lastUsedAt = now;
     }
     return { session, user };
+  }
+
+  /**
+   * Resolves a live session by its id, recording use, for credentials that name a session instead of
+   * carrying its token (the Authing surface's signed user tokens): the same checks as
+   * {@link authenticate} — absolute and idle expiry, revocation, a suspended or deleted user.
+   * @throws AppError `auth.unauthorized`
+   */
+  async authenticateById(sessionId: string): Promise<ResolvedSession> {
+    return this.live(await this.store.sessions.findById(sessionId));
   }
 
   /**

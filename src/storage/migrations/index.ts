@@ -16,6 +16,7 @@ import { migration as m0014 } from './0014_mfa_limits.js';
 import { migration as m0015 } from './0015_application_description.js';
 import { migration as m0016 } from './0016_account_center_settings.js';
 import { migration as m0017 } from './0017_sign_in_preferences.js';
+import { migration as m0018 } from './0018_authing_keys.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0015_application_description': m0015,
   '0016_account_center_settings': m0016,
   '0017_sign_in_preferences': m0017,
+  '0018_authing_keys': m0018,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */

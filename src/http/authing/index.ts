@@ -1,0 +1,390 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { CustomFieldService } from '../../domain/account/custom-fields.js';
+import type { SecurityLevelService } from '../../domain/account/security-level.js';
+import type { SelfService } from '../../domain/account/self-service.js';
+import type { PasswordPolicy } from '../../domain/credentials/passwords.js';
+import type { ResolvedSession, SessionService } from '../../domain/sessions/index.js';
+import type { AuthService, RequestMeta } from '../../domain/sign-in/auth.js';
+import type { SdkAuthService } from '../../domain/sign-in/sdk-auth.js';
+import type { SignedIn } from '../../domain/sign-in/types.js';
+import type { IdentifierKind } from '../../domain/users/identifiers.js';
+import type { UserService } from '../../domain/users/index.js';
+import type { CodePurpose, VerificationService } from '../../domain/verification/index.js';
+import { AppError } from '../../errors/index.js';
+import type { UserRecord } from '../../storage/store.js';
+import { requestMeta } from '../request-meta.js';
+import { authingLang, toAuthingError } from './errors.js';
+import type { AuthingKeys } from './keys.js';
+import type { AuthingTokens, MintedToken } from './tokens.js';
+import { authingUdv, phoneFromAuthing, toAuthingUser } from './view.js';
+
+/** What the Authing surface needs. */
+export interface AuthingRoutesOptions {
+  auth: AuthService;
+  users: UserService;
+  sessions: SessionService;
+  verification: VerificationService;
+  policy: PasswordPolicy;
+  self: SelfService;
+  customFields: CustomFieldService;
+  securityLevel: SecurityLevelService;
+  sdkAuth: SdkAuthService;
+  keys: AuthingKeys;
+  tokens: AuthingTokens;
+  userPoolId: string;
+  /** Origins allowed to call from a browser (with credentials). */
+  corsOrigins: readonly string[];
+}
+
+/** Authing's request headers a browser must be allowed to send (shared/specs/authing.md §1.2). */
+const ALLOWED_HEADERS = 'content-type, authorization, x-authing-app-id, x-authing-userpool-id, x-authing-app-tenant-id, x-authing-request-from, x-authing-sdk-version, x-authing-lang';
+
+/** One request's context: who calls (lazily), in which language, from where. */
+interface Ctx {
+  request: FastifyRequest;
+  meta: RequestMeta;
+  lang: 'zh-CN' | 'en-US';
+  /** The Bearer token's live session, or undefined. */
+  caller(): Promise<Caller | undefined>;
+  /** The caller, required. @throws AppError `auth.unauthorized` (2020) */
+  requireCaller(): Promise<Caller>;
+}
+
+/** A caller: the live session of its token, and the token itself (echoed on user answers, as Authing does). */
+type Caller = ResolvedSession & { token: MintedToken };
+
+type Variables = Record<string, unknown>;
+type Handler = (vars: Variables, ctx: Ctx) => Promise<unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const invalid = (what: string) => new AppError('request.invalid', { message: `${what} is required.` });
+
+/** The GraphQL operation name of a document: `mutation loginByEmail(…)` → `loginByEmail`. */
+export function operationName(query: unknown): string | undefined {
+  if (typeof query !== 'string' || query.length > 100_000) return undefined;
+  return /^\s*(?:query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)/.exec(query)?.[1];
+}
+
+/**
+ * The Authing surface (issue 17, shared/specs/authing.md): `POST /graphql/v2` dispatched on the operation
+ * name of the SDK's fixed documents (the selection set is not read; the full safe user shape is
+ * answered), and the REST routes under `/api/v2`. Every answer is HTTP 200: `{data}` or `{errors:
+ * [{message: {code, message, data}}]}` (GraphQL), `{code, message, data}` (REST, `code: 200` for success),
+ * with Authing's numeric codes (errors.ts). Passwords arrive RSA-encrypted (keys.ts, rsa.ts); user tokens
+ * are HS256 JWTs bound to a first-party session (tokens.ts). An adapter only: every rule is the domain's.
+ */
+export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (app, o) => {
+  const { auth, users, sessions, verification, policy, self, customFields, securityLevel, sdkAuth, keys, tokens, userPoolId } = o;
+
+  // Browsers: credentials with the exact origin, for configured origins only.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (typeof origin === 'string' && o.corsOrigins.includes(origin)) {
+      reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
+      if (request.method === 'OPTIONS') {
+        reply.header('access-control-allow-methods', 'GET, POST, OPTIONS').header('access-control-allow-headers', ALLOWED_HEADERS).header('access-control-max-age', '600');
+        return reply.status(204).send();
+      }
+    }
+    reply.header('cache-control', 'no-store');
+  });
+
+  const context = (request: FastifyRequest): Ctx => {
+    let resolved: Promise<Caller | undefined> | undefined;
+    const caller = () => {
+      resolved ??= (async () => {
+        const header = request.headers.authorization;
+        const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
+        if (!token) return undefined;
+        const result = await tokens.resolve(token);
+        return result.ok ? { ...result.resolved, token: { token, iat: result.claims.iat, exp: result.claims.exp } } : undefined;
+      })();
+      return resolved;
+    };
+    return {
+      request,
+      meta: requestMeta(request),
+      lang: authingLang(request.headers['x-authing-lang']),
+      caller,
+      requireCaller: async () => {
+        const c = await caller();
+        if (!c) throw new AppError('auth.unauthorized');
+        return c;
+      },
+    };
+  };
+
+  /** The user with a fresh token for `signedIn`'s session (`withToken`), or the session ended at once. */
+  const answerSignedIn = async (signedIn: SignedIn, withToken: boolean) => {
+    if (!withToken) {
+      await sessions.revokeToken(signedIn.issued.token);
+      return view(signedIn.user);
+    }
+    return view(signedIn.user, await tokens.mint(signedIn.user, signedIn.issued.session));
+  };
+  const view = async (user: UserRecord, token?: MintedToken) =>
+    toAuthingUser(user, userPoolId, {
+      ...(token ? { token: token.token, tokenExpiredAt: new Date(token.exp * 1000).toISOString() } : {}),
+      customData: authingUdv(await customFields.valuesOf(user)),
+    });
+  const password = async (v: unknown, what = 'password') => {
+    if (typeof v !== 'string' || v === '') throw invalid(what);
+    return (await keys.decrypt(v)).text;
+  };
+  const phoneOf = (input: Variables) => {
+    const phone = str(input.phone);
+    if (!phone) throw invalid('phone');
+    return phoneFromAuthing(phone, str(input.phoneCountryCode) ?? null);
+  };
+  /** Authing codes carry no scene: the newest live code of these purposes for the number is the one meant. */
+  const purposeFor = async (channel: 'phone' | 'email', identifier: string, purposes: CodePurpose[]) =>
+    (await verification.latestLivePurpose(channel, identifier, purposes)) ?? purposes[0]!;
+  const udvAnswer = async (user: UserRecord) => authingUdv(await customFields.valuesOf(await users.require(user.id)));
+
+  const signIn = (kind: IdentifierKind, field: string) => async (vars: Variables, ctx: Ctx) => {
+    const input = obj(vars.input);
+    const value = kind === 'phone' ? phoneOf(input) : str(input[field]);
+    if (!value) throw invalid(field);
+    const pw = await password(input.password);
+    // Authing's captchaCode answers an image tied to a browser cookie; Tessera's captcha has its own id, so
+    // a sign-in that needs one answers 2000 here (use /api/auth/sign-in with the captcha).
+    return answerSignedIn(await auth.signInWithPassword(kind, value, pw, ctx.meta), true);
+  };
+  const register = (kind: 'email' | 'username') => async (vars: Variables, ctx: Ctx) => {
+    const input = obj(vars.input);
+    const value = str(input[kind]);
+    if (!value) throw invalid(kind);
+    const pw = await password(input.password);
+    const profile = obj(input.profile);
+    const signedIn = await auth.signUp(
+      {
+        username: kind === 'username' ? value : (str(profile.username) ?? null),
+        email: kind === 'email' ? value : null,
+        phone: null,
+        password: pw,
+        ...(str(profile.nickname) ? { profile: { nickname: str(profile.nickname)! } } : {}),
+        ...(str(profile.name) ? { name: str(profile.name)! } : {}),
+      },
+      ctx.meta,
+    );
+    return answerSignedIn(signedIn, input.generateToken === true || input.forceLogin === true);
+  };
+
+  const operations: Record<string, Handler> = {
+    registerByEmail: register('email'),
+    registerByUsername: register('username'),
+    async registerByPhoneCode(vars, ctx) {
+      const input = obj(vars.input);
+      const phone = phoneOf(input);
+      const code = str(input.code);
+      if (!code) throw invalid('code');
+      const pw = input.password === undefined || input.password === null ? null : await password(input.password);
+      const signedIn = await auth.signUpWithCode(
+        { channel: 'phone', identifier: phone, code, purpose: await purposeFor('phone', phone, ['Register', 'Generic']), password: pw },
+        ctx.meta,
+      );
+      return answerSignedIn(signedIn, input.generateToken === true || input.forceLogin === true);
+    },
+    loginByEmail: signIn('email', 'email'),
+    loginByUsername: signIn('username', 'username'),
+    loginByPhonePassword: signIn('phone', 'phone'),
+    async loginByPhoneCode(vars, ctx) {
+      const input = obj(vars.input);
+      const phone = phoneOf(input);
+      const code = str(input.code);
+      if (!code) throw invalid('code');
+      const purpose = await purposeFor('phone', phone, ['SignIn', 'Generic', 'Register']);
+      return answerSignedIn(await auth.signInWithCode({ channel: 'phone', identifier: phone, code, purpose }, ctx.meta), true);
+    },
+    async loginBySubAccount() {
+      throw new AppError('request.invalid', { message: 'Sub-accounts are not supported by this server.' });
+    },
+    async user(_vars, ctx) {
+      // The SDK caches this answer's `token` as its own: the caller's token is echoed.
+      const caller = await ctx.requireCaller();
+      return view(caller.user, caller.token);
+    },
+    async updateUser(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      if (vars.id !== undefined && vars.id !== null && vars.id !== caller.user.id) throw new AppError('auth.unauthorized');
+      const input = obj(vars.input);
+      if (input.email !== undefined || input.emailVerified !== undefined) throw new AppError('request.invalid', { message: 'Change the email with updateEmail.' });
+      if (input.phone !== undefined || input.phoneVerified !== undefined) throw new AppError('request.invalid', { message: 'Change the phone with updatePhone.' });
+      if (input.password !== undefined) throw new AppError('request.invalid', { message: 'Change the password with updatePassword.' });
+      const claims = ['givenName', 'familyName', 'middleName', 'nickname', 'preferredUsername', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale'] as const;
+      const profile: Record<string, string> = {};
+      for (const c of claims) if (typeof input[c] === 'string') profile[c] = input[c] as string;
+      const updated = await self.updateProfile(caller.user, {
+        ...(input.username !== undefined ? { username: (input.username as string | null) ?? null } : {}),
+        ...(input.name !== undefined ? { name: (input.name as string | null) ?? null } : {}),
+        ...(input.photo !== undefined ? { avatar: (input.photo as string | null) ?? null } : {}),
+        ...(Object.keys(profile).length > 0 ? { profile } : {}),
+      });
+      return view(updated, caller.token);
+    },
+    async checkLoginStatus(vars, ctx) {
+      const header = ctx.request.headers.authorization;
+      const token = str(vars.token) ?? (typeof header === 'string' ? header.replace(/^Bearer\s+/i, '').trim() : undefined);
+      const expired = { code: 2206, message: ctx.lang === 'en-US' ? 'Login info expired, sign in again' : '登录信息已过期', status: false, exp: null, iat: null, data: null };
+      if (!token) return expired;
+      const result = await tokens.resolve(token);
+      if (!result.ok) {
+        return result.reason === 'invalid'
+          ? { code: 2207, message: ctx.lang === 'en-US' ? 'Login info is wrong, sign in again' : '登录信息有误，请重新登录', status: false, exp: null, iat: null, data: null }
+          : expired;
+      }
+      return {
+        code: 200,
+        message: ctx.lang === 'en-US' ? 'Logged in' : '已登录',
+        status: true,
+        exp: result.claims.exp,
+        iat: result.claims.iat,
+        data: { id: result.resolved.user.id, userPoolId, arn: `arn:cn:authing:${userPoolId}:user:${result.resolved.user.id}` },
+      };
+    },
+    async refreshToken(_vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const minted = await tokens.mint(caller.user, caller.session);
+      return { token: minted.token, iat: minted.iat, exp: minted.exp };
+    },
+    async isUserExists(vars, ctx) {
+      const pairs: Array<[IdentifierKind, unknown]> = [['username', vars.username], ['email', vars.email], ['phone', vars.phone]];
+      for (const [kind, value] of pairs) {
+        const v = str(value);
+        if (v) return sdkAuth.userExists(kind, kind === 'phone' ? phoneFromAuthing(v) : v, ctx.meta);
+      }
+      throw invalid('username, email or phone');
+    },
+    async checkPasswordStrength(vars) {
+      const pw = typeof vars.password === 'string' ? vars.password : '';
+      const result = policy.strength(pw);
+      return { valid: result.valid, message: result.message };
+    },
+    async updatePassword(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const newPassword = await password(vars.newPassword, 'newPassword');
+      const oldPassword = vars.oldPassword === undefined || vars.oldPassword === null ? undefined : await password(vars.oldPassword, 'oldPassword');
+      try {
+        const signedIn = await self.setPassword(caller, { ...(oldPassword !== undefined ? { oldPassword } : {}), newPassword }, ctx.meta);
+        return view(signedIn.user, await tokens.mint(signedIn.user, signedIn.issued.session));
+      } catch (error) {
+        // Authing: 2201 old password required, 2203 old password wrong.
+        if (error instanceof AppError && error.code === 'auth.invalid_credentials') throw new AppError('user.password_mismatch');
+        throw error;
+      }
+    },
+    async resetPassword(vars, ctx) {
+      const code = str(vars.code);
+      if (!code) throw invalid('code');
+      const newPassword = await password(vars.newPassword, 'newPassword');
+      const email = str(vars.email);
+      const channel = email ? 'email' : 'phone';
+      const identifier = email ?? phoneOf(vars);
+      await auth.resetPassword({ channel, identifier, code, newPassword }, ctx.meta);
+      return { code: 200, message: ctx.lang === 'en-US' ? 'Password reset' : '重置密码成功' };
+    },
+    async sendEmail(vars, ctx) {
+      const email = str(vars.email);
+      if (!email) throw invalid('email');
+      const scene = str(vars.scene) ?? 'VERIFY_CODE';
+      const purpose: CodePurpose = /RESET_PASSWORD/.test(scene) ? 'ForgotPassword' : scene === 'VERIFY_EMAIL' ? 'VerifyEmail' : scene === 'LOGIN_VERIFY_CODE' ? 'SignIn' : scene === 'REGISTER_VERIFY_CODE' ? 'Register' : 'Generic';
+      const caller = await ctx.caller();
+      await verification.sendCode({ channel: 'email', identifier: email, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId: caller?.user.id ?? null });
+      return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
+    },
+    async udv(_vars, ctx) {
+      return udvAnswer((await ctx.requireCaller()).user);
+    },
+    async setUdv(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const key = str(vars.key);
+      if (!key) throw invalid('key');
+      await self.setCustomFieldValues(caller.user, { [key]: decodeUdv(vars.value) });
+      return udvAnswer(caller.user);
+    },
+    async setUdvBatch(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const list = Array.isArray(vars.udvList) ? vars.udvList : [];
+      const values: Record<string, unknown> = {};
+      for (const item of list) {
+        const key = str(obj(item).key);
+        if (!key) throw invalid('udvList[].key');
+        values[key] = decodeUdv(obj(item).value);
+      }
+      await self.setCustomFieldValues(caller.user, values);
+      return udvAnswer(caller.user);
+    },
+    async removeUdv(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const key = str(vars.key);
+      if (!key) throw invalid('key');
+      await self.removeCustomFieldValue(caller.user, key);
+      return udvAnswer(caller.user);
+    },
+  };
+
+  app.post('/graphql/v2', { schema: { hide: true } }, async (request, reply) => {
+    const ctx = context(request);
+    const body = obj(request.body);
+    const name = operationName(body.query);
+    try {
+      if (!name || !Object.hasOwn(operations, name)) throw new AppError('request.not_found', { message: `Unsupported operation: ${String(name ?? 'none').slice(0, 64)}` });
+      const data = await operations[name]!(obj(body.variables), ctx);
+      return reply.send({ data: { [name]: data } });
+    } catch (error) {
+      if (error instanceof AppError && error.status >= 500) request.log.error({ err: error }, 'authing operation failed');
+      else if (!(error instanceof AppError)) request.log.error({ err: error }, 'authing operation failed');
+      const e = toAuthingError(error, ctx.lang);
+      request.errorCode = error instanceof AppError ? error.code : 'internal.error';
+      return reply.send({ data: null, errors: [{ message: e, locations: [], extensions: { code: e.code } }] });
+    }
+  });
+
+  // REST (shared/specs/authing.md §3): HTTP 200 with {code, message, data}.
+  const rest = (handler: (ctx: Ctx, request: FastifyRequest) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const ctx = context(request);
+    try {
+      const data = await handler(ctx, request);
+      return reply.send({ code: 200, message: ctx.lang === 'en-US' ? 'OK' : '成功', data: data ?? null });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) request.log.error({ err: error }, 'authing request failed');
+      const e = toAuthingError(error, ctx.lang);
+      request.errorCode = error instanceof AppError ? error.code : 'internal.error';
+      return reply.send(e);
+    }
+  };
+  const hidden = { schema: { hide: true } };
+
+  app.get('/api/v2/.well-known', hidden, rest(async () => ({ publicKey: await keys.publicKey() })));
+  app.get('/api/v2/logout', hidden, rest(async (ctx) => {
+    const caller = await ctx.caller();
+    if (caller) await sessions.revokeForUser(caller.user.id, caller.session.id).catch(() => undefined);
+    return null;
+  }));
+  app.post('/api/v2/sms/send', hidden, rest(async (ctx, request) => {
+    const body = obj(request.body);
+    const phone = phoneOf(body);
+    const scene = str(body.scene);
+    const purpose: CodePurpose = scene === 'login' ? 'SignIn' : scene === 'register' ? 'Register' : scene === 'reset' ? 'ForgotPassword' : scene === 'bind' ? 'BindNewIdentifier' : 'Generic';
+    const caller = await ctx.caller();
+    await verification.sendCode({ channel: 'phone', identifier: phone, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId: caller?.user.id ?? null });
+    return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
+  }));
+  app.get('/api/v2/users/me/security-level', hidden, rest(async (ctx) => securityLevel.compute((await ctx.requireCaller()).user)));
+  app.get('/api/v2/users/me/orgs', hidden, rest(async (ctx) => {
+    await ctx.requireCaller();
+    return [];
+  }));
+};
+
+/** A UDV value as the SDK sends it: `JSON.stringify(value)` text, read back (a non-JSON text is the string itself). */
+function decodeUdv(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
