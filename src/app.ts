@@ -44,7 +44,7 @@ import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
 import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
-import { authingRoutes } from './http/authing/index.js';
+import { AUTHING_CORS_HEADERS, authingRoutes } from './http/authing/index.js';
 import { AuthingKeys } from './http/authing/keys.js';
 import { AuthingTokens } from './http/authing/tokens.js';
 import { metricsRoutes } from './http/metrics.js';
@@ -333,7 +333,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closing) reply.header('connection', 'close');
       done(null, payload);
     });
-    await server.register(cors, { origin: '*', exposedHeaders: ['Retry-After', 'Total-Number', 'Link', 'X-Request-Id'] });
+    const exposedHeaders = ['Retry-After', 'Total-Number', 'Link', 'X-Request-Id'];
+    const authingOrigins = new Set(config.authing.corsOrigins);
+    // Every API answers any origin without credentials, except the Authing surface: its SDK sends cookies
+    // (axios `withCredentials`), so configured origins get themselves and credentials (AUTHING_CORS).
+    await server.register(cors, {
+      delegator: (request, done) => {
+        const origin = request.headers.origin;
+        const authingPath = /^\/(?:graphql\/v2|api\/v2\/)/.test(request.url);
+        if (authingPath && typeof origin === 'string' && authingOrigins.has(origin)) {
+          done(null, { origin, credentials: true, exposedHeaders, allowedHeaders: AUTHING_CORS_HEADERS, maxAge: 600 });
+        } else {
+          done(null, { origin: authingPath ? false : '*', exposedHeaders });
+        }
+      },
+    });
     if (config.metricsToken) await server.register(metricsRoutes, { token: config.metricsToken, hasher, db: database.db });
     await server.register(swagger, {
       openapi: {
@@ -423,7 +437,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         keys: new AuthingKeys(store.authingKeys, clock, { rotationDays: authing.keyRotationDays, graceSeconds: authing.keyGraceSeconds, rejectionKey: authing.secret }),
         tokens: new AuthingTokens(sessions, clock, { secret: authing.secret, appId: authing.appId, userPoolId, ttlSeconds: authing.tokenTtlSeconds, issuer: issuerOf(config) }),
         userPoolId,
-        corsOrigins: authing.corsOrigins,
       });
     }
     await server.ready();

@@ -1,6 +1,8 @@
 import { AuthenticationClient } from 'authing-js-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
+import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
+import { openSignInPage } from './oidc-helpers.js';
 import { extractCode, type SmsWebhookPeer, type SmtpSink, startSmsWebhook, startSmtpSink } from './peers.js';
 
 /**
@@ -37,7 +39,9 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     db = await database();
     t = await startAppWithPublicUrl({
       databaseUrl: db.url,
-      authing: { appId: APP_ID, secret: SECRET },
+      authing: { appId: APP_ID, secret: SECRET, corsOrigins: ['https://app.example.com'] },
+      leancloud: LC_KEYS,
+      lockout: { maxFailures: 4 },
       email: { smtpUrl: smtp.url, from: 'Tessera Test <auth@tessera.test>' },
       sms: { webhookUrl: sms.url, webhookSecret: 'a-very-long-webhook-secret', timeoutSeconds: 2 },
       codes: { resendIntervalSeconds: 0, perIdentifierPerHour: 1000, perIpPerHour: 100_000 },
@@ -143,5 +147,79 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     expect(e.message).toBe('Incorrect username or password');
     // A client that sends the password unencrypted: the bytes are no PKCS#1 block → a wrong password.
     await authingError(client({ encryptFunction: async (p: string) => Buffer.from(p).toString('base64') }).loginByEmail(email, PW), 2333);
+  });
+
+  it('one account on every surface: a user made through /api/v2 signs in on /api/auth, /oidc and /1.1, and the other way round; failures lock it everywhere (2005)', async () => {
+    const username = uniq('cross');
+    const sdkUser = await client().registerByUsername(username, PW);
+    expect((await t.call('POST', '/api/auth/sign-in', { body: { username, password: PW } })).status).toBe(200);
+    expect((await lcFetch(t.base, 'POST', '/1.1/login', { body: { username, password: PW } })).status).toBe(200);
+    const web = await t.app.services.applications.create({ name: 'Web', type: 'traditional', redirectUris: ['https://rp.example.com/cb'] });
+    const page = await openSignInPage(t.base, { id: web.application.id, secret: web.secret! }, 'https://rp.example.com/cb');
+    expect((await page.post({ identifier: username, password: PW })).status).toBe(303);
+
+    const other = uniq('native');
+    const native = await t.call('POST', '/api/auth/sign-up', { body: { username: other, password: PW } });
+    expect(native.status).toBe(201);
+    expect((await client().loginByUsername(other, PW)).id).toBe((await native.json()).user.id);
+
+    // Wrong passwords from three surfaces count together: the fourth failure locks the account, and the
+    // Authing SDK then hears 2005 even with the right password.
+    await authingError(client().loginByUsername(username, 'wrong-password-1'), 2333);
+    expect((await t.call('POST', '/api/auth/sign-in', { body: { username, password: 'wrong-password-2' } })).status).toBe(401);
+    expect((await lcFetch(t.base, 'POST', '/1.1/login', { body: { username, password: 'wrong-password-3' } })).status).toBe(400);
+    await authingError(client().loginByUsername(username, 'wrong-password-4'), 2333);
+    await authingError(client().loginByUsername(username, PW), 2005);
+    expect(sdkUser.id).toMatch(/^[0-9a-f]{24}$/);
+  });
+
+  it('answers browsers of configured origins with credentials (and Authing headers), others without CORS', async () => {
+    const preflight = await fetch(`${t.base}/graphql/v2`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-authing-app-id' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('x-authing-app-id');
+    const stranger = await fetch(`${t.base}/api/v2/.well-known`, { headers: { origin: 'https://evil.example' } });
+    expect(stranger.status).toBe(200);
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+    // The other surfaces keep answering any origin without credentials.
+    const status = await fetch(`${t.base}/api/status`, { headers: { origin: 'https://evil.example' } });
+    expect(status.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('dispatches every operation of the covered methods (the SDK’s own documents); unknown operations and malformed bodies are Authing errors, never 5xx', async () => {
+    const documents = (await import('authing-js-sdk/build/main/types/graphql.v2.js')) as unknown as Record<string, unknown>;
+    const covered = [
+      'RegisterByEmailDocument', 'RegisterByUsernameDocument', 'RegisterByPhoneCodeDocument', 'LoginByEmailDocument', 'LoginByUsernameDocument',
+      'LoginByPhonePasswordDocument', 'LoginByPhoneCodeDocument', 'LoginBySubAccountDocument', 'UserDocument', 'UpdateUserDocument', 'CheckLoginStatusDocument',
+      'RefreshTokenDocument', 'IsUserExistsDocument', 'CheckPasswordStrengthDocument', 'UpdatePasswordDocument', 'ResetPasswordDocument', 'SendEmailDocument',
+      'UdvDocument', 'SetUdvDocument', 'SetUdvBatchDocument', 'RemoveUdvDocument',
+    ];
+    const graphql = async (body: unknown) => {
+      const res = await fetch(`${t.base}/graphql/v2`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-authing-app-id': APP_ID }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    };
+    for (const name of covered) {
+      const query = documents[name];
+      expect(typeof query, name).toBe('string');
+      const answer = await graphql({ query, variables: {} });
+      expect(answer.status, name).toBe(200);
+      // Dispatched: never the "unsupported operation" answer (empty variables give a parameter or login error instead).
+      const message = answer.body.errors?.[0]?.message;
+      expect(message?.data?.tesseraCode, name).not.toBe('request.not_found');
+    }
+    for (const body of ['{"query": "mutation nope { nope }"}', '{not json', '[]', '{"query": 42}', '{"query": "query user { user { id } }", "variables": [1, 2]}', '']) {
+      const answer = await graphql(body);
+      expect(answer.status, body).toBe(200);
+      // 2231 (bad request), or for the well-formed user query without a token 2020 (not logged in).
+      expect([2231, 2020], body).toContain(answer.body.errors[0].message.code);
+    }
+    const garbage = await graphql({ query: documents.LoginByEmailDocument, variables: { input: { email: 'x@example.com', password: 'not base64 !!' } } });
+    expect(garbage.body.errors[0].message.code).toBe(2333);
+    const wrongSize = await graphql({ query: documents.LoginByEmailDocument, variables: { input: { email: 'x@example.com', password: Buffer.alloc(17).toString('base64') } } });
+    expect(wrongSize.body.errors[0].message.code).toBe(2333);
   });
 });

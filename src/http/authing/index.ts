@@ -32,12 +32,16 @@ export interface AuthingRoutesOptions {
   keys: AuthingKeys;
   tokens: AuthingTokens;
   userPoolId: string;
-  /** Origins allowed to call from a browser (with credentials). */
-  corsOrigins: readonly string[];
 }
 
-/** Authing's request headers a browser must be allowed to send (shared/specs/authing.md §1.2). */
-const ALLOWED_HEADERS = 'content-type, authorization, x-authing-app-id, x-authing-userpool-id, x-authing-app-tenant-id, x-authing-request-from, x-authing-sdk-version, x-authing-lang';
+/**
+ * Authing's request headers a browser must be allowed to send (shared/specs/authing.md §1.2): the CORS
+ * answer of configured origins (`authing.corsOrigins`, with credentials; app.ts).
+ */
+export const AUTHING_CORS_HEADERS = [
+  'content-type', 'authorization', 'x-authing-app-id', 'x-authing-userpool-id', 'x-authing-app-tenant-id',
+  'x-authing-request-from', 'x-authing-sdk-version', 'x-authing-lang',
+];
 
 /** One request's context: who calls (lazily), in which language, from where. */
 interface Ctx {
@@ -77,17 +81,16 @@ export function operationName(query: unknown): string | undefined {
 export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (app, o) => {
   const { auth, users, sessions, verification, policy, self, customFields, securityLevel, sdkAuth, keys, tokens, userPoolId } = o;
 
-  // Browsers: credentials with the exact origin, for configured origins only.
-  app.addHook('onRequest', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (typeof origin === 'string' && o.corsOrigins.includes(origin)) {
-      reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
-      if (request.method === 'OPTIONS') {
-        reply.header('access-control-allow-methods', 'GET, POST, OPTIONS').header('access-control-allow-headers', ALLOWED_HEADERS).header('access-control-max-age', '600');
-        return reply.status(204).send();
-      }
-    }
+  app.addHook('onRequest', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
+  });
+  // What fails before a handler (a body that is not JSON, too large, a wrong content type) still answers
+  // Authing's way: HTTP 200 with its error shape.
+  app.setErrorHandler((error, request, reply) => {
+    const e = toAuthingError(error, authingLang(request.headers['x-authing-lang']));
+    request.errorCode = String(e.data.tesseraCode);
+    if (e.code === 500) request.log.error({ err: error }, 'authing request failed');
+    return reply.status(200).send(request.url.startsWith('/graphql/') ? { data: null, errors: [{ message: e }] } : e);
   });
 
   const context = (request: FastifyRequest): Ctx => {
