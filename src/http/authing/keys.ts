@@ -15,7 +15,7 @@ const KEY_CACHE_MS = 10_000;
  * database as PKCS#8 PEM.
  */
 export class AuthingKeys {
-  private cache: { loadedAt: number; current: AuthingKeyRecord; usable: KeyObject[] } | undefined;
+  private cache: { loadedAt: number; current: AuthingKeyRecord; keys: Array<{ key: KeyObject; retiredAt: number | null }> } | undefined;
   private loading: Promise<void> | undefined;
 
   constructor(
@@ -34,7 +34,11 @@ export class AuthingKeys {
    * stand-in that no password matches (see rsa.ts).
    */
   async decrypt(ciphertextB64: string): Promise<Decrypted> {
-    return decryptPkcs1(ciphertextB64, (await this.state()).usable, this.options.rejectionKey);
+    const { keys } = await this.state();
+    // The grace period is checked at each use (not when the list was cached).
+    const graceStart = this.clock.now() - this.options.graceSeconds * 1000;
+    const usable = keys.filter((k) => k.retiredAt === null || k.retiredAt >= graceStart).map((k) => k.key);
+    return decryptPkcs1(ciphertextB64, usable, this.options.rejectionKey);
   }
 
   /**
@@ -84,9 +88,9 @@ export class AuthingKeys {
       current = keys.find((k) => k.retiredAt === null)!;
     }
     const graceStart = now - this.options.graceSeconds * 1000;
-    const usable = keys.filter((k) => k.retiredAt === null || k.retiredAt >= graceStart);
+    const kept = keys.filter((k) => k.retiredAt === null || k.retiredAt >= graceStart);
     // The current key first: most passwords are encrypted with it.
-    usable.sort((a, b) => (a.id === current!.id ? -1 : b.id === current!.id ? 1 : b.createdAt - a.createdAt));
-    this.cache = { loadedAt: now, current: current!, usable: usable.map((k) => privateKeyOf(k.privatePem)) };
+    kept.sort((a, b) => (a.id === current!.id ? -1 : b.id === current!.id ? 1 : b.createdAt - a.createdAt));
+    this.cache = { loadedAt: now, current: current!, keys: kept.map((k) => ({ key: privateKeyOf(k.privatePem), retiredAt: k.retiredAt })) };
   }
 }
