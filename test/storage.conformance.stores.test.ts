@@ -1276,6 +1276,36 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       });
     });
 
+    describe('AuthingKeyStore', () => {
+      const keys = () => store.authingKeys;
+      const key = (id: string, createdAt: number) => ({ id, privatePem: `priv-${id}`, publicPem: `pub-${id}`, createdAt, retiredAt: null });
+
+      it('rotate makes the key current and retires the current one at its creation; list is newest first; a stale expected id writes nothing', async () => {
+        const a = key(uid('ka'), T);
+        expect(await keys().rotate(a, null)).toBe(true);
+        expect(await keys().rotate(key(uid('kx'), T + 1), null)).toBe(false); // a current key exists
+        const b = key(uid('kb'), T + 10);
+        expect(await keys().rotate(b, a.id)).toBe(true);
+        const listed = (await keys().list()).filter((k) => k.id === a.id || k.id === b.id);
+        expect(listed).toStrictEqual([b, { ...a, retiredAt: T + 10 }]);
+        expect(await keys().rotate(key(uid('kc'), T + 20), a.id)).toBe(false); // a is no longer current
+        expect((await keys().list()).filter((k) => k.retiredAt === null).map((k) => k.id)).toEqual([b.id]);
+      });
+
+      it('of concurrent rotations from one current key exactly one wins; deleteRetiredBefore removes only retired keys older than the time', async () => {
+        const current = (await keys().list()).find((k) => k.retiredAt === null)!;
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => keys().rotate(key(uid(`kr${i}`), T + 100 + i), current.id)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await keys().list()).filter((k) => k.retiredAt === null)).toHaveLength(1);
+        const before = await keys().list();
+        const removed = await keys().deleteRetiredBefore(T + 50);
+        const after = await keys().list();
+        expect(removed).toBe(before.filter((k) => k.retiredAt !== null && k.retiredAt < T + 50).length);
+        expect(after.every((k) => k.retiredAt === null || k.retiredAt >= T + 50)).toBe(true);
+        expect(after.some((k) => k.retiredAt === null)).toBe(true);
+      });
+    });
+
     describe('SignInPreferenceStore', () => {
       const prefs = () => store.signInPreferences;
 
