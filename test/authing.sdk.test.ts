@@ -222,4 +222,54 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     const wrongSize = await graphql({ query: documents.LoginByEmailDocument, variables: { input: { email: 'x@example.com', password: Buffer.alloc(17).toString('base64') } } });
     expect(wrongSize.body.errors[0].message.code).toBe(2333);
   });
+
+  it('binds, changes and unbinds email and phone with codes; custom data (UDF) typed; the security level', async () => {
+    const username = uniq('bind');
+    const a = client();
+    await a.registerByUsername(username, PW);
+    await a.loginByUsername(username, PW);
+
+    // Bind an email (a code to the new address), then a phone.
+    const email = `${username}@example.com`;
+    let before = smtp.messages.length;
+    await a.sendEmail(email, 'VERIFY_CODE' as never);
+    let mail = await smtp.waitFor((m, i) => i >= before && m.to.toLowerCase() === email, 5000);
+    const withEmail = await a.bindEmail(email, extractCode(mail.text));
+    expect(withEmail).toMatchObject({ email, emailVerified: true });
+    const phone = `138${String(Date.now()).slice(-8)}`;
+    let sent = sms.requests.length;
+    await a.sendSmsCode(phone);
+    let req = await sms.waitFor((r, i) => i >= sent && r.json.to === `+86${phone}`, 5000);
+    await authingError(a.bindPhone(phone, req.json.code === '000000' ? '111111' : '000000'), 2001);
+    sent = sms.requests.length;
+    await a.sendSmsCode(phone);
+    req = await sms.waitFor((r, i) => i >= sent && r.json.to === `+86${phone}`, 5000);
+    expect(await a.bindPhone(phone, req.json.code as string)).toMatchObject({ phone, phoneVerified: true });
+
+    // Change the email: codes to the new and the old address.
+    const next = `${username}.new@example.com`;
+    before = smtp.messages.length;
+    await a.sendEmail(next, 'VERIFY_CODE' as never);
+    mail = await smtp.waitFor((m, i) => i >= before && m.to.toLowerCase() === next, 5000);
+    const newCode = extractCode(mail.text);
+    before = smtp.messages.length;
+    await a.sendEmail(email, 'VERIFY_CODE' as never);
+    const oldMail = await smtp.waitFor((m, i) => i >= before && m.to.toLowerCase() === email, 5000);
+    expect((await a.updateEmail(next, newCode, email, extractCode(oldMail.text))).email).toBe(next);
+    expect((await a.unbindPhone()).phone).toBeNull();
+
+    // Typed custom data: defined keys only, values typed on the way back.
+    await t.app.services.sdk.customFields.define({ key: 'age', type: 'NUMBER' });
+    await t.app.services.sdk.customFields.define({ key: 'school', type: 'STRING' });
+    expect(await a.setUdfValue({ age: 20, school: '华中科技大学' })).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'age', value: '20' })]));
+    expect(await a.getUdfValue()).toEqual({ age: 20, school: '华中科技大学' });
+    await a.removeUdfValue('age');
+    expect(await a.getUdfValue()).toEqual({ school: '华中科技大学' });
+    await authingError(a.setUdfValue({ nosuchkey: 1 }), 2231);
+
+    const level = await a.getSecurityLevel();
+    expect(level).toMatchObject({ email: true, phone: false, password: true, mfa: false });
+    expect(level.score).toBeGreaterThan(0);
+    expect((await a.getCurrentUser())?.id).toBe(withEmail.id);
+  });
 });

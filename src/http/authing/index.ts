@@ -143,6 +143,21 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
   /** Authing codes carry no scene: the newest live code of these purposes for the number is the one meant. */
   const purposeFor = async (channel: 'phone' | 'email', identifier: string, purposes: CodePurpose[]) =>
     (await verification.latestLivePurpose(channel, identifier, purposes)) ?? purposes[0]!;
+  /**
+   * The purpose of a code a signed-in user asks for (Authing's codes carry no scene): to another address
+   * it proves that address for binding (BindNewIdentifier, no owner); to the user's own address it is
+   * their old-address proof (Generic, owned by them); without a session, the scene's purpose.
+   */
+  const forCaller = (caller: Caller | undefined, channel: 'phone' | 'email', identifier: string, scenePurpose: CodePurpose): { purpose: CodePurpose; userId: string | null } => {
+    if (!caller || scenePurpose !== 'Generic') return { purpose: scenePurpose, userId: null };
+    let own: boolean;
+    try {
+      own = channel === 'phone' ? users.normalize('phone', identifier) === caller.user.primaryPhone : identifier.toLowerCase() === caller.user.primaryEmail?.toLowerCase();
+    } catch {
+      own = false;
+    }
+    return own ? { purpose: 'Generic', userId: caller.user.id } : { purpose: 'BindNewIdentifier', userId: null };
+  };
   const udvAnswer = async (user: UserRecord) => authingUdv(await customFields.valuesOf(await users.require(user.id)));
 
   const signIn = (kind: IdentifierKind, field: string) => async (vars: Variables, ctx: Ctx) => {
@@ -291,10 +306,53 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       const email = str(vars.email);
       if (!email) throw invalid('email');
       const scene = str(vars.scene) ?? 'VERIFY_CODE';
-      const purpose: CodePurpose = /RESET_PASSWORD/.test(scene) ? 'ForgotPassword' : scene === 'VERIFY_EMAIL' ? 'VerifyEmail' : scene === 'LOGIN_VERIFY_CODE' ? 'SignIn' : scene === 'REGISTER_VERIFY_CODE' ? 'Register' : 'Generic';
       const caller = await ctx.caller();
-      await verification.sendCode({ channel: 'email', identifier: email, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId: caller?.user.id ?? null });
+      const scenePurpose: CodePurpose = /RESET_PASSWORD/.test(scene) ? 'ForgotPassword' : scene === 'VERIFY_EMAIL' ? 'VerifyEmail' : scene === 'LOGIN_VERIFY_CODE' ? 'SignIn' : scene === 'REGISTER_VERIFY_CODE' ? 'Register' : 'Generic';
+      const { purpose, userId } = forCaller(caller, 'email', email, scenePurpose);
+      await verification.sendCode({ channel: 'email', identifier: email, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId });
       return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
+    },
+    async bindPhone(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const code = str(vars.phoneCode);
+      if (!code) throw invalid('phoneCode');
+      return view(await self.bindIdentifier(caller, { channel: 'phone', value: phoneOf(vars), code }), caller.token);
+    },
+    async updatePhone(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const code = str(vars.phoneCode);
+      if (!code) throw invalid('phoneCode');
+      const oldPhone = str(vars.oldPhone);
+      if (oldPhone && users.normalize('phone', phoneFromAuthing(oldPhone, str(vars.oldPhoneCountryCode) ?? null)) !== caller.user.primaryPhone) {
+        throw new AppError('request.invalid', { message: 'oldPhone is not the current phone number.' });
+      }
+      const oldCode = str(vars.oldPhoneCode);
+      return view(await self.bindIdentifier(caller, { channel: 'phone', value: phoneOf(vars), code, ...(oldCode ? { oldCode, verifyOld: true } : {}) }), caller.token);
+    },
+    async unbindPhone(_vars, ctx) {
+      const caller = await ctx.requireCaller();
+      return view(await self.removeIdentifier(caller, 'phone'), caller.token);
+    },
+    async bindEmail(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const email = str(vars.email);
+      const code = str(vars.emailCode);
+      if (!email || !code) throw invalid('email and emailCode');
+      return view(await self.bindIdentifier(caller, { channel: 'email', value: email, code }), caller.token);
+    },
+    async updateEmail(vars, ctx) {
+      const caller = await ctx.requireCaller();
+      const email = str(vars.email);
+      const code = str(vars.emailCode);
+      if (!email || !code) throw invalid('email and emailCode');
+      const oldEmail = str(vars.oldEmail);
+      if (oldEmail && oldEmail.toLowerCase() !== caller.user.primaryEmail?.toLowerCase()) throw new AppError('request.invalid', { message: 'oldEmail is not the current email.' });
+      const oldCode = str(vars.oldEmailCode);
+      return view(await self.bindIdentifier(caller, { channel: 'email', value: email, code, ...(oldCode ? { oldCode, verifyOld: true } : {}) }), caller.token);
+    },
+    async unbindEmail(_vars, ctx) {
+      const caller = await ctx.requireCaller();
+      return view(await self.removeIdentifier(caller, 'email'), caller.token);
     },
     async udv(_vars, ctx) {
       return udvAnswer((await ctx.requireCaller()).user);
@@ -369,9 +427,10 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     const body = obj(request.body);
     const phone = phoneOf(body);
     const scene = str(body.scene);
-    const purpose: CodePurpose = scene === 'login' ? 'SignIn' : scene === 'register' ? 'Register' : scene === 'reset' ? 'ForgotPassword' : scene === 'bind' ? 'BindNewIdentifier' : 'Generic';
+    const scenePurpose: CodePurpose = scene === 'login' ? 'SignIn' : scene === 'register' ? 'Register' : scene === 'reset' ? 'ForgotPassword' : scene === 'bind' ? 'BindNewIdentifier' : 'Generic';
     const caller = await ctx.caller();
-    await verification.sendCode({ channel: 'phone', identifier: phone, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId: caller?.user.id ?? null });
+    const { purpose, userId } = forCaller(caller, 'phone', phone, scenePurpose);
+    await verification.sendCode({ channel: 'phone', identifier: phone, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId });
     return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
   }));
   app.get('/api/v2/users/me/security-level', hidden, rest(async (ctx) => securityLevel.compute((await ctx.requireCaller()).user)));
