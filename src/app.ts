@@ -436,7 +436,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         sdkAuth: sdk.sdkAuth,
         keys: new AuthingKeys(store.authingKeys, clock, { rotationDays: authing.keyRotationDays, graceSeconds: authing.keyGraceSeconds, rejectionKey: authing.secret }),
         tokens: new AuthingTokens(sessions, clock, { secret: authing.secret, appId: authing.appId, userPoolId, ttlSeconds: authing.tokenTtlSeconds, issuer: issuerOf(config) }),
+        credentials,
         userPoolId,
+        poolSecret: authing.secret,
       });
     }
     await server.ready();

@@ -1,4 +1,4 @@
-import { AuthenticationClient } from 'authing-js-sdk';
+import { AuthenticationClient, ManagementClient } from 'authing-js-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { LC_KEYS, lcFetch } from './leancloud-helpers.js';
@@ -271,5 +271,47 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     expect(level).toMatchObject({ email: true, phone: false, password: true, mfa: false });
     expect(level.score).toBeGreaterThan(0);
     expect((await a.getCurrentUser())?.id).toBe(withEmail.id);
+  });
+
+  it('ManagementClient with userPoolId + secret: create, detail, update, exists, find, list, search, UDF, delete; a wrong secret gets no token', async () => {
+    const mgmt = new ManagementClient({ userPoolId: APP_ID, secret: SECRET, host: t.base });
+    const username = uniq('adm');
+    const created = await mgmt.users.create({ username, email: `${username}@example.com`, password: PW, nickname: 'Adm' });
+    expect(created).toMatchObject({ username, email: `${username}@example.com`, nickname: 'Adm', password: null });
+    // The user signs in with that password through the AuthenticationClient (and /api/auth).
+    expect((await client().loginByUsername(username, PW)).id).toBe(created.id);
+    expect((await mgmt.users.detail(created.id)).username).toBe(username);
+    const updated = await mgmt.users.update(created.id, { name: 'Admin Made', phone: '13700001234', password: 'amber-canyon-4-whistle' });
+    expect(updated).toMatchObject({ name: 'Admin Made', phone: '13700001234', phoneCountryCode: '+86' });
+    await authingError(client().loginByUsername(username, PW), 2333);
+    expect((await client().loginByUsername(username, 'amber-canyon-4-whistle')).id).toBe(created.id);
+    expect(await mgmt.users.exists({ username })).toBe(true);
+    expect(await mgmt.users.exists({ username: `${username}-nobody` })).toBe(false);
+    expect((await mgmt.users.find({ email: `${username}@example.com` }))?.id).toBe(created.id);
+    const page = await mgmt.users.list(1, 5);
+    expect(page.totalCount).toBeGreaterThan(0);
+    expect(page.list.length).toBeLessThanOrEqual(5);
+    const found = await mgmt.users.search(username);
+    expect(found.list.map((u: { id: string }) => u.id)).toEqual([created.id]);
+    await authingError(mgmt.users.create({ username, password: PW }), 2034);
+
+    await mgmt.udf.set('USER' as never, 'plan', 'STRING' as never, 'Plan');
+    expect((await mgmt.udf.list('USER' as never)).map((f: { key: string }) => f.key)).toContain('plan');
+    await mgmt.users.setUdfValue(created.id, { plan: 'gold' });
+    expect(await mgmt.users.getUdfValue(created.id)).toMatchObject({ plan: 'gold' });
+    await mgmt.users.removeUdfValue(created.id, 'plan');
+    expect(await mgmt.users.getUdfValue(created.id)).not.toHaveProperty('plan');
+
+    await mgmt.users.delete(created.id);
+    await authingError(mgmt.users.detail(created.id), 2004);
+    // A wrong pool secret: no management token, so nothing is answered.
+    const intruder = new ManagementClient({ userPoolId: APP_ID, secret: 'not-the-pool-secret-123', host: t.base });
+    await authingError(intruder.users.list(1, 5), 2020);
+    // A user token is no management token.
+    const plain = uniq('plain');
+    await client().registerByUsername(plain, PW);
+    const userToken = (await client().loginByUsername(plain, PW)).token!;
+    const asUser = new ManagementClient({ userPoolId: APP_ID, accessToken: userToken, host: t.base });
+    await authingError(asUser.users.list(1, 5), 2020);
   });
 });

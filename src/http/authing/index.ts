@@ -10,6 +10,9 @@ import type { SignedIn } from '../../domain/sign-in/types.js';
 import type { IdentifierKind } from '../../domain/users/identifiers.js';
 import type { UserService } from '../../domain/users/index.js';
 import type { CodePurpose, VerificationService } from '../../domain/verification/index.js';
+import type { CredentialService } from '../../domain/credentials/index.js';
+import type { CustomFieldType } from '../../domain/account/custom-fields.js';
+import { constantTimeEqual } from '../../util/crypto.js';
 import { AppError } from '../../errors/index.js';
 import type { UserRecord } from '../../storage/store.js';
 import { requestMeta } from '../request-meta.js';
@@ -31,7 +34,11 @@ export interface AuthingRoutesOptions {
   sdkAuth: SdkAuthService;
   keys: AuthingKeys;
   tokens: AuthingTokens;
+  /** Admin password changes (Authing ManagementClient users.update). */
+  credentials: CredentialService;
   userPoolId: string;
+  /** The pool secret: `accessToken(userPoolId, secret)` trades it for a management token. */
+  poolSecret: string;
 }
 
 /**
@@ -52,6 +59,8 @@ interface Ctx {
   caller(): Promise<Caller | undefined>;
   /** The caller, required. @throws AppError `auth.unauthorized` (2020) */
   requireCaller(): Promise<Caller>;
+  /** Whether the Bearer token is a management token (ManagementClient). */
+  isManagement(): Promise<boolean>;
 }
 
 /** A caller: the live session of its token, and the token itself (echoed on user answers, as Authing does). */
@@ -79,7 +88,7 @@ export function operationName(query: unknown): string | undefined {
  * are HS256 JWTs bound to a first-party session (tokens.ts). An adapter only: every rule is the domain's.
  */
 export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (app, o) => {
-  const { auth, users, sessions, verification, policy, self, customFields, securityLevel, sdkAuth, keys, tokens, userPoolId } = o;
+  const { auth, users, sessions, verification, policy, self, customFields, securityLevel, sdkAuth, keys, tokens, credentials, userPoolId } = o;
 
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -105,10 +114,19 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       })();
       return resolved;
     };
+    let management: Promise<boolean> | undefined;
     return {
       request,
       meta: requestMeta(request),
       lang: authingLang(request.headers['x-authing-lang']),
+      isManagement: () => {
+        management ??= (async () => {
+          const header = request.headers.authorization;
+          const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : '';
+          return token !== '' && tokens.isManagement(token);
+        })();
+        return management;
+      },
       caller,
       requireCaller: async () => {
         const c = await caller();
@@ -189,7 +207,137 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     return answerSignedIn(signedIn, input.generateToken === true || input.forceLogin === true);
   };
 
+  /** @throws AppError `auth.unauthorized` (2020) unless the Bearer token is a management token */
+  const requireManagement = async (ctx: Ctx) => {
+    if (!(await ctx.isManagement())) throw new AppError('auth.unauthorized');
+  };
+  /** The user of a management call's `id`/`targetId`. @throws AppError `user.not_found` (2004) */
+  const target = async (id: unknown) => {
+    const value = str(id);
+    if (!value) throw invalid('id');
+    return users.require(value);
+  };
+  /** Authing's field names of a management update, in the domain's terms. */
+  const adminChanges = (input: Record<string, unknown>) => {
+    const claims = ['givenName', 'familyName', 'middleName', 'nickname', 'preferredUsername', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale'] as const;
+    const profile: Record<string, string> = {};
+    for (const c of claims) if (typeof input[c] === 'string') profile[c] = input[c] as string;
+    return {
+      ...(input.username !== undefined ? { username: (input.username as string | null) ?? null } : {}),
+      ...(input.email !== undefined ? { primaryEmail: (input.email as string | null) ?? null } : {}),
+      ...(input.phone !== undefined ? { primaryPhone: input.phone ? phoneFromAuthing(String(input.phone), str(input.phoneCountryCode) ?? null) : null } : {}),
+      ...(input.name !== undefined ? { name: (input.name as string | null) ?? null } : {}),
+      ...(input.photo !== undefined ? { avatar: (input.photo as string | null) ?? null } : {}),
+      ...(Object.keys(profile).length > 0 ? { profile } : {}),
+    };
+  };
+  const UDF_TYPES: Record<string, CustomFieldType> = { STRING: 'STRING', NUMBER: 'NUMBER', BOOLEAN: 'BOOLEAN', DATETIME: 'DATETIME', OBJECT: 'OBJECT' };
+  const udfOf = (f: { key: string; type: string; label: string | null }) => ({ targetType: 'USER', dataType: f.type, key: f.key, label: f.label ?? f.key, options: null });
+  const requireUserTarget = (vars: Variables) => {
+    if (vars.targetType !== undefined && vars.targetType !== 'USER') throw new AppError('request.invalid', { message: 'Only USER custom fields are kept.' });
+  };
+
   const operations: Record<string, Handler> = {
+    // ManagementClient (shared/specs/authing.md §9): the pool secret buys a management token.
+    async accessToken(vars) {
+      const pool = str(vars.userPoolId) ?? '';
+      const secret = str(vars.secret) ?? '';
+      // Both compared in constant time; a wrong pair is "not logged in".
+      const ok = constantTimeEqual(pool, userPoolId) && constantTimeEqual(secret, o.poolSecret);
+      if (!ok) throw new AppError('auth.unauthorized');
+      const minted = await tokens.mintManagement();
+      return { accessToken: minted.token, iat: minted.iat, exp: minted.exp };
+    },
+    async createUser(vars, ctx) {
+      await requireManagement(ctx);
+      const info = obj(vars.userInfo);
+      const secret = info.password === undefined || info.password === null ? null : await password(info.password);
+      const keep = vars.keepPassword === true;
+      const created = await users.create(
+        {
+          username: str(info.username) ?? null,
+          email: str(info.email) ?? null,
+          phone: str(info.phone) ? phoneFromAuthing(str(info.phone)!, str(info.phoneCountryCode) ?? null) : null,
+          ...(keep ? { passwordHash: secret } : { password: secret }),
+          name: str(info.name) ?? null,
+          avatar: str(info.photo) ?? null,
+          emailVerified: info.emailVerified === true,
+          phoneVerified: info.phoneVerified === true,
+          ...(str(info.nickname) ? { profile: { nickname: str(info.nickname)! } } : {}),
+          ...(vars.resetPasswordOnFirstLogin === true ? { passwordResetRequired: true } : {}),
+        },
+        { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
+      );
+      return view(created);
+    },
+    async deleteUser(vars, ctx) {
+      await requireManagement(ctx);
+      const user = await target(vars.id);
+      await users.delete(user.id);
+      return { code: 200, message: ctx.lang === 'en-US' ? 'Deleted' : '删除成功' };
+    },
+    async users(vars, ctx) {
+      await requireManagement(ctx);
+      const page = Math.max(1, Number(vars.page) || 1);
+      const limit = Math.min(100, Math.max(1, Number(vars.limit) || 10));
+      const { users: list, total } = await users.list({ terms: [], joint: 'or', caseSensitive: false, offset: (page - 1) * limit, limit });
+      return { totalCount: total, list: await Promise.all(list.map((u) => view(u))) };
+    },
+    async searchUser(vars, ctx) {
+      await requireManagement(ctx);
+      const query = str(vars.query);
+      if (!query) throw invalid('query');
+      const page = Math.max(1, Number(vars.page) || 1);
+      const limit = Math.min(100, Math.max(1, Number(vars.limit) || 10));
+      const map: Record<string, 'username' | 'primaryEmail' | 'primaryPhone' | 'name'> = { username: 'username', email: 'primaryEmail', phone: 'primaryPhone', name: 'name', nickname: 'name' };
+      const asked = Array.isArray(vars.fields) && vars.fields.length > 0 ? (vars.fields as unknown[]).map(String) : Object.keys(map);
+      const fields = [...new Set(asked.map((f) => map[f]).filter((f): f is NonNullable<typeof f> => f !== undefined))];
+      if (fields.length === 0) return { totalCount: 0, list: [] };
+      const like = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const { users: list, total } = await users.list({
+        terms: [{ fields, mode: 'like', values: [like] }],
+        joint: 'or',
+        caseSensitive: false,
+        offset: (page - 1) * limit,
+        limit,
+      });
+      return { totalCount: total, list: await Promise.all(list.map((u) => view(u))) };
+    },
+    async findUser(vars, ctx) {
+      await requireManagement(ctx);
+      const pairs: Array<[IdentifierKind, unknown]> = [['username', vars.username], ['email', vars.email], ['phone', vars.phone]];
+      for (const [kind, value] of pairs) {
+        const v = str(value);
+        if (v) {
+          const found = await users.findByIdentifier(kind, kind === 'phone' ? phoneFromAuthing(v) : v);
+          return found ? view(found) : null;
+        }
+      }
+      throw invalid('username, email or phone');
+    },
+    async setUdf(vars, ctx) {
+      await requireManagement(ctx);
+      requireUserTarget(vars);
+      const key = str(vars.key);
+      const type = UDF_TYPES[String(vars.dataType)];
+      if (!key || !type) throw invalid('key and a dataType of STRING, NUMBER, BOOLEAN, DATETIME or OBJECT');
+      const existing = (await customFields.list()).find((f) => f.key === key);
+      const field = existing ? await customFields.update(key, { label: str(vars.label) ?? null }) : await customFields.define({ key, type, label: str(vars.label) ?? null });
+      return udfOf(field);
+    },
+    async udf(vars, ctx) {
+      await requireManagement(ctx);
+      requireUserTarget(vars);
+      return (await customFields.list()).map(udfOf);
+    },
+    async removeUdf(vars, ctx) {
+      await requireManagement(ctx);
+      requireUserTarget(vars);
+      const key = str(vars.key);
+      if (!key) throw invalid('key');
+      await customFields.remove(key);
+      return { code: 200, message: ctx.lang === 'en-US' ? 'Deleted' : '删除成功' };
+    },
     registerByEmail: register('email'),
     registerByUsername: register('username'),
     async registerByPhoneCode(vars, ctx) {
@@ -224,6 +372,16 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       return view(caller.user, caller.token);
     },
     async updateUser(vars, ctx) {
+      if (await ctx.isManagement()) {
+        // An administrator (ManagementClient users.update): identifiers, profile, password.
+        const user = await target(vars.id);
+        const input = obj(vars.input);
+        let updated = await users.adminUpdate(user.id, adminChanges(input));
+        if (input.password !== undefined && input.password !== null) {
+          updated = await credentials.setPassword({ user: updated, newPassword: await password(input.password), authority: 'admin', audit: { action: 'admin_set_password', ip: ctx.meta.ip ?? null } });
+        }
+        return view(updated);
+      }
       const caller = await ctx.requireCaller();
       if (vars.id !== undefined && vars.id !== null && vars.id !== caller.user.id) throw new AppError('auth.unauthorized');
       const input = obj(vars.input);
@@ -267,10 +425,15 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       return { token: minted.token, iat: minted.iat, exp: minted.exp };
     },
     async isUserExists(vars, ctx) {
+      const admin = await ctx.isManagement();
       const pairs: Array<[IdentifierKind, unknown]> = [['username', vars.username], ['email', vars.email], ['phone', vars.phone]];
       for (const [kind, value] of pairs) {
         const v = str(value);
-        if (v) return sdkAuth.userExists(kind, kind === 'phone' ? phoneFromAuthing(v) : v, ctx.meta);
+        if (!v) continue;
+        const identifier = kind === 'phone' ? phoneFromAuthing(v) : v;
+        // An administrator may ask; end users only under the enumeration setting (sdkAuth's rule).
+        if (admin) return (await users.findByIdentifier(kind, identifier).catch(() => undefined)) !== undefined;
+        return sdkAuth.userExists(kind, identifier, ctx.meta);
       }
       throw invalid('username, email or phone');
     },
@@ -354,7 +517,8 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       const caller = await ctx.requireCaller();
       return view(await self.removeIdentifier(caller, 'email'), caller.token);
     },
-    async udv(_vars, ctx) {
+    async udv(vars, ctx) {
+      if (await ctx.isManagement()) return udvAnswer(await target(vars.targetId));
       return udvAnswer((await ctx.requireCaller()).user);
     },
     async setUdv(vars, ctx) {
@@ -365,7 +529,6 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       return udvAnswer(caller.user);
     },
     async setUdvBatch(vars, ctx) {
-      const caller = await ctx.requireCaller();
       const list = Array.isArray(vars.udvList) ? vars.udvList : [];
       const values: Record<string, unknown> = {};
       for (const item of list) {
@@ -373,13 +536,24 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
         if (!key) throw invalid('udvList[].key');
         values[key] = decodeUdv(obj(item).value);
       }
+      if (await ctx.isManagement()) {
+        const user = await target(vars.targetId);
+        await customFields.setValues(user.id, values);
+        return udvAnswer(user);
+      }
+      const caller = await ctx.requireCaller();
       await self.setCustomFieldValues(caller.user, values);
       return udvAnswer(caller.user);
     },
     async removeUdv(vars, ctx) {
-      const caller = await ctx.requireCaller();
       const key = str(vars.key);
       if (!key) throw invalid('key');
+      if (await ctx.isManagement()) {
+        const user = await target(vars.targetId);
+        await customFields.removeValue(user.id, key);
+        return udvAnswer(user);
+      }
+      const caller = await ctx.requireCaller();
       await self.removeCustomFieldValue(caller.user, key);
       return udvAnswer(caller.user);
     },
@@ -434,6 +608,10 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
   }));
   app.get('/api/v2/users/me/security-level', hidden, rest(async (ctx) => securityLevel.compute((await ctx.requireCaller()).user)));
+  app.get('/api/v2/users/:id', hidden, rest(async (ctx, request) => {
+    await requireManagement(ctx);
+    return view(await target((request.params as { id?: string }).id));
+  }));
   app.get('/api/v2/users/me/orgs', hidden, rest(async (ctx) => {
     await ctx.requireCaller();
     return [];

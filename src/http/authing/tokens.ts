@@ -27,6 +27,9 @@ export interface MintedToken {
 /** Why a token is not accepted (Authing's checkLoginStatus codes: 2206 expired, 2207 wrong). */
 export type TokenRejection = 'expired' | 'invalid';
 
+/** Lifetime of a management token, seconds (the SDK renews it an hour before it expires). */
+const MANAGEMENT_TTL_SECONDS = 86_400;
+
 export class AuthingTokens {
   private readonly key: Uint8Array;
 
@@ -64,6 +67,40 @@ export class AuthingTokens {
       .setExpirationTime(exp)
       .sign(this.key);
     return { token, iat, exp };
+  }
+
+  /**
+   * A management token for the pool-secret holder (Authing's `accessToken(userPoolId, secret)`, §9): an
+   * HS256 JWT of `type: 'management'` for the user-pool audience, valid one day. It names no user and no
+   * session; changing the pool secret ends every such token.
+   */
+  async mintManagement(): Promise<MintedToken> {
+    const iat = Math.floor(this.clock.now() / 1000);
+    const exp = iat + MANAGEMENT_TTL_SECONDS;
+    const token = await new SignJWT({ type: 'management', userPoolId: this.options.userPoolId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(this.options.userPoolId)
+      .setAudience(`${this.options.userPoolId}:management`)
+      .setIssuer(this.options.issuer)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(this.key);
+    return { token, iat, exp };
+  }
+
+  /** Whether `token` is a live management token of this pool (user tokens are not). */
+  async isManagement(token: string): Promise<boolean> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: this.options.issuer,
+        audience: `${this.options.userPoolId}:management`,
+        currentDate: new Date(this.clock.now()),
+      });
+      return payload['type'] === 'management';
+    } catch {
+      return false;
+    }
   }
 
   /**
