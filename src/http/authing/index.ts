@@ -11,6 +11,7 @@ import type { IdentifierKind } from '../../domain/users/identifiers.js';
 import type { UserService } from '../../domain/users/index.js';
 import type { CodePurpose, VerificationService } from '../../domain/verification/index.js';
 import type { CredentialService } from '../../domain/credentials/index.js';
+import { storedHashOfDigest } from '../../domain/credentials/passwords.js';
 import type { CustomFieldType } from '../../domain/account/custom-fields.js';
 import { constantTimeEqual } from '../../util/crypto.js';
 import { AppError } from '../../errors/index.js';
@@ -252,13 +253,14 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       await requireManagement(ctx);
       const info = obj(vars.userInfo);
       const secret = info.password === undefined || info.password === null ? null : await password(info.password);
-      const keep = vars.keepPassword === true;
+      // keepPassword: the value is already a hash (Authing imports bcrypt/argon2 hashes this way), checked by the domain's digest reader.
+      const passwordHash = vars.keepPassword === true && secret !== null ? storedHashOfDigest(secret.startsWith('$2') ? 'Bcrypt' : secret.startsWith('$argon2d$') ? 'Argon2d' : secret.startsWith('$argon2i$') ? 'Argon2i' : 'Argon2id', secret) : undefined;
       const created = await users.create(
         {
           username: str(info.username) ?? null,
           email: str(info.email) ?? null,
           phone: str(info.phone) ? phoneFromAuthing(str(info.phone)!, str(info.phoneCountryCode) ?? null) : null,
-          ...(keep ? { passwordHash: secret } : { password: secret }),
+          ...(passwordHash ? { passwordHash } : { password: secret }),
           name: str(info.name) ?? null,
           avatar: str(info.photo) ?? null,
           emailVerified: info.emailVerified === true,
