@@ -437,6 +437,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         keys: new AuthingKeys(store.authingKeys, clock, { rotationDays: authing.keyRotationDays, graceSeconds: authing.keyGraceSeconds, rejectionKey: authing.secret }),
         tokens: new AuthingTokens(sessions, clock, { secret: authing.secret, appId: authing.appId, userPoolId, ttlSeconds: authing.tokenTtlSeconds, issuer: issuerOf(config) }),
         credentials,
+        forcedReset: sdk.forcedReset,
         userPoolId,
         poolSecret: authing.secret,
       });

@@ -196,7 +196,10 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
       'RegisterByEmailDocument', 'RegisterByUsernameDocument', 'RegisterByPhoneCodeDocument', 'LoginByEmailDocument', 'LoginByUsernameDocument',
       'LoginByPhonePasswordDocument', 'LoginByPhoneCodeDocument', 'LoginBySubAccountDocument', 'UserDocument', 'UpdateUserDocument', 'CheckLoginStatusDocument',
       'RefreshTokenDocument', 'IsUserExistsDocument', 'CheckPasswordStrengthDocument', 'UpdatePasswordDocument', 'ResetPasswordDocument', 'SendEmailDocument',
-      'UdvDocument', 'SetUdvDocument', 'SetUdvBatchDocument', 'RemoveUdvDocument',
+      'UdvDocument', 'SetUdvDocument', 'SetUdvBatchDocument', 'RemoveUdvDocument', 'BindPhoneDocument', 'UpdatePhoneDocument', 'UnbindPhoneDocument',
+      'BindEmailDocument', 'UpdateEmailDocument', 'UnbindEmailDocument', 'ResetPasswordByFirstLoginTokenDocument', 'ResetPasswordByForceResetTokenDocument',
+      'AccessTokenDocument', 'CreateUserDocument', 'DeleteUserDocument', 'UsersDocument', 'SearchUserDocument', 'FindUserDocument', 'SetUdfDocument',
+      'UdfDocument', 'RemoveUdfDocument',
     ];
     const graphql = async (body: unknown) => {
       const res = await fetch(`${t.base}/graphql/v2`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-authing-app-id': APP_ID }, body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -273,6 +276,17 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     expect((await a.getCurrentUser())?.id).toBe(withEmail.id);
   });
 
+  it('linkAccount checks both tokens and the link rules (accounts that both have passwords cannot merge: 2026); a dead token is 2020', async () => {
+    const one = uniq('link1');
+    const two = uniq('link2');
+    await client().registerByUsername(one, PW);
+    await client().registerByUsername(two, PW);
+    const primary = (await client().loginByUsername(one, PW)).token!;
+    const secondary = (await client().loginByUsername(two, PW)).token!;
+    await authingError(client().linkAccount({ primaryUserToken: primary, secondaryUserToken: secondary }), 2026);
+    await authingError(client().linkAccount({ primaryUserToken: primary, secondaryUserToken: `${secondary.slice(0, -4)}AAAA` }), 2020);
+  });
+
   it('ManagementClient with userPoolId + secret: create, detail, update, exists, find, list, search, UDF, delete; a wrong secret gets no token', async () => {
     const mgmt = new ManagementClient({ userPoolId: APP_ID, secret: SECRET, host: t.base });
     const username = uniq('adm');
@@ -301,6 +315,15 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     expect(await mgmt.users.getUdfValue(created.id)).toMatchObject({ plan: 'gold' });
     await mgmt.users.removeUdfValue(created.id, 'plan');
     expect(await mgmt.users.getUdfValue(created.id)).not.toHaveProperty('plan');
+
+    // First login: the administrator asked for a new password (1639 with data.token), set with the token.
+    const fresh = uniq('first');
+    await mgmt.users.create({ username: fresh, password: PW }, { resetPasswordOnFirstLogin: true });
+    const first = await authingError(client().loginByUsername(fresh, PW), 1639);
+    const resetToken = (first.data as { token: string }).token;
+    expect(resetToken).toMatch(/^tpr_/);
+    expect(await client().resetPasswordByFirstLoginToken({ token: resetToken, password: 'copper-meadow-42-quiver' })).toMatchObject({ code: 200 });
+    expect((await client().loginByUsername(fresh, 'copper-meadow-42-quiver')).username).toBe(fresh);
 
     await mgmt.users.delete(created.id);
     await authingError(mgmt.users.detail(created.id), 2004);

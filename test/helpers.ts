@@ -128,6 +128,16 @@ export class LogCapture extends Writable {
   get text() {
     return this.lines.join('\n');
   }
+
+  /**
+   * Whether `secret` appears in the captured log as a value of its own. An all-digit secret (a 6-digit
+   * code) counts only with no digit next to it: it may occur by chance inside a longer number of a log
+   * line (a timestamp, a response time), which is no leak.
+   */
+  mentions(secret: string): boolean {
+    if (!/^\d+$/.test(secret)) return this.text.includes(secret);
+    return new RegExp(`(?<!\\d)${secret}(?!\\d)`).test(this.text);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Limiter } from '../../util/rate-limit.js';
 import type { AuthService, RequestMeta, SignedIn } from './auth.js';
 import type { IdentifierKind } from '../users/identifiers.js';
 import type { Reauthentication } from '../sessions/reauthentication.js';
-import type { SessionService } from '../sessions/index.js';
+import type { ResolvedSession, SessionService } from '../sessions/index.js';
 import type { UserService } from '../users/index.js';
 import type { CodeChannel } from '../verification/index.js';
 
@@ -84,6 +84,14 @@ export class SdkAuthService {
     await this.auth.throttle('signIn', meta);
     const primary = await this.sessions.authenticate(primaryToken);
     const secondary = await this.sessions.authenticate(secondaryToken);
+    return this.linkSessions(primary, secondary);
+  }
+
+  /**
+   * {@link linkAccounts} for sessions a surface resolved itself (the Authing surface's signed tokens).
+   * The caller throttles. Same rules and errors.
+   */
+  async linkSessions(primary: ResolvedSession, secondary: ResolvedSession): Promise<UserRecord> {
     this.reauth.assertRecentSignIn(primary.session);
     if (primary.user.id === secondary.user.id) {
       throw new AppError('request.invalid', { message: 'The two tokens belong to the same account.' });

@@ -79,6 +79,9 @@ export function toAuthingError(error: unknown, lang: 'zh-CN' | 'en-US'): { code:
   const entry = TABLE[app.code] ?? (app.status >= 500 ? TABLE['internal.error']! : E(2231, app.message, app.message));
   const data: Record<string, unknown> = { tesseraCode: app.code };
   if (app.data !== undefined && app.status < 500) data.detail = app.data;
+  // 1639 / 2058: Authing's clients read the reset token as `data.token` (resetPasswordByFirstLoginToken).
+  const resetToken = (app.data as { resetToken?: unknown } | undefined)?.resetToken;
+  if (app.code === 'auth.password_reset_required' && typeof resetToken === 'string') data.token = resetToken;
   return { code: entry.code, message: lang === 'en-US' ? entry.en : entry.zh, data };
 }
 

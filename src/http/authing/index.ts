@@ -11,6 +11,7 @@ import type { IdentifierKind } from '../../domain/users/identifiers.js';
 import type { UserService } from '../../domain/users/index.js';
 import type { CodePurpose, VerificationService } from '../../domain/verification/index.js';
 import type { CredentialService } from '../../domain/credentials/index.js';
+import type { ForcedResetService } from '../../domain/sign-in/forced-reset.js';
 import { storedHashOfDigest } from '../../domain/credentials/passwords.js';
 import type { CustomFieldType } from '../../domain/account/custom-fields.js';
 import { constantTimeEqual } from '../../util/crypto.js';
@@ -37,6 +38,8 @@ export interface AuthingRoutesOptions {
   tokens: AuthingTokens;
   /** Admin password changes (Authing ManagementClient users.update). */
   credentials: CredentialService;
+  /** The forced password reset (first login: 1639 → resetPasswordByFirstLoginToken). */
+  forcedReset: ForcedResetService;
   userPoolId: string;
   /** The pool secret: `accessToken(userPoolId, secret)` trades it for a management token. */
   poolSecret: string;
@@ -477,6 +480,18 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       await verification.sendCode({ channel: 'email', identifier: email, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId });
       return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
     },
+    async resetPasswordByFirstLoginToken(vars, ctx) {
+      const token = str(vars.token);
+      if (!token) throw invalid('token');
+      await o.forcedReset.resetWithToken({ resetToken: token, newPassword: await password(vars.password) }, ctx.meta);
+      return { code: 200, message: ctx.lang === 'en-US' ? 'Password reset' : '重置密码成功' };
+    },
+    async resetPasswordByForceResetToken(vars, ctx) {
+      const token = str(vars.token);
+      if (!token) throw invalid('token');
+      await o.forcedReset.resetWithToken({ resetToken: token, newPassword: await password(vars.newPassword, 'newPassword'), oldPassword: await password(vars.oldPassword, 'oldPassword') }, ctx.meta);
+      return { code: 200, message: ctx.lang === 'en-US' ? 'Password reset' : '重置密码成功' };
+    },
     async bindPhone(vars, ctx) {
       const caller = await ctx.requireCaller();
       const code = str(vars.phoneCode);
@@ -608,6 +623,19 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     const { purpose, userId } = forCaller(caller, 'phone', phone, scenePurpose);
     await verification.sendCode({ channel: 'phone', identifier: phone, purpose, locale: ctx.lang === 'en-US' ? 'en' : 'zh-CN', ip: ctx.meta.ip ?? null, userId });
     return { code: 200, message: ctx.lang === 'en-US' ? 'Sent' : '发送成功' };
+  }));
+  // linkAccount: the secondary account's identities join the primary account, which needs a recent sign-in.
+  app.post('/api/v2/users/link', hidden, rest(async (ctx, request) => {
+    const body = obj(request.body);
+    const resolve = async (value: unknown) => {
+      const token = str(value);
+      const result = token ? await tokens.resolve(token) : undefined;
+      if (!result?.ok) throw new AppError('auth.unauthorized');
+      return result.resolved;
+    };
+    await auth.throttle('signIn', ctx.meta);
+    await sdkAuth.linkSessions(await resolve(body.primaryUserToken), await resolve(body.secondaryUserToken));
+    return { code: 200, message: ctx.lang === 'en-US' ? 'Linked' : '绑定成功' };
   }));
   app.get('/api/v2/users/me/security-level', hidden, rest(async (ctx) => securityLevel.compute((await ctx.requireCaller()).user)));
   app.get('/api/v2/users/:id', hidden, rest(async (ctx, request) => {
