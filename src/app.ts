@@ -438,6 +438,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         tokens: new AuthingTokens(sessions, clock, { secret: authing.secret, appId: authing.appId, userPoolId, ttlSeconds: authing.tokenTtlSeconds, issuer: issuerOf(config) }),
         credentials,
         forcedReset: sdk.forcedReset,
+        applications,
         userPoolId,
         poolSecret: authing.secret,
       });

@@ -83,3 +83,21 @@ describe('AuthingKeys: created on first use, rotated, retired keys decrypt for t
     expect((await store.authingKeys.list()).filter((k) => k.retiredAt === null)).toHaveLength(1);
   });
 });
+
+describe('ciphertexts shorter than the key (a leading zero byte dropped, as JSEncrypt does about once in 256)', () => {
+  it('are left-padded and decrypt', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    // Encrypt until the ciphertext starts with a zero byte (expected after ~256 tries), then drop it.
+    let found: Buffer | undefined;
+    for (let i = 0; i < 5000 && !found; i++) {
+      const c = publicEncrypt({ key: pem, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(`pw-${i}`));
+      if (c[0] === 0) found = c;
+    }
+    expect(found).toBeDefined();
+    const short = found!.subarray(1).toString('base64');
+    const out = decryptPkcs1(short, [privateKey], 'k');
+    expect(out.valid).toBe(true);
+    expect(out.text).toMatch(/^pw-\d+$/);
+  });
+});

@@ -287,6 +287,22 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     await authingError(client().linkAccount({ primaryUserToken: primary, secondaryUserToken: `${secondary.slice(0, -4)}AAAA` }), 2020);
   });
 
+  it('listApplications lists the applications users sign in to (no machine-to-machine app), paged', async () => {
+    const web = await t.app.services.applications.create({ name: uniq('Shop'), type: 'spa', redirectUris: ['https://shop.example/cb'] });
+    const job = await t.app.services.applications.create({ name: uniq('Job'), type: 'm2m' });
+    const a = client();
+    const name = uniq('apps');
+    await a.registerByUsername(name, PW);
+    await a.loginByUsername(name, PW);
+    const all = await a.listApplications({ page: 1, limit: 100 });
+    const ids = all.list.map((x: { id: string }) => x.id);
+    expect(ids).toContain(web.application.id);
+    expect(ids).not.toContain(job.application.id);
+    expect(all.list.find((x: { id: string }) => x.id === web.application.id)).toMatchObject({ name: web.application.name, protocol: 'oidc' });
+    expect((await a.listApplications({ page: 1, limit: 1 })).list).toHaveLength(1);
+    await authingError(client().listApplications(), 2020);
+  });
+
   it('ManagementClient with userPoolId + secret: create, detail, update, exists, find, list, search, UDF, delete; a wrong secret gets no token', async () => {
     const mgmt = new ManagementClient({ userPoolId: APP_ID, secret: SECRET, host: t.base });
     const username = uniq('adm');

@@ -226,6 +226,16 @@ export class ApplicationService {
   }
 
   /**
+   * The applications users sign in to (every type but machine-to-machine), newest first: what a user is
+   * allowed to use while Tessera has no per-user access rules (Authing's listApplications). At most the
+   * 1 000 newest applications are looked at.
+   */
+  async listForUsers(page: { offset: number; limit: number }): Promise<{ items: ApplicationRecord[]; total: number }> {
+    const all = (await this.store.applications.list({ offset: 0, limit: 1000 })).filter((a) => a.type !== 'm2m');
+    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+  }
+
+  /**
    * Changes an application; the OIDC provider sees the change on its next request.
    * @throws AppError `application.not_found`, `application.invalid_metadata`
    */

@@ -201,7 +201,12 @@ export class VerificationService {
     if (mode === 'wait') await deliver();
     await this.store.verifications.deleteUnconsumedFor(input.channel, key, input.purpose, id);
     if (mode === 'background') {
-      deliver().catch((error: unknown) => this.onDeliveryError(error, `${input.channel} code not delivered (background)`));
+      // Started on a later turn of the event loop, after the answer is written: even the synchronous start
+      // of a delivery (rendering the message, opening the connection) must not lengthen the answer, or its
+      // time would tell an existing account (which gets a message) from an unknown one (which does not).
+      setImmediate(() => {
+        deliver().catch((error: unknown) => this.onDeliveryError(error, `${input.channel} code not delivered (background)`));
+      });
     }
     return { ...record, handle };
   }

@@ -12,6 +12,7 @@ import type { UserService } from '../../domain/users/index.js';
 import type { CodePurpose, VerificationService } from '../../domain/verification/index.js';
 import type { CredentialService } from '../../domain/credentials/index.js';
 import type { ForcedResetService } from '../../domain/sign-in/forced-reset.js';
+import type { ApplicationService } from '../../domain/applications/index.js';
 import { storedHashOfDigest } from '../../domain/credentials/passwords.js';
 import type { CustomFieldType } from '../../domain/account/custom-fields.js';
 import { constantTimeEqual } from '../../util/crypto.js';
@@ -40,6 +41,8 @@ export interface AuthingRoutesOptions {
   credentials: CredentialService;
   /** The forced password reset (first login: 1639 → resetPasswordByFirstLoginToken). */
   forcedReset: ForcedResetService;
+  /** Applications users sign in to (listApplications). */
+  applications: Pick<ApplicationService, 'listForUsers'>;
   userPoolId: string;
   /** The pool secret: `accessToken(userPoolId, secret)` trades it for a management token. */
   poolSecret: string;
@@ -636,6 +639,27 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     await auth.throttle('signIn', ctx.meta);
     await sdkAuth.linkSessions(await resolve(body.primaryUserToken), await resolve(body.secondaryUserToken));
     return { code: 200, message: ctx.lang === 'en-US' ? 'Linked' : '绑定成功' };
+  }));
+  // listApplications: `{totalCount, list: ApplicationPublicDetail[]}` (shared/specs/authing.md §3.8).
+  app.get('/api/v2/users/me/applications/allowed', hidden, rest(async (ctx, request) => {
+    await ctx.requireCaller();
+    const q = obj(request.query);
+    const page = Math.max(1, Number(q.page) || 1);
+    const limit = Math.min(100, Math.max(1, Number(q.limit) || 10));
+    const { items, total } = await o.applications.listForUsers({ offset: (page - 1) * limit, limit });
+    return {
+      totalCount: total,
+      list: items.map((a) => ({
+        id: a.id,
+        createdAt: new Date(a.createdAt).toISOString(),
+        updatedAt: new Date(a.updatedAt).toISOString(),
+        name: a.name,
+        logo: null,
+        domain: null,
+        description: a.description,
+        protocol: 'oidc',
+      })),
+    };
   }));
   app.get('/api/v2/users/me/security-level', hidden, rest(async (ctx) => securityLevel.compute((await ctx.requireCaller()).user)));
   app.get('/api/v2/users/:id', hidden, rest(async (ctx, request) => {

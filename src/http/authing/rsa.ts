@@ -53,10 +53,13 @@ export function decryptPkcs1(ciphertextB64: string, keys: readonly KeyObject[], 
   let chosen: { em: Buffer; start: number } | undefined;
   for (const key of keys) {
     const size = (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
-    if (block.length !== size) continue; // public: the key size
+    // JSEncrypt writes the ciphertext as a big integer, dropping leading zero bytes (about one time in
+    // 256): a block up to 8 bytes short is the same integer, left-padded back to the key size.
+    if (block.length > size || block.length < size - 8) continue; // public: the key size
+    const full = block.length === size ? block : Buffer.concat([Buffer.alloc(size - block.length), block]);
     let em: Buffer;
     try {
-      em = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, block);
+      em = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, full);
     } catch {
       continue; // c ≥ n: public, not a padding property
     }
