@@ -341,6 +341,15 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     expect(await client().resetPasswordByFirstLoginToken({ token: resetToken, password: 'copper-meadow-42-quiver' })).toMatchObject({ code: 200 });
     expect((await client().loginByUsername(fresh, 'copper-meadow-42-quiver')).username).toBe(fresh);
 
+    // batch by ids and usernames; kick ends every session (the SDK's token dies: getCurrentUser is null).
+    expect((await mgmt.users.batch([created.id, 'nobody-here'])).map((u: { id: string }) => u.id)).toEqual([created.id]);
+    expect((await mgmt.users.batch([username], { queryField: 'username' })).map((u: { id: string }) => u.id)).toEqual([created.id]);
+    const kicked = client();
+    await kicked.loginByUsername(username, 'amber-canyon-4-whistle');
+    expect(await kicked.getCurrentUser()).not.toBeNull();
+    await mgmt.users.kick([created.id]);
+    expect(await kicked.getCurrentUser()).toBeNull();
+
     await mgmt.users.delete(created.id);
     await authingError(mgmt.users.detail(created.id), 2004);
     // A wrong pool secret: no management token, so nothing is answered.

@@ -246,7 +246,9 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
 
   const operations: Record<string, Handler> = {
     // ManagementClient (shared/specs/authing.md §9): the pool secret buys a management token.
-    async accessToken(vars) {
+    async accessToken(vars, ctx) {
+      // Guessing the pool secret spends the caller IP's sign-in budget (rateLimit.signInPerMinute).
+      await auth.throttle('signIn', ctx.meta);
       const pool = str(vars.userPoolId) ?? '';
       const secret = str(vars.secret) ?? '';
       // Both compared in constant time; a wrong pair is "not logged in".
@@ -662,6 +664,32 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     };
   }));
   app.get('/api/v2/users/me/security-level', hidden, rest(async (ctx) => securityLevel.compute((await ctx.requireCaller()).user)));
+  // ManagementClient users.batch: up to 80 users by id, username, phone, email (2030 above that is ours: 2231).
+  app.post('/api/v2/users/batch', hidden, rest(async (ctx, request) => {
+    await requireManagement(ctx);
+    const body = obj(request.body);
+    const ids = Array.isArray(body.ids) ? body.ids.filter((v): v is string => typeof v === 'string' && v !== '') : [];
+    if (ids.length === 0 || ids.length > 80) throw new AppError('request.invalid', { message: 'ids: 1 to 80 values.' });
+    const type = str(body.type) ?? 'id';
+    const found: UserRecord[] = [];
+    for (const id of ids) {
+      const user =
+        type === 'id' ? await users.findById(id)
+        : type === 'username' || type === 'email' ? await users.findByIdentifier(type, id).catch(() => undefined)
+        : type === 'phone' ? await users.findByIdentifier('phone', phoneFromAuthing(id)).catch(() => undefined)
+        : undefined;
+      if (user && !found.some((u) => u.id === user.id)) found.push(user);
+    }
+    return Promise.all(found.map((u) => view(u)));
+  }));
+  // ManagementClient users.kick: every session (and so every token) of these users ends.
+  app.post('/api/v2/users/kick', hidden, rest(async (ctx, request) => {
+    await requireManagement(ctx);
+    const ids = obj(request.body).userIds;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 80 || !ids.every((v) => typeof v === 'string')) throw new AppError('request.invalid', { message: 'userIds: 1 to 80 ids.' });
+    for (const id of ids as string[]) if (await users.findById(id)) await users.endAllSessions(id);
+    return null;
+  }));
   app.get('/api/v2/users/:id', hidden, rest(async (ctx, request) => {
     await requireManagement(ctx);
     return view(await target((request.params as { id?: string }).id));
