@@ -23,8 +23,16 @@ const OPERATIONS = [
 
 describe('Authing surface fuzzing (SQLite)', () => {
   let t: RunningApp;
+  let managementToken = '';
   beforeAll(async () => {
     t = await startAppWithPublicUrl({ authing: { appId: 'fuzz-app', secret: 'fuzz-pool-secret-0123456789' }, rateLimit: { signInPerMinute: 100_000, signUpPerHour: 100_000 } });
+    // Half of the requests carry a management token, so the administrator paths see the generated input too.
+    const res = await fetch(`${t.base}/graphql/v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query accessToken($userPoolId: String!, $secret: String!) { accessToken(userPoolId: $userPoolId, secret: $secret) { accessToken } }', variables: { userPoolId: 'fuzz-app', secret: 'fuzz-pool-secret-0123456789' } }),
+    });
+    managementToken = ((await res.json()) as { data: { accessToken: { accessToken: string } } }).data.accessToken.accessToken;
   });
   afterAll(async () => {
     await t?.close();
@@ -38,14 +46,17 @@ describe('Authing surface fuzzing (SQLite)', () => {
   const variables = fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 6 });
   const graphqlBody = fc.record({ op: fc.constantFrom(...OPERATIONS), variables }).map(({ op, variables: v }) => JSON.stringify({ query: `${op[0]} ${op[1]}($x: String) { ${op[1]} { id } }`, variables: v }));
   const rawBody = fc.oneof(fc.string({ maxLength: 200 }), fc.json(), fc.constant('{"query":'), fc.constant(''));
-  const headers = fc.record({ bearer: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 60 }), fc.constant('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA')), lang: fc.constantFrom('zh-CN', 'en-US', 'xx') });
+  const headers = fc.record({
+    bearer: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 60 }), fc.constant('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA'), fc.constant('MANAGEMENT'), fc.constant('MANAGEMENT')),
+    lang: fc.constantFrom('zh-CN', 'en-US', 'xx'),
+  });
 
   it(`${RUNS} generated GraphQL and REST requests, seed ${SEED}: all HTTP 200 in Authing's envelope, none 5xx`, async () => {
     const statuses: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(fc.oneof(graphqlBody, rawBody), headers, fc.boolean(), async (body, h, rest) => {
         const requestHeaders: Record<string, string> = { 'content-type': 'application/json', 'x-authing-lang': h.lang, 'x-authing-app-id': 'fuzz-app' };
-        if (h.bearer !== undefined) requestHeaders.authorization = `Bearer ${h.bearer}`;
+        if (h.bearer !== undefined) requestHeaders.authorization = `Bearer ${h.bearer === 'MANAGEMENT' ? managementToken : h.bearer}`;
         const path = rest ? '/api/v2/sms/send' : '/graphql/v2';
         const res = await fetch(`${t.base}${path}`, { method: 'POST', headers: requestHeaders, body });
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;

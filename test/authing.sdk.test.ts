@@ -80,6 +80,10 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
 
     const updated = await a.updateProfile({ nickname: 'Ada', name: 'Ada Lovelace', photo: 'https://img.example/ada.png' });
     expect(updated).toMatchObject({ nickname: 'Ada', name: 'Ada Lovelace', photo: 'https://img.example/ada.png' });
+    // A photo is a link shown in pages: http(s) only; fields are strings (nothing else is stored).
+    await authingError(a.updateProfile({ photo: 'javascript:alert(1)' }), 2231);
+    await authingError(a.updateProfile({ name: 42 as never }), 2231);
+    await authingError(a.updateProfile({ email: 'other@example.com' }), 2231);
 
     const status = await a.checkLoginStatus();
     expect(status).toMatchObject({ code: 200, status: true, data: { id: registered.id } });

@@ -80,6 +80,51 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const invalid = (what: string) => new AppError('request.invalid', { message: `${what} is required.` });
 
+/**
+ * A text field of an update: undefined when absent, null when cleared (`null` or `""`), else a string
+ * of at most `max` characters. @throws AppError `request.invalid` (2231) for any other type or length
+ */
+function text(input: Record<string, unknown>, field: string, max = 256): string | null | undefined {
+  const v = input[field];
+  if (v === undefined) return undefined;
+  if (v === null || v === '') return null;
+  if (typeof v !== 'string' || v.length > max) throw new AppError('request.invalid', { message: `${field} must be a string of at most ${max} characters.` });
+  return v;
+}
+
+/** A photo URL: http(s) only, at most 2 048 characters (it is shown in pages). @throws AppError `request.invalid` */
+function photoUrl(input: Record<string, unknown>): string | null | undefined {
+  const v = text(input, 'photo', 2048);
+  if (v === undefined || v === null) return v;
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new AppError('request.invalid', { message: 'photo must be an http(s) URL.' });
+  return v;
+}
+
+/** The OIDC profile claims of an update (strings only). @throws AppError `request.invalid` */
+function profileClaims(input: Record<string, unknown>): Record<string, string> {
+  const claims = ['givenName', 'familyName', 'middleName', 'nickname', 'preferredUsername', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale'] as const;
+  const out: Record<string, string> = {};
+  for (const c of claims) {
+    const v = text(input, c);
+    if (typeof v === 'string') out[c] = v;
+  }
+  return out;
+}
+
+/** The token of an `Authorization: Bearer …` header, or undefined. */
+function bearerOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || !/^Bearer\s+/i.test(header)) return undefined;
+  const token = header.replace(/^Bearer\s+/i, '').trim();
+  return token === '' ? undefined : token;
+}
+
 /** The GraphQL operation name of a document: `mutation loginByEmail(…)` → `loginByEmail`. */
 export function operationName(query: unknown): string | undefined {
   if (typeof query !== 'string' || query.length > 100_000) return undefined;
@@ -113,8 +158,7 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     let resolved: Promise<Caller | undefined> | undefined;
     const caller = () => {
       resolved ??= (async () => {
-        const header = request.headers.authorization;
-        const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
+        const token = bearerOf(request);
         if (!token) return undefined;
         const result = await tokens.resolve(token);
         return result.ok ? { ...result.resolved, token: { token, iat: result.claims.iat, exp: result.claims.exp } } : undefined;
@@ -128,9 +172,8 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       lang: authingLang(request.headers['x-authing-lang']),
       isManagement: () => {
         management ??= (async () => {
-          const header = request.headers.authorization;
-          const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : '';
-          return token !== '' && tokens.isManagement(token);
+          const token = bearerOf(request);
+          return token !== undefined && tokens.isManagement(token);
         })();
         return management;
       },
@@ -226,15 +269,18 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
   };
   /** Authing's field names of a management update, in the domain's terms. */
   const adminChanges = (input: Record<string, unknown>) => {
-    const claims = ['givenName', 'familyName', 'middleName', 'nickname', 'preferredUsername', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale'] as const;
-    const profile: Record<string, string> = {};
-    for (const c of claims) if (typeof input[c] === 'string') profile[c] = input[c] as string;
+    const profile = profileClaims(input);
+    const username = text(input, 'username', 128);
+    const email = text(input, 'email', 320);
+    const phone = text(input, 'phone', 32);
+    const name = text(input, 'name');
+    const avatar = photoUrl(input);
     return {
-      ...(input.username !== undefined ? { username: (input.username as string | null) ?? null } : {}),
-      ...(input.email !== undefined ? { primaryEmail: (input.email as string | null) ?? null } : {}),
-      ...(input.phone !== undefined ? { primaryPhone: input.phone ? phoneFromAuthing(String(input.phone), str(input.phoneCountryCode) ?? null) : null } : {}),
-      ...(input.name !== undefined ? { name: (input.name as string | null) ?? null } : {}),
-      ...(input.photo !== undefined ? { avatar: (input.photo as string | null) ?? null } : {}),
+      ...(username !== undefined ? { username } : {}),
+      ...(email !== undefined ? { primaryEmail: email } : {}),
+      ...(phone !== undefined ? { primaryPhone: phone === null ? null : phoneFromAuthing(phone, str(input.phoneCountryCode) ?? null) } : {}),
+      ...(name !== undefined ? { name } : {}),
+      ...(avatar !== undefined ? { avatar } : {}),
       ...(Object.keys(profile).length > 0 ? { profile } : {}),
     };
   };
@@ -269,8 +315,8 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
           email: str(info.email) ?? null,
           phone: str(info.phone) ? phoneFromAuthing(str(info.phone)!, str(info.phoneCountryCode) ?? null) : null,
           ...(passwordHash ? { passwordHash } : { password: secret }),
-          name: str(info.name) ?? null,
-          avatar: str(info.photo) ?? null,
+          name: text(info, 'name') ?? null,
+          avatar: photoUrl(info) ?? null,
           emailVerified: info.emailVerified === true,
           phoneVerified: info.phoneVerified === true,
           ...(str(info.nickname) ? { profile: { nickname: str(info.nickname)! } } : {}),
@@ -398,20 +444,20 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       if (input.email !== undefined || input.emailVerified !== undefined) throw new AppError('request.invalid', { message: 'Change the email with updateEmail.' });
       if (input.phone !== undefined || input.phoneVerified !== undefined) throw new AppError('request.invalid', { message: 'Change the phone with updatePhone.' });
       if (input.password !== undefined) throw new AppError('request.invalid', { message: 'Change the password with updatePassword.' });
-      const claims = ['givenName', 'familyName', 'middleName', 'nickname', 'preferredUsername', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale'] as const;
-      const profile: Record<string, string> = {};
-      for (const c of claims) if (typeof input[c] === 'string') profile[c] = input[c] as string;
+      const profile = profileClaims(input);
+      const username = text(input, 'username', 128);
+      const name = text(input, 'name');
+      const avatar = photoUrl(input);
       const updated = await self.updateProfile(caller.user, {
-        ...(input.username !== undefined ? { username: (input.username as string | null) ?? null } : {}),
-        ...(input.name !== undefined ? { name: (input.name as string | null) ?? null } : {}),
-        ...(input.photo !== undefined ? { avatar: (input.photo as string | null) ?? null } : {}),
+        ...(username !== undefined ? { username } : {}),
+        ...(name !== undefined ? { name } : {}),
+        ...(avatar !== undefined ? { avatar } : {}),
         ...(Object.keys(profile).length > 0 ? { profile } : {}),
       });
       return view(updated, caller.token);
     },
     async checkLoginStatus(vars, ctx) {
-      const header = ctx.request.headers.authorization;
-      const token = str(vars.token) ?? (typeof header === 'string' ? header.replace(/^Bearer\s+/i, '').trim() : undefined);
+      const token = str(vars.token) ?? bearerOf(ctx.request);
       const expired = { code: 2206, message: ctx.lang === 'en-US' ? 'Login info expired, sign in again' : '登录信息已过期', status: false, exp: null, iat: null, data: null };
       if (!token) return expired;
       const result = await tokens.resolve(token);
