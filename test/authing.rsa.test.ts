@@ -101,3 +101,31 @@ describe('ciphertexts shorter than the key (a leading zero byte dropped, as JSEn
     expect(out.text).toMatch(/^pw-\d+$/);
   });
 });
+
+describe('tessera keys rotate-authing', () => {
+  it('replaces the key at once; the replaced key stays (retired) for its grace period', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-authing-keys-'));
+    try {
+      const url = `sqlite:${join(dir, 'tessera.db')}`;
+      const env = { ...process.env, TESSERA_DATABASE_URL: url, TESSERA_AUTHING_APP_ID: 'cli-app', TESSERA_AUTHING_SECRET: 'cli-pool-secret-0123456789' };
+      const bin = new URL('../bin/tessera.js', import.meta.url).pathname;
+      const first = JSON.parse(execFileSync(process.execPath, [bin, 'keys', 'rotate-authing'], { env, encoding: 'utf8' }));
+      const second = JSON.parse(execFileSync(process.execPath, [bin, 'keys', 'rotate-authing'], { env, encoding: 'utf8' }));
+      expect(first).toMatchObject({ rotated: true, keyId: expect.any(String) });
+      expect(second.keyId).not.toBe(first.keyId);
+      const handle = openDatabase(url);
+      try {
+        const keys = await new KyselyStore(handle).authingKeys.list();
+        expect(keys.map((k) => [k.id, k.retiredAt === null])).toEqual([[second.keyId, true], [first.keyId, false]]);
+      } finally {
+        handle.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

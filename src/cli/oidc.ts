@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { Config } from '../config/index.js';
 import { APPLICATION_TYPES, ApplicationService, type ApplicationType } from '../domain/applications/index.js';
+import { AuthingKeys } from '../http/authing/keys.js';
 import { OidcKeyService } from '../oidc/keys.js';
 import { migrateToLatest, openDatabase } from '../storage/database.js';
 import { KyselyStore } from '../storage/kysely-store.js';
@@ -71,9 +72,8 @@ export function registerOidcCommands(program: Command, config: () => Config): vo
       printJson({ id: issued.application.id, secret: issued.secret });
     });
 
-  program
-    .command('keys')
-    .description('manage the OIDC signing keys')
+  const keys = program.command('keys').description('manage the OIDC signing keys and the Authing password-encryption key');
+  keys
     .command('rotate')
     .description('create new signing keys (they sign from now on; old keys stay in the JWKS until their tokens expire)')
     .action(async () => {
@@ -83,5 +83,18 @@ export function registerOidcCommands(program: Command, config: () => Config): vo
         return keys.rotate();
       });
       printJson(result);
+    });
+
+  keys
+    .command('rotate-authing')
+    .description("replace the Authing surface's RSA key now (the old one keeps decrypting for TESSERA_AUTHING_KEY_GRACE_SECONDS)")
+    .action(async () => {
+      const c = config();
+      const secret = c.authing.secret;
+      if (!secret) throw new Error('The Authing surface is not configured (TESSERA_AUTHING_SECRET).');
+      const id = await withStore(c, (store) =>
+        new AuthingKeys(store.authingKeys, systemClock, { rotationDays: c.authing.keyRotationDays, graceSeconds: c.authing.keyGraceSeconds, rejectionKey: secret }).rotate(),
+      );
+      printJson({ rotated: true, keyId: id });
     });
 }
