@@ -6,9 +6,13 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY sdk/package.json sdk/package.json
-RUN npm ci --omit=dev
+COPY scripts ./scripts
+COPY src ./src
+# npm ci compiles src/ to dist/ (the prepare script needs TypeScript, a dev dependency); the dev
+# dependencies are then dropped.
+RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -19,7 +23,7 @@ WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bin ./bin
-COPY --chown=node:node src ./src
+COPY --from=deps --chown=node:node /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

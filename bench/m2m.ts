@@ -179,14 +179,15 @@ async function seedUsers(app: TesseraApp, count: number): Promise<number> {
 // Server process
 
 /**
- * Spawns `tessera start` (src/cli/main.ts through tsx) with `env` added to this environment and
+ * Spawns `tessera start` (bin/tessera.js: the compiled dist/ when it is up to date, else src/ through
+ * tsx, as in production) with `env` added to this environment and
  * resolves once `GET <url>/api/status` answers 204 (within 60 s).
  * @throws when the server exits or does not answer in time
  */
 async function startServer(env: Record<string, string>, url: string): Promise<ChildProcess> {
   // BENCH_SERVER_NODE_ARGS: extra Node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'start'], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(import.meta.dirname, '..', 'bin', 'tessera.js'), 'start'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

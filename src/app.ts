@@ -47,7 +47,6 @@ import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
 import { AUTHING_CORS_HEADERS, authingRoutes } from './http/authing/index.js';
 import { AuthingKeys } from './http/authing/keys.js';
 import { AuthingTokens } from './http/authing/tokens.js';
-import { metricsRoutes } from './http/metrics.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementAudiencesOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
@@ -348,7 +347,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }
       },
     });
-    if (config.metricsToken) await server.register(metricsRoutes, { token: config.metricsToken, hasher, db: database.db });
+    // prom-client (with @opentelemetry/api, about 90 modules) is loaded only when metrics are on.
+    if (config.metricsToken) {
+      const { metricsRoutes } = await import('./http/metrics.js');
+      await server.register(metricsRoutes, { token: config.metricsToken, hasher, db: database.db });
+    }
     await server.register(swagger, {
       openapi: {
         openapi: '3.1.0',

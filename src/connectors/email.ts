@@ -1,4 +1,5 @@
-import { createTransport, type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type { Transporter } from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Logger } from 'pino';
@@ -40,6 +41,8 @@ export class SmtpEmailConnector implements EmailConnector {
   readonly #logger: Logger | undefined;
 
   constructor(options: SmtpEmailOptions) {
+    // nodemailer (CommonJS) is loaded only when SMTP is configured.
+    const { createTransport } = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
     this.#transport = createTransport({ ...SMTP_TIMEOUTS_MS, ...parseConnectionUrl(options.smtpUrl) }, { from: options.from });
     this.#templates = options.templates;
     this.#logger = options.logger;

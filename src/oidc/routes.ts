@@ -17,7 +17,6 @@ import { asAuthenticationResponse, authenticationResponseSchema } from '../http/
 import type { SecondFactorProof } from '../domain/mfa/index.js';
 import { PASSKEY_SCRIPT } from './passkey-script.js';
 import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';
-import QRCode from 'qrcode';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
@@ -472,6 +471,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
     }
     // The key as a QR code for the authenticator app (an SVG data: URL; the page's CSP allows data: images).
+    const { default: QRCode } = await import('qrcode'); // loaded at the first enrolment page
     const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
     return html(
       reply,

@@ -1,10 +1,15 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+
+// Only the driver of the configured database is loaded (both are CommonJS, so `require` loads them
+// synchronously): a SQLite server never loads pg, a PostgreSQL one never loads better-sqlite3.
+const require = createRequire(import.meta.url);
 
 /** Which SQL engine a {@link DatabaseHandle} talks to. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -34,7 +39,8 @@ export function openDatabase(
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
-    const sqlite = new BetterSqlite3(file === '' ? ':memory:' : file);
+    const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+    const sqlite = new Sqlite(file === '' ? ':memory:' : file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
@@ -43,11 +49,12 @@ export function openDatabase(
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     return { db, dialect: 'sqlite', sqlite: cached, close: () => db.destroy() };
   }
+  const pgDriver = require('pg') as typeof pg;
   const types = {
     getTypeParser: (oid: number, format?: string) =>
-      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+      oid === 20 ? (v: string) => Number(v) : pgDriver.types.getTypeParser(oid, format as 'text'),
   };
-  const pgPool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+  const pgPool = new pgDriver.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   // An idle client losing its connection (server restart, admin kill) emits 'error' on the pool;
   // unhandled it would end the process. The next query reconnects; report it and carry on.
   pgPool.on('error', (error) => options.onIdleError?.(error));

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -30,7 +31,8 @@ export class RateLimiters {
     private readonly handle: DatabaseHandle,
     redisUrl?: string,
   ) {
-    if (redisUrl) this.redis = new Redis(redisUrl, { enableOfflineQueue: false, lazyConnect: false });
+    // ioredis (CommonJS) is loaded only when Redis is configured.
+    if (redisUrl) this.redis = new (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis(redisUrl, { enableOfflineQueue: false, lazyConnect: false });
   }
 
   /** Creates (and, for SQL stores, prepares the table of) one limiter. */

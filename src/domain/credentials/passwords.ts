@@ -1,7 +1,8 @@
+import { createRequire } from 'node:module';
 import { type Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { compare as bcryptCompare } from '@node-rs/bcrypt';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import type * as LanguageCommon from '@zxcvbn-ts/language-common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
@@ -233,13 +234,41 @@ const codePoints = (s: string): number => [...s].length;
  * containing the username or email local part, and optionally Authing's character levels.
  */
 export class PasswordPolicy {
-  private readonly common: Set<string>;
-  private readonly zxcvbn: ZxcvbnFactory;
+  #common?: Set<string>;
+  #zxcvbn?: ZxcvbnFactory;
 
-  constructor(private readonly config: Config['password']) {
-    const dict = common.dictionary as Record<string, string[]>;
-    this.common = new Set((dict['passwords-common'] ?? []).map((p) => p.toLowerCase()));
-    this.zxcvbn = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+  constructor(private readonly config: Config['password']) {}
+
+  /**
+   * zxcvbn-ts's common dictionaries, decompressed when first needed (about 50 ms and several MiB that a
+   * server which never checks a password need not spend at start-up; issue 22). CommonJS-loadable, so
+   * required synchronously.
+   */
+  private static languageCommon(): typeof LanguageCommon {
+    return createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof LanguageCommon;
+  }
+
+  /** The common-password list (lower case), built at the first {@link check}. */
+  private get common(): Set<string> {
+    if (!this.#common) {
+      const dict = PasswordPolicy.languageCommon().dictionary as Record<string, string[]>;
+      this.#common = new Set((dict['passwords-common'] ?? []).map((p) => p.toLowerCase()));
+    }
+    return this.#common;
+  }
+
+  /**
+   * The zxcvbn estimator, built at the first {@link strength} call: ranking its dictionaries takes about
+   * 100 ms and several MiB, which only the strength endpoints need (issue 22: start-up and idle memory).
+   * @zxcvbn-ts/core is CommonJS-loadable, so it is required synchronously then.
+   */
+  private get zxcvbn(): ZxcvbnFactory {
+    if (!this.#zxcvbn) {
+      const { ZxcvbnFactory: Factory } = createRequire(import.meta.url)('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+      const common = PasswordPolicy.languageCommon();
+      this.#zxcvbn = new Factory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+    }
+    return this.#zxcvbn;
   }
 
   /** Every issue of `password` for a user with the given identifiers (empty array = acceptable). */

@@ -1,6 +1,6 @@
 import type { CustomFieldValue } from '../../domain/account/custom-fields.js';
 import type { UserRecord } from '../../storage/store.js';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max'; // the metadata domain/users/identifiers.ts loads
 
 /**
  * Authing's `User` (shared/specs/authing.md §2) of one of ours: every field the SDK's fixed documents
