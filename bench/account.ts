@@ -20,7 +20,10 @@
  * own (measured: 0.44–0.47 inline against 0.30 with the worker on SQLite, same code, same hour).
  *
  * For context each round also measures the hello-world behind Tessera's request pipeline (see
- * `stackFloor`): what any Tessera route costs before its own work.
+ * `stackFloor`): what any Tessera route costs before its own work, and the two other token-authenticated
+ * reads of the same user: `GET /api/auth/me` (first-party session token) and `GET /1.1/users/me`
+ * (LeanCloud session token), each as a share of `GET /api/my-account` (issue 22 item 3: within 20 %).
+ * At the end it prints the process's peak RSS (MiB: the servers and the load generator thread).
  *
  * Options (environment): BENCH_SECONDS (default 5), BENCH_WARMUP (1), BENCH_CONCURRENCY (16),
  * BENCH_ROUNDS (3), BENCH_CLIENT (worker | inline).
@@ -51,6 +54,8 @@ if (CLIENT !== 'worker' && CLIENT !== 'inline') throw new Error(`BENCH_CLIENT mu
 const PG_URL = process.env.BENCH_PG_URL ?? process.env.TESSERA_TEST_PG_URL;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const LC_KEYS = { appId: 'bench-app', appKey: 'bench-app-key-0123456789', masterKey: 'bench-master-key-0123456789' };
+const LC_HEADERS = { 'x-lc-id': LC_KEYS.appId, 'x-lc-key': LC_KEYS.appKey };
 
 /** One GET with keep-alive; resolves with the status after reading the whole body. */
 function get(url: string, headers: Record<string, string>): Promise<number> {
@@ -116,30 +121,51 @@ async function freePort(): Promise<number> {
 }
 
 /** Builds the app, enables the account center, and mints an opaque access token for a new user. */
-async function accountApp(databaseUrl: string): Promise<{ app: TesseraApp; base: string; token: string }> {
+async function accountApp(databaseUrl: string): Promise<{ app: TesseraApp; base: string; token: string; sessionToken: string; lcSessionToken: string }> {
   const port = await freePort();
   const app = await createApp(
-    parseConfig({ databaseUrl, logLevel: 'silent', host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, password: { hashConcurrency: 2 } }),
+    parseConfig({
+      databaseUrl,
+      logLevel: 'silent',
+      host: '127.0.0.1',
+      port,
+      publicUrl: `http://127.0.0.1:${port}`,
+      password: { hashConcurrency: 2 },
+      leancloud: LC_KEYS,
+      signIn: { sendVerifyEmail: false },
+    }),
   );
   const base = await app.listen();
   const { services } = app;
   await services.accountCenter.update({ enabled: true, fields: { name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'ReadOnly' } });
-  const user = await services.users.create({ username: `bench${Date.now().toString(36)}`, email: 'bench@example.com', password: 'violet-harbor-7-lantern', name: 'Bench' });
+  const username = `bench${Date.now().toString(36)}`;
+  const user = await services.users.create({ username, email: 'bench@example.com', password: 'violet-harbor-7-lantern', name: 'Bench' });
   const web = await services.applications.create({ name: 'Bench', type: 'traditional', redirectUris: ['https://rp.example.com/cb'] });
   const provider = await app.oidc.current();
   const client = await provider.Client.find(web.application.id);
   if (!client) throw new Error('client not found');
   const token = await new provider.AccessToken({ accountId: user.id, client, scope: 'openid profile email phone' }).save();
-  return { app, base, token };
+  const json = { 'content-type': 'application/json' };
+  const signIn = await fetch(`${base}/api/auth/sign-in`, { method: 'POST', headers: json, body: JSON.stringify({ username, password: 'violet-harbor-7-lantern' }) });
+  const sessionToken = ((await signIn.json()) as { session: { token: string } }).session?.token;
+  const lcLogIn = await fetch(`${base}/1.1/login`, { method: 'POST', headers: { ...json, ...LC_HEADERS }, body: JSON.stringify({ username, password: 'violet-harbor-7-lantern' }) });
+  const lcSessionToken = ((await lcLogIn.json()) as { sessionToken: string }).sessionToken;
+  if (!sessionToken || !lcSessionToken) throw new Error('could not sign in on /api/auth or /1.1');
+  return { app, base, token, sessionToken, lcSessionToken };
 }
 
 async function run(label: string, databaseUrl: string) {
   const hello = await helloWorld();
   const floor = await stackFloor();
-  const { app, base, token } = await accountApp(databaseUrl);
+  const { app, base, token, sessionToken, lcSessionToken } = await accountApp(databaseUrl);
   try {
     const headers = { authorization: `Bearer ${token}` };
+    const others: Array<{ route: string; url: string; headers: Record<string, string>; total: number }> = [
+      { route: 'GET /api/auth/me', url: `${base}/api/auth/me`, headers: { authorization: `Bearer ${sessionToken}` }, total: 0 },
+      { route: 'GET /1.1/users/me', url: `${base}/1.1/users/me`, headers: { ...LC_HEADERS, 'x-lc-session': lcSessionToken }, total: 0 },
+    ];
     if ((await get(`${base}/api/my-account`, headers)) !== 200) throw new Error('GET /api/my-account did not answer 200');
+    for (const other of others) if ((await get(other.url, other.headers)) !== 200) throw new Error(`${other.route} did not answer 200`);
     await phase(hello.url, {}, WARMUP);
     await phase(floor.url, {}, WARMUP);
     await phase(`${base}/api/my-account`, headers, WARMUP);
@@ -153,6 +179,13 @@ async function run(label: string, databaseUrl: string) {
       const baseline = await phase(hello.url, {}, SECONDS);
       const pipeline = await phase(floor.url, {}, SECONDS);
       const account = await phase(`${base}/api/my-account`, headers, SECONDS);
+      const otherRates: string[] = [];
+      for (const other of others) {
+        const measured = await phase(other.url, other.headers, SECONDS);
+        other.total += measured.rps;
+        errors += measured.errors;
+        otherRates.push(`${other.route} ${measured.rps.toFixed(0)} req/s`);
+      }
       floorTotal += pipeline.rps;
       helloTotal += baseline.rps;
       accountTotal += account.rps;
@@ -162,7 +195,7 @@ async function run(label: string, databaseUrl: string) {
       console.log(
         `  ${label} round ${round}: GET /api/my-account ${account.rps.toFixed(0)} req/s (event loop busy ${(account.busy * 100).toFixed(0)} %), ` +
           `hello-world ${baseline.rps.toFixed(0)} req/s (busy ${(baseline.busy * 100).toFixed(0)} %), ratio ${(account.rps / baseline.rps).toFixed(2)}; ` +
-          `hello-world with Tessera's pipeline ${pipeline.rps.toFixed(0)} req/s`,
+          `hello-world with Tessera's pipeline ${pipeline.rps.toFixed(0)} req/s; ${otherRates.join(', ')}`,
       );
     }
     const ratio = accountTotal / helloTotal;
@@ -177,6 +210,10 @@ async function run(label: string, databaseUrl: string) {
     console.log(
       `${''.padEnd(10)} context: hello-world behind Tessera's request pipeline (logger, helmet headers, CORS, zod response schema) ` +
         `${(floorTotal / ROUNDS).toFixed(0)} req/s = ${(floorTotal / helloTotal).toFixed(2)} of bare; GET /api/my-account = ${(accountTotal / floorTotal).toFixed(2)} of that`,
+    );
+    console.log(
+      `${''.padEnd(10)} the same user by other tokens (target: within 20 % of GET /api/my-account): ` +
+        others.map((o) => `${o.route} ${(o.total / ROUNDS).toFixed(0)} req/s = ${(o.total / accountTotal).toFixed(2)}`).join(', '),
     );
   } finally {
     await app.close();
@@ -211,4 +248,5 @@ if (PG_URL) {
     await drop.end();
   }
 }
+console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB (this process: the servers and the load generator thread)`);
 agent.destroy();

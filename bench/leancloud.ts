@@ -269,6 +269,7 @@ async function main(): Promise<void> {
     await measure(tessera, usernames, true);
 
     if (PARSE_DIR) await measureParse(usernames.slice(0, 200));
+    console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB (this process: the server, the import and the load generator)`);
   } finally {
     await app?.close();
     await pgDb?.drop();

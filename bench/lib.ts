@@ -69,6 +69,30 @@ export function processTreeCpuMs(pid: number): number {
   }
 }
 
+/**
+ * Peak resident set size, in **MiB**, of process `pid` and of each of its direct children (a
+ * `tessera start` primary and its cluster workers): `VmHWM` of `/proc/<pid>/status` (Linux; an empty
+ * list elsewhere). Read it before the process exits.
+ */
+export function peakRssMiB(pid: number): Array<{ pid: number; mib: number }> {
+  const of = (p: number) => {
+    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
+    return { pid: p, mib: Number(kib) / 1024 };
+  };
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [of(pid), ...children.flatMap((c) => {
+      try {
+        return [of(c)];
+      } catch {
+        return [];
+      }
+    })];
+  } catch {
+    return [];
+  }
+}
+
 /** USER_HZ: Linux reports per-thread CPU time in these ticks (100 on every mainstream build). */
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -55,7 +55,7 @@ import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
 import { freePort } from '../test/helpers.js';
-import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, processTreeCpuMs, quantile } from './lib.js';
+import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, peakRssMiB, processTreeCpuMs, quantile } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -319,6 +319,10 @@ async function main(): Promise<void> {
     }
   } finally {
     agent.destroy();
+    if (server?.pid !== undefined) {
+      const peaks = peakRssMiB(server.pid);
+      if (peaks.length > 0) console.log(`peak RSS:       ${peaks.map((p, i) => `${i === 0 ? 'server' : `worker ${i}`} ${p.mib.toFixed(1)} MiB`).join(', ')} (target < 250 MiB per process)`);
+    }
     if (server) await stopServer(server);
     for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
   }

@@ -70,6 +70,8 @@ export interface AppOptions {
   logStream?: DestinationStream;
   /** Source of sign-in captcha answers (tests pass a known sequence). Default: CSPRNG characters. */
   captchaAnswers?: CaptchaAnswerSource;
+  /** Count the statements and transactions sent to the database (`app.database.counts`; benchmarks). */
+  countStatements?: boolean;
 }
 
 /** The domain services, built once per app. */
@@ -179,6 +181,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = createLogger(config.logLevel, options.logStream);
   const database = openDatabase(config.databaseUrl, {
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost'),
+    ...(options.countStatements ? { countStatements: true } : {}),
   });
   let limiters: RateLimiters | undefined;
   let connectors: Connectors | undefined;

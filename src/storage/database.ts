@@ -22,8 +22,22 @@ export interface DatabaseHandle {
   sqlite?: BetterSqlite3.Database;
   /** The pg pool (PostgreSQL only). */
   pgPool?: pg.Pool;
+  /** Statements and transactions sent so far, when opened with `countStatements` (benchmarks). */
+  counts?: StatementCounts;
   close(): Promise<void>;
 }
+
+/**
+ * Statements the database was sent, every caller included (Kysely and the rate limiters), and the
+ * transactions among them (each `BEGIN`, or a better-sqlite3 `transaction()` call). For benchmarks:
+ * `bench:auth` prints both per sign-in (issue 22 item 2).
+ */
+export interface StatementCounts {
+  statements: number;
+  transactions: number;
+}
+
+const isBegin = (sql: string) => /^\s*begin\b/i.test(sql);
 
 /**
  * Opens the database named by `url`:
@@ -34,8 +48,9 @@ export interface DatabaseHandle {
  */
 export function openDatabase(
   url: string,
-  options: { poolSize?: number; onIdleError?: (error: Error) => void } = {},
+  options: { poolSize?: number; onIdleError?: (error: Error) => void; countStatements?: boolean } = {},
 ): DatabaseHandle {
+  const counts: StatementCounts | undefined = options.countStatements ? { statements: 0, transactions: 0 } : undefined;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
@@ -45,9 +60,9 @@ export function openDatabase(
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const cached = withStatementCache(sqlite);
+    const cached = withStatementCache(sqlite, counts);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
-    return { db, dialect: 'sqlite', sqlite: cached, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', sqlite: cached, ...(counts ? { counts } : {}), close: () => db.destroy() };
   }
   const pgDriver = require('pg') as typeof pg;
   const types = {
@@ -58,12 +73,26 @@ export function openDatabase(
   // An idle client losing its connection (server restart, admin kill) emits 'error' on the pool;
   // unhandled it would end the process. The next query reconnects; report it and carry on.
   pgPool.on('error', (error) => options.onIdleError?.(error));
+  if (counts) {
+    // Every query, Kysely's and the rate limiters', reaches a pooled client's query().
+    pgPool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        const first = args[0];
+        const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '');
+        counts.statements++;
+        if (isBegin(text)) counts.transactions++;
+        return query(...args);
+      };
+    });
+  }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
   PG_POOLS.set(db, pgPool);
   return {
     db,
     dialect: 'postgres',
     pgPool,
+    ...(counts ? { counts } : {}),
     async close() {
       // pg-pool's end() resolves before its clients' sockets are closed; wait for every client to be
       // removed so that nothing is left talking to the server after close() (a following DROP
@@ -102,9 +131,14 @@ const STATEMENT_CACHE_SIZE = 256;
  * SQL text (LRU) and passes everything else through. Safe because better-sqlite3 is synchronous
  * and nothing streams from it (a statement is only busy while `iterate()` runs).
  */
-function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+function withStatementCache(sqlite: BetterSqlite3.Database, counts?: StatementCounts): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = (sql: string) => {
+    // Every caller prepares once per execution (the cache makes that cheap), so this counts statements.
+    if (counts) {
+      counts.statements++;
+      if (isBegin(sql)) counts.transactions++;
+    }
     let statement = cache.get(sql);
     if (statement) {
       cache.delete(sql);
@@ -118,6 +152,18 @@ function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Datab
   return new Proxy(sqlite, {
     get(target, property) {
       if (property === 'prepare') return prepare;
+      if (property === 'transaction' && counts) {
+        // better-sqlite3's transaction(fn) begins natively, without a prepared BEGIN.
+        return (fn: (...args: unknown[]) => unknown) => {
+          const run = target.transaction(fn);
+          const counted = (...args: unknown[]) => {
+            counts.transactions++;
+            counts.statements += 2; // its BEGIN and COMMIT, as a Kysely transaction's are counted
+            return run(...args);
+          };
+          return Object.assign(counted, { deferred: run.deferred, immediate: run.immediate, exclusive: run.exclusive });
+        };
+      }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
