@@ -42,11 +42,8 @@ import { SecurityLevelService } from './domain/account/security-level.js';
 import { SelfService } from './domain/account/self-service.js';
 import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
-import { leancloudRoutes } from './http/leancloud/index.js';
 import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
-import { AUTHING_CORS_HEADERS, authingRoutes } from './http/authing/index.js';
-import { AuthingKeys } from './http/authing/keys.js';
-import { AuthingTokens } from './http/authing/tokens.js';
+import { AUTHING_CORS_HEADERS } from './http/authing/cors.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementAudiencesOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
@@ -429,12 +426,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const lc = config.leancloud;
     if (lc.appId && lc.appKey) {
       const keys = { appId: lc.appId, appKey: lc.appKey, masterKey: lc.masterKey, signatureSkewSeconds: lc.signatureSkewSeconds };
+      // The vendor surfaces' adapters are loaded only when configured (start-up time; issue 22).
+      const { leancloudRoutes } = await import('./http/leancloud/index.js');
       // X-LC-Sign timestamps come from the client's wall clock, so they are checked against the real one.
       await server.register(leancloudRoutes, { prefix: '/1.1', users: leancloudUsers, codes: leancloudCodes, keys, clock: systemClock });
     }
     const authing = config.authing;
     if (authing.appId && authing.secret) {
       const userPoolId = authing.userPoolId ?? authing.appId;
+      const [{ authingRoutes }, { AuthingKeys }, { AuthingTokens }] = await Promise.all([
+        import('./http/authing/index.js'),
+        import('./http/authing/keys.js'),
+        import('./http/authing/tokens.js'),
+      ]);
       await server.register(authingRoutes, {
         auth, users, sessions, verification, policy, securityLevel,
         self: sdk.self,

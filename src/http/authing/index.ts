@@ -48,14 +48,7 @@ export interface AuthingRoutesOptions {
   poolSecret: string;
 }
 
-/**
- * Authing's request headers a browser must be allowed to send (shared/specs/authing.md §1.2): the CORS
- * answer of configured origins (`authing.corsOrigins`, with credentials; app.ts).
- */
-export const AUTHING_CORS_HEADERS = [
-  'content-type', 'authorization', 'x-authing-app-id', 'x-authing-userpool-id', 'x-authing-app-tenant-id',
-  'x-authing-request-from', 'x-authing-sdk-version', 'x-authing-lang',
-];
+export { AUTHING_CORS_HEADERS } from './cors.js';
 
 /** One request's context: who calls (lazily), in which language, from where. */
 interface Ctx {
