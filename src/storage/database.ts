@@ -34,10 +34,14 @@ export interface DatabaseHandle {
  */
 export interface StatementCounts {
   statements: number;
+  /** Statements that write (INSERT, UPDATE, DELETE, REPLACE); outside a transaction each commits alone. */
+  writes: number;
+  /** Explicit transactions (BEGIN … COMMIT). */
   transactions: number;
 }
 
 const isBegin = (sql: string) => /^\s*begin\b/i.test(sql);
+const isWrite = (sql: string) => /^\s*(?:insert|update|delete|replace)\b/i.test(sql);
 
 /**
  * Opens the database named by `url`:
@@ -50,7 +54,7 @@ export function openDatabase(
   url: string,
   options: { poolSize?: number; onIdleError?: (error: Error) => void; countStatements?: boolean } = {},
 ): DatabaseHandle {
-  const counts: StatementCounts | undefined = options.countStatements ? { statements: 0, transactions: 0 } : undefined;
+  const counts: StatementCounts | undefined = options.countStatements ? { statements: 0, writes: 0, transactions: 0 } : undefined;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
@@ -82,6 +86,7 @@ export function openDatabase(
         const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '');
         counts.statements++;
         if (isBegin(text)) counts.transactions++;
+        else if (isWrite(text)) counts.writes++;
         return query(...args);
       };
     });
@@ -138,6 +143,7 @@ function withStatementCache(sqlite: BetterSqlite3.Database, counts?: StatementCo
     if (counts) {
       counts.statements++;
       if (isBegin(sql)) counts.transactions++;
+      else if (isWrite(sql)) counts.writes++;
     }
     let statement = cache.get(sql);
     if (statement) {
