@@ -14,15 +14,15 @@ import type { Clock } from '../../util/clock.js';
 import { newId, newSecret, sha256Hex } from '../../util/crypto.js';
 import type { RequestMeta, SecondFactorGate, SignedIn } from '../sign-in/types.js';
 import type { SessionIssuer } from '../sessions/issuer.js';
+import type { Limiter } from '../../util/rate-limit.js';
+import type { PasswordHasher } from '../credentials/passwords.js';
+import type { SignInGuard } from '../sign-in/lockout.js';
 
 /**
  * @simplewebauthn/server, loaded at the first passkey operation: with its ASN.1 and X.509 dependencies it
  * is about 250 modules, a fifth of what the server would otherwise load at start-up (issue 22).
  */
 const webauthn = () => import('@simplewebauthn/server');
-import type { Limiter } from '../../util/rate-limit.js';
-import type { PasswordHasher } from '../credentials/passwords.js';
-import type { SignInGuard } from '../sign-in/lockout.js';
 
 /** How long a pending MFA sign-in lives, ms (5 minutes). */
 export const PENDING_SIGN_IN_TTL_MS = 5 * 60_000;
@@ -485,9 +485,9 @@ export class MfaService implements SecondFactorGate {
     if (!record || record.kind !== 'registration' || record.userId !== user.id || record.expiresAt <= now || record.consumedAt !== null || record.verifiedAt !== null) {
       throw new AppError('verification_record.not_found');
     }
+    const { verifyRegistrationResponse } = await webauthn();
     let verified;
     try {
-      const { verifyRegistrationResponse } = await webauthn();
       verified = await verifyRegistrationResponse({
         response: payload,
         expectedChallenge: record.challenge,
@@ -677,9 +677,9 @@ export class MfaService implements SecondFactorGate {
     }
     const factor = (await this.store.mfa.listFactors(userId)).find((f) => f.type === 'webauthn' && f.credentialId === response.id);
     if (!factor || !factor.publicKey || !factor.credentialId) throw new AppError('session.mfa.webauthn_verification_failed');
+    const { verifyAuthenticationResponse } = await webauthn();
     let result;
     try {
-      const { verifyAuthenticationResponse } = await webauthn();
       result = await verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge.challenge,
