@@ -17,8 +17,10 @@
  *     target counted on the server's own CPU, which the load generator on this machine does not take);
  *     target ≥ 1 000 tokens/s per core;
  *  4. measures `GET /api/users?page_size=20` with one Management API token: page 1, a deep page
- *     (`page=2500`, i.e. OFFSET 49 980) and a search (`search=%25user_4242%25`, a LIKE over every
- *     searchable column): req/s and p50/p95/p99 latency; target p95 < 20 ms.
+ *     (`page=2500`, i.e. OFFSET 49 980), an exact search (`search.username=USER_4242&mode.username=exact`,
+ *     case-insensitive) and a substring search (`search=%25user_4242%25`, a LIKE over every searchable
+ *     column): req/s and p50/p95/p99 latency; target p95 < 20 ms (substring < 50 ms at 1 000 000 users).
+ *     Searches read the trigram indexes of migration 0019 (SQLite FTS5, PostgreSQL pg_trgm).
  * Figures are printed, never asserted.
  *
  * Units: rates are completed requests with the expected status per second of wall-clock time;
@@ -301,7 +303,8 @@ async function main(): Promise<void> {
     const queries: Array<[string, string]> = [
       ['page 1', 'page_size=20'],
       ['page 2500', 'page_size=20&page=2500'],
-      ['search', 'page_size=20&search=%25user_4242%25'],
+      ['exact search', 'page_size=20&search.username=USER_4242&mode.username=exact'],
+      ['substring', 'page_size=20&search=%25user_4242%25'],
     ];
     for (const [label, query] of PHASES.has('list') ? queries : []) {
       const url = `${publicUrl}/api/users?${query}`;
@@ -313,7 +316,7 @@ async function main(): Promise<void> {
       console.log(
         `${`list ${label}:`.padEnd(16)}${fmtRate(r.ok / r.elapsed)} req/s; p50 ${fmtMs(quantile(r.latencies, 0.5))} ms, p95 ${fmtMs(p95)} ms, ` +
           `p99 ${fmtMs(quantile(r.latencies, 0.99))} ms (${shown} users of Total-Number ${String(probe.headers['total-number'])}; ` +
-          `errors ${fmtErrors(r.errors)})  target p95 < 20 ms: ${p95 < 20 ? 'met' : 'NOT met'}`,
+          `errors ${fmtErrors(r.errors)})  target p95 < ${label === 'substring' ? 50 : 20} ms: ${p95 < (label === 'substring' ? 50 : 20) ? 'met' : 'NOT met'}`,
       );
       console.log(`                ${fmtCpu(r)}`);
     }

@@ -29,7 +29,7 @@ import { type AuthingKeyStore, KyselyAuthingKeyStore } from './authing-key-store
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
 import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, type SocialSessionStore } from './connector-store.js';
-import { countUsers, selectUserPage } from './user-list.js';
+import { countUsers, indexCandidates, searchIndexQuery, selectUserPage, sqliteSearchCandidates } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
   type SessionRecord,
@@ -125,6 +125,13 @@ class KyselyUserStore implements UserStore {
   }
 
   async list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
+    const indexed: Array<number[] | undefined> = [];
+    if (this.dialect === 'sqlite') {
+      for (const term of query.terms) {
+        const match = searchIndexQuery(term.fields.map((f) => SEARCH_COLUMNS[f]), term.values, term.mode);
+        indexed.push(match ? await indexCandidates(this.db, match) : undefined);
+      }
+    }
     const where = (eb: ExpressionBuilder<Database, 'users'>) => {
       const terms = query.terms.map((term) =>
         eb.or(
@@ -145,7 +152,13 @@ class KyselyUserStore implements UserStore {
           }),
         ),
       );
-      return query.joint === 'and' ? eb.and(terms) : eb.or(terms);
+      // SQLite: a term with few candidates in the FTS5 trigram index (migration 0019) reads them from it;
+      // the exact condition then filters them. PostgreSQL's planner uses the pg_trgm indexes by itself.
+      const narrowed = terms.map((condition, i) => {
+        const rids = indexed[i];
+        return rids ? eb.and([sqliteSearchCandidates(eb, rids), condition]) : condition;
+      });
+      return query.joint === 'and' ? eb.and(narrowed) : eb.or(narrowed);
     };
     // storage/user-list.ts: the counter and covering index without a search, one scan for most searches.
     const { rows, total } = await selectUserPage(this.db, query.terms.length === 0 ? undefined : where, query);

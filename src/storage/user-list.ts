@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Kysely, Selectable, SqlBool, Expression } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Expression, sql } from 'kysely';
 import type { Database, UsersTable } from './schema.js';
 
 /**
@@ -70,4 +70,58 @@ export async function selectUserPage(
     db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(count.n) };
+}
+
+/** Fewest characters a trigram index can look up (pg_trgm and FTS5's trigram tokenizer alike). */
+const TRIGRAM = 3;
+
+/**
+ * Most candidates a search takes from SQLite's trigram index. A literal that common (`%user%` among
+ * users named `user_N`) matches densely, so a scan finds a page of matches sooner than the index would
+ * list them all; such searches scan as before.
+ */
+export const INDEX_CANDIDATE_CAP = 10_000;
+
+/**
+ * The runs of literal characters in a LIKE pattern (between `%` / `_` wildcards) that have at least
+ * {@link TRIGRAM} code points: every matching value contains each of them. Empty when there is none, so a
+ * trigram index cannot narrow the search. An `exact` value is one literal run.
+ */
+export function requiredSubstrings(value: string, mode: 'exact' | 'like'): string[] {
+  const runs = mode === 'exact' ? [value] : value.split(/[%_]/);
+  return runs.filter((run) => [...run].length >= TRIGRAM);
+}
+
+/**
+ * SQLite: an FTS5 query (migration 0019's `users_search`, trigram tokenizer, case-insensitive) for the
+ * users whose searchable `columns` may match one of `values`: for each value, every required substring
+ * ({@link requiredSubstrings}) in one of the columns. Undefined when a value has none.
+ */
+export function searchIndexQuery(columns: readonly string[], values: readonly string[], mode: 'exact' | 'like'): string | undefined {
+  const filter = `{${columns.join(' ')}}`;
+  const perValue: string[] = [];
+  for (const value of values) {
+    const runs = requiredSubstrings(value, mode);
+    if (runs.length === 0) return undefined;
+    perValue.push(`${filter} : (${runs.map((r) => `"${r.replaceAll('"', '""')}"`).join(' AND ')})`);
+  }
+  return perValue.join(' OR ');
+}
+
+/**
+ * SQLite: the index rows (`user_search_ids.rid`) the index query `match` names, when there are at most
+ * {@link INDEX_CANDIDATE_CAP}; undefined when there are more (then a scan is quicker).
+ */
+export async function indexCandidates(db: Kysely<Database>, match: string): Promise<number[] | undefined> {
+  const r = await sql<{ rid: number }>`select rowid as rid from users_search where users_search match ${match} limit ${INDEX_CANDIDATE_CAP + 1}`.execute(db);
+  return r.rows.length <= INDEX_CANDIDATE_CAP ? r.rows.map((row) => Number(row.rid)) : undefined;
+}
+
+/**
+ * SQLite: the users among the index rows `rids` ({@link indexCandidates}): a superset of the exact matches
+ * (the index folds case and ignores which column held which substring), so callers AND it with the exact
+ * condition and get the same result as a scan, found from the index.
+ */
+export function sqliteSearchCandidates(eb: ExpressionBuilder<Database, 'users'>, rids: readonly number[]): Expression<SqlBool> {
+  return eb('users.id', 'in', sql<string>`(select user_id from user_search_ids where rid in (select value from json_each(${JSON.stringify(rids)})))`);
 }

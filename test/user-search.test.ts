@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../src/storage/database.js';
+import { KyselyStore } from '../src/storage/kysely-store.js';
+import type { UserSearchField, UserRecord } from '../src/storage/store.js';
+import { requiredSubstrings } from '../src/storage/user-list.js';
+import { T, userRecord } from './fixtures.js';
+import { forEachStorage, type OpenedStore } from './storage-targets.js';
+
+// Issue 22 item 4: user search reads candidates from a trigram index (SQLite: FTS5 `users_search`;
+// PostgreSQL: pg_trgm GIN on lower(column)), migration 0019. The results must be exactly a full scan's:
+// every search below is checked against the same condition evaluated by a plain scan of `users`.
+
+const FIELDS: UserSearchField[] = ['id', 'username', 'primaryEmail', 'primaryPhone', 'name'];
+const COLUMNS: Record<UserSearchField, string> = { id: 'id', username: 'username', primaryEmail: 'primary_email', primaryPhone: 'primary_phone', name: 'name' };
+const WORDS = ['alice', 'Bob', 'carol', 'Ärger', 'ölaf', 'o"brien', 'zed_x', 'pct%er', 'Lin Wei', '李小龙', 'user'];
+
+describe('requiredSubstrings', () => {
+  it('are the literal runs of three or more characters between wildcards', () => {
+    expect(requiredSubstrings('%user_4242%', 'like')).toEqual(['user', '4242']);
+    expect(requiredSubstrings('%ab%cd%', 'like')).toEqual([]);
+    expect(requiredSubstrings('%李小龙%', 'like')).toEqual(['李小龙']);
+    expect(requiredSubstrings('a_b', 'exact')).toEqual(['a_b']);
+    expect(requiredSubstrings('ab', 'exact')).toEqual([]);
+  });
+});
+
+forEachStorage((name, open) => {
+  describe(`user search through the trigram index — ${name}`, () => {
+    let opened: OpenedStore;
+    let store: KyselyStore;
+    let users: UserRecord[] = [];
+    const postgres = () => opened.handle.dialect === 'postgres';
+
+    beforeAll(async () => {
+      opened = await open();
+      await migrateToLatest(opened.handle.db);
+      store = new KyselyStore(opened.handle);
+      for (let i = 0; i < 160; i++) {
+        const word = WORDS[i % WORDS.length]!;
+        const other = WORDS[(i * 7 + 3) % WORDS.length]!;
+        const u = userRecord({
+          username: `${word.replace(/[^A-Za-z0-9_]/g, '')}_${i}`,
+          primaryEmail: i % 3 === 0 ? null : `${other.replace(/[^A-Za-z0-9]/g, '')}${i}@Example.COM`,
+          primaryPhone: i % 4 === 0 ? `+1415555${String(1000 + i).padStart(4, '0')}` : null,
+          name: i % 5 === 0 ? null : `${word} ${other}`,
+          createdAt: T + i,
+        });
+        await store.users.insert(u);
+        users.push(u);
+      }
+    });
+    afterAll(() => opened.cleanup());
+
+    /** The search evaluated by scanning `users` with the store's own condition, no index involved. */
+    async function scan(fields: UserSearchField[], values: string[], mode: 'exact' | 'like'): Promise<string[]> {
+      const lowered = values.map((v) => v.toLowerCase());
+      const terms = fields.flatMap((f) =>
+        mode === 'exact'
+          ? [sql`lower(${sql.ref(COLUMNS[f])}) in (${sql.join(lowered)})`]
+          : postgres()
+            ? lowered.map((v) => sql`lower(${sql.ref(COLUMNS[f])}) like ${v} escape ''`)
+            : values.map((v) => sql`${sql.ref(COLUMNS[f])} like ${v}`),
+      );
+      const rows = await sql<{ id: string }>`select id from users where ${sql.join(terms, sql` or `)}`.execute(opened.handle.db);
+      return rows.rows.map((r) => r.id).sort();
+    }
+
+    async function search(fields: UserSearchField[], values: string[], mode: 'exact' | 'like'): Promise<{ ids: string[]; total: number }> {
+      const r = await store.users.list({ terms: [{ fields, values, mode }], joint: 'or', caseSensitive: false, offset: 0, limit: 1000 });
+      return { ids: r.users.map((u) => u.id).sort(), total: r.total };
+    }
+
+    const fragment = () =>
+      fc.oneof(
+        fc.constantFrom(...WORDS).chain((w) => fc.tuple(fc.nat(w.length), fc.integer({ min: 1, max: 6 })).map(([at, n]) => w.slice(at, at + n))),
+        fc.constantFrom('_1', '@example', '.com', '4155', 'ALICE', 'ÄRG', 'er ö', '"b', '%', '_'),
+      );
+    const pattern = () =>
+      fc.tuple(fc.boolean(), fragment(), fc.option(fc.tuple(fc.constantFrom('%', '_'), fragment()), { nil: undefined }), fc.boolean()).map(
+        ([lead, a, rest, trail]) => `${lead ? '%' : ''}${a}${rest ? rest[0] + rest[1] : ''}${trail ? '%' : ''}`,
+      );
+    const fields = () => fc.subarray(FIELDS, { minLength: 1 });
+
+    it('finds exactly what a scan finds, for generated LIKE patterns and exact values', async () => {
+      await fc.assert(
+        fc.asyncProperty(fields(), fc.array(pattern(), { minLength: 1, maxLength: 2 }), async (f, values) => {
+          const found = await search(f, values, 'like');
+          const expected = await scan(f, values, 'like');
+          expect(found.ids).toEqual(expected);
+          expect(found.total).toBe(expected.length);
+        }),
+        { numRuns: 150 },
+      );
+      await fc.assert(
+        fc.asyncProperty(fields(), fc.constantFrom(...users), fc.boolean(), async (f, u, upper) => {
+          const values = [u.username!, u.primaryEmail ?? 'nobody@example.com', u.name ?? 'no one'].map((v) => (upper ? v.toUpperCase() : v));
+          const found = await search(f, values, 'exact');
+          expect(found.ids).toEqual(await scan(f, values, 'exact'));
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('keeps the index in step with renames and deletions', async () => {
+      const renamed = users[7]!;
+      await store.users.update(renamed.id, { name: 'Quixotic Zebra', username: 'quixote_77' });
+      const gone = users[8]!;
+      await store.users.delete(gone.id);
+      users = users.filter((u) => u.id !== gone.id);
+      expect((await search(['name'], ['%quixotic%'], 'like')).ids).toEqual([renamed.id]);
+      expect((await search(['username'], ['quixote_77'], 'exact')).ids).toEqual([renamed.id]);
+      expect((await search(['id'], [gone.id], 'exact')).ids).toEqual([]);
+      expect((await search(FIELDS, ['%', '%' + renamed.id.slice(3, 12) + '%'], 'like')).total).toBe(users.length);
+      for (const value of ['%alice%', '%_1%', '%example.com', `%${renamed.username ?? 'x'}%`]) {
+        expect((await search(FIELDS, [value], 'like')).ids).toEqual(await scan(FIELDS, [value], 'like'));
+      }
+    });
+
+    it('reads candidates from the index (SQLite: an entry missing from users_search is not found; PostgreSQL: the pg_trgm indexes exist)', async () => {
+      if (postgres()) {
+        const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'users' and indexname like 'users_search_%_trgm'`.execute(opened.handle.db);
+        expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(['users_search_email_trgm', 'users_search_id_trgm', 'users_search_name_trgm', 'users_search_phone_trgm', 'users_search_username_trgm']);
+        return;
+      }
+      const target = users[20]!;
+      await store.users.update(target.id, { name: 'Yggdrasil Unique' });
+      expect((await search(['name'], ['%yggdrasil%'], 'like')).ids).toEqual([target.id]);
+      await sql`delete from users_search where rowid = (select rid from user_search_ids where user_id = ${target.id})`.execute(opened.handle.db);
+      expect((await search(['name'], ['%yggdrasil%'], 'like')).ids).toEqual([]);
+      // Two characters cannot use a trigram index: that search scans, and still finds the user.
+      expect((await search(['name'], ['%yg%'], 'like')).ids).toEqual([target.id]);
+    });
+  });
+});
