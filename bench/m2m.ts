@@ -38,6 +38,8 @@
  *   --concurrency <n>  BENCH_CONCURRENCY  requests in flight (default 8)
  *   --users <n>        BENCH_USERS        users to seed (default 100000)
  *   --workers <n>      BENCH_WORKERS      server processes, TESSERA_WORKERS of `tessera start` (default 1)
+ *   --pg <url>         BENCH_PG_URL       PostgreSQL server: a fresh database is created there (and dropped
+ *                                         afterwards) instead of the default temp-file SQLite database
  *   (env)              BENCH_SERVER_NODE_ARGS  extra Node flags for the server process, e.g. to profile it
  *   --phases <list>    BENCH_PHASES       phases to run: tokens,list (default both; e.g. `--phases tokens`
  *                                         with `node --cpu-prof` profiles the token endpoint alone)
@@ -71,6 +73,7 @@ const { values: flags } = parseArgs({
     phases: { type: 'string' },
     workers: { type: 'string' },
     'seed-into': { type: 'string' },
+    pg: { type: 'string' },
   },
   strict: true,
 });
@@ -93,6 +96,22 @@ const ROWS_PER_INSERT = 500;
 const ROWS_PER_TRANSACTION = 20_000;
 
 const sqliteFile = path.join(os.tmpdir(), `tessera-bench-m2m-${process.pid}.db`);
+const PG_URL = flags.pg ?? process.env['BENCH_PG_URL'];
+/** PostgreSQL: a database of this run on the `--pg` server. */
+const pgDatabase = PG_URL ? { name: `tessera_bench_m2m_${process.pid}`, url: Object.assign(new URL(PG_URL), { pathname: `/tessera_bench_m2m_${process.pid}` }).toString() } : undefined;
+const databaseUrl = pgDatabase?.url ?? `sqlite:${sqliteFile}`;
+
+/** Runs one statement on the `--pg` server's own database (CREATE / DROP DATABASE). */
+async function pgAdmin(statement: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
 const CLIENT_ID = 'bench-m2m-admin';
 const CLIENT_SECRET = randomBytes(24).toString('base64url');
 
@@ -226,7 +245,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 async function main(): Promise<void> {
   const cpus = os.availableParallelism();
   console.log('Tessera machine-to-machine benchmark');
-  console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database sqlite (temp file)`);
+  console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database ${pgDatabase ? 'PostgreSQL' : 'sqlite (temp file)'}`);
   console.log(`  ${SECONDS} s per phase after ${WARMUP_SECONDS} s warm-up, concurrency ${CONCURRENCY}, ${USERS.toLocaleString('en')} users`);
   console.log(`  server: tessera start with ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (TESSERA_WORKERS); load generator: a worker thread of this process`);
   console.log('');
@@ -234,7 +253,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const config = parseConfig({
-    databaseUrl: `sqlite:${sqliteFile}`,
+    databaseUrl,
     logLevel: 'silent',
     host: '127.0.0.1',
     port,
@@ -247,7 +266,8 @@ async function main(): Promise<void> {
   try {
     // Migrate, bootstrap the admin app and seed in a child process (so this load generator does not
     // carry the seeding's heap), then hand the database to the server.
-    const seeded = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--seed-into', sqliteFile, '--users', String(USERS)], {
+    if (pgDatabase) await pgAdmin(`CREATE DATABASE ${pgDatabase.name}`);
+    const seeded = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--seed-into', databaseUrl, '--users', String(USERS)], {
       env: { ...process.env, BENCH_SEED_ADMIN_SECRET: CLIENT_SECRET },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -257,7 +277,7 @@ async function main(): Promise<void> {
     console.log(`seeding:        ${USERS.toLocaleString('en')} users in ${seconds.toFixed(2)} s (${fmtRate(USERS / seconds)} users/s)`);
     server = await startServer({
       TESSERA_WORKERS: String(WORKERS),
-      TESSERA_DATABASE_URL: `sqlite:${sqliteFile}`,
+      TESSERA_DATABASE_URL: databaseUrl,
       TESSERA_HOST: '127.0.0.1',
       TESSERA_PORT: String(port),
       TESSERA_PUBLIC_URL: publicUrl,
@@ -328,18 +348,19 @@ async function main(): Promise<void> {
     }
     if (server) await stopServer(server);
     for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
+    if (pgDatabase) await pgAdmin(`DROP DATABASE IF EXISTS ${pgDatabase.name} WITH (FORCE)`);
   }
 }
 
 /**
- * `--seed-into <file>` (used by {@link main} in a child process): migrates the SQLite file, makes sure
+ * `--seed-into <file | database URL>` (used by {@link main} in a child process): migrates the database, makes sure
  * the admin M2M app exists (secret from BENCH_SEED_ADMIN_SECRET) and seeds `--users` users; prints
  * `{"seconds": <seeding time>}` as the last stdout line.
  */
-async function seedOnly(file: string): Promise<void> {
+async function seedOnly(target: string): Promise<void> {
   const app = await createApp(
     parseConfig({
-      databaseUrl: `sqlite:${file}`,
+      databaseUrl: /^(sqlite|postgres(ql)?):/.test(target) ? target : `sqlite:${target}`,
       logLevel: 'silent',
       adminClientId: CLIENT_ID,
       adminClientSecret: process.env['BENCH_SEED_ADMIN_SECRET'] ?? CLIENT_SECRET,
