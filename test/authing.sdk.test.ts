@@ -307,6 +307,43 @@ describe.each(dialects)('authing-js-sdk AuthenticationClient on %s', (_name, dat
     await authingError(client().listApplications(), 2020);
   });
 
+  it('account-center field modes bind the Authing surface too (1001, nothing written); the ManagementClient is not bound', async () => {
+    // Issue 16: one end-user write policy on every self-service surface, each refusing in its own dialect.
+    const username = uniq('fm');
+    const a = client();
+    await a.registerByUsername(username, PW);
+    await a.loginByUsername(username, PW);
+    await t.app.services.sdk.customFields.define({ key: 'plan', type: 'STRING' });
+    await t.app.services.accountCenter.update({
+      enabled: true,
+      fields: { name: 'ReadOnly', avatar: 'Off', profile: 'ReadOnly', username: 'Off', email: 'ReadOnly', phone: 'Off', password: 'ReadOnly', social: 'Off', customData: 'Off', mfa: 'ReadOnly', session: 'ReadOnly' },
+    });
+    try {
+      const refused = [
+        await authingError(a.updateProfile({ name: 'Ada' }), 1001),
+        await authingError(a.updateProfile({ nickname: 'Ada' }), 1001),
+        await authingError(a.updateProfile({ username: uniq('x') }), 1001),
+        await authingError(a.updateProfile({ photo: 'https://img.example/x.png' }), 1001),
+        await authingError(a.setUdfValue({ plan: 'pro' }), 1001),
+        await authingError(a.updatePassword('amber-canyon-4-whistle', PW), 1001),
+        await authingError(a.bindEmail(`${username}@example.com`, '123456'), 1001),
+        await authingError(a.bindPhone(`137${String(Date.now()).slice(-8)}`, '123456'), 1001),
+      ];
+      for (const e of refused) expect(e.data).toMatchObject({ tesseraCode: 'account_center.field_not_editable' });
+      // Nothing was written: same names, no custom data, the old password still signs in.
+      const me = await client().loginByUsername(username, PW);
+      expect(me).toMatchObject({ username, name: null, nickname: null, photo: null, email: null, phone: null });
+      expect(await a.getUdfValue()).toEqual({});
+      // The administrator is not bound by the end-user policy.
+      const mgmt = new ManagementClient({ userPoolId: APP_ID, secret: SECRET, host: t.base });
+      expect(await mgmt.users.update(me.id, { name: 'Set By Admin' })).toMatchObject({ name: 'Set By Admin' });
+    } finally {
+      await t.app.services.accountCenter.update({ enabled: false });
+    }
+    // Disabled again: the SDK's defaults are back.
+    expect(await a.updateProfile({ nickname: 'Ada' })).toMatchObject({ nickname: 'Ada' });
+  });
+
   it('ManagementClient with userPoolId + secret: create, detail, update, exists, find, list, search, UDF, delete; a wrong secret gets no token', async () => {
     const mgmt = new ManagementClient({ userPoolId: APP_ID, secret: SECRET, host: t.base });
     const username = uniq('adm');

@@ -30,6 +30,7 @@ const TABLE: Partial<Record<ErrorCode, AuthingError>> = {
   'auth.password_reset_required': E(1639, '首次登录需要重置密码', 'Reset the password at the first login'),
   'auth.reauthentication_required': E(2020, '请重新登录后再操作', 'Sign in again to do this'),
   'auth.user_exists_check_disabled': E(1001, '无权限进行此操作', 'This operation is not allowed'),
+  'account_center.field_not_editable': E(1001, '无权限修改此字段', 'This field cannot be changed by its user'),
   'user.not_found': E(2004, '用户不存在', 'User does not exist'),
   'user.username_taken': E(2034, '用户名已存在', 'The username already exists'),
   'user.email_taken': E(2026, '用户已存在，请不要重复注册', 'The user already exists'),
