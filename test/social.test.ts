@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -615,6 +616,98 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
       const landed = await victim.browser.request(new URL(bounce.headers.get('location')!, t.base).href);
       expect(landed.status).toBe(400);
       expect(await landed.text()).not.toContain('Continue with');
+    });
+  });
+
+  describe("Management API POST /api/users/:id/identities (Logto's connectorData: a code the app obtained itself)", () => {
+    /** The app's own authorization request at the GitHub-shaped server (no Tessera attempt behind it); the code. */
+    async function appOwnCode(params: Record<string, string> = {}): Promise<string> {
+      const url = new URL(`${gh.base}/login/oauth/authorize`);
+      for (const [k, v] of Object.entries({ client_id: GH_CLIENT, redirect_uri: APP_REDIRECT, state: 'app-state', ...params })) url.searchParams.set(k, v);
+      const res = await fetch(url, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      return new URL(res.headers.get('location')!).searchParams.get('code')!;
+    }
+    const newUser = async () => (await call('POST', '/api/users', { username: uniq('linked') }, mgmt)).body.id as string;
+    const link = (userId: string, body: unknown, token: string | undefined = mgmt) => call('POST', `/api/users/${userId}/identities`, body, token);
+
+    it('redeems the code through the connector and links the proven account (verified: it signs the user in); the code is single use', async () => {
+      gh.users.set('admin-linked', { id: 424242, login: 'al', name: 'Admin Linked', emails: [{ email: 'al@idp.test', primary: true, verified: true }] });
+      gh.nextUser = 'admin-linked';
+      const userId = await newUser();
+      const code = await appOwnCode();
+      const linked = await link(userId, { connectorId: githubId, connectorData: { code, state: 'app-state', redirectUri: APP_REDIRECT } });
+      expect(linked.status).toBe(200);
+      expect(linked.body).toEqual({ github: { userId: '424242', details: expect.objectContaining({ login: 'al', connectorId: githubId }) } });
+      expect(linked.text).not.toMatch(/access_token|accessToken/);
+      expect((await call('GET', `/api/users/${userId}/identities`, undefined, mgmt)).body).toEqual(linked.body);
+
+      // The same code again: the provider refuses it, nothing changes.
+      const replay = await link(userId, { connectorId: githubId, connectorData: { code, redirectUri: APP_REDIRECT } });
+      expect(replay.status).toBe(400);
+      expect(replay.body.code).toBe('connector.authorization_failed');
+
+      // The link is a verified identity: signing in with that GitHub account is this user.
+      const { result } = await socialSignIn(githubId, gh.base);
+      expect(result.status).toBe(200);
+      expect(result.body.user.id).toBe(userId);
+
+      // Another user cannot take it (Logto's 422); theirs stays empty.
+      const other = await newUser();
+      const taken = await link(other, { connectorId: githubId, connectorData: { code: await appOwnCode(), redirectUri: APP_REDIRECT } });
+      expect(taken.status).toBe(422);
+      expect(taken.body.code).toBe('user.identity_already_in_use');
+      expect((await call('GET', `/api/users/${other}/identities`, undefined, mgmt)).body).toEqual({});
+    });
+
+    it('uses the request\'s PKCE verifier and OIDC nonce when it had them, and refuses a code whose request had them when they are not given', async () => {
+      gh.users.set('pkce-user', { id: 515151, login: 'pk', emails: [] });
+      gh.nextUser = 'pkce-user';
+      const userId = await newUser();
+      const verifier = 'v'.repeat(20) + randomUUID().replaceAll('-', '');
+      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      const withoutVerifier = await link(userId, { connectorId: githubId, connectorData: { code: await appOwnCode({ code_challenge: challenge, code_challenge_method: 'S256' }), redirectUri: APP_REDIRECT } });
+      expect(withoutVerifier.status).toBe(400);
+      expect(withoutVerifier.body.code).toBe('connector.authorization_failed');
+      const withVerifier = await link(userId, {
+        connectorId: githubId,
+        connectorData: { code: await appOwnCode({ code_challenge: challenge, code_challenge_method: 'S256' }), redirectUri: APP_REDIRECT, codeVerifier: verifier },
+      });
+      expect(withVerifier.status).toBe(200);
+      expect(withVerifier.body.github.userId).toBe('515151');
+
+      // OIDC (ID token checked: issuer, audience, signature, and the nonce of the app's request).
+      const nonceMissing = await link(userId, { connectorId: rogueId, connectorData: { code: await appOwnCode({ nonce: 'app-nonce-1' }), redirectUri: APP_REDIRECT } });
+      expect(nonceMissing.status).toBe(400);
+      expect(nonceMissing.body.code).toBe('connector.id_token_invalid');
+      const nonceWrong = await link(userId, { connectorId: rogueId, connectorData: { code: await appOwnCode({ nonce: 'app-nonce-1' }), redirectUri: APP_REDIRECT, nonce: 'app-nonce-2' } });
+      expect(nonceWrong.status).toBe(400);
+      expect(nonceWrong.body.code).toBe('connector.id_token_invalid');
+      const withNonce = await link(userId, { connectorId: rogueId, connectorData: { code: await appOwnCode({ nonce: 'app-nonce-1' }), redirectUri: APP_REDIRECT, nonce: 'app-nonce-1' } });
+      expect(withNonce.status).toBe(200);
+      expect(withNonce.body['rogue-oidc'].userId).toBe('515151');
+      const noNonce = await link(userId, { connectorId: rogueId, connectorData: { code: await appOwnCode(), redirectUri: APP_REDIRECT } });
+      expect(noNonce.status).toBe(200);
+      expect(Object.keys(noNonce.body).sort()).toEqual(['github', 'rogue-oidc']);
+    });
+
+    it('refuses unknown users and connectors, bodies without a code or redirect URI, and callers without a management token', async () => {
+      const userId = await newUser();
+      const code = await appOwnCode();
+      const unknownUser = await link('no-such-user', { connectorId: githubId, connectorData: { code, redirectUri: APP_REDIRECT } });
+      expect(unknownUser.status).toBe(404);
+      expect(unknownUser.body.code).toBe('entity.not_found');
+      const unknownConnector = await link(userId, { connectorId: 'no-such-connector', connectorData: { code, redirectUri: APP_REDIRECT } });
+      expect(unknownConnector.status).toBe(422);
+      expect(unknownConnector.body.code).toBe('session.invalid_connector_id');
+      for (const connectorData of [{ code }, { redirectUri: APP_REDIRECT }, { code: '', redirectUri: APP_REDIRECT }]) {
+        const bad = await link(userId, { connectorId: githubId, connectorData });
+        expect(bad.status).toBe(400);
+        expect(bad.body.code).toBe('guard.invalid_input');
+      }
+      const noToken = await link(userId, { connectorId: githubId, connectorData: { code, redirectUri: APP_REDIRECT } }, '');
+      expect(noToken.status).toBe(401);
+      expect((await call('GET', `/api/users/${userId}/identities`, undefined, mgmt)).body).toEqual({});
     });
   });
 });

@@ -5,7 +5,7 @@ import { OAuth2Connector, WeChatConnector } from './oauth2.js';
 import { OidcConnector } from './oidc.js';
 import type { SocialConnector } from './types.js';
 
-export type { AuthorizationSession, CallbackData, ExternalIdentity, SocialConnector } from './types.js';
+export type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, SocialConnector } from './types.js';
 export { pkceChallenge } from './oidc.js';
 
 /** Target (provider) names: letters, digits, `_`, `-`, `.` (the identity store's rule). */

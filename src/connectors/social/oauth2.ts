@@ -1,7 +1,7 @@
 import { AppError } from '../../errors/index.js';
 import { booleanField, callProvider, callProviderArray, pathValue, stringField } from './http.js';
 import { pkceChallenge } from './oidc.js';
-import type { AuthorizationSession, CallbackData, ExternalIdentity, SocialConnector } from './types.js';
+import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, SocialConnector } from './types.js';
 
 /** Where each identity field is found in the userinfo answer (dotted paths). */
 export interface FieldMapping {
@@ -82,7 +82,7 @@ export class OAuth2Connector implements SocialConnector {
   }
 
   /** {@inheritDoc SocialConnector.verify} */
-  async verify(callback: CallbackData, session: AuthorizationSession): Promise<ExternalIdentity> {
+  async verify(callback: CallbackData, session: CodeRedemption): Promise<ExternalIdentity> {
     const code = requireCode(callback);
     const tokens = await this.exchange(code, session);
     const accessToken = tokens['access_token'];
@@ -113,10 +113,10 @@ export class OAuth2Connector implements SocialConnector {
   }
 
   /** Exchanges the code at the token endpoint. @throws as {@link SocialConnector.verify} */
-  protected async exchange(code: string, session: AuthorizationSession): Promise<Record<string, unknown>> {
+  protected async exchange(code: string, session: CodeRedemption): Promise<Record<string, unknown>> {
     const { clientId, clientSecret } = this.settings;
     const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: session.redirectUri };
-    if (this.settings.pkce !== false) form['code_verifier'] = session.codeVerifier;
+    if (this.settings.pkce !== false && session.codeVerifier !== null) form['code_verifier'] = session.codeVerifier;
     const headers: Record<string, string> = {};
     if (this.settings.tokenEndpointAuthMethod === 'client_secret_basic') {
       headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
@@ -208,7 +208,7 @@ export class WeChatConnector implements SocialConnector {
   }
 
   /** {@inheritDoc SocialConnector.verify} */
-  async verify(callback: CallbackData, _session: AuthorizationSession): Promise<ExternalIdentity> {
+  async verify(callback: CallbackData, _session: CodeRedemption): Promise<ExternalIdentity> {
     const code = requireCode(callback);
     const tokenUrl = new URL(this.settings.tokenEndpoint);
     tokenUrl.searchParams.set('appid', this.settings.clientId);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../../errors/index.js';
 import { booleanField, callProvider, stringField } from './http.js';
-import type { AuthorizationSession, CallbackData, ExternalIdentity, SocialConnector } from './types.js';
+import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, SocialConnector } from './types.js';
 
 /** PKCE S256 challenge of a verifier (RFC 7636 §4.2): BASE64URL(SHA256(ASCII(verifier))). */
 export function pkceChallenge(verifier: string): string {
@@ -88,7 +88,7 @@ export class OidcConnector implements SocialConnector {
   }
 
   /** {@inheritDoc SocialConnector.verify} */
-  async verify(callback: CallbackData, session: AuthorizationSession): Promise<ExternalIdentity> {
+  async verify(callback: CallbackData, session: CodeRedemption): Promise<ExternalIdentity> {
     if (typeof callback.error === 'string' || typeof callback.code !== 'string' || callback.code === '') {
       throw new AppError('connector.authorization_failed', { data: { reason: String(callback.error ?? 'no code').slice(0, 100) } });
     }
@@ -98,7 +98,7 @@ export class OidcConnector implements SocialConnector {
       grant_type: 'authorization_code',
       code: callback.code,
       redirect_uri: session.redirectUri,
-      code_verifier: session.codeVerifier,
+      ...(session.codeVerifier !== null ? { code_verifier: session.codeVerifier } : {}),
     };
     const headers: Record<string, string> = {};
     if (this.settings.tokenEndpointAuthMethod === 'client_secret_post') {
@@ -127,7 +127,8 @@ export class OidcConnector implements SocialConnector {
       }
       throw new AppError('connector.idp_unreachable', { cause: error });
     }
-    if (claims['nonce'] !== session.nonce) throw new AppError('connector.id_token_invalid', { message: 'The ID token nonce does not match.' });
+    // The attempt's nonce; for a code from a request without one (session.nonce null), no nonce at all.
+    if ((claims['nonce'] ?? null) !== session.nonce) throw new AppError('connector.id_token_invalid', { message: 'The ID token nonce does not match.' });
     if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims['azp'] !== clientId) throw new AppError('connector.id_token_invalid');
     const subject = stringField(claims.sub);
     if (!subject) throw new AppError('connector.id_token_invalid');

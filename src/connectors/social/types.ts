@@ -31,6 +31,20 @@ export interface AuthorizationSession {
   redirectUri: string;
 }
 
+/**
+ * What a code exchange checks the provider's answer against. For an attempt Tessera started, it is the
+ * attempt's {@link AuthorizationSession} (every field set). For a code obtained outside Tessera (Logto's
+ * `POST /api/users/:id/identities {connectorId, connectorData}`, where an administrator hands over a code
+ * from an authorization request the app built itself), `codeVerifier` and `nonce` are what that request
+ * used, or null when it used none: no `code_verifier` is sent, and an ID token must then carry no `nonce`.
+ */
+export interface CodeRedemption {
+  state: string;
+  nonce: string | null;
+  codeVerifier: string | null;
+  redirectUri: string;
+}
+
 /** The provider's callback parameters (the query of the redirect). */
 export interface CallbackData {
   code?: string;
@@ -55,5 +69,5 @@ export interface SocialConnector {
    *   `connector.id_token_invalid` (400: signature, iss, aud, exp, nonce), `connector.idp_unreachable` (502),
    *   `connector.invalid_response` (502)
    */
-  verify(callback: CallbackData, session: AuthorizationSession): Promise<ExternalIdentity>;
+  verify(callback: CallbackData, session: CodeRedemption): Promise<ExternalIdentity>;
 }

@@ -457,6 +457,37 @@ export class SocialService {
     if (!(await this.identities.unlink(user.id, target))) throw new AppError('user.identity_not_exist');
   }
 
+  /**
+   * An administrator links the identity behind an authorization code obtained outside Tessera (Logto's
+   * `POST /api/users/:userId/identities {connectorId, connectorData}`, logto.md §4.2): the connector
+   * exchanges `connectorData.code` at the provider, as the user's own sign-in would, and the proven account
+   * becomes the user's identity of the connector's target (verified; one the user had of that target is
+   * replaced, as in Logto). The authorization request was the caller's own, so its `redirectUri` (required)
+   * and, when it used them, its PKCE `codeVerifier` and OIDC `nonce` come in `connectorData`; nothing else
+   * about it can be checked here, which is why this is for administrators only: they can set any identity
+   * with {@link IdentityService.setByAdministrator} already.
+   * @param connectorData `{code, redirectUri, codeVerifier?, nonce?}` plus whatever else the provider sent
+   *   back (ignored)
+   * @throws AppError `user.not_found` (404), `session.invalid_connector_id` (422: unknown or disabled),
+   *   `session.insufficient_info` (400: no code or redirect URI), `identity.already_linked` (409: another
+   *   user has that account; nothing written), the connector's errors (`connector.authorization_failed`
+   *   400 for a refused or used code, `connector.id_token_invalid` 400, `connector.idp_unreachable` 502)
+   */
+  async linkByAdministrator(userId: string, connectorId: string, connectorData: Record<string, unknown>): Promise<{ target: string; created: boolean }> {
+    await this.users.require(userId);
+    const connector = await this.enabled(connectorId);
+    const text = (key: string) => (typeof connectorData[key] === 'string' && connectorData[key] !== '' ? (connectorData[key] as string) : null);
+    const code = text('code');
+    const redirectUri = text('redirectUri');
+    if (!code || !redirectUri) throw new AppError('session.insufficient_info', { message: 'connectorData needs code and redirectUri.' });
+    const identity = await connector.verify(
+      { code, ...(text('state') ? { state: text('state')! } : {}) },
+      { state: text('state') ?? '', nonce: text('nonce'), codeVerifier: text('codeVerifier'), redirectUri },
+    );
+    const { created } = await this.identities.setByAdministrator(userId, identity.target, identity.subject, identityData(identity));
+    return { target: identity.target, created };
+  }
+
   /** Deletes expired attempts and records. @returns how many */
   purgeExpired(): Promise<number> {
     return this.store.socialSessions.deleteExpired(this.clock.now());

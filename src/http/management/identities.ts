@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IdentityService } from '../../domain/social/identities.js';
+import type { SocialService } from '../../domain/social/index.js';
 import type { UserService } from '../../domain/users/index.js';
 import { AppError } from '../../errors/index.js';
 import { errorSchema } from '../schemas.js';
@@ -10,6 +11,8 @@ import { identitiesSchema, logtoUserSchema, toLogtoIdentities, toLogtoUser } fro
 export interface ManagementIdentitiesOptions {
   users: UserService;
   identities: IdentityService;
+  /** The social connectors (absent in apps built without them: every connector id is then unknown). */
+  social?: SocialService;
 }
 
 const errors = { '4xx': errorSchema };
@@ -22,11 +25,10 @@ const identitySchema = z.object({ userId: z.string(), details: z.record(z.string
 /**
  * Management API — a user's third-party identities (Logto's `/api/users/:userId/identities…`,
  * spec logto.md §4.2): list them, read one, set one (the administrator vouches for the provider
- * account: `PUT …/:target` `{userId, details?}`), and unlink one (200 with the user, as Logto). Logto's
- * `POST …/identities` `{connectorId, connectorData}` is not offered: Tessera's connectors bind a code
- * exchange to the sign-in attempt that started it (PKCE, state), so a bare code cannot be redeemed here.
+ * account: `PUT …/:target` `{userId, details?}`), link one proven by an authorization code
+ * (`POST …/identities` `{connectorId, connectorData}`), and unlink one (200 with the user, as Logto).
  */
-export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitiesOptions> = async (app, { users, identities }) => {
+export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitiesOptions> = async (app, { users, identities, social }) => {
   app.get(
     '/users/:userId/identities',
     {
@@ -81,6 +83,40 @@ export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitie
       await users.require(userId);
       const { created } = await identities.setByAdministrator(userId, target, request.body.userId, request.body.details ?? {});
       return reply.status(created ? 201 : 200).send(toLogtoIdentities(await identities.list(userId)));
+    },
+  );
+
+  app.post(
+    '/users/:userId/identities',
+    {
+      schema: {
+        tags: ['management'],
+        summary:
+          "Link the identity behind an authorization code the app obtained itself (Logto's connectorData: code, redirectUri, and the request's codeVerifier / nonce when it used them): the connector redeems the code at the provider; 200 with the identities map",
+        security,
+        params: userParams,
+        body: z
+          .object({
+            connectorId: z.string().min(1).max(64),
+            connectorData: z
+              .object({
+                code: z.string().min(1).max(2048),
+                redirectUri: z.string().min(1).max(2048),
+                codeVerifier: z.string().min(43).max(128).optional(),
+                nonce: z.string().min(1).max(512).optional(),
+                state: z.string().max(2048).optional(),
+              })
+              .catchall(z.unknown()),
+          })
+          .strict(),
+        response: { 200: identitiesSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { userId } = request.params;
+      if (!social) throw new AppError('session.invalid_connector_id');
+      await social.linkByAdministrator(userId, request.body.connectorId, request.body.connectorData);
+      return toLogtoIdentities(await identities.list(userId));
     },
   );
 

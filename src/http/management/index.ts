@@ -100,7 +100,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
     publicUrl: options.publicUrl,
   });
   await app.register(managementApplicationRoutes, { applications: options.applications, publicUrl: options.publicUrl });
-  await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities });
+  await app.register(managementIdentityRoutes, { users: options.users, identities: options.identities, ...(options.social ? { social: options.social } : {}) });
   await app.register(managementAccountCenterRoutes, { accountCenter: options.accountCenter });
   await app.register(managementTokenRoutes, { personalAccessTokens: options.personalAccessTokens, subjectTokens: options.subjectTokens });
   if (options.social) await app.register(managementConnectorRoutes, { social: options.social });
