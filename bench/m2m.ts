@@ -40,6 +40,9 @@
  *   --workers <n>      BENCH_WORKERS      server processes, TESSERA_WORKERS of `tessera start` (default 1)
  *   --pg <url>         BENCH_PG_URL       PostgreSQL server: a fresh database is created there (and dropped
  *                                         afterwards) instead of the default temp-file SQLite database
+ *   --database <url>   BENCH_DATABASE_URL an existing database seeded before (`--seed-into <url> --users <n>`):
+ *                                         neither seeded nor dropped, so phases can be rerun on a million
+ *                                         users without seeding them again (`--users` should say how many)
  *   (env)              BENCH_SERVER_NODE_ARGS  extra Node flags for the server process, e.g. to profile it
  *   --phases <list>    BENCH_PHASES       phases to run: tokens,list (default both; e.g. `--phases tokens`
  *                                         with `node --cpu-prof` profiles the token endpoint alone)
@@ -75,6 +78,7 @@ const { values: flags } = parseArgs({
     workers: { type: 'string' },
     'seed-into': { type: 'string' },
     pg: { type: 'string' },
+    database: { type: 'string' },
   },
   strict: true,
 });
@@ -97,10 +101,12 @@ const ROWS_PER_INSERT = 500;
 const ROWS_PER_TRANSACTION = 20_000;
 
 const sqliteFile = path.join(os.tmpdir(), `tessera-bench-m2m-${process.pid}.db`);
-const PG_URL = flags.pg ?? process.env['BENCH_PG_URL'];
+/** An existing, already seeded database (`--database`): used as it is. */
+const EXISTING_URL = flags.database ?? process.env['BENCH_DATABASE_URL'];
+const PG_URL = EXISTING_URL ? undefined : (flags.pg ?? process.env['BENCH_PG_URL']);
 /** PostgreSQL: a database of this run on the `--pg` server. */
 const pgDatabase = PG_URL ? { name: `tessera_bench_m2m_${process.pid}`, url: Object.assign(new URL(PG_URL), { pathname: `/tessera_bench_m2m_${process.pid}` }).toString() } : undefined;
-const databaseUrl = pgDatabase?.url ?? `sqlite:${sqliteFile}`;
+const databaseUrl = EXISTING_URL ?? pgDatabase?.url ?? `sqlite:${sqliteFile}`;
 
 /** Runs one statement on the `--pg` server's own database (CREATE / DROP DATABASE). */
 async function pgAdmin(statement: string): Promise<void> {
@@ -246,7 +252,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 async function main(): Promise<void> {
   const cpus = os.availableParallelism();
   console.log('Tessera machine-to-machine benchmark');
-  console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database ${pgDatabase ? 'PostgreSQL' : 'sqlite (temp file)'}`);
+  console.log(`  node ${process.version}, ${cpus} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), database ${EXISTING_URL ? `${EXISTING_URL.startsWith('postgres') ? 'PostgreSQL' : 'sqlite'} (existing, ${EXISTING_URL.replace(/\/\/[^@/]*@/, '//')})` : pgDatabase ? 'PostgreSQL' : 'sqlite (temp file)'}`);
   console.log(`  ${SECONDS} s per phase after ${WARMUP_SECONDS} s warm-up, concurrency ${CONCURRENCY}, ${USERS.toLocaleString('en')} users`);
   console.log(`  server: tessera start with ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (TESSERA_WORKERS); load generator: a worker thread of this process`);
   console.log('');
@@ -268,6 +274,8 @@ async function main(): Promise<void> {
     // Migrate, bootstrap the admin app and seed in a child process (so this load generator does not
     // carry the seeding's heap), then hand the database to the server.
     if (pgDatabase) await pgAdmin(`CREATE DATABASE ${pgDatabase.name}`);
+    if (EXISTING_URL) console.log('seeding:        skipped (--database: an existing database)');
+    else {
     const seeded = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--seed-into', databaseUrl, '--users', String(USERS)], {
       env: { ...process.env, BENCH_SEED_ADMIN_SECRET: CLIENT_SECRET },
       encoding: 'utf8',
@@ -276,6 +284,7 @@ async function main(): Promise<void> {
     if (seeded.status !== 0) throw new Error(`seeding failed (exit ${seeded.status})`);
     const seconds = (JSON.parse(seeded.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number }).seconds;
     console.log(`seeding:        ${USERS.toLocaleString('en')} users in ${seconds.toFixed(2)} s (${fmtRate(USERS / seconds)} users/s)`);
+    }
     server = await startServer({
       TESSERA_WORKERS: String(WORKERS),
       TESSERA_DATABASE_URL: databaseUrl,
@@ -348,7 +357,7 @@ async function main(): Promise<void> {
       if (peaks.length > 0) console.log(`peak RSS:       ${peaks.map((p, i) => `${i === 0 ? 'server' : `worker ${i}`} ${p.mib.toFixed(1)} MiB`).join(', ')} (target < 250 MiB per process)`);
     }
     if (server) await stopServer(server);
-    for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
+    if (!EXISTING_URL) for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
     if (pgDatabase) await pgAdmin(`DROP DATABASE IF EXISTS ${pgDatabase.name} WITH (FORCE)`);
   }
 }

@@ -18,6 +18,7 @@ import { migration as m0016 } from './0016_account_center_settings.js';
 import { migration as m0017 } from './0017_sign_in_preferences.js';
 import { migration as m0018 } from './0018_authing_keys.js';
 import { migration as m0019 } from './0019_user_search.js';
+import { migration as m0020 } from './0020_user_exact_search.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0017_sign_in_preferences': m0017,
   '0018_authing_keys': m0018,
   '0019_user_search': m0019,
+  '0020_user_exact_search': m0020,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
