@@ -117,6 +117,12 @@ export interface OAuthServer {
   idToken: { aud?: string; nonce?: string };
   /** How many token requests were refused (bad or replayed code, PKCE, client). */
   refusals: number;
+  /** `expires_in` (seconds) and a refresh token in token answers (GitHub Apps' user tokens do this). */
+  tokenLifetime?: { expiresIn: number };
+  /** Refuse every refresh (a revoked grant). */
+  refuseRefresh: boolean;
+  /** How many refresh grants were answered with new tokens. */
+  refreshes: number;
   close(): Promise<void>;
 }
 
@@ -133,7 +139,19 @@ export async function startOAuthServer(clientId: string, clientSecret: string): 
   const publicJwk = { ...(await exportJWK(publicKey)), kid: 'oauth-key-1', alg: 'RS256', use: 'sig' };
   const codes = new Map<string, { user: string; redirectUri: string; challenge: string | null; nonce: string | null; used: boolean }>();
   const tokens = new Map<string, string>();
-  const peer: OAuthServer = { base, clientId, clientSecret, users: new Map(), nextUser: '', idToken: {}, refusals: 0, close: () => closeServer(server) };
+  const refreshTokens = new Map<string, string>();
+  const peer: OAuthServer = {
+    base, clientId, clientSecret, users: new Map(), nextUser: '', idToken: {}, refusals: 0, refuseRefresh: false, refreshes: 0, close: () => closeServer(server),
+  };
+  /** A new access token (and, with a lifetime, a refresh token) for `user`. */
+  const issue = (user: string) => {
+    const accessToken = randomBytes(20).toString('hex');
+    tokens.set(accessToken, user);
+    if (!peer.tokenLifetime) return { access_token: accessToken, token_type: 'bearer', scope: 'read:user,user:email' };
+    const refreshToken = `r1.${randomBytes(20).toString('hex')}`;
+    refreshTokens.set(refreshToken, user);
+    return { access_token: accessToken, token_type: 'bearer', scope: 'read:user,user:email', expires_in: peer.tokenLifetime.expiresIn, refresh_token: refreshToken };
+  };
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -177,6 +195,17 @@ export async function startOAuthServer(clientId: string, clientSecret: string): 
         const form = await readBody(req);
         const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
         const [id, secret] = basic ? Buffer.from(basic[1]!, 'base64').toString().split(':').map(decodeURIComponent) : [form.get('client_id'), form.get('client_secret')];
+        if (form.get('grant_type') === 'refresh_token') {
+          // RFC 6749 §6, rotating: the refresh token is single use.
+          const owner = refreshTokens.get(form.get('refresh_token') ?? '');
+          refreshTokens.delete(form.get('refresh_token') ?? '');
+          if (id !== clientId || secret !== clientSecret || !owner || peer.refuseRefresh) {
+            peer.refusals++;
+            return json(res, 400, { error: 'invalid_grant', error_description: 'The refresh token is invalid or revoked.' });
+          }
+          peer.refreshes++;
+          return json(res, 200, issue(owner));
+        }
         const entry = codes.get(form.get('code') ?? '');
         const verifier = form.get('code_verifier');
         const pkceOk = !entry?.challenge || (verifier && createHash('sha256').update(verifier).digest('base64url') === entry.challenge);
@@ -187,8 +216,7 @@ export async function startOAuthServer(clientId: string, clientSecret: string): 
           return json(res, 200, { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' });
         }
         entry.used = true;
-        const accessToken = randomBytes(20).toString('hex');
-        tokens.set(accessToken, entry.user);
+        const issued = issue(entry.user);
         const user = peer.users.get(entry.user)!;
         const now = Math.floor(Date.now() / 1000);
         const primary = user.emails.find((e) => e.primary);
@@ -205,7 +233,7 @@ export async function startOAuthServer(clientId: string, clientSecret: string): 
           .setIssuedAt(now)
           .setExpirationTime(now + 300)
           .sign(privateKey);
-        return json(res, 200, { access_token: accessToken, token_type: 'bearer', scope: 'read:user,user:email', id_token: idToken });
+        return json(res, 200, { ...issued, id_token: idToken });
       }
       const who = bearerUser(req);
       if (url.pathname === '/user' || url.pathname === '/userinfo') {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,12 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
       );
       expect(rogue.status).toBe(201);
       rogueId = rogue.body.id;
+
+      // Token storage needs a token-vault key, which this app has not.
+      const noVault = await call('PATCH', `/api/connectors/${githubId}`, { enableTokenStorage: true }, mgmt);
+      expect(noVault.status).toBe(400);
+      expect(noVault.body.code).toBe('connector.invalid_config');
+      expect(noVault.body.message).toContain('TESSERA_SOCIAL_TOKEN_VAULT_KEY');
 
       const list = await call('GET', '/api/connectors', undefined, mgmt);
       expect(list.status).toBe(200);
@@ -950,5 +956,186 @@ describe.each(dialects)('WeChat connector and LeanCloud weixin authData on %s', 
     const replay = await t.call('POST', '/api/auth/social/callback', { body: { connectorId: wechatId, state: fresh.state, code: back.searchParams.get('code') } });
     expect(replay.status).toBe(400);
     expect((await replay.json()).code).toBe('connector.authorization_failed');
+  });
+});
+
+describe.each(dialects)('Provider token storage (Logto Secret Vault) on %s', (_name, database) => {
+  const VAULT_KEY = randomBytes(32).toString('base64');
+  const clock = new ManualClock(Date.now());
+  let t: RunningApp;
+  let db: Awaited<ReturnType<DatabaseFactory>>;
+  let gh: OAuthServer;
+  let mgmt: string;
+  let githubId: string;
+
+  beforeAll(async () => {
+    db = await database();
+    t = await startAppWithPublicUrl(
+      {
+        databaseUrl: db.url,
+        adminClientId: ADMIN_ID,
+        adminClientSecret: ADMIN_SECRET,
+        social: { redirectUris: [APP_REDIRECT], timeoutSeconds: 5, tokenVaultKey: VAULT_KEY },
+      },
+      { clock },
+    );
+    gh = await startOAuthServer(GH_CLIENT, GH_SECRET);
+    gh.tokenLifetime = { expiresIn: 3600 };
+    mgmt = await managementToken(t.base);
+    const created = await call('POST', '/api/connectors', {
+      preset: 'github',
+      name: 'GitHub',
+      enableTokenStorage: true,
+      config: {
+        clientId: GH_CLIENT,
+        clientSecret: GH_SECRET,
+        authorizationEndpoint: `${gh.base}/login/oauth/authorize`,
+        tokenEndpoint: `${gh.base}/login/oauth/access_token`,
+        userinfoEndpoint: `${gh.base}/user`,
+        emailsEndpoint: `${gh.base}/user/emails`,
+      },
+    }, mgmt);
+    expect(created.status).toBe(201);
+    expect(created.body.enableTokenStorage).toBe(true);
+    githubId = created.body.id;
+    expect((await call('PATCH', '/api/account-center', { enabled: true, fields: { social: 'ReadOnly' } }, mgmt)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await gh?.close();
+    await db?.drop();
+  });
+
+  async function call(method: string, path: string, body?: unknown, token?: string) {
+    const res = await t.call(method, path, { ...(body !== undefined ? { body } : {}), ...(token ? { token } : {}) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, text, headers: res.headers };
+  }
+
+  /** A first-party social sign-in as the GitHub-shaped server's user `login`; the Tessera session token and user id. */
+  async function signInAs(login: string, id: number) {
+    gh.users.set(login, { id, login, name: login, emails: [] });
+    gh.nextUser = login;
+    const started = await call('POST', '/api/auth/social/start', { connectorId: githubId, redirectUri: APP_REDIRECT });
+    expect(started.status).toBe(200);
+    const back = await driveIdp(started.body.authorizationUri, gh.base);
+    const done = await call('POST', '/api/auth/social/callback', { connectorId: githubId, state: started.body.state, query: Object.fromEntries(back.searchParams) });
+    expect(done.status).toBe(200);
+    return { token: done.body.session.token as string, userId: done.body.user.id as string };
+  }
+
+  /** Who the provider says the token belongs to (its own /user endpoint). */
+  const providerUser = async (accessToken: string) => {
+    const res = await fetch(`${gh.base}/user`, { headers: { authorization: `Bearer ${accessToken}` } });
+    return res.status === 200 ? ((await res.json()) as { login: string }).login : res.status;
+  };
+
+  it('keeps the tokens of a sign-in sealed and hands the access token to its user (no-store); the administrator sees metadata only', async () => {
+    const { token, userId } = await signInAs(uniq('vault'), 880001);
+    const got = await call('GET', '/api/my-account/identities/github/access-token', undefined, token);
+    expect(got.status).toBe(200);
+    expect(got.headers.get('cache-control')).toBe('no-store');
+    expect(got.body).toEqual({ access_token: expect.any(String), token_type: 'bearer', scope: 'read:user,user:email', expires_in: expect.any(Number) });
+    expect(got.body.expires_in).toBeGreaterThan(3590);
+    expect(got.body.expires_in).toBeLessThanOrEqual(3600);
+    expect(await providerUser(got.body.access_token)).toMatch(/^vault/);
+
+    // At rest: sealed, not the token; the identity's details carry no token either.
+    const rows = await t.app.database.db.selectFrom('social_token_sets').selectAll().where('user_id', '=', userId).execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.sealed).not.toContain(got.body.access_token);
+    expect(rows[0]!.sealed.startsWith('v1.')).toBe(true);
+    const identity = await call('GET', `/api/users/${userId}/identities/github?includeTokenSecret=true`, undefined, mgmt);
+    expect(identity.status).toBe(200);
+    expect(identity.text).not.toContain(got.body.access_token);
+    expect(identity.text).not.toContain('r1.');
+    expect(identity.body.tokenSecret).toEqual({
+      userId, type: 'FederatedTokenSet', connectorId: githubId, identityId: '880001', target: 'github',
+      metadata: { scope: 'read:user,user:email', tokenType: 'bearer', expiresAt: expect.any(Number), hasRefreshToken: true },
+      createdAt: expect.any(Number), updatedAt: expect.any(Number),
+    });
+    expect(identity.body.tokenSecret.metadata.expiresAt).toBeGreaterThan(Math.floor(clock.now() / 1000) + 3500);
+    expect((await call('GET', `/api/users/${userId}/identities/github`, undefined, mgmt)).body.tokenSecret).toBeUndefined();
+
+    // Nobody else reads it: another user has no such identity; no token, no answer.
+    const other = await call('POST', '/api/auth/sign-up', { username: uniq('nobody'), password: PW });
+    const theirs = await call('GET', '/api/my-account/identities/github/access-token', undefined, other.body.session.token);
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.code).toBe('secrets.third_party_token_set.token_not_found');
+    expect((await call('GET', '/api/my-account/identities/github/access-token')).status).toBe(401);
+  });
+
+  it('refreshes an expired access token with the kept refresh token; a refused refresh deletes the set (401, then 404)', async () => {
+    const { token } = await signInAs(uniq('fresh'), 880002);
+    const first = (await call('GET', '/api/my-account/identities/github/access-token', undefined, token)).body.access_token as string;
+    clock.advance(3601_000);
+    const refreshesBefore = gh.refreshes;
+    const renewed = await call('GET', '/api/my-account/identities/github/access-token', undefined, token);
+    expect(renewed.status).toBe(200);
+    expect(gh.refreshes).toBe(refreshesBefore + 1);
+    expect(renewed.body.access_token).not.toBe(first);
+    expect(renewed.body.expires_in).toBeGreaterThan(3590);
+    expect(await providerUser(renewed.body.access_token)).toMatch(/^fresh/);
+    // Within its lifetime the kept token is answered as it is.
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, token)).body.access_token).toBe(renewed.body.access_token);
+    expect(gh.refreshes).toBe(refreshesBefore + 1);
+
+    clock.advance(3601_000);
+    gh.refuseRefresh = true;
+    try {
+      const expired = await call('GET', '/api/my-account/identities/github/access-token', undefined, token);
+      expect(expired.status).toBe(401);
+      expect(expired.body.code).toBe('secrets.third_party_token_set.access_token_expired');
+      expect(expired.text).not.toContain('r1.');
+      const gone = await call('GET', '/api/my-account/identities/github/access-token', undefined, token);
+      expect(gone.status).toBe(404);
+    } finally {
+      gh.refuseRefresh = false;
+    }
+  });
+
+  it('a link through the Account API keeps the tokens too; the verification record carries them only sealed', async () => {
+    expect((await call('PATCH', '/api/account-center', { enabled: true, fields: { social: 'Edit' } }, mgmt)).status).toBe(200);
+    try {
+      const signUp = await call('POST', '/api/auth/sign-up', { username: uniq('binder'), password: PW });
+      const token = signUp.body.session.token as string;
+      const proof = (await call('POST', '/api/verifications/password', { password: PW }, token)).body.verificationRecordId as string;
+      const started = await call('POST', '/api/verifications/social', { connectorId: githubId, redirectUri: APP_REDIRECT, state: 'st-binder' }, token);
+      expect(started.status).toBe(201);
+      gh.users.set('binder-gh', { id: 880006, login: 'binder-gh', emails: [] });
+      gh.nextUser = 'binder-gh';
+      const back = await driveIdp(started.body.authorizationUri, gh.base);
+      const verified = await call('POST', '/api/verifications/social/verify', { connectorData: Object.fromEntries(back.searchParams), verificationRecordId: started.body.verificationRecordId }, token);
+      expect(verified.status).toBe(200);
+      const record = await t.app.database.db.selectFrom('social_sessions').select('result').where('id', '=', started.body.verificationRecordId).executeTakeFirstOrThrow();
+      expect(record.result).not.toMatch(/access_token|accessToken|refresh_token|refreshToken|"r1\./);
+      expect(JSON.parse(record.result!).tokenSet.sealed).toMatch(/^v1\./);
+      const linked = await t.call('POST', '/api/my-account/identities', { token, body: { newIdentifierVerificationRecordId: started.body.verificationRecordId }, headers: { 'logto-verification-id': proof } });
+      expect(linked.status).toBe(204);
+      const got = await call('GET', '/api/my-account/identities/github/access-token', undefined, token);
+      expect(got.status).toBe(200);
+      expect(await providerUser(got.body.access_token)).toBe('binder-gh');
+    } finally {
+      await call('PATCH', '/api/account-center', { enabled: true, fields: { social: 'ReadOnly' } }, mgmt);
+    }
+  });
+
+  it('the set lives with its identity: unlinking deletes it; turning storage off deletes every set of the connector and keeps no new ones', async () => {
+    const a = await signInAs(uniq('unl'), 880003);
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, a.token)).status).toBe(200);
+    // A username first, so the identity is not the last way to sign in; then the administrator unlinks it.
+    expect((await call('PATCH', `/api/users/${a.userId}`, { username: uniq('kept') }, mgmt)).status).toBe(200);
+    expect((await call('DELETE', `/api/users/${a.userId}/identities/github`, undefined, mgmt)).status).toBe(200);
+    expect(await t.app.database.db.selectFrom('social_token_sets').select('user_id').where('user_id', '=', a.userId).execute()).toEqual([]);
+
+    const b = await signInAs(uniq('off'), 880004);
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, b.token)).status).toBe(200);
+    const off = await call('PATCH', `/api/connectors/${githubId}`, { enableTokenStorage: false }, mgmt);
+    expect(off.status).toBe(200);
+    expect(off.body.enableTokenStorage).toBe(false);
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, b.token)).status).toBe(404);
+    const again = await signInAs(uniq('off2'), 880005);
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, again.token)).status).toBe(404);
+    expect((await call('PATCH', `/api/connectors/${githubId}`, { enableTokenStorage: true }, mgmt)).status).toBe(200);
   });
 });

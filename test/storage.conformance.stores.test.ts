@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountAuditRecord } from '../src/storage/account-audit-store.js';
-import type { ConnectorRecord, SocialSessionRecord } from '../src/storage/connector-store.js';
+import type { ConnectorRecord, SocialSessionRecord, SocialTokenSetRecord } from '../src/storage/connector-store.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { IdentityConflict, type IdentityRecord } from '../src/storage/identity-store.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
@@ -86,6 +86,7 @@ const TABLES = [
   'oidc_keys',
   'applications',
   'social_sessions',
+  'social_token_sets',
   'connectors',
   'password_reset_tokens',
   'password_levels',
@@ -1823,6 +1824,7 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         name: 'IdP',
         config: { clientId: 'client', clientSecret: 'secret' },
         enabled: true,
+        tokenStorage: false,
         createdAt: T,
         updatedAt: T,
         ...overrides,
@@ -1951,6 +1953,69 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
     });
 
     // ───────────────────────────────────────────── SdkStore ─────────────────────────────────────────────
+
+    describe('SocialTokenSetStore', () => {
+      const tokens = () => store.socialTokens;
+      let con: ConnectorRecord;
+      beforeEach(async () => {
+        con = connector({ tokenStorage: true });
+        await store.connectors.insert(con);
+      });
+      function tokenSet(userId: string, overrides: Partial<SocialTokenSetRecord> = {}): SocialTokenSetRecord {
+        return {
+          userId, target: 'idp', connectorId: con.id, subject: 'sub-1', sealed: `v1.${hex64()}`, scope: 'read write', tokenType: 'Bearer',
+          expiresAt: T + 2 ** 33, hasRefreshToken: true, createdAt: T, updatedAt: T, ...overrides,
+        };
+      }
+
+      it('connectors keep their tokenStorage flag, and update changes it', async () => {
+        expect((await store.connectors.findById(con.id))?.tokenStorage).toBe(true);
+        expect((await store.connectors.update(con.id, { tokenStorage: false, updatedAt: T + 1 }))?.tokenStorage).toBe(false);
+        expect((await store.connectors.findById(con.id))?.tokenStorage).toBe(false);
+      });
+
+      it('upsert stores every field as given (nulls, ms beyond 2^31); a second upsert replaces all but createdAt', async () => {
+        const u = await newUser();
+        const a = tokenSet(u.id, { scope: null, tokenType: null, expiresAt: null, hasRefreshToken: false });
+        await tokens().upsert(a);
+        expect(await tokens().find(u.id, 'idp')).toStrictEqual(a);
+        const b = tokenSet(u.id, { subject: 'sub-2', createdAt: T + 5, updatedAt: T + 5 });
+        await tokens().upsert(b);
+        expect(await tokens().find(u.id, 'idp')).toStrictEqual({ ...b, createdAt: T });
+        expect(await tokens().find(u.id, 'other')).toBeUndefined();
+      });
+
+      it('replaceSealed writes only while the expected value is there; of concurrent replacements one writes', async () => {
+        const u = await newUser();
+        const a = tokenSet(u.id);
+        await tokens().upsert(a);
+        const next = { sealed: 'v1.next', scope: null, tokenType: 'bearer', expiresAt: null, hasRefreshToken: false, updatedAt: T + 9 };
+        expect(await tokens().replaceSealed(u.id, 'idp', 'v1.not-it', next)).toBe(false);
+        expect(await tokens().replaceSealed(u.id, 'idp', a.sealed, next)).toBe(true);
+        expect(await tokens().find(u.id, 'idp')).toStrictEqual({ ...a, ...next });
+        const racers = await Promise.all(Array.from({ length: 10 }, (_, i) => tokens().replaceSealed(u.id, 'idp', 'v1.next', { ...next, sealed: `v1.r${i}` })));
+        expect(trues(racers)).toBe(1);
+      });
+
+      it('delete removes one user and target; deleteByConnector every set of a connector; users and connectors take theirs along', async () => {
+        const [u1, u2, u3] = [await newUser(), await newUser(), await newUser()];
+        const other = connector();
+        await store.connectors.insert(other);
+        await tokens().upsert(tokenSet(u1.id));
+        await tokens().upsert(tokenSet(u1.id, { target: 'idp2', connectorId: other.id }));
+        await tokens().upsert(tokenSet(u2.id));
+        await tokens().upsert(tokenSet(u3.id, { target: 'idp2', connectorId: other.id }));
+        expect(await tokens().delete(u1.id, 'idp')).toBe(true);
+        expect(await tokens().delete(u1.id, 'idp')).toBe(false);
+        expect(await tokens().find(u1.id, 'idp2')).toBeDefined();
+        expect(await tokens().deleteByConnector(con.id)).toBe(1);
+        expect(await tokens().find(u2.id, 'idp')).toBeUndefined();
+        expect(await store.users.delete(u1.id)).toBe(true);
+        expect(await tokens().find(u1.id, 'idp2')).toBeUndefined();
+        expect(await store.connectors.delete(other.id)).toBe(true);
+        expect(await tokens().find(u3.id, 'idp2')).toBeUndefined();
+      });
+    });
 
     describe('SdkStore', () => {
       function resetToken(userId: string, overrides: Partial<PasswordResetTokenRecord> = {}): PasswordResetTokenRecord {

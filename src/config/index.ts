@@ -2,6 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
+/** A token-vault key: base64 (or base64url) of exactly 32 bytes (AES-256), e.g. `openssl rand -base64 32`. */
+const vaultKey = z
+  .string()
+  .refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes (openssl rand -base64 32)');
+
 /**
  * Tessera's configuration: one zod schema. Values come from, in increasing precedence:
  * the defaults below ← an optional JSON file (`tessera.config.json` in the working directory, or the
@@ -205,6 +210,9 @@ export const configSchema = z
      * account with the same email only when the identity provider says the email is verified;
      * `redirectUris` is the allow-list of first-party redirect URIs (besides applications' registered
      * ones; comma-separated in the environment); `timeoutSeconds` bounds each call to a provider.
+     * `tokenVaultKey` (base64 of 32 random bytes) is the key-encryption key of the provider token sets kept
+     * for connectors with token storage on (domain/social/token-vault.ts); `tokenVaultOldKeys` (comma-
+     * separated) still decrypt what earlier keys sealed, so the key can be rotated.
      */
     social: z
       .object({
@@ -213,6 +221,10 @@ export const configSchema = z
           .preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.url()))
           .default([]),
         timeoutSeconds: z.coerce.number().int().min(1).max(120).default(10),
+        tokenVaultKey: vaultKey.optional(),
+        tokenVaultOldKeys: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(vaultKey))
+          .default([]),
       })
       .prefault({}),
     /**
@@ -319,6 +331,8 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_SOCIAL_LINK_BY_VERIFIED_EMAIL: 'social.linkByVerifiedEmail',
   TESSERA_SOCIAL_REDIRECT_URIS: 'social.redirectUris',
   TESSERA_SOCIAL_TIMEOUT_SECONDS: 'social.timeoutSeconds',
+  TESSERA_SOCIAL_TOKEN_VAULT_KEY: 'social.tokenVaultKey',
+  TESSERA_SOCIAL_TOKEN_VAULT_OLD_KEYS: 'social.tokenVaultOldKeys',
   TESSERA_MFA_POLICY: 'mfa.policy',
   TESSERA_MFA_ISSUER: 'mfa.issuer',
   TESSERA_MFA_SECRET_KEY: 'mfa.secretKey',

@@ -86,6 +86,8 @@ export const ERROR_CODES = {
   'identity.already_linked': { status: 409, message: 'This external account is already linked to another user.' },
   'identity.not_found': { status: 404, message: 'No user is linked to this external account.' },
   'identity.invalid': { status: 400, message: 'The external account data is missing its id.' },
+  'identity.token_not_found': { status: 404, message: 'No provider token is kept for this identity (token storage is off for its connector, or the identity was linked before it was on).' },
+  'identity.token_expired': { status: 401, message: 'The provider access token kept for this identity has expired and cannot be refreshed; sign in with the provider again.' },
   'identity.verified_only': { status: 409, message: 'This external account was linked through a verified sign-in (social connector or import); client-supplied authData cannot use it.' },
   'user.identity_not_exist': { status: 404, message: 'The user has no identity of this provider.' },
 

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ConnectorsTable, Database, SocialSessionsTable } from './schema.js';
+import type { ConnectorsTable, Database, SocialSessionsTable, SocialTokenSetsTable } from './schema.js';
 
 /**
  * Storage of social connectors and of social authorization sessions (migration 0010_social). Records
@@ -22,12 +22,17 @@ export interface ConnectorRecord {
   /** Parsed JSON config, secrets included (never leaves the domain). */
   config: Record<string, unknown>;
   enabled: boolean;
+  /**
+   * Keep the identity provider's tokens of each sign-in and link, sealed (migration 0021, Logto's
+   * `enableTokenStorage`); false when absent.
+   */
+  tokenStorage?: boolean;
   createdAt: number;
   updatedAt: number;
 }
 
 /** Columns of a connector that {@link ConnectorStore.update} may change. */
-export type ConnectorPatch = Partial<Pick<ConnectorRecord, 'name' | 'target' | 'config' | 'enabled'>> & { updatedAt: number };
+export type ConnectorPatch = Partial<Pick<ConnectorRecord, 'name' | 'target' | 'config' | 'enabled' | 'tokenStorage'>> & { updatedAt: number };
 
 /** Storage of {@link ConnectorRecord}s. */
 export interface ConnectorStore {
@@ -101,6 +106,7 @@ const toConnector = (row: Selectable<ConnectorsTable>): ConnectorRecord => ({
   name: row.name,
   config: parseObject(row.config) ?? {},
   enabled: Number(row.enabled) === 1,
+  tokenStorage: Number(row.enable_token_storage) === 1,
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
 });
@@ -138,6 +144,7 @@ export class KyselyConnectorStore implements ConnectorStore {
         name: c.name,
         config: JSON.stringify(c.config),
         enabled: c.enabled ? 1 : 0,
+        enable_token_storage: c.tokenStorage === true ? 1 : 0,
         created_at: c.createdAt,
         updated_at: c.updatedAt,
       })
@@ -163,6 +170,7 @@ export class KyselyConnectorStore implements ConnectorStore {
     if (patch.target !== undefined) set.target = patch.target;
     if (patch.config !== undefined) set.config = JSON.stringify(patch.config);
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+    if (patch.tokenStorage !== undefined) set.enable_token_storage = patch.tokenStorage ? 1 : 0;
     await this.db.updateTable('connectors').set(set).where('id', '=', id).execute();
     return this.findById(id);
   }
@@ -247,6 +255,107 @@ export class KyselySocialSessionStore implements SocialSessionStore {
   /** {@inheritDoc SocialSessionStore.deleteExpired} */
   async deleteExpired(now: number): Promise<number> {
     const r = await this.db.deleteFrom('social_sessions').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+/** A user's sealed provider token set for one target (migration 0021). Times in ms since the epoch. */
+export interface SocialTokenSetRecord {
+  userId: string;
+  target: string;
+  connectorId: string;
+  /** The provider account the tokens were issued for. */
+  subject: string;
+  /** Envelope-encrypted tokens (domain/social/token-vault.ts); opaque here. */
+  sealed: string;
+  scope: string | null;
+  tokenType: string | null;
+  expiresAt: number | null;
+  hasRefreshToken: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Storage of {@link SocialTokenSetRecord}s: at most one per user and target. */
+export interface SocialTokenSetStore {
+  /** Sets the user's token set for `record.target`, replacing one there was (its `createdAt` is kept). */
+  upsert(record: SocialTokenSetRecord): Promise<void>;
+  find(userId: string, target: string): Promise<SocialTokenSetRecord | undefined>;
+  /**
+   * Replaces the sealed tokens and their metadata, only while the row still holds `expectedSealed` (compare
+   * and set: of concurrent refreshes one writes). @returns true when this call wrote
+   */
+  replaceSealed(userId: string, target: string, expectedSealed: string, next: Pick<SocialTokenSetRecord, 'sealed' | 'scope' | 'tokenType' | 'expiresAt' | 'hasRefreshToken' | 'updatedAt'>): Promise<boolean>;
+  /** Deletes the user's token set for `target`. @returns true when there was one */
+  delete(userId: string, target: string): Promise<boolean>;
+  /** Deletes every token set kept through a connector. @returns how many */
+  deleteByConnector(connectorId: string): Promise<number>;
+}
+
+const toTokenSet = (row: Selectable<SocialTokenSetsTable>): SocialTokenSetRecord => ({
+  userId: row.user_id,
+  target: row.target,
+  connectorId: row.connector_id,
+  subject: row.subject,
+  sealed: row.sealed,
+  scope: row.scope,
+  tokenType: row.token_type,
+  expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  hasRefreshToken: Number(row.has_refresh_token) === 1,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+/** Kysely implementation of {@link SocialTokenSetStore} (SQLite and PostgreSQL). */
+export class KyselySocialTokenSetStore implements SocialTokenSetStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** {@inheritDoc SocialTokenSetStore.upsert} */
+  async upsert(r: SocialTokenSetRecord): Promise<void> {
+    const values = {
+      connector_id: r.connectorId,
+      subject: r.subject,
+      sealed: r.sealed,
+      scope: r.scope,
+      token_type: r.tokenType,
+      expires_at: r.expiresAt,
+      has_refresh_token: r.hasRefreshToken ? 1 : 0,
+      updated_at: r.updatedAt,
+    };
+    await this.db
+      .insertInto('social_token_sets')
+      .values({ user_id: r.userId, target: r.target, ...values, created_at: r.createdAt })
+      .onConflict((oc) => oc.columns(['user_id', 'target']).doUpdateSet(values))
+      .execute();
+  }
+
+  /** {@inheritDoc SocialTokenSetStore.find} */
+  async find(userId: string, target: string): Promise<SocialTokenSetRecord | undefined> {
+    const row = await this.db.selectFrom('social_token_sets').selectAll().where('user_id', '=', userId).where('target', '=', target).executeTakeFirst();
+    return row ? toTokenSet(row) : undefined;
+  }
+
+  /** {@inheritDoc SocialTokenSetStore.replaceSealed} */
+  async replaceSealed(userId: string, target: string, expectedSealed: string, next: Pick<SocialTokenSetRecord, 'sealed' | 'scope' | 'tokenType' | 'expiresAt' | 'hasRefreshToken' | 'updatedAt'>): Promise<boolean> {
+    const r = await this.db
+      .updateTable('social_token_sets')
+      .set({ sealed: next.sealed, scope: next.scope, token_type: next.tokenType, expires_at: next.expiresAt, has_refresh_token: next.hasRefreshToken ? 1 : 0, updated_at: next.updatedAt })
+      .where('user_id', '=', userId)
+      .where('target', '=', target)
+      .where('sealed', '=', expectedSealed)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** {@inheritDoc SocialTokenSetStore.delete} */
+  async delete(userId: string, target: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('social_token_sets').where('user_id', '=', userId).where('target', '=', target).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** {@inheritDoc SocialTokenSetStore.deleteByConnector} */
+  async deleteByConnector(connectorId: string): Promise<number> {
+    const r = await this.db.deleteFrom('social_token_sets').where('connector_id', '=', connectorId).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 }

@@ -28,7 +28,7 @@ import { KyselySignInPreferenceStore, type SignInPreferenceStore } from './prefe
 import { type AuthingKeyStore, KyselyAuthingKeyStore } from './authing-key-store.js';
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
-import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, type SocialSessionStore } from './connector-store.js';
+import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, KyselySocialTokenSetStore, type SocialSessionStore, type SocialTokenSetStore } from './connector-store.js';
 import { countUsers, indexCandidates, searchIndexQuery, selectUserPage, sqliteSearchCandidates } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
@@ -352,6 +352,7 @@ export class KyselyStore implements Store {
   readonly mfa: MfaStore;
   readonly connectors: ConnectorStore;
   readonly socialSessions: SocialSessionStore;
+  readonly socialTokens: SocialTokenSetStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -376,6 +377,7 @@ export class KyselyStore implements Store {
     this.mfa = new KyselyMfaStore(handle.db);
     this.connectors = new KyselyConnectorStore(handle.db);
     this.socialSessions = new KyselySocialSessionStore(handle.db);
+    this.socialTokens = new KyselySocialTokenSetStore(handle.db);
   }
 
   async deleteAccount(userId: string): Promise<boolean> {

@@ -113,6 +113,7 @@ export interface Database {
   account_audit: AccountAuditTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
+  social_token_sets: SocialTokenSetsTable;
   row_counts: RowCountsTable;
   password_reset_tokens: PasswordResetTokensTable;
   password_levels: PasswordLevelsTable;
@@ -261,6 +262,8 @@ export interface ConnectorsTable {
   config: string;
   /** 0/1. */
   enabled: number;
+  /** 0/1 (migration 0021): keep the provider's tokens of each sign-in and link. */
+  enable_token_storage: number;
   created_at: number;
   updated_at: number;
 }
@@ -388,4 +391,23 @@ export interface CaptchasTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+}
+
+/** Row of `social_token_sets` (migration 0021): a user's sealed provider token set for one target. */
+export interface SocialTokenSetsTable {
+  user_id: string;
+  target: string;
+  connector_id: string;
+  /** The provider account the tokens were issued for (the identity's subject at the time). */
+  subject: string;
+  /** Envelope-encrypted access, refresh and ID tokens (domain/social/token-vault.ts). */
+  sealed: string;
+  scope: string | null;
+  token_type: string | null;
+  /** ms since the epoch, or NULL when the provider gave no `expires_in`. */
+  expires_at: number | null;
+  /** 0/1. */
+  has_refresh_token: number;
+  created_at: number;
+  updated_at: number;
 }

@@ -12,7 +12,7 @@ import type { SignInPreferenceStore } from './preference-store.js';
 import type { AuthingKeyStore } from './authing-key-store.js';
 import type { AccountAuditStore } from './account-audit-store.js';
 import type { MfaStore } from './mfa-store.js';
-import type { ConnectorStore, SocialSessionStore } from './connector-store.js';
+import type { ConnectorStore, SocialSessionStore, SocialTokenSetStore } from './connector-store.js';
 
 /** OIDC standard claims kept on a user (OpenID Connect Core §5.1), camelCase. */
 export interface UserProfile {
@@ -290,6 +290,8 @@ export interface Store {
   connectors: ConnectorStore;
   /** Pending social authorizations and social verification records (storage/connector-store.ts). */
   socialSessions: SocialSessionStore;
+  /** Sealed provider token sets of connectors with token storage on (storage/connector-store.ts). */
+  socialTokens: SocialTokenSetStore;
   /**
    * Deletes a user and, in the same transaction, their OIDC sessions, grants and tokens; sessions,
    * identities, verification records and personal access tokens go by foreign-key cascade.

@@ -5,7 +5,8 @@ import { OAuth2Connector, WeChatConnector } from './oauth2.js';
 import { OidcConnector } from './oidc.js';
 import type { SocialConnector } from './types.js';
 
-export type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, SocialConnector } from './types.js';
+export type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, ProviderTokenSet, SocialConnector } from './types.js';
+export { tokenSetOf } from './types.js';
 export { pkceChallenge } from './oidc.js';
 
 /** Target (provider) names: letters, digits, `_`, `-`, `.` (the identity store's rule). */

@@ -1,7 +1,8 @@
 import { AppError } from '../../errors/index.js';
 import { booleanField, callProvider, callProviderArray, pathValue, stringField } from './http.js';
 import { pkceChallenge } from './oidc.js';
-import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, SocialConnector } from './types.js';
+import { tokenSetOf } from './types.js';
+import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, ProviderTokenSet, SocialConnector } from './types.js';
 
 /** Where each identity field is found in the userinfo answer (dotted paths). */
 export interface FieldMapping {
@@ -93,6 +94,7 @@ export class OAuth2Connector implements SocialConnector {
       refusal: 'response',
     });
     const identity = this.map(info);
+    identity.tokens = tokenSetOf(tokens);
     if (this.settings.emailsEndpoint) {
       const emails = await callProviderArray(this.settings.emailsEndpoint, {
         headers: { authorization: `Bearer ${accessToken}` },
@@ -114,9 +116,21 @@ export class OAuth2Connector implements SocialConnector {
 
   /** Exchanges the code at the token endpoint. @throws as {@link SocialConnector.verify} */
   protected async exchange(code: string, session: CodeRedemption): Promise<Record<string, unknown>> {
-    const { clientId, clientSecret } = this.settings;
     const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: session.redirectUri };
     if (this.settings.pkce !== false && session.codeVerifier !== null) form['code_verifier'] = session.codeVerifier;
+    return this.tokenRequest(form);
+  }
+
+  /** {@inheritDoc SocialConnector.refresh} */
+  async refresh(refreshToken: string): Promise<ProviderTokenSet> {
+    const set = tokenSetOf(await this.tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+    if (!set) throw new AppError('connector.invalid_response', { message: 'No access token in the refresh answer.' });
+    return { ...set, refreshToken: set.refreshToken ?? refreshToken };
+  }
+
+  /** A token-endpoint request with this client's authentication (RFC 6749 §2.3.1). */
+  private async tokenRequest(form: Record<string, string>): Promise<Record<string, unknown>> {
+    const { clientId, clientSecret } = this.settings;
     const headers: Record<string, string> = {};
     if (this.settings.tokenEndpointAuthMethod === 'client_secret_basic') {
       headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
@@ -234,6 +248,7 @@ export class WeChatConnector implements SocialConnector {
       ...(name ? { name } : {}),
       ...(avatar ? { avatar } : {}),
       raw: { ...info, openid, ...(unionid ? { unionid } : {}) },
+      ...(tokenSetOf(tokens) ? { tokens: tokenSetOf(tokens)! } : {}),
     };
   }
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../../errors/index.js';
 import { booleanField, callProvider, stringField } from './http.js';
-import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, SocialConnector } from './types.js';
+import { tokenSetOf } from './types.js';
+import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, ProviderTokenSet, SocialConnector } from './types.js';
 
 /** PKCE S256 challenge of a verifier (RFC 7636 §4.2): BASE64URL(SHA256(ASCII(verifier))). */
 export function pkceChallenge(verifier: string): string {
@@ -93,22 +94,14 @@ export class OidcConnector implements SocialConnector {
       throw new AppError('connector.authorization_failed', { data: { reason: String(callback.error ?? 'no code').slice(0, 100) } });
     }
     const { value, jwks } = await this.discover();
-    const { clientId, clientSecret } = this.settings;
+    const { clientId } = this.settings;
     const form: Record<string, string> = {
       grant_type: 'authorization_code',
       code: callback.code,
       redirect_uri: session.redirectUri,
       ...(session.codeVerifier !== null ? { code_verifier: session.codeVerifier } : {}),
     };
-    const headers: Record<string, string> = {};
-    if (this.settings.tokenEndpointAuthMethod === 'client_secret_post') {
-      form['client_id'] = clientId;
-      form['client_secret'] = clientSecret;
-    } else {
-      // RFC 6749 §2.3.1: each part form-urlencoded before base64.
-      headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-    }
-    const tokens = await callProvider(value.token_endpoint, { form, headers, timeoutSeconds: this.settings.timeoutSeconds, refusal: 'authorization' });
+    const tokens = await this.tokenRequest(value.token_endpoint, form);
     const idToken = tokens['id_token'];
     if (typeof idToken !== 'string') throw new AppError('connector.invalid_response', { message: 'The identity provider returned no ID token.' });
     let claims: JWTPayload;
@@ -157,7 +150,32 @@ export class OidcConnector implements SocialConnector {
       ...(name ? { name } : {}),
       ...(avatar ? { avatar } : {}),
       raw,
+      ...(tokenSetOf(tokens) ? { tokens: tokenSetOf(tokens)! } : {}),
     };
+  }
+
+  /** {@inheritDoc SocialConnector.refresh} */
+  async refresh(refreshToken: string): Promise<ProviderTokenSet> {
+    const { value } = await this.discover();
+    const set = tokenSetOf(await this.tokenRequest(value.token_endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken }));
+    if (!set) throw new AppError('connector.invalid_response', { message: 'No access token in the refresh answer.' });
+    // A refreshed ID token is not checked here and not kept (OIDC Core §12.2): the identity is not re-proven.
+    const { idToken: _id, ...rest } = set;
+    return { ...rest, refreshToken: set.refreshToken ?? refreshToken };
+  }
+
+  /** A token-endpoint request with this client's authentication (RFC 6749 §2.3.1). */
+  private tokenRequest(endpoint: string, form: Record<string, string>): Promise<Record<string, unknown>> {
+    const { clientId, clientSecret } = this.settings;
+    const headers: Record<string, string> = {};
+    if (this.settings.tokenEndpointAuthMethod === 'client_secret_post') {
+      form['client_id'] = clientId;
+      form['client_secret'] = clientSecret;
+    } else {
+      // RFC 6749 §2.3.1: each part form-urlencoded before base64.
+      headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+    }
+    return callProvider(endpoint, { form, headers, timeoutSeconds: this.settings.timeoutSeconds, refusal: 'authorization' });
   }
 
   /** The discovery document and a JWKS resolver (cached {@link DISCOVERY_TTL_MS}). */

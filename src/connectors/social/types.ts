@@ -3,6 +3,42 @@
  * URI and turns the provider's callback (authorization code) into a verified external identity.
  */
 
+/**
+ * The tokens an identity provider issued for a user at a social sign-in or link (RFC 6749 §5.1), kept
+ * for connectors with token storage on so that the app can call the provider's APIs for the user later
+ * (Logto's "Secret Vault": `GET /api/my-account/identities/:target/access-token`, sealed by
+ * domain/social/token-vault.ts). Never logged, never put in an identity's `details`.
+ */
+export interface ProviderTokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  idToken?: string;
+  /** `token_type` as the provider sent it (`Bearer`, `bearer`…). */
+  tokenType?: string;
+  scope?: string;
+  /** `expires_in` of the token response, in **seconds** from when it was received. */
+  expiresIn?: number;
+}
+
+/**
+ * The token set of an RFC 6749 §5.1 token response (`access_token`, `refresh_token`, `id_token`,
+ * `token_type`, `scope`, `expires_in` in seconds), or undefined when it has no access token.
+ */
+export function tokenSetOf(response: Record<string, unknown>): ProviderTokenSet | undefined {
+  const text = (key: string) => (typeof response[key] === 'string' && response[key] !== '' ? (response[key] as string) : undefined);
+  const accessToken = text('access_token');
+  if (!accessToken) return undefined;
+  const rawExpiry = response['expires_in'];
+  const expiresIn = typeof rawExpiry === 'number' ? rawExpiry : typeof rawExpiry === 'string' && /^\d+$/.test(rawExpiry) ? Number(rawExpiry) : undefined;
+  const set: ProviderTokenSet = { accessToken };
+  if (text('refresh_token')) set.refreshToken = text('refresh_token')!;
+  if (text('id_token')) set.idToken = text('id_token')!;
+  if (text('token_type')) set.tokenType = text('token_type')!;
+  if (text('scope')) set.scope = text('scope')!;
+  if (expiresIn !== undefined && Number.isFinite(expiresIn) && expiresIn > 0) set.expiresIn = expiresIn;
+  return set;
+}
+
 /** A verified external identity, as every connector yields it. */
 export interface ExternalIdentity {
   connectorId: string;
@@ -17,6 +53,8 @@ export interface ExternalIdentity {
   avatar?: string;
   /** The provider's user data as received (never tokens). */
   raw: Record<string, unknown>;
+  /** The provider's tokens from this exchange, when it answered with an access token (kept apart from `raw`). */
+  tokens?: ProviderTokenSet;
 }
 
 /** What one authorization attempt needs to remember between start and callback. */
@@ -70,4 +108,11 @@ export interface SocialConnector {
    *   `connector.invalid_response` (502)
    */
   verify(callback: CallbackData, session: CodeRedemption): Promise<ExternalIdentity>;
+  /**
+   * Exchanges a refresh token for a new token set at the token endpoint (RFC 6749 §6); absent where the
+   * provider has no standard refresh (WeChat). The old refresh token is kept when the answer has none.
+   * @throws AppError `connector.authorization_failed` (400: refused, e.g. revoked), `connector.idp_unreachable`
+   *   (502), `connector.invalid_response` (502: no access token)
+   */
+  refresh?(refreshToken: string): Promise<ProviderTokenSet>;
 }

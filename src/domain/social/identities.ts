@@ -103,8 +103,14 @@ export class IdentityService {
     return { created };
   }
 
-  /** Removes the user's identity for `provider`. @returns true when there was one. */
-  unlink(userId: string, provider: string): Promise<boolean> {
-    return this.store.identities.delete(userId, provider);
+  /**
+   * Removes the user's identity for `provider`, and the provider tokens kept for it (one rule for every
+   * surface that unlinks: the Account API, the Management API, LeanCloud `authData`).
+   * @returns true when there was one.
+   */
+  async unlink(userId: string, provider: string): Promise<boolean> {
+    const removed = await this.store.identities.delete(userId, provider);
+    await this.store.socialTokens.delete(userId, provider);
+    return removed;
   }
 }

@@ -12,6 +12,8 @@ import { constantTimeEqual, newSecret, sha256Hex } from '../../util/crypto.js';
 import type { SecondFactors } from '../mfa/index.js';
 import type { AuthService, RequestMeta, SignedIn } from '../sign-in/auth.js';
 import type { IdentityService } from './identities.js';
+import { ProviderTokenService, type SealedTokenSet } from './provider-tokens.js';
+import { TokenVault } from './token-vault.js';
 import type { UserService } from '../users/index.js';
 
 /** Lifetime of a social authorization attempt (and of a social verification record): 10 minutes, ms. */
@@ -28,6 +30,8 @@ export interface PublicConnector {
   target: string;
   name: string;
   enabled: boolean;
+  /** Whether the provider's tokens are kept at each sign-in and link (Logto's `enableTokenStorage`). */
+  tokenStorage: boolean;
   /** The stored config minus the client secret. */
   config: Record<string, unknown>;
   /** Whether a client secret is stored (its value is never returned). */
@@ -43,6 +47,8 @@ export interface CreateConnectorInput {
   target?: string;
   name: string;
   enabled?: boolean;
+  /** Keep the provider's tokens (needs `social.tokenVaultKey`); default false. */
+  tokenStorage?: boolean;
   config: Record<string, unknown>;
 }
 
@@ -51,6 +57,8 @@ export interface UpdateConnectorInput {
   name?: string;
   target?: string;
   enabled?: boolean;
+  /** Turning it off deletes the token sets kept through this connector. */
+  tokenStorage?: boolean;
   config?: Record<string, unknown>;
 }
 
@@ -89,6 +97,7 @@ export function toPublicConnector(c: ConnectorRecord): PublicConnector {
     target: c.target,
     name: c.name,
     enabled: c.enabled,
+    tokenStorage: c.tokenStorage === true,
     config,
     hasClientSecret: typeof clientSecret === 'string' && clientSecret !== '',
     createdAt: c.createdAt,
@@ -117,6 +126,8 @@ export function toPublicConnector(c: ConnectorRecord): PublicConnector {
 export class SocialService {
   /** Runtime connectors by id, rebuilt when the record changes (keeps discovery and JWKS caches warm). */
   private readonly runtime = new Map<string, { updatedAt: number; connector: SocialConnector }>();
+  /** Provider token storage (issue 19: Logto's Secret Vault). */
+  readonly tokens: ProviderTokenService;
 
   constructor(
     private readonly store: Store,
@@ -127,14 +138,18 @@ export class SocialService {
     private readonly factors: Pick<SecondFactors, 'hasSecondFactor'>,
     private readonly config: Config,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.tokens = new ProviderTokenService(store, new TokenVault(config.social.tokenVaultKey, config.social.tokenVaultOldKeys), clock, (id) => this.enabled(id));
+  }
 
   /**
    * Creates a connector. A preset fixes the type and supplies the vendor's endpoints and default
    * target; a generic connector needs `type` and `target`.
-   * @throws AppError `connector.invalid_config` (400: unknown keys, bad URLs, missing keys for the type)
+   * @throws AppError `connector.invalid_config` (400: unknown keys, bad URLs, missing keys for the type;
+   *   token storage without `social.tokenVaultKey`)
    */
   async createConnector(input: CreateConnectorInput): Promise<PublicConnector> {
+    this.assertTokenStorage(input.tokenStorage);
     const preset = input.preset ?? null;
     const type = preset ? PRESETS[preset].type : input.type;
     if (!type) throw new AppError('connector.invalid_config', { message: 'type (oidc or oauth2) or preset is required.' });
@@ -143,7 +158,9 @@ export class SocialService {
     if (!target) throw new AppError('connector.invalid_config', { message: 'target is required for a generic connector.' });
     const config = this.parseConfig(input.config);
     const now = this.clock.now();
-    const record: ConnectorRecord = { id: newSecret('conn_', 12), type, preset, target, name: input.name, config, enabled: input.enabled ?? true, createdAt: now, updatedAt: now };
+    const record: ConnectorRecord = {
+      id: newSecret('conn_', 12), type, preset, target, name: input.name, config, enabled: input.enabled ?? true, tokenStorage: input.tokenStorage === true, createdAt: now, updatedAt: now,
+    };
     buildConnector(record, this.config.social.timeoutSeconds);
     await this.store.connectors.insert(record);
     return toPublicConnector(record);
@@ -169,11 +186,12 @@ export class SocialService {
 
   /**
    * Changes name, target, enabled, and merges `config` keys (`clientSecret` omitted = kept). The
-   * result must still build.
+   * result must still build. Turning `tokenStorage` off deletes the token sets kept through the connector.
    * @throws AppError `connector.social_not_found` (404), `connector.invalid_config` (400)
    */
   async updateConnector(id: string, input: UpdateConnectorInput): Promise<PublicConnector> {
     const current = await this.requireRecord(id);
+    this.assertTokenStorage(input.tokenStorage);
     const config = input.config === undefined ? current.config : this.parseConfig({ ...current.config, ...input.config });
     const next = { ...current, config, target: input.target ?? current.target };
     buildConnector(next, this.config.social.timeoutSeconds);
@@ -181,10 +199,12 @@ export class SocialService {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.target !== undefined ? { target: input.target } : {}),
       ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      ...(input.tokenStorage !== undefined ? { tokenStorage: input.tokenStorage } : {}),
       ...(input.config !== undefined ? { config } : {}),
       updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
     });
     if (!updated) throw new AppError('connector.social_not_found');
+    if (input.tokenStorage === false) await this.tokens.forgetConnector(id);
     return toPublicConnector(updated);
   }
 
@@ -319,7 +339,9 @@ export class SocialService {
    *   `auth.mfa_required` / `auth.mfa_enrollment_required` (403, from the MFA gate)
    */
   async signInWith(identity: ExternalIdentity, meta: RequestMeta): Promise<SignedIn> {
-    return this.auth.finishSignIn(await this.resolveUser(identity, meta), meta, SOCIAL_AMR);
+    const user = await this.resolveUser(identity, meta);
+    await this.keepTokens(user.id, identity);
+    return this.auth.finishSignIn(user, meta, SOCIAL_AMR);
   }
 
   /**
@@ -412,7 +434,10 @@ export class SocialService {
     if (typeof state !== 'string' || !constantTimeEqual(hashState(state), record.stateHash)) throw new AppError('connector.state_mismatch');
     const connector = await this.enabled(record.connectorId);
     const identity = await connector.verify({ ...connectorData }, { state, nonce: record.nonce, codeVerifier: record.codeVerifier, redirectUri: record.redirectUri });
-    if (!(await this.store.socialSessions.markVerified(record.id, { ...identity }, this.clock.now()))) {
+    // The record keeps the identity without its tokens; they ride along sealed for this user, when kept.
+    const { tokens: _tokens, ...proven } = identity;
+    const tokenSet = this.tokens.seal(user.id, identity, (await this.store.connectors.findById(record.connectorId))?.tokenStorage);
+    if (!(await this.store.socialSessions.markVerified(record.id, { ...proven, ...(tokenSet ? { tokenSet } : {}) }, this.clock.now()))) {
       throw new AppError('session.connector_validation_session_not_found');
     }
     return { verificationRecordId: record.id };
@@ -443,6 +468,8 @@ export class SocialService {
     if (!upgrade && !options.replace && (await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
     if (!(await this.store.socialSessions.consume(record.id, now))) throw new AppError('verification_record.not_found');
     await this.linkOrConflict(user.id, identity, upgrade ? { ...existing.data, ...identityData(identity) } : identityData(identity));
+    const tokenSet = sealedTokenSetOf(record.result['tokenSet']);
+    if (tokenSet) await this.tokens.keep(user.id, identity, tokenSet);
   }
 
   /**
@@ -485,12 +512,26 @@ export class SocialService {
       { state: text('state') ?? '', nonce: text('nonce'), codeVerifier: text('codeVerifier'), redirectUri },
     );
     const { created } = await this.identities.setByAdministrator(userId, identity.target, identity.subject, identityData(identity));
+    await this.keepTokens(userId, identity);
     return { target: identity.target, created };
   }
 
   /** Deletes expired attempts and records. @returns how many */
   purgeExpired(): Promise<number> {
     return this.store.socialSessions.deleteExpired(this.clock.now());
+  }
+
+  /** Keeps the identity's provider tokens for the user when its connector has token storage on. */
+  private async keepTokens(userId: string, identity: ExternalIdentity): Promise<void> {
+    const sealed = this.tokens.seal(userId, identity, (await this.store.connectors.findById(identity.connectorId))?.tokenStorage);
+    if (sealed) await this.tokens.keep(userId, identity, sealed);
+  }
+
+  /** @throws AppError `connector.invalid_config` when token storage is asked for and the vault has no key */
+  private assertTokenStorage(tokenStorage: boolean | undefined): void {
+    if (tokenStorage === true && !this.tokens.vault.enabled) {
+      throw new AppError('connector.invalid_config', { message: 'Token storage needs a token-vault key: set TESSERA_SOCIAL_TOKEN_VAULT_KEY (openssl rand -base64 32).' });
+    }
   }
 
   /** Links a connector-proven identity (verified). @throws AppError `identity.already_linked` (409) */
@@ -536,6 +577,18 @@ export class SocialService {
 }
 
 /** What an identity row keeps: the provider's profile data, plus email facts (never tokens). */
+/** The sealed token set a verification record carries (written by {@link SocialService.verifyRecord}), if well formed. */
+function sealedTokenSetOf(value: unknown): SealedTokenSet | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v['sealed'] !== 'string' || typeof v['hasRefreshToken'] !== 'boolean') return undefined;
+  const textOrNull = (x: unknown) => (typeof x === 'string' ? x : null);
+  return {
+    sealed: v['sealed'], scope: textOrNull(v['scope']), tokenType: textOrNull(v['tokenType']),
+    expiresAt: typeof v['expiresAt'] === 'number' ? v['expiresAt'] : null, hasRefreshToken: v['hasRefreshToken'],
+  };
+}
+
 function identityData(identity: ExternalIdentity): Record<string, unknown> {
   return {
     ...identity.raw,

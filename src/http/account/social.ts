@@ -46,7 +46,7 @@ const connectorDataSchema = z
  * Linking and unlinking need the account-center field `social` = Edit (400 `account_center.field_not_editable`).
  */
 export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, policy }) => {
-  const { context, firstParty, scope, editable, identityProofIfPossible, guard } = policy;
+  const { context, firstParty, scope, readable, editable, identityProofIfPossible, guard } = policy;
 
   app.post(
     '/verifications/social',
@@ -118,6 +118,31 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
       },
     });
   }
+
+  app.get(
+    '/my-account/identities/:target/access-token',
+    {
+      schema: {
+        tags: ['account'],
+        summary:
+          "The provider access token kept for the caller's identity of this target (connectors with token storage on), refreshed first when it has expired and a refresh token is kept; 404 secrets.third_party_token_set.token_not_found, 401 secrets.third_party_token_set.access_token_expired",
+        security,
+        params: z.object({ target: z.string().min(1).max(128) }),
+        response: {
+          200: z.object({ access_token: z.string(), token_type: z.string().optional(), scope: z.string().optional(), expires_in: z.number().int().optional() }),
+          ...errors,
+        },
+      },
+      // A provider token is the user's key to another service: first-party apps only, as every Account API write.
+      ...guard(readable('social'), scope(IDENTITIES_SCOPE, 'auth.scope_missing'), firstParty),
+    },
+    async (request, reply) => {
+      const { caller } = context(request);
+      const answer = await social.tokens.accessToken(caller.user.id, request.params.target);
+      // RFC 6749 §5.1: a response carrying a token is not stored by caches.
+      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(answer);
+    },
+  );
 
   app.delete(
     '/my-account/identities/:target',

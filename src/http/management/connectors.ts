@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SocialService } from '../../domain/social/index.js';
+import type { PublicConnector, SocialService } from '../../domain/social/index.js';
 import { errorSchema } from '../schemas.js';
 
 /** What the Management API's connector routes need. */
@@ -21,12 +21,19 @@ const connectorSchema = z
     target: z.string().describe('Provider name identities are stored under (google, github, weixin…)'),
     name: z.string().describe('Shown on the sign-in page: "Continue with <name>"'),
     enabled: z.boolean(),
+    enableTokenStorage: z.boolean().describe("Keep the provider's tokens of each sign-in and link, sealed (GET /api/my-account/identities/:target/access-token)"),
     config: z.record(z.string(), z.unknown()).describe('Connector settings without clientSecret'),
     hasClientSecret: z.boolean(),
     createdAt: z.number(),
     updatedAt: z.number(),
   })
   .meta({ id: 'SocialConnector' });
+
+/** The answer's shape: Logto's name for token storage. */
+function view(connector: PublicConnector): z.infer<typeof connectorSchema> {
+  const { tokenStorage, ...rest } = connector;
+  return { ...rest, enableTokenStorage: tokenStorage };
+}
 
 /** Config keys are validated by the domain (unknown keys, URLs, what the type needs) → 400 connector.invalid_config. */
 const configInput = z
@@ -56,6 +63,7 @@ export const managementConnectorRoutes: FastifyPluginAsyncZod<ManagementConnecto
             target: z.string().min(1).max(128).optional(),
             name: z.string().min(1).max(256),
             enabled: z.boolean().optional(),
+            enableTokenStorage: z.boolean().optional().describe('Needs TESSERA_SOCIAL_TOKEN_VAULT_KEY (else 400 connector.invalid_config)'),
             config: configInput,
           })
           .strict(),
@@ -63,7 +71,7 @@ export const managementConnectorRoutes: FastifyPluginAsyncZod<ManagementConnecto
       },
     },
     async (request, reply) => {
-      const { type, preset, target, name, enabled, config } = request.body;
+      const { type, preset, target, name, enabled, enableTokenStorage, config } = request.body;
       const created = await social.createConnector({
         name,
         config,
@@ -71,21 +79,22 @@ export const managementConnectorRoutes: FastifyPluginAsyncZod<ManagementConnecto
         ...(preset ? { preset } : {}),
         ...(target ? { target } : {}),
         ...(enabled !== undefined ? { enabled } : {}),
+        ...(enableTokenStorage !== undefined ? { tokenStorage: enableTokenStorage } : {}),
       });
-      return reply.code(201).send(created);
+      return reply.code(201).send(view(created));
     },
   );
 
   app.get(
     '/connectors',
     { schema: { tags: ['management'], summary: 'Every social connector, oldest first', security, response: { 200: z.array(connectorSchema), ...errors } } },
-    async () => social.listConnectors(),
+    async () => (await social.listConnectors()).map(view),
   );
 
   app.get(
     '/connectors/:id',
     { schema: { tags: ['management'], summary: 'One social connector (404 connector.social_not_found)', security, params: idParams, response: { 200: connectorSchema, ...errors } } },
-    async (request) => social.getConnector(request.params.id),
+    async (request) => view(await social.getConnector(request.params.id)),
   );
 
   app.patch(
@@ -101,6 +110,7 @@ export const managementConnectorRoutes: FastifyPluginAsyncZod<ManagementConnecto
             target: z.string().min(1).max(128).optional(),
             name: z.string().min(1).max(256).optional(),
             enabled: z.boolean().optional(),
+            enableTokenStorage: z.boolean().optional().describe('Turning it off deletes the token sets kept through this connector'),
             config: configInput.optional(),
           })
           .strict(),
@@ -108,13 +118,16 @@ export const managementConnectorRoutes: FastifyPluginAsyncZod<ManagementConnecto
       },
     },
     async (request) => {
-      const { target, name, enabled, config } = request.body;
-      return social.updateConnector(request.params.id, {
-        ...(target !== undefined ? { target } : {}),
-        ...(name !== undefined ? { name } : {}),
-        ...(enabled !== undefined ? { enabled } : {}),
-        ...(config !== undefined ? { config } : {}),
-      });
+      const { target, name, enabled, enableTokenStorage, config } = request.body;
+      return view(
+        await social.updateConnector(request.params.id, {
+          ...(target !== undefined ? { target } : {}),
+          ...(name !== undefined ? { name } : {}),
+          ...(enabled !== undefined ? { enabled } : {}),
+          ...(enableTokenStorage !== undefined ? { tokenStorage: enableTokenStorage } : {}),
+          ...(config !== undefined ? { config } : {}),
+        }),
+      );
     },
   );
 

@@ -21,6 +21,17 @@ const userParams = z.object({ userId: z.string().min(1).max(64) });
 
 const targetParams = userParams.extend({ target: z.string().min(1).max(128) });
 const identitySchema = z.object({ userId: z.string(), details: z.record(z.string(), z.unknown()) });
+/** Logto's `tokenSecret` of a social identity: metadata only (`expiresAt` in seconds, as Logto; times in ms). */
+const tokenSecretSchema = z.object({
+  userId: z.string(),
+  type: z.literal('FederatedTokenSet'),
+  connectorId: z.string(),
+  identityId: z.string(),
+  target: z.string(),
+  metadata: z.object({ scope: z.string().optional(), tokenType: z.string().optional(), expiresAt: z.number().int().optional(), hasRefreshToken: z.boolean() }),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
 
 /**
  * Management API — a user's third-party identities (Logto's `/api/users/:userId/identities…`,
@@ -51,18 +62,41 @@ export const managementIdentityRoutes: FastifyPluginAsyncZod<ManagementIdentitie
     {
       schema: {
         tags: ['management'],
-        summary: "One of the user's third-party identities (404 user.identity_not_exist); provider token sets are not stored, so never a tokenSecret",
+        summary:
+          "One of the user's third-party identities (404 user.identity_not_exist); with includeTokenSecret=true, what may be shown of the provider token set kept for it (never a token)",
         security,
         params: targetParams,
         querystring: z.looseObject({ includeTokenSecret: z.string().optional() }),
-        response: { 200: z.object({ identity: identitySchema }), ...errors },
+        response: { 200: z.object({ identity: identitySchema, tokenSecret: tokenSecretSchema.optional() }), ...errors },
       },
     },
     async (request) => {
-      await users.require(request.params.userId);
-      const found = (await identities.list(request.params.userId)).find((i) => i.provider === request.params.target);
+      const { userId, target } = request.params;
+      await users.require(userId);
+      const found = (await identities.list(userId)).find((i) => i.provider === target);
       if (!found) throw new AppError('user.identity_not_exist');
-      return { identity: { userId: found.subject, details: found.data } };
+      const identity = { userId: found.subject, details: found.data };
+      if (!social || !/^(true|1|yes)$/i.test(request.query.includeTokenSecret ?? '')) return { identity };
+      const kept = await social.tokens.metadata(userId, target);
+      if (!kept) return { identity };
+      return {
+        identity,
+        tokenSecret: {
+          userId,
+          type: 'FederatedTokenSet' as const,
+          connectorId: kept.connectorId,
+          identityId: kept.identityId,
+          target: kept.target,
+          metadata: {
+            ...(kept.scope ? { scope: kept.scope } : {}),
+            ...(kept.tokenType ? { tokenType: kept.tokenType } : {}),
+            ...(kept.expiresAt !== null ? { expiresAt: Math.floor(kept.expiresAt / 1000) } : {}),
+            hasRefreshToken: kept.hasRefreshToken,
+          },
+          createdAt: kept.createdAt,
+          updatedAt: kept.updatedAt,
+        },
+      };
     },
   );
 

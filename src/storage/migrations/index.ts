@@ -19,6 +19,7 @@ import { migration as m0017 } from './0017_sign_in_preferences.js';
 import { migration as m0018 } from './0018_authing_keys.js';
 import { migration as m0019 } from './0019_user_search.js';
 import { migration as m0020 } from './0020_user_exact_search.js';
+import { migration as m0021 } from './0021_social_token_sets.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '0018_authing_keys': m0018,
   '0019_user_search': m0019,
   '0020_user_exact_search': m0020,
+  '0021_social_token_sets': m0021,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
