@@ -56,6 +56,8 @@ export type ErrorCode =
   | /* 409 */ 'identity.already_linked'
   | /* 404 */ 'identity.not_found'
   | /* 400 */ 'identity.invalid'
+  | /* 404 */ 'identity.token_not_found'
+  | /* 401 */ 'identity.token_expired'
   | /* 409 */ 'identity.verified_only'
   | /* 404 */ 'user.identity_not_exist'
   | /* 400 */ 'object.invalid_key'

@@ -30,8 +30,6 @@ export const LOGTO_COMMON_ERRORS: ErrorDialect = {
   'user.email_taken': { code: 'user.email_already_in_use', status: 422, message: 'This email is associated with an existing account.' },
   'user.phone_taken': { code: 'user.phone_already_in_use', status: 422, message: 'This phone number is associated with an existing account.' },
   'identity.already_linked': { code: 'user.identity_already_in_use', status: 422, message: 'This social account is already linked to another user.' },
-  'identity.token_not_found': { code: 'secrets.third_party_token_set.token_not_found', status: 404, message: 'Third-party token set not found.' },
-  'identity.token_expired': { code: 'secrets.third_party_token_set.access_token_expired', status: 401, message: 'Third-party access token has expired.' },
   'verification.code_mismatch': { code: 'verification_code.code_mismatch', status: 400, message: 'Invalid verification code.' },
   'verification.code_expired': { code: 'verification_code.expired', status: 400, message: 'Verification code has expired. Please request a new verification code.' },
   'verification.too_many_attempts': {

@@ -14,6 +14,9 @@ export const LOGTO_ACCOUNT_ERRORS: ErrorDialect = {
   // The Verification API's password proof.
   'auth.invalid_credentials': { code: 'session.invalid_credentials', status: 422, message: 'Account or password is incorrect.' },
   'auth.user_suspended': { code: 'user.suspended', status: 401, message: 'This user is suspended.' },
+  // The kept provider tokens (Logto's routes/account/third-party-tokens.ts).
+  'identity.token_not_found': { code: 'secrets.third_party_token_set.token_not_found', status: 404, message: 'Third-party token set not found.' },
+  'identity.token_expired': { code: 'secrets.third_party_token_set.access_token_expired', status: 401, message: 'Third-party access token has expired.' },
   // Logto answers a missing scope on the profile, custom-data, email/phone and identity routes with 400.
   'auth.scope_missing': { code: 'auth.unauthorized', status: 400, message: 'The access token lacks a scope this operation needs.' },
 };
