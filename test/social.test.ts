@@ -1120,6 +1120,40 @@ describe.each(dialects)('Provider token storage (Logto Secret Vault) on %s', (_n
     }
   });
 
+  it('PUT …/access-token keeps the tokens of a fresh verification of an identity the user has, once; other accounts and targets are refused', async () => {
+    const login = uniq('renew');
+    const { token } = await signInAs(login, 880007);
+    const before = (await call('GET', '/api/my-account/identities/github/access-token', undefined, token)).body.access_token as string;
+    /** A verified social record of the GitHub-shaped server's user `who`, for this session. */
+    const verifiedRecord = async (who: string) => {
+      gh.nextUser = who;
+      const started = await call('POST', '/api/verifications/social', { connectorId: githubId, redirectUri: APP_REDIRECT, state: `st-${who}` }, token);
+      expect(started.status).toBe(201);
+      const back = await driveIdp(started.body.authorizationUri, gh.base);
+      expect((await call('POST', '/api/verifications/social/verify', { connectorData: Object.fromEntries(back.searchParams), verificationRecordId: started.body.verificationRecordId }, token)).status).toBe(200);
+      return started.body.verificationRecordId as string;
+    };
+    const record = await verifiedRecord(login);
+    const wrongTarget = await call('PUT', '/api/my-account/identities/google/access-token', { verificationRecordId: record }, token);
+    expect(wrongTarget.status).toBe(422);
+    expect(wrongTarget.body.code).toBe('verification_record.social_verification.invalid_target');
+    const renewed = await call('PUT', '/api/my-account/identities/github/access-token', { verificationRecordId: record }, token);
+    expect(renewed.status).toBe(200);
+    expect(renewed.headers.get('cache-control')).toBe('no-store');
+    expect(renewed.body.access_token).not.toBe(before);
+    expect(await providerUser(renewed.body.access_token)).toBe(login);
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, token)).body.access_token).toBe(renewed.body.access_token);
+    const replay = await call('PUT', '/api/my-account/identities/github/access-token', { verificationRecordId: record }, token);
+    expect(replay.status).toBe(400);
+    expect(replay.body.code).toBe('verification_record.not_found');
+
+    gh.users.set('stranger-gh', { id: 880008, login: 'stranger-gh', emails: [] });
+    const stranger = await call('PUT', '/api/my-account/identities/github/access-token', { verificationRecordId: await verifiedRecord('stranger-gh') }, token);
+    expect(stranger.status).toBe(422);
+    expect(stranger.body.code).toBe('user.identity_not_exists_in_current_user');
+    expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, token)).body.access_token).toBe(renewed.body.access_token);
+  });
+
   it('the set lives with its identity: unlinking deletes it; turning storage off deletes every set of the connector and keeps no new ones', async () => {
     const a = await signInAs(uniq('unl'), 880003);
     expect((await call('GET', '/api/my-account/identities/github/access-token', undefined, a.token)).status).toBe(200);

@@ -12,7 +12,7 @@ import { constantTimeEqual, newSecret, sha256Hex } from '../../util/crypto.js';
 import type { SecondFactors } from '../mfa/index.js';
 import type { AuthService, RequestMeta, SignedIn } from '../sign-in/auth.js';
 import type { IdentityService } from './identities.js';
-import { ProviderTokenService, type SealedTokenSet } from './provider-tokens.js';
+import { type ProviderAccessToken, ProviderTokenService, type SealedTokenSet } from './provider-tokens.js';
 import { TokenVault } from './token-vault.js';
 import type { UserService } from '../users/index.js';
 
@@ -470,6 +470,33 @@ export class SocialService {
     await this.linkOrConflict(user.id, identity, upgrade ? { ...existing.data, ...identityData(identity) } : identityData(identity));
     const tokenSet = sealedTokenSetOf(record.result['tokenSet']);
     if (tokenSet) await this.tokens.keep(user.id, identity, tokenSet);
+    // Replaced without tokens (storage off): no set of the identity it replaced stays behind (as Logto).
+    else if (options.replace) await this.store.socialTokens.delete(user.id, identity.target);
+  }
+
+  /**
+   * `PUT /api/my-account/identities/:target/access-token` {verificationRecordId} (Logto's
+   * routes/account/third-party-tokens.ts): keeps the provider tokens of a fresh social verification of an
+   * identity the caller already has, without linking again, using the record up; answers the access token.
+   * @throws AppError `verification_record.not_found` (400: unknown, unverified, expired, used or another
+   *   user's), `identity.target_mismatch` (422), `identity.not_linked_to_user` (422: the proven account is
+   *   not the caller's identity), `identity.no_token_response` (422: nothing was kept in the record)
+   */
+  async renewTokens(user: UserRecord, target: string, recordId: string): Promise<ProviderAccessToken> {
+    const record = await this.store.socialSessions.findById(recordId);
+    const now = this.clock.now();
+    if (!record || record.kind !== 'verification' || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null || record.expiresAt <= now || !record.result) {
+      throw new AppError('verification_record.not_found');
+    }
+    const identity = record.result as unknown as ExternalIdentity;
+    if (identity.target !== target) throw new AppError('identity.target_mismatch');
+    const owner = await this.identities.find(identity.target, identity.subject);
+    if (!owner || owner.userId !== user.id) throw new AppError('identity.not_linked_to_user');
+    const tokenSet = sealedTokenSetOf(record.result['tokenSet']);
+    if (!tokenSet) throw new AppError('identity.no_token_response');
+    if (!(await this.store.socialSessions.consume(record.id, now))) throw new AppError('verification_record.not_found');
+    await this.tokens.keep(user.id, identity, tokenSet);
+    return this.tokens.accessToken(user.id, target);
   }
 
   /**

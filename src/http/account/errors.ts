@@ -17,6 +17,9 @@ export const LOGTO_ACCOUNT_ERRORS: ErrorDialect = {
   // The kept provider tokens (Logto's routes/account/third-party-tokens.ts).
   'identity.token_not_found': { code: 'secrets.third_party_token_set.token_not_found', status: 404, message: 'Third-party token set not found.' },
   'identity.token_expired': { code: 'secrets.third_party_token_set.access_token_expired', status: 401, message: 'Third-party access token has expired.' },
+  'identity.target_mismatch': { code: 'verification_record.social_verification.invalid_target', status: 422, message: 'The social verification target does not match.' },
+  'identity.not_linked_to_user': { code: 'user.identity_not_exists_in_current_user', status: 422, message: 'The identity does not exist in the current user.' },
+  'identity.no_token_response': { code: 'verification_record.social_verification.token_response_not_found', status: 422, message: 'Token response not found in the social verification record.' },
   // Logto answers a missing scope on the profile, custom-data, email/phone and identity routes with 400.
   'auth.scope_missing': { code: 'auth.unauthorized', status: 400, message: 'The access token lacks a scope this operation needs.' },
 };

@@ -144,6 +144,30 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
     },
   );
 
+  app.put(
+    '/my-account/identities/:target/access-token',
+    {
+      schema: {
+        tags: ['account'],
+        summary:
+          "Keep the provider tokens of a fresh social verification of an identity you have (without linking again); the new access token. 422 verification_record.social_verification.invalid_target, user.identity_not_exists_in_current_user, verification_record.social_verification.token_response_not_found",
+        security,
+        params: z.object({ target: z.string().min(1).max(128) }),
+        body: z.object({ verificationRecordId: z.string().min(1).max(64) }),
+        response: {
+          200: z.object({ access_token: z.string(), token_type: z.string().optional(), scope: z.string().optional(), expires_in: z.number().int().optional() }),
+          ...errors,
+        },
+      },
+      ...guard(readable('social'), scope(IDENTITIES_SCOPE, 'auth.scope_missing'), firstParty),
+    },
+    async (request, reply) => {
+      const { caller } = context(request);
+      const answer = await social.renewTokens(caller.user, request.params.target, request.body.verificationRecordId);
+      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(answer);
+    },
+  );
+
   app.delete(
     '/my-account/identities/:target',
     {
