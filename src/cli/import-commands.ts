@@ -5,7 +5,9 @@ import type { ImportReport, ImportRunOptions } from './import-run.js';
 // Loads only commander until a command runs (see cli/oidc.ts).
 
 /**
- * Adds `tessera import leancloud|logto FILE [--report PATH] [--concurrency N]` to the command line.
+ * Adds `tessera import leancloud|logto FILE [--report PATH] [--concurrency N] [--allow-rejects]` to the
+ * command line. The exit status is 1 when any row was rejected (each is printed as `FILE:LINE: reason`),
+ * unless `--allow-rejects`, and always when no row could be imported.
  * LeanCloud numbers without `+` are read in `TESSERA_DEFAULT_PHONE_REGION` (set it to `CN` for most
  * LeanCloud apps); Logto's digits-only numbers are international numbers without their `+`.
  */
@@ -15,16 +17,19 @@ export function registerImportCommands(program: Command, config: () => Promise<C
     ...(opts.report ? { reportFile: opts.report } : {}),
     concurrency: Math.max(1, Number(opts.concurrency) || 8),
   });
-  const exitCode = (report: ImportReport) => (report.total > 0 && report.imported + report.skipped === 0 ? 1 : 0);
+  /** 1 when any row was rejected (unless --allow-rejects) or nothing could be imported at all. */
+  const exitCode = (report: ImportReport, allowRejects: boolean) =>
+    (report.rejected.length > 0 && !allowRejects) || (report.total > 0 && report.imported + report.skipped === 0) ? 1 : 0;
   importCommand
     .command('leancloud')
     .description('import a LeanCloud _User export (JSON lines or a JSON array); re-running skips rows already imported')
     .argument('<file>', 'the export file')
     .option('--report <path>', 'write the rejected rows here as JSON lines')
     .option('--concurrency <n>', 'rows imported at once', '8')
-    .action(async (file: string, opts: { report?: string; concurrency: string }) => {
+    .option('--allow-rejects', 'exit 0 even when some rows were rejected', false)
+    .action(async (file: string, opts: { report?: string; concurrency: string; allowRejects: boolean }) => {
       const { importLeanCloud } = await import('./import-leancloud.js');
-      process.exitCode = exitCode(await importLeanCloud(await config(), file, options(opts)));
+      process.exitCode = exitCode(await importLeanCloud(await config(), file, options(opts)), opts.allowRejects);
     });
   importCommand
     .command('logto')
@@ -32,8 +37,9 @@ export function registerImportCommands(program: Command, config: () => Promise<C
     .argument('<file>', 'the export file')
     .option('--report <path>', 'write the rejected rows here as JSON lines')
     .option('--concurrency <n>', 'rows imported at once', '8')
-    .action(async (file: string, opts: { report?: string; concurrency: string }) => {
+    .option('--allow-rejects', 'exit 0 even when some rows were rejected', false)
+    .action(async (file: string, opts: { report?: string; concurrency: string; allowRejects: boolean }) => {
       const { importLogto } = await import('./import-leancloud.js');
-      process.exitCode = exitCode(await importLogto(await config(), file, options(opts)));
+      process.exitCode = exitCode(await importLogto(await config(), file, options(opts)), opts.allowRejects);
     });
 }

@@ -187,7 +187,8 @@ export async function runImport(
     draw(report.total, true);
     if (out.isTTY) out.write('\n');
     const seconds = (Date.now() - started) / 1000;
-    for (const r of report.rejected.slice(0, 20)) out.write(`rejected line ${r.line}${r.objectId ? ` (${r.objectId})` : ''}: ${r.reason}\n`);
+    // `FILE:LINE: reason`, as compilers print it, so editors and terminals jump to the row.
+    for (const r of report.rejected.slice(0, 20)) out.write(`${file}:${r.line}: rejected${r.objectId ? ` (${r.objectId})` : ''}: ${r.reason}\n`);
     if (report.rejected.length > 20) out.write(`… and ${report.rejected.length - 20} more rejected rows\n`);
     if (options.reportFile) await writeFile(options.reportFile, report.rejected.map((r) => JSON.stringify(r)).join('\n') + (report.rejected.length ? '\n' : ''));
     out.write(

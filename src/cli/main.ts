@@ -2,13 +2,15 @@ import '../util/quiet-runtime-warning.js';
 import cluster from 'node:cluster';
 import { Command } from 'commander';
 import type { Config } from '../config/index.js';
+import { registerAdminCommands } from './admin-commands.js';
 import { registerImportCommands } from './import-commands.js';
 import { registerOidcCommands } from './oidc.js';
 
 /**
  * The `tessera` command line: `tessera start` (migrate, then serve), `tessera migrate`, and the
- * OAuth commands `tessera apps create|rotate-secret` and `tessera keys rotate` (cli/oidc.ts), and
- * `tessera import leancloud|logto FILE` (cli/import-commands.ts).
+ * OAuth commands `tessera apps create|rotate-secret|list|delete` and `tessera keys rotate` (cli/oidc.ts),
+ * `tessera import leancloud|logto FILE` (cli/import-commands.ts), and the operator's `tessera users
+ * list|create|suspend|reset-password` and `tessera config check` (cli/admin-commands.ts).
  * Only commander is loaded to define the commands; each action imports what it runs (the app, storage,
  * configuration) when it runs, so `tessera --help` answers at once (issue 22: < 0.3 s).
  * Configuration comes from `tessera.config.json` and `TESSERA_*` variables (README "Configuration");
@@ -101,8 +103,12 @@ program
 
 registerOidcCommands(program, config);
 registerImportCommands(program, config);
+registerAdminCommands(program, config);
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`tessera: ${error instanceof Error ? error.message : String(error)}\n`);
+  // A domain refusal names its stable code (`user.username_taken`), as the HTTP APIs do.
+  const raw = (error as { code?: unknown } | null)?.code;
+  const code = error instanceof Error && typeof raw === 'string' && raw.includes('.') ? `${raw}: ` : '';
+  process.stderr.write(`tessera: ${code}${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -34,6 +34,8 @@ function printJson(value: unknown): void {
  *   [--redirect-uri URI]… [--post-logout-redirect-uri URI]… [--cors-origin ORIGIN]…` prints
  *   `{"id", "secret"}` (the secret is shown this once; null for SPA and native apps);
  * - `tessera apps rotate-secret ID` prints `{"id", "secret"}` with a new secret (the old one stops working);
+ * - `tessera apps list` prints every application (no secrets); `tessera apps delete ID` deletes one with
+ *   every grant, session entry and stored token issued to it and prints `{"deleted": id}`;
  * - `tessera keys rotate` makes a new ES256 + RS256 signing pair and prints `{"created": [kid…],
  *   "retired": [kid…]}`; retired keys stay in the JWKS for an hour (until their tokens expire), and
  *   running servers switch to the new keys within 10 seconds.
@@ -75,6 +77,31 @@ export function registerOidcCommands(program: Command, config: () => Promise<Con
       const { systemClock } = await import('../util/clock.js');
       const issued = await withStore(await config(), (store) => new ApplicationService(store, systemClock).rotateSecret(id));
       printJson({ id: issued.application.id, secret: issued.secret });
+    });
+
+  apps
+    .command('list')
+    .description('print every application as JSON (no secrets)')
+    .action(async () => {
+      const { systemClock } = await import('../util/clock.js');
+      const { items } = await withStore(await config(), (store) => new ApplicationService(store, systemClock).list({ offset: 0, limit: 100_000 }));
+      printJson(
+        items.map((a) => ({
+          id: a.id, name: a.name, type: a.type, isManagement: a.isManagement, isThirdParty: a.isThirdParty,
+          redirectUris: a.redirectUris, createdAt: new Date(a.createdAt).toISOString(),
+        })),
+      );
+    });
+
+  apps
+    .command('delete')
+    .description('delete an application with every grant and token issued to it; print {deleted: id}')
+    .argument('<id>', 'application (client) id')
+    .action(async (id: string) => {
+      const { systemClock } = await import('../util/clock.js');
+      const deleted = await withStore(await config(), (store) => new ApplicationService(store, systemClock).delete(id));
+      if (!deleted) throw new Error(`No application ${id}.`);
+      printJson({ deleted: id });
     });
 
   const keys = program.command('keys').description('manage the OIDC signing keys and the Authing password-encryption key');
