@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { DestinationStream, LoggerOptions } from 'pino';
 import { pino } from 'pino';
 import type { Config } from './config/index.js';
@@ -42,6 +42,7 @@ import { SecurityLevelService } from './domain/account/security-level.js';
 import { SelfService } from './domain/account/self-service.js';
 import { KyselySdkStore } from './storage/sdk-store.js';
 import { installErrorHandling } from './http/errors.js';
+import { documentTransform } from './http/openapi.js';
 import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
 import { AUTHING_CORS_HEADERS } from './http/authing/cors.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
@@ -124,6 +125,14 @@ export interface TesseraApp {
   /** Stops the server and closes the database and limiter connections. */
   close(): Promise<void>;
 }
+
+/** The header of `/api/docs`: Tessera's name as an SVG word mark. */
+const TESSERA_LOGO_SVG = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40" viewBox="0 0 160 40" role="img" aria-label="Tessera">' +
+    '<rect x="2" y="8" width="10" height="10" fill="#2f6f8f"/><rect x="14" y="8" width="10" height="10" fill="#7fb3c8"/>' +
+    '<rect x="2" y="20" width="10" height="10" fill="#7fb3c8"/><rect x="14" y="20" width="10" height="10" fill="#2f6f8f"/>' +
+    '<text x="32" y="28" font-family="system-ui, sans-serif" font-size="20" font-weight="600" fill="#ffffff">Tessera</text></svg>',
+);
 
 /** An acceptable incoming `X-Request-Id`: 1–128 characters of `A-Z a-z 0-9 . _ : -`. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -355,7 +364,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(swagger, {
       openapi: {
         openapi: '3.1.0',
-        info: { title: 'Tessera', version: '0.1.0', description: 'Self-hosted account service' },
+        info: {
+          title: 'Tessera',
+          version: '0.1.0',
+          description: 'Self-hosted account service',
+          license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+        },
         servers: [{ url: config.publicUrl }],
         components: {
           securitySchemes: {
@@ -364,10 +378,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           },
         },
       },
-      transform: jsonSchemaTransform,
+      transform: documentTransform,
       transformObject: jsonSchemaTransformObject,
     });
-    await server.register(swaggerUi, { routePrefix: '/api/docs' });
+    await server.register(swaggerUi, {
+      routePrefix: '/api/docs',
+      // Tessera's name in the tab and the header (not the UI library's logo).
+      theme: { title: 'Tessera API' },
+      logo: { type: 'image/svg+xml', content: TESSERA_LOGO_SVG, href: '/api/docs' },
+    });
 
     await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => rateLimits.ping() });
     await server.register(webauthnWellKnownRoutes, { origin: new URL(config.publicUrl).origin, relatedOrigins: async () => (await accountCenter.get()).webauthnRelatedOrigins });
