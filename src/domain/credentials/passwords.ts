@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
 import { constantTimeEqual } from '../../util/crypto.js';
-import { Semaphore } from '../../util/semaphore.js';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 /**
  * argon2id parameters: OWASP Password Storage Cheat Sheet minimum (m = 19 456 KiB, t = 2, p = 1),
@@ -36,13 +36,14 @@ export interface VerifyResult {
  * upgraded on the next successful verification.
  */
 export class PasswordHasher {
-  private readonly gate: Semaphore;
+  /** At most `hashConcurrency` hashes at once, first come first served (p-limit). */
+  private readonly gate: LimitFunction;
   private dummyHash: Promise<string>;
   private verified = 0;
 
   /** Hash or verify operations waiting for one of the `hashConcurrency` slots (a metric). */
   get queueDepth(): number {
-    return this.gate.queued;
+    return this.gate.pendingCount;
   }
 
   /**
@@ -54,7 +55,7 @@ export class PasswordHasher {
   }
 
   constructor(concurrency: number) {
-    this.gate = new Semaphore(concurrency);
+    this.gate = pLimit(concurrency);
     // A real hash of a random secret: verifying an unknown user's password against it costs the
     // same work as a real verification (no timing oracle, ASVS 6.3.8).
     this.dummyHash = this.hash(randomBytes(16).toString('hex'));
@@ -62,7 +63,7 @@ export class PasswordHasher {
 
   /** argon2id PHC string of `password`. */
   hash(password: string): Promise<string> {
-    return this.gate.run(() => argonHash(password, ARGON2ID));
+    return this.gate(() => argonHash(password, ARGON2ID));
   }
 
   /**
@@ -72,16 +73,16 @@ export class PasswordHasher {
   async verify(stored: string | null, password: string): Promise<VerifyResult> {
     this.verified++;
     if (!stored) {
-      await this.gate.run(async () => argonVerify(await this.dummyHash, password)).catch(() => false);
+      await this.gate(async () => argonVerify(await this.dummyHash, password)).catch(() => false);
       return { ok: false };
     }
     if (stored.startsWith('$argon2')) {
-      const ok = await this.gate.run(() => argonVerify(stored, password)).catch(() => false);
+      const ok = await this.gate(() => argonVerify(stored, password)).catch(() => false);
       const current = stored.startsWith(`$argon2id$v=19$m=${ARGON2ID.memoryCost},t=${ARGON2ID.timeCost},p=${ARGON2ID.parallelism}$`);
       return ok && !current ? { ok, upgradedHash: await this.hash(password) } : { ok };
     }
     if (/^\$2[aby]\$/.test(stored)) {
-      const ok = await this.gate.run(() => bcryptCompare(password, stored)).catch(() => false);
+      const ok = await this.gate(() => bcryptCompare(password, stored)).catch(() => false);
       return ok ? { ok, upgradedHash: await this.hash(password) } : { ok };
     }
     if (stored.startsWith('$lc-sha512$')) {
