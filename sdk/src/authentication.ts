@@ -33,7 +33,7 @@ export interface AuthenticationClientOptions {
   appId?: string;
   /** A session token to start with (e.g. from your server); saved to `storage` when one is given. */
   token?: string;
-  /** Where to keep the token (`window.localStorage`); default: in memory only. */
+  /** Where to keep the token: a `localStorage`-like object; default in memory only, which is the safer choice (README "Where to keep the token"). */
   storage?: TokenStorage;
   /** The `fetch` to use; default: the global `fetch` (browsers, Node ≥ 18). */
   fetch?: FetchLike;
@@ -337,6 +337,57 @@ export class AuthenticationClient {
   getCaptcha(): Promise<Captcha> {
     return this.#call<Captcha>({ method: 'POST', path: '/api/auth/captcha', json: {} });
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Second factor (Authing's `authing.mfa` client names)
+
+  /**
+   * The second step of a sign-in that threw `auth.mfa_required` (Authing's `MfaAuthenticationClient`
+   * names; `mfaToken` is the error's `data.pendingSignInId`, which Authing calls the MFA token). A pending
+   * sign-in lives 5 minutes and allows 5 attempts; each wrong factor counts towards the account lockout.
+   * Passkeys are finished in the browser with the server's WebAuthn options (`POST
+   * /api/auth/sign-in/mfa/webauthn-options`, then `POST /api/auth/sign-in/mfa` with `type: "webauthn"`).
+   * @example
+   * ```ts
+   * try {
+   *   await auth.loginByEmail(email, password);
+   * } catch (e) {
+   *   if (!isMfaRequired(e)) throw e;
+   *   // e.data.factors lists what the user has: 'totp', 'backup_code', 'webauthn'
+   *   const user = await auth.mfa.verifyTotpMfa({ totp: codeFromTheApp, mfaToken: e.data.pendingSignInId });
+   * }
+   * ```
+   */
+  readonly mfa = {
+    /**
+     * Finishes the sign-in with a 6-digit TOTP code (`POST /api/auth/sign-in/mfa` `{type: "totp"}`); the
+     * client keeps the new session's token, as after a login.
+     * @param params `totp`: the code from the authenticator app; `mfaToken`: `data.pendingSignInId` of `auth.mfa_required`
+     * @returns the signed-in user, with `token`
+     * @throws TesseraError `session.mfa.invalid_totp_code` (400), `auth.mfa_sign_in_expired` (400: expired, used
+     *   or out of attempts), `auth.too_many_failures` (429), `auth.mfa_locked` (423), `auth.password_reset_required`
+     *   (403, `data.resetToken`)
+     */
+    verifyTotpMfa: async (params: { totp: string; mfaToken: string }): Promise<User> =>
+      this.#signedIn(
+        await this.#call<SignedIn>({ method: 'POST', path: '/api/auth/sign-in/mfa', json: { pendingSignInId: params.mfaToken, type: 'totp', code: params.totp } }),
+      ),
+    /**
+     * Finishes the sign-in with one of the user's backup codes, which is used up (`POST /api/auth/sign-in/mfa`
+     * `{type: "backup_code"}`).
+     * @param params `recoveryCode`: a backup code; `mfaToken`: `data.pendingSignInId` of `auth.mfa_required`
+     * @returns the signed-in user, with `token`
+     * @throws TesseraError `session.mfa.invalid_backup_code` (400), and as {@link AuthenticationClient.mfa.verifyTotpMfa}
+     */
+    verifyTotpRecoveryCode: async (params: { recoveryCode: string; mfaToken: string }): Promise<User> =>
+      this.#signedIn(
+        await this.#call<SignedIn>({
+          method: 'POST',
+          path: '/api/auth/sign-in/mfa',
+          json: { pendingSignInId: params.mfaToken, type: 'backup_code', code: params.recoveryCode },
+        }),
+      ),
+  };
 
   // ---------------------------------------------------------------------------------------------
   // Session

@@ -62,3 +62,25 @@ export class TesseraError extends Error {
 export function invalidArgument(path: string, message: string): TesseraError {
   return new TesseraError('request.invalid', 400, message, { issues: [{ path, code: 'custom', message }] });
 }
+
+/** The `data` of `auth.mfa_required`: the pending sign-in to finish (Authing's MFA token) and the user's factors. */
+export interface MfaRequiredData {
+  pendingSignInId: string;
+  factors: Array<'totp' | 'backup_code' | 'webauthn'>;
+}
+
+/**
+ * True when `error` is the server's `auth.mfa_required` — the password was right and a second factor is
+ * due — narrowing `data` to {@link MfaRequiredData} (finish with `auth.mfa.verifyTotpMfa` or
+ * `auth.mfa.verifyTotpRecoveryCode`, `mfaToken: error.data.pendingSignInId`).
+ * @example
+ * ```ts
+ * try { await auth.loginByUsername(name, password); }
+ * catch (e) { if (isMfaRequired(e)) askForCode(e.data.pendingSignInId, e.data.factors); else throw e; }
+ * ```
+ */
+export function isMfaRequired(error: unknown): error is TesseraError & { code: 'auth.mfa_required'; data: MfaRequiredData } {
+  if (!(error instanceof TesseraError) || error.code !== 'auth.mfa_required') return false;
+  const data = error.data as Partial<MfaRequiredData> | undefined;
+  return typeof data?.pendingSignInId === 'string' && Array.isArray(data.factors);
+}

@@ -5,7 +5,7 @@
  */
 export { AuthenticationClient, type AuthenticationClientOptions } from './authentication.js';
 export type { ErrorCode } from './codes.js';
-export { type ClientErrorCode, TesseraError, type TesseraErrorCode } from './errors.js';
+export { type ClientErrorCode, isMfaRequired, type MfaRequiredData, TesseraError, type TesseraErrorCode } from './errors.js';
 export type { FetchLike } from './http.js';
 export {
   type AccountCenter,

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/helpers.js';
 import { unusedPort } from '../../test/peers.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { AuthenticationClient, EmailScene, ManagementClient, TesseraError } from '../src/index.js';
+import { generateSecret, generateSync } from 'otplib';
+import { AuthenticationClient, EmailScene, isMfaRequired, ManagementClient, TesseraError } from '../src/index.js';
 import { ADMIN_ID, ADMIN_SECRET, fails, MemoryStorage, nextPhone, PW, recordingFetch, type SdkServer, startSdkServer, uniq } from './server.js';
 
 /** The `/1.1` (LeanCloud) surface, used to make an account that has only a third-party identity. */
@@ -225,6 +226,42 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
 
     it('captcha options must come in pairs (refused locally)', async () => {
       await fails(client().loginByEmail('a@example.com', PW, { captchaCode: 'ABCDE' }), 'request.invalid', 400);
+    });
+  });
+
+  describe('second factor (Authing mfa names)', () => {
+    it('a user with TOTP gets auth.mfa_required (isMfaRequired narrows it); verifyTotpMfa and verifyTotpRecoveryCode finish the sign-in', async () => {
+      const { auth, email, user } = await emailUser();
+      const secret = generateSecret();
+      await s.t.app.services.mfa.addTotp(user.id, secret);
+      const backup = Array.from({ length: 10 }, (_, i) => `${i}a1b2c3d4e`.slice(0, 10));
+      await s.t.app.services.mfa.addBackupCodes(user.id, backup);
+      await auth.logout();
+
+      const signIn = async () => {
+        const thrown = await client().loginByEmail(email, PW).then(() => undefined, (e: unknown) => e);
+        expect(isMfaRequired(thrown)).toBe(true);
+        if (!isMfaRequired(thrown)) throw new Error('unreachable');
+        expect(thrown.data.factors).toEqual(expect.arrayContaining(['totp', 'backup_code']));
+        return thrown.data.pendingSignInId;
+      };
+      const second = client();
+      const mfaToken = await signIn();
+      const wrong = await second.mfa.verifyTotpMfa({ totp: '000000', mfaToken }).then(() => undefined, (e: unknown) => e);
+      expect(wrong).toBeInstanceOf(TesseraError);
+      expect((wrong as TesseraError).code).toBe('session.mfa.invalid_totp_code');
+      const signedIn = await second.mfa.verifyTotpMfa({ totp: generateSync({ secret }), mfaToken });
+      expect(signedIn.id).toBe(user.id);
+      expect((await second.getCurrentUser())?.id).toBe(user.id);
+      await expect(second.mfa.verifyTotpMfa({ totp: generateSync({ secret }), mfaToken })).rejects.toMatchObject({ code: 'auth.mfa_sign_in_expired' });
+
+      const third = client();
+      const viaBackup = await third.mfa.verifyTotpRecoveryCode({ recoveryCode: backup[0]!, mfaToken: await signIn() });
+      expect(viaBackup.id).toBe(user.id);
+      expect((await third.getCurrentUser())?.id).toBe(user.id);
+      // The backup code is used up.
+      await expect(client().mfa.verifyTotpRecoveryCode({ recoveryCode: backup[0]!, mfaToken: await signIn() })).rejects.toMatchObject({ code: 'session.mfa.invalid_backup_code' });
+      expect(isMfaRequired(new Error('x'))).toBe(false);
     });
   });
 
