@@ -3,6 +3,7 @@
  * Authing's method names) and {@link ManagementClient} (admins, the Management API). ESM, no runtime
  * dependencies (fetch + Web Crypto), browsers and Node ≥ 20.
  */
+export { AccountClient, type AccountClientOptions, type AccountProfile, type Identifier, type ProviderAccessToken, type VerificationRecord } from './account.js';
 export { AuthenticationClient, type AuthenticationClientOptions } from './authentication.js';
 export type { ErrorCode } from './codes.js';
 export { type ClientErrorCode, isMfaRequired, type MfaRequiredData, TesseraError, type TesseraErrorCode } from './errors.js';

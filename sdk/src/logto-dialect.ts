@@ -24,6 +24,34 @@ const FROM_LOGTO: Readonly<Record<string, TesseraErrorCode>> = {
   'request.message_rate_limited': 'verification.resend_too_soon',
 };
 
+/**
+ * The Account and Verification APIs' Logto codes that mean something else there than on the Management
+ * API (src/http/account/errors.ts): the password proof, a used code, kept provider tokens.
+ */
+const FROM_LOGTO_ACCOUNT: Readonly<Record<string, TesseraErrorCode>> = {
+  ...FROM_LOGTO,
+  'session.invalid_credentials': 'auth.invalid_credentials',
+  'user.suspended': 'auth.user_suspended',
+  'verification_code.not_found': 'verification.already_used',
+  'entity.not_found': 'user.not_found',
+  'secrets.third_party_token_set.token_not_found': 'identity.token_not_found',
+  'secrets.third_party_token_set.access_token_expired': 'identity.token_expired',
+  'verification_record.social_verification.invalid_target': 'identity.target_mismatch',
+  'user.identity_not_exists_in_current_user': 'identity.not_linked_to_user',
+  'verification_record.social_verification.token_response_not_found': 'identity.no_token_response',
+};
+
+/**
+ * An error of the Account or Verification API with Tessera's code in place of Logto's (see
+ * {@link fromLogtoDialect} for the Management API). Anything else is returned as it is.
+ */
+export function fromAccountDialect(error: unknown, _path: string): unknown {
+  if (!(error instanceof TesseraError)) return error;
+  const code = FROM_LOGTO_ACCOUNT[error.code];
+  if (!code || code === error.code) return error;
+  return new TesseraError(code, error.status, error.message, error.data);
+}
+
 /** Which entity a Management API path names, for Logto's one `entity.not_found`. */
 function notFoundCode(path: string): TesseraErrorCode {
   const p = path.split('?')[0]!;

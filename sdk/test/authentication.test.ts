@@ -7,7 +7,7 @@ import { dialects } from '../../test/helpers.js';
 import { unusedPort } from '../../test/peers.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { generateSecret, generateSync } from 'otplib';
-import { AuthenticationClient, EmailScene, isMfaRequired, ManagementClient, TesseraError } from '../src/index.js';
+import { AccountClient, AuthenticationClient, EmailScene, isMfaRequired, ManagementClient, TesseraError } from '../src/index.js';
 import { ADMIN_ID, ADMIN_SECRET, fails, MemoryStorage, nextPhone, PW, recordingFetch, type SdkServer, startSdkServer, uniq } from './server.js';
 
 /** The `/1.1` (LeanCloud) surface, used to make an account that has only a third-party identity. */
@@ -262,6 +262,48 @@ describe.each(dialects)('AuthenticationClient on %s', (_name, database) => {
       // The backup code is used up.
       await expect(client().mfa.verifyTotpRecoveryCode({ recoveryCode: backup[0]!, mfaToken: await signIn() })).rejects.toMatchObject({ code: 'session.mfa.invalid_backup_code' });
       expect(isMfaRequired(new Error('x'))).toBe(false);
+    });
+  });
+
+  describe('AccountClient (seed 000 over the Account and Verification APIs)', () => {
+    it('reads and edits the profile, proves the password, changes the email with codes and the password; errors come back with Tessera codes', async () => {
+      await s.t.app.services.accountCenter.update({ enabled: true, fields: { name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'Edit', social: 'ReadOnly' } });
+      try {
+        const { email, user } = await emailUser();
+        const account = new AccountClient({ endpoint: s.t.base, accessToken: async () => user.token! });
+        expect(await account.getProfile()).toMatchObject({ id: user.id, primaryEmail: email, hasPassword: true });
+        expect(await account.updateProfile({ name: 'Ada Lovelace' })).toMatchObject({ name: 'Ada Lovelace' });
+        await expect(account.updateProfile({})).rejects.toMatchObject({ code: 'request.empty_update' });
+
+        await expect(account.verifyPassword('not-the-password-1')).rejects.toMatchObject({ code: 'auth.invalid_credentials' });
+        const proof = await account.verifyPassword(PW);
+        expect(proof.verificationRecordId).toEqual(expect.any(String));
+        expect(Date.parse(proof.expiresAt)).toBeGreaterThan(Date.now());
+
+        // A new email: a code to it, verified, then bound with the identity proof.
+        const next = `${uniq()}@example.com`;
+        const before = s.smtp.messages.length;
+        const sent = await account.sendVerificationCode({ type: 'email', value: next });
+        const code = await s.mailCode(next, before);
+        const wrong = code === '000000' ? '111111' : '000000';
+        await expect(account.verifyVerificationCode({ verificationRecordId: sent.verificationRecordId, identifier: { type: 'email', value: next }, code: wrong })).rejects.toMatchObject({ code: 'verification.code_mismatch' });
+        const verified = await account.verifyVerificationCode({ verificationRecordId: sent.verificationRecordId, identifier: { type: 'email', value: next }, code });
+        await expect(account.updatePrimaryEmail({ email: next, newIdentifierVerificationRecordId: verified.verificationRecordId }, { verificationId: 'vrf_none' })).rejects.toMatchObject({
+          code: 'verification_record.permission_denied',
+        });
+        await account.updatePrimaryEmail({ email: next, newIdentifierVerificationRecordId: verified.verificationRecordId }, { verificationId: proof.verificationRecordId });
+        expect((await account.getProfile()).primaryEmail).toBe(next);
+
+        // A new password (with a fresh proof): the old one stops working.
+        const newPassword = 'copper-meadow-42-quiver';
+        await account.updatePassword(newPassword, { verificationId: (await account.verifyPassword(PW)).verificationRecordId });
+        await expect(client().loginByEmail(next, PW)).rejects.toMatchObject({ code: 'auth.invalid_credentials' });
+        expect((await client().loginByEmail(next, newPassword)).id).toBe(user.id);
+        await expect(account.getProviderAccessToken('github')).rejects.toMatchObject({ code: 'identity.token_not_found', status: 404 });
+        await expect(new AccountClient({ endpoint: s.t.base, accessToken: 'not-a-token' }).getProfile()).rejects.toMatchObject({ code: 'auth.unauthorized' });
+      } finally {
+        await s.t.app.services.accountCenter.update({ enabled: false });
+      }
     });
   });
 
