@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
+import { AccountClient } from '../sdk/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import type { SessionService } from '../src/domain/sessions/index.js';
@@ -229,6 +230,20 @@ describe.each(dialects)('Account API and Verification API on %s', (_name, databa
     expect(entries[0]!.ip).toBeTruthy();
     expect(JSON.stringify(entries)).not.toContain(newEmail);
     expect(JSON.stringify(entries)).not.toContain(NEW_PW);
+  });
+
+  it("the SDK's AccountClient works with the opaque access token of a real OIDC sign-in (openid-client, code + PKCE)", async () => {
+    const user = await signUp({ email: `${uniq('sdk')}@example.com` });
+    await setCenter({ enabled: true, fields: allEdit });
+    let current = await oidcToken(user.username);
+    // A function: a refreshing OIDC client hands over its current token before each call.
+    const account = new AccountClient({ endpoint: t.base, accessToken: () => current });
+    expect(await account.getProfile()).toMatchObject({ id: user.id, username: user.username });
+    expect(await account.updateProfile({ name: 'Via OIDC' })).toMatchObject({ name: 'Via OIDC' });
+    const proof = await account.verifyPassword(PW);
+    expect(proof.verificationRecordId).toEqual(expect.any(String));
+    current = 'no-longer-valid';
+    await expect(account.getProfile()).rejects.toMatchObject({ code: 'auth.unauthorized', status: 401 });
   });
 
   it("answers Logto's way where Logto is lenient or strict (issue 19 item 6): unknown profile keys ignored, {customData} unwrapped, {} refused, a code verifies once", async () => {
