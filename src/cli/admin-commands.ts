@@ -127,7 +127,7 @@ export function registerAdminCommands(program: Command, config: () => Promise<Co
       if (opts.passwordStdin && opts.generatePassword) throw new Error('Give --password-stdin or --generate-password, not both.');
       const password = opts.passwordStdin ? await readStdin() : opts.generatePassword ? generatedPassword() : undefined;
       const user = await withApp(await config(), (app) =>
-        app.services.users.create(
+        app.services.users.createByAdministrator(
           {
             username: opts.username ?? null,
             email: opts.email ?? null,
@@ -137,7 +137,7 @@ export function registerAdminCommands(program: Command, config: () => Promise<Co
             passwordResetRequired: opts.requirePasswordChange,
           },
           // As the Management API: the operator chose the password, so only its length bounds apply.
-          { requireIdentifier: true, enforcePolicy: false, lenientUsername: true },
+          { requireIdentifier: true },
         ),
       );
       printJson({ ...userView(user), ...(opts.generatePassword ? { password } : {}) });

@@ -69,7 +69,7 @@ export class LeanCloudImporter {
       const acl = row.ACL === undefined || row.ACL === null ? undefined : parseAcl(row.ACL);
       const customData: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(row)) if (!SYSTEM.has(k) && !k.startsWith('_')) customData[k] = v;
-      const user = await this.users.create(
+      const user = await this.users.createByAdministrator(
         {
           id: objectId,
           username: str('username'),
@@ -81,7 +81,6 @@ export class LeanCloudImporter {
           phoneVerified: row.mobilePhoneVerified === true,
           ...(dateMs(row.createdAt, true) !== undefined ? { createdAt: dateMs(row.createdAt, true)! } : {}),
         },
-        { requireIdentifier: false, lenientUsername: true, enforcePolicy: false },
       );
       try {
         // The operator's own export: its authData is trusted (imported: connectors may sign in with it,

@@ -63,7 +63,7 @@ export class LogtoImporter {
       }
       const phone = str('primaryPhone');
       const email = str('primaryEmail');
-      const user = await this.users.create(
+      const user = await this.users.createByAdministrator(
         {
           id,
           username: str('username'),
@@ -78,7 +78,6 @@ export class LogtoImporter {
           phoneVerified: phone !== null,
           ...(typeof row.createdAt === 'number' && Number.isSafeInteger(row.createdAt) && row.createdAt > 0 ? { createdAt: row.createdAt } : {}),
         },
-        { requireIdentifier: false, lenientUsername: true, enforcePolicy: false },
       );
       try {
         for (const i of identities) await this.identities.link(user.id, i.target, i.subject, i.details, { verified: true, imported: true });

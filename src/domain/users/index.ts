@@ -111,6 +111,18 @@ export class UserService {
   }
 
   /**
+   * Creates a user on an administrator's word — the Management API, Authing's ManagementClient, the
+   * operator's CLI and the imports: the password's length bounds apply but not the rest of the policy (the
+   * administrator chose it), and usernames of the vendors' wider rules are accepted. Identifiers are still
+   * validated and unique.
+   * @param options `requireIdentifier` (default false: a user may be created to be linked later)
+   * @throws as {@link create}
+   */
+  createByAdministrator(input: CreateUserInput, options: { requireIdentifier?: boolean } = {}): Promise<UserRecord> {
+    return this.create(input, { requireIdentifier: options.requireIdentifier ?? false, enforcePolicy: false, lenientUsername: true });
+  }
+
+  /**
    * Creates a user. The password (if any) is checked against the policy and hashed with argon2id.
    * @returns the stored user
    * @throws AppError `user.identifier_required`, `user.invalid_username|email|phone`, `password.rejected`,

@@ -302,7 +302,7 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
       const secret = info.password === undefined || info.password === null ? null : await password(info.password);
       // keepPassword: the value is already a hash (Authing imports bcrypt/argon2 hashes this way), checked by the domain's digest reader.
       const passwordHash = vars.keepPassword === true && secret !== null ? storedHashOfDigest(secret.startsWith('$2') ? 'Bcrypt' : secret.startsWith('$argon2d$') ? 'Argon2d' : secret.startsWith('$argon2i$') ? 'Argon2i' : 'Argon2id', secret) : undefined;
-      const created = await users.create(
+      const created = await users.createByAdministrator(
         {
           username: str(info.username) ?? null,
           email: str(info.email) ?? null,
@@ -315,7 +315,6 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
           ...(str(info.nickname) ? { profile: { nickname: str(info.nickname)! } } : {}),
           ...(vars.resetPasswordOnFirstLogin === true ? { passwordResetRequired: true } : {}),
         },
-        { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
       );
       return view(created);
     },

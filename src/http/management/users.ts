@@ -174,9 +174,8 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
     async (request) => {
       const { primaryEmail, primaryPhone, avatar, passwordDigest, passwordAlgorithm, ...rest } = request.body;
       const passwordHash = passwordDigest !== undefined && passwordAlgorithm !== undefined ? storedHashOfDigest(passwordAlgorithm, passwordDigest) : undefined;
-      const user = await users.create(
+      const user = await users.createByAdministrator(
         { ...rest, ...(passwordHash ? { passwordHash } : {}), email: primaryEmail ?? null, phone: primaryPhone ? phoneInput(primaryPhone) : null, avatar: avatar || null },
-        { requireIdentifier: false, enforcePolicy: false, lenientUsername: true },
       );
       return view(user);
     },
