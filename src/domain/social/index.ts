@@ -436,7 +436,7 @@ export class SocialService {
     const identity = await connector.verify({ ...connectorData }, { state, nonce: record.nonce, codeVerifier: record.codeVerifier, redirectUri: record.redirectUri });
     // The record keeps the identity without its tokens; they ride along sealed for this user, when kept.
     const { tokens: _tokens, ...proven } = identity;
-    const tokenSet = this.tokens.seal(user.id, identity, (await this.store.connectors.findById(record.connectorId))?.tokenStorage);
+    const tokenSet = await this.sealTokens(user.id, identity);
     if (!(await this.store.socialSessions.markVerified(record.id, { ...proven, ...(tokenSet ? { tokenSet } : {}) }, this.clock.now()))) {
       throw new AppError('session.connector_validation_session_not_found');
     }
@@ -455,12 +455,7 @@ export class SocialService {
    *   of that target, or another account of that target; never with `replace`)
    */
   async bindIdentity(user: UserRecord, recordId: string, options: { replace?: boolean } = {}): Promise<void> {
-    const record = await this.store.socialSessions.findById(recordId);
-    const now = this.clock.now();
-    if (!record || record.kind !== 'verification' || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null || record.expiresAt <= now || !record.result) {
-      throw new AppError('verification_record.not_found');
-    }
-    const identity = record.result as unknown as ExternalIdentity;
+    const { record, identity, tokenSet, now } = await this.verifiedRecord(user, recordId);
     const existing = await this.identities.find(identity.target, identity.subject);
     if (existing && existing.userId !== user.id) throw new AppError('identity.already_linked');
     // The caller's own unverified row of this very account (LeanCloud authData): the proof upgrades it.
@@ -468,7 +463,6 @@ export class SocialService {
     if (!upgrade && !options.replace && (await this.identities.list(user.id)).some((i) => i.provider === identity.target)) throw new AppError('user.identity_already_bound');
     if (!(await this.store.socialSessions.consume(record.id, now))) throw new AppError('verification_record.not_found');
     await this.linkOrConflict(user.id, identity, upgrade ? { ...existing.data, ...identityData(identity) } : identityData(identity));
-    const tokenSet = sealedTokenSetOf(record.result['tokenSet']);
     if (tokenSet) await this.tokens.keep(user.id, identity, tokenSet);
     // Replaced without tokens (storage off): no set of the identity it replaced stays behind (as Logto).
     else if (options.replace) await this.store.socialTokens.delete(user.id, identity.target);
@@ -483,16 +477,10 @@ export class SocialService {
    *   not the caller's identity), `identity.no_token_response` (422: nothing was kept in the record)
    */
   async renewTokens(user: UserRecord, target: string, recordId: string): Promise<ProviderAccessToken> {
-    const record = await this.store.socialSessions.findById(recordId);
-    const now = this.clock.now();
-    if (!record || record.kind !== 'verification' || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null || record.expiresAt <= now || !record.result) {
-      throw new AppError('verification_record.not_found');
-    }
-    const identity = record.result as unknown as ExternalIdentity;
+    const { record, identity, tokenSet, now } = await this.verifiedRecord(user, recordId);
     if (identity.target !== target) throw new AppError('identity.target_mismatch');
     const owner = await this.identities.find(identity.target, identity.subject);
     if (!owner || owner.userId !== user.id) throw new AppError('identity.not_linked_to_user');
-    const tokenSet = sealedTokenSetOf(record.result['tokenSet']);
     if (!tokenSet) throw new AppError('identity.no_token_response');
     if (!(await this.store.socialSessions.consume(record.id, now))) throw new AppError('verification_record.not_found');
     await this.tokens.keep(user.id, identity, tokenSet);
@@ -548,9 +536,28 @@ export class SocialService {
     return this.store.socialSessions.deleteExpired(this.clock.now());
   }
 
+  /**
+   * The caller's verified, unused and unexpired social verification record (written by
+   * {@link verifyRecord}): the proven identity and the sealed tokens it carries, if any.
+   * @throws AppError `verification_record.not_found` (unknown, unverified, expired, used, or another user's)
+   */
+  private async verifiedRecord(user: UserRecord, recordId: string): Promise<{ record: SocialSessionRecord; identity: ExternalIdentity; tokenSet: SealedTokenSet | undefined; now: number }> {
+    const record = await this.store.socialSessions.findById(recordId);
+    const now = this.clock.now();
+    if (!record || record.kind !== 'verification' || record.userId !== user.id || record.verifiedAt === null || record.consumedAt !== null || record.expiresAt <= now || !record.result) {
+      throw new AppError('verification_record.not_found');
+    }
+    return { record, identity: record.result as unknown as ExternalIdentity, tokenSet: sealedTokenSetOf(record.result['tokenSet']), now };
+  }
+
+  /** The identity's provider tokens sealed for the user, when its connector has token storage on. */
+  private async sealTokens(userId: string, identity: ExternalIdentity): Promise<SealedTokenSet | undefined> {
+    return this.tokens.seal(userId, identity, (await this.store.connectors.findById(identity.connectorId))?.tokenStorage);
+  }
+
   /** Keeps the identity's provider tokens for the user when its connector has token storage on. */
   private async keepTokens(userId: string, identity: ExternalIdentity): Promise<void> {
-    const sealed = this.tokens.seal(userId, identity, (await this.store.connectors.findById(identity.connectorId))?.tokenStorage);
+    const sealed = await this.sealTokens(userId, identity);
     if (sealed) await this.tokens.keep(userId, identity, sealed);
   }
 

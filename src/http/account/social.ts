@@ -16,6 +16,14 @@ export interface AccountSocialOptions {
 const errors = { '4xx': errorSchema, '5xx': errorSchema };
 const security = [{ bearerAuth: [] }];
 
+/** A kept provider access token as the access-token routes answer it (RFC 6749 §5.1 names; `expires_in` in seconds). */
+const providerAccessTokenSchema = z.object({
+  access_token: z.string(),
+  token_type: z.string().optional(),
+  scope: z.string().optional(),
+  expires_in: z.number().int().optional(),
+});
+
 /** Seed 000: the callback's query parameters "wrapped as JSON"; a JSON string of that object is accepted too. */
 const connectorDataSchema = z
   .union([
@@ -47,6 +55,8 @@ const connectorDataSchema = z
  */
 export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = async (app, { social, account, policy }) => {
   const { context, firstParty, scope, readable, editable, identityProofIfPossible, guard } = policy;
+  // A provider token is the user's key to another service: first-party apps only, as every Account API write.
+  const tokenReadPolicy = guard(readable('social'), scope(IDENTITIES_SCOPE, 'auth.scope_missing'), firstParty);
 
   app.post(
     '/verifications/social',
@@ -128,20 +138,12 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
           "The provider access token kept for the caller's identity of this target (connectors with token storage on), refreshed first when it has expired and a refresh token is kept; 404 secrets.third_party_token_set.token_not_found, 401 secrets.third_party_token_set.access_token_expired",
         security,
         params: z.object({ target: z.string().min(1).max(128) }),
-        response: {
-          200: z.object({ access_token: z.string(), token_type: z.string().optional(), scope: z.string().optional(), expires_in: z.number().int().optional() }),
-          ...errors,
-        },
+        response: { 200: providerAccessTokenSchema, ...errors },
       },
-      // A provider token is the user's key to another service: first-party apps only, as every Account API write.
-      ...guard(readable('social'), scope(IDENTITIES_SCOPE, 'auth.scope_missing'), firstParty),
+      ...tokenReadPolicy,
     },
-    async (request, reply) => {
-      const { caller } = context(request);
-      const answer = await social.tokens.accessToken(caller.user.id, request.params.target);
-      // RFC 6749 §5.1: a response carrying a token is not stored by caches.
-      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(answer);
-    },
+    // Every answer already carries `Cache-Control: no-store` (app.ts), as RFC 6749 §5.1 asks of a token.
+    async (request) => social.tokens.accessToken(context(request).caller.user.id, request.params.target),
   );
 
   app.put(
@@ -154,18 +156,11 @@ export const accountSocialRoutes: FastifyPluginAsyncZod<AccountSocialOptions> = 
         security,
         params: z.object({ target: z.string().min(1).max(128) }),
         body: z.object({ verificationRecordId: z.string().min(1).max(64) }),
-        response: {
-          200: z.object({ access_token: z.string(), token_type: z.string().optional(), scope: z.string().optional(), expires_in: z.number().int().optional() }),
-          ...errors,
-        },
+        response: { 200: providerAccessTokenSchema, ...errors },
       },
-      ...guard(readable('social'), scope(IDENTITIES_SCOPE, 'auth.scope_missing'), firstParty),
+      ...tokenReadPolicy,
     },
-    async (request, reply) => {
-      const { caller } = context(request);
-      const answer = await social.renewTokens(caller.user, request.params.target, request.body.verificationRecordId);
-      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(answer);
-    },
+    async (request) => social.renewTokens(context(request).caller.user, request.params.target, request.body.verificationRecordId),
   );
 
   app.delete(
