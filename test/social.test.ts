@@ -21,6 +21,16 @@ const GOOGLE_SECRET = 'google-client-secret-VERY-secret-1';
 const GH_CLIENT = 'tessera-at-github';
 const GH_SECRET = 'github-client-secret-VERY-secret-2';
 
+/** The `github` preset pointed at the GitHub-shaped peer. */
+const githubConfig = (gh: OAuthServer) => ({
+  clientId: GH_CLIENT,
+  clientSecret: GH_SECRET,
+  authorizationEndpoint: `${gh.base}/login/oauth/authorize`,
+  tokenEndpoint: `${gh.base}/login/oauth/access_token`,
+  userinfoEndpoint: `${gh.base}/user`,
+  emailsEndpoint: `${gh.base}/user/emails`,
+});
+
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /** Follows the provider's pages in a fresh browser until it redirects off its origin; returns that URL. */
@@ -119,14 +129,7 @@ describe.each(dialects)('Social sign-in on %s', (_name, database) => {
         {
           preset: 'github',
           name: 'GitHub',
-          config: {
-            clientId: GH_CLIENT,
-            clientSecret: GH_SECRET,
-            authorizationEndpoint: `${gh.base}/login/oauth/authorize`,
-            tokenEndpoint: `${gh.base}/login/oauth/access_token`,
-            userinfoEndpoint: `${gh.base}/user`,
-            emailsEndpoint: `${gh.base}/user/emails`,
-          },
+          config: githubConfig(gh),
         },
         mgmt,
       );
@@ -986,14 +989,7 @@ describe.each(dialects)('Provider token storage (Logto Secret Vault) on %s', (_n
       preset: 'github',
       name: 'GitHub',
       enableTokenStorage: true,
-      config: {
-        clientId: GH_CLIENT,
-        clientSecret: GH_SECRET,
-        authorizationEndpoint: `${gh.base}/login/oauth/authorize`,
-        tokenEndpoint: `${gh.base}/login/oauth/access_token`,
-        userinfoEndpoint: `${gh.base}/user`,
-        emailsEndpoint: `${gh.base}/user/emails`,
-      },
+      config: githubConfig(gh),
     }, mgmt);
     expect(created.status).toBe(201);
     expect(created.body.enableTokenStorage).toBe(true);

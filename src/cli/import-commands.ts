@@ -20,26 +20,21 @@ export function registerImportCommands(program: Command, config: () => Promise<C
   /** 1 when any row was rejected (unless --allow-rejects) or nothing could be imported at all. */
   const exitCode = (report: ImportReport, allowRejects: boolean) =>
     (report.rejected.length > 0 && !allowRejects) || (report.total > 0 && report.imported + report.skipped === 0) ? 1 : 0;
-  importCommand
-    .command('leancloud')
-    .description('import a LeanCloud _User export (JSON lines or a JSON array); re-running skips rows already imported')
-    .argument('<file>', 'the export file')
-    .option('--report <path>', 'write the rejected rows here as JSON lines')
-    .option('--concurrency <n>', 'rows imported at once', '8')
-    .option('--allow-rejects', 'exit 0 even when some rows were rejected', false)
-    .action(async (file: string, opts: { report?: string; concurrency: string; allowRejects: boolean }) => {
-      const { importLeanCloud } = await import('./import-leancloud.js');
-      process.exitCode = exitCode(await importLeanCloud(await config(), file, options(opts)), opts.allowRejects);
-    });
-  importCommand
-    .command('logto')
-    .description('import Logto users (JSON lines or a JSON array of GET /api/users?includePasswordHash=true objects); re-running skips rows already imported')
-    .argument('<file>', 'the export file')
-    .option('--report <path>', 'write the rejected rows here as JSON lines')
-    .option('--concurrency <n>', 'rows imported at once', '8')
-    .option('--allow-rejects', 'exit 0 even when some rows were rejected', false)
-    .action(async (file: string, opts: { report?: string; concurrency: string; allowRejects: boolean }) => {
-      const { importLogto } = await import('./import-leancloud.js');
-      process.exitCode = exitCode(await importLogto(await config(), file, options(opts)), opts.allowRejects);
-    });
+  const vendors = [
+    ['leancloud', 'import a LeanCloud _User export (JSON lines or a JSON array); re-running skips rows already imported', 'importLeanCloud'],
+    ['logto', 'import Logto users (JSON lines or a JSON array of GET /api/users?includePasswordHash=true objects); re-running skips rows already imported', 'importLogto'],
+  ] as const;
+  for (const [vendor, description, runner] of vendors) {
+    importCommand
+      .command(vendor)
+      .description(description)
+      .argument('<file>', 'the export file')
+      .option('--report <path>', 'write the rejected rows here as JSON lines')
+      .option('--concurrency <n>', 'rows imported at once', '8')
+      .option('--allow-rejects', 'exit 0 even when some rows were rejected', false)
+      .action(async (file: string, opts: { report?: string; concurrency: string; allowRejects: boolean }) => {
+        const run = (await import('./import-leancloud.js'))[runner];
+        process.exitCode = exitCode(await run(await config(), file, options(opts)), opts.allowRejects);
+      });
+  }
 }
