@@ -32,7 +32,11 @@
  *   --rounds <n>       BENCH_ROUNDS        alternating verify-limit / sign-in phase pairs (default 3)
  *   --pg <url>         TESSERA_DATABASE_URL  PostgreSQL instead of the default temp-file SQLite database
  *   --client <where>   BENCH_CLIENT        load generator in a `worker` thread (default) or `inline`
- * With the defaults the whole run takes roughly 40 s.
+ *   --hooks            BENCH_HOOKS=1       then also sign-in/s with 3 enabled webhooks on PostSignIn (two
+ *                                          receivers answering 204, one endpoint that never answers) against
+ *                                          sign-in/s with them disabled, in ROUNDS alternating phase pairs of
+ *                                          the same run (issue 20: within 5 %)
+ * With the defaults the whole run takes roughly 40 s (70 s with --hooks).
  */
 import { verify as argonVerify, hash as argonHash } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +46,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { ARGON2ID } from '../src/domain/credentials/passwords.js';
@@ -58,6 +63,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     pg: { type: 'string' },
     client: { type: 'string' },
+    hooks: { type: 'boolean' },
   },
   strict: true,
 });
@@ -74,6 +80,7 @@ const ROUNDS = Math.floor(numberOption(flags.rounds, 'BENCH_ROUNDS', 3));
 /** Where the load generator runs: `worker` (a worker thread, default) or `inline` (the server's own event loop). */
 const CLIENT = flags.client ?? process.env['BENCH_CLIENT'] ?? 'worker';
 if (CLIENT !== 'worker' && CLIENT !== 'inline') throw new Error(`--client must be worker or inline, got ${CLIENT}`);
+const HOOKS = flags.hooks ?? process.env['BENCH_HOOKS'] === '1';
 const pgUrl = flags.pg ?? (process.env.TESSERA_DATABASE_URL || undefined);
 const sqliteFile = path.join(os.tmpdir(), `tessera-bench-${process.pid}.db`);
 const databaseUrl = pgUrl ?? `sqlite:${sqliteFile}`;
@@ -277,10 +284,62 @@ async function main(): Promise<void> {
     const ratio = signInRate / limit;
     console.log('');
     console.log(`sign-in/s ÷ verify limit = ${ratio.toFixed(3)}  (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
+    if (HOOKS) await hooksPhases(app, signInPhase);
   } finally {
     agent.destroy();
     await app?.close();
     if (!pgUrl) for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
+  }
+}
+
+/**
+ * Issue 20: sign-in/s with 3 enabled hooks on PostSignIn — two receivers that answer 204 at once and one
+ * endpoint that accepts connections and never answers — against the same phases with the hooks disabled,
+ * alternating ROUNDS times. The receivers run in a worker thread (like the load generator, they share the
+ * machine's CPUs but not the server's event loop). Deliveries still queued when the run ends are reported.
+ */
+async function hooksPhases(app: TesseraApp, signInPhase: (seconds: number) => Promise<{ ok: number; elapsed: number }>): Promise<void> {
+  const receivers = new Worker(
+    `const http = require('node:http'); const net = require('node:net'); const { parentPort } = require('node:worker_threads');
+     const ok = http.createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(204).end()); });
+     const hole = net.createServer(() => {});
+     ok.listen(0, '127.0.0.1', () => hole.listen(0, '127.0.0.1', () => parentPort.postMessage({ ok: ok.address().port, hole: hole.address().port })));`,
+    { eval: true },
+  );
+  try {
+    const ports = await new Promise<{ ok: number; hole: number }>((resolve) => receivers.once('message', resolve));
+    const { hooks, store } = app.services;
+    const created = [
+      await hooks.create({ name: 'bench-a', events: ['PostSignIn'], url: `http://127.0.0.1:${ports.ok}/a` }),
+      await hooks.create({ name: 'bench-b', events: ['PostSignIn'], url: `http://127.0.0.1:${ports.ok}/b` }),
+      await hooks.create({ name: 'bench-never', events: ['PostSignIn'], url: `http://127.0.0.1:${ports.hole}/never`, retries: 0 }),
+    ];
+    const setEnabled = async (enabled: boolean) => {
+      for (const h of created) await hooks.update(h.id, { enabled });
+    };
+    let off = 0;
+    let offSeconds = 0;
+    let on = 0;
+    let onSeconds = 0;
+    console.log('');
+    console.log('with webhooks (3 on PostSignIn, one endpoint never answers):');
+    for (let round = 1; round <= ROUNDS; round++) {
+      await setEnabled(false);
+      const a = await signInPhase(SECONDS);
+      await setEnabled(true);
+      const b = await signInPhase(SECONDS);
+      off += a.ok;
+      offSeconds += a.elapsed;
+      on += b.ok;
+      onSeconds += b.elapsed;
+      console.log(`  round ${round}: hooks off ${fmtRate(a.ok / a.elapsed)} /s, hooks on ${fmtRate(b.ok / b.elapsed)} /s`);
+    }
+    const ratio = on / onSeconds / (off / offSeconds);
+    console.log(`sign-in/s with hooks ÷ without = ${ratio.toFixed(3)}  (target ≥ 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`);
+    console.log(`deliveries still queued at the end: ${await store.hookJobs.count('pending')} (the never-answering endpoint's, each waiting out the timeout)`);
+    for (const h of created) await hooks.delete(h.id);
+  } finally {
+    await receivers.terminate();
   }
 }
 

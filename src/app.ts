@@ -48,6 +48,14 @@ import { AUTHING_CORS_HEADERS } from './http/authing/cors.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementAudiencesOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
+import { AuditLog } from './domain/audit/index.js';
+import { AppError } from './errors/index.js';
+import { type ActivityContext, emptyActivityContext, runWithActivityContext } from './domain/events/context.js';
+import { EventOutbox } from './domain/events/index.js';
+import { HookService } from './domain/events/hooks.js';
+import { AddressPolicy, WebhookSendError } from './webhooks/sender.js';
+import { sendTestDeliveries } from './webhooks/test-delivery.js';
+import { HookDeliveryWorker } from './webhooks/worker.js';
 import { managementRoutes } from './http/management/index.js';
 import { accountAuthorizer, managementAuthorizer } from './http/principal.js';
 import { accountRoutes } from './http/account/index.js';
@@ -110,6 +118,19 @@ export interface Services {
   mfa: MfaService;
   /** Users' own sign-in preferences (Logto's logtoConfig: skipMfaOnSignIn, dismissed suggestions). */
   preferences: SignInPreferenceService;
+  /** The audit log (`/api/logs`). */
+  audit: AuditLog;
+  /** Webhooks (`/api/hooks`). */
+  hooks: HookService;
+  /** The webhook delivery worker (started by createApp unless `webhooks.worker` is false). */
+  deliveries: HookDeliveryWorker;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Where this request's changes came from (domain/events/context.ts). */
+    activity?: ActivityContext;
+  }
 }
 
 /** A built Tessera server. */
@@ -202,6 +223,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const subjectTokens = new SubjectTokenService(store, clock);
     // "End every session of a user" (password change, reset, suspension): first-party sessions, OIDC
     // sessions, grants and stored tokens, and unused impersonation tokens — sparing the acting session.
+    // The event stream (DESIGN.md "Events"): audit entries and webhook deliveries written with each change.
+    const audit = new AuditLog(store, clock);
+    const events = new EventOutbox(store, audit, clock);
     const users = new UserService(store, hasher, policy, config, clock, [
       (userId, keep) => sessions.revokeAll(userId, keep.sessionId ?? undefined),
       (userId, keep) =>
@@ -209,7 +233,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           ? store.oidcPayloads.deleteByAccountExcept(userId, { grantId: keep.grantId, sessionUid: keep.oidcSessionUid ?? null })
           : store.oidcPayloads.deleteByAccount(userId),
       (userId) => subjectTokens.revokeForUser(userId),
-    ]);
+    ], events);
     const guard = new SignInGuard(store, config.lockout, clock, (kind, raw) => users.normalize(kind, raw, true));
     const sdkStore = new KyselySdkStore(database.db);
     const factors = new SecondFactors(store);
@@ -253,12 +277,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     // Every sign-in ends in auth.finishSignIn, which asks the MFA service for a second factor.
     const auth = new AuthService(users, sessions, hasher, guard, authLimiters, verification, credentials, captcha, issuer, mfa, forcedResetGate, config, clock,
-      (error, message) => logger.error({ err: error }, message));
+      (error, message) => logger.error({ err: error }, message), audit);
     const applications = new ApplicationService(store, clock);
     const personalAccessTokens = new PersonalAccessTokenService(store, clock);
     const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
     const oidc = await OidcService.create({
-      config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, captcha, logger: logger as FastifyBaseLogger,
+      config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, captcha, audit, logger: logger as FastifyBaseLogger,
     });
     const identities = new IdentityService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, accountCenter, clock);
@@ -278,8 +302,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await limiters.create({ name: 'user_exists', points: config.rateLimit.userExistsPerMinute, durationSeconds: 60 }), config, reauthentication),
       captcha,
     };
+    const addressPolicy = new AddressPolicy(config.webhooks.denyCidrs);
+    const hooks = new HookService(store, async (url) => {
+      try {
+        await addressPolicy.assertAllowedUrl(url);
+      } catch (error) {
+        if (error instanceof WebhookSendError) throw new AppError(error.code === 'webhook.denied_address' ? 'hook.denied_address' : 'hook.invalid_url');
+        throw error;
+      }
+    }, clock);
+    const webhookTimeoutMs = config.webhooks.timeoutSeconds * 1000;
+    const deliveries = new HookDeliveryWorker(store, audit, addressPolicy, {
+      timeoutMs: webhookTimeoutMs,
+      retryBaseMs: config.webhooks.retryBaseSeconds * 1000,
+      pollIntervalMs: config.webhooks.pollIntervalSeconds * 1000,
+      concurrency: config.webhooks.concurrency,
+      retentionDays: config.auditLog.retentionDays,
+    }, clock, (error, message) => logger.error({ err: error }, message));
     const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, identities, accountCenter, account,
-      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences };
+      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences, audit, hooks, deliveries };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -328,6 +369,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     server.addHook('onRequest', (request, reply, done) => {
       reply.headers(headers);
       reply.header('x-request-id', request.id);
+      // Where the changes of this request came from, for the events and audit entries they cause.
+      const ua = request.headers['user-agent'];
+      const activity = {
+        ...emptyActivityContext(),
+        ip: request.ip,
+        userAgent: typeof ua === 'string' ? ua : null,
+        method: request.method,
+        path: request.url.split('?')[0] ?? request.url,
+        matchedRoute: request.routeOptions.url ?? null,
+        params: { ...(request.params as Record<string, string>) },
+      };
+      request.activity = activity;
+      runWithActivityContext(activity, done);
+    });
+    // A request that queued deliveries wakes the worker once its changes are committed (the answer is sent).
+    server.addHook('onResponse', (request, _reply, done) => {
+      if (request.activity?.queued) deliveries.notify();
       done();
     });
     // While the server stops (SIGTERM), answers to requests still in flight close their connection, so
@@ -421,6 +479,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       customFields,
       mfa,
       preferences,
+      audit,
+      hooks: {
+        hooks,
+        logs: store.logs,
+        now: () => clock.now(),
+        sendTest: (hook, list, endpoint) =>
+          sendTestDeliveries(addressPolicy, { hookId: hook.id, signingKey: hook.signingKey, events: list, url: endpoint.url, headers: endpoint.headers, timeoutMs: webhookTimeoutMs, now: clock.now() }),
+      },
       publicUrl: config.publicUrl,
     });
     await server.register(accountRoutes, {
@@ -473,6 +539,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
     }
     await server.ready();
+    if (config.webhooks.worker) deliveries.start();
 
     const purge = setInterval(() => {
       sessions.purgeExpired().catch((error: unknown) => server.log.error({ err: error }, 'session purge failed'));
@@ -499,6 +566,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       async close() {
         clearInterval(purge);
         await server.close();
+        await deliveries.stop();
         await rl.close();
         await conn.email.close();
         await conn.sms.close();

@@ -22,6 +22,9 @@ const FROM_LOGTO: Readonly<Record<string, TesseraErrorCode>> = {
   'verification_code.expired': 'verification.code_expired',
   'verification_code.exceed_max_try': 'verification.too_many_attempts',
   'request.message_rate_limited': 'verification.resend_too_soon',
+  'hook.missing_events': 'hook.events_required',
+  'hook.endpoint_responded_with_error': 'hook.endpoint_error',
+  'hook.send_test_payload_failed': 'hook.test_failed',
 };
 
 /**
@@ -52,12 +55,14 @@ export function fromAccountDialect(error: unknown, _path: string): unknown {
   return new TesseraError(code, error.status, error.message, error.data);
 }
 
-/** Which entity a Management API path names, for Logto's one `entity.not_found`. */
+/** Which entity a Management API path names, for Logto's `entity.not_found` and `entity.not_exists_with_id`. */
 function notFoundCode(path: string): TesseraErrorCode {
   const p = path.split('?')[0]!;
   if (/\/api\/users\/[^/]+\/personal-access-tokens\//.test(p)) return 'personal_access_token.not_found';
   if (/\/api\/users(?:\/|$)/.test(p)) return 'user.not_found';
   if (/\/api\/applications(?:\/|$)/.test(p)) return 'application.not_found';
+  if (/\/api\/hooks(?:\/|$)/.test(p)) return 'hook.not_found';
+  if (/\/api\/logs(?:\/|$)/.test(p)) return 'log.not_found';
   return 'entity.not_found';
 }
 
@@ -68,7 +73,7 @@ function notFoundCode(path: string): TesseraErrorCode {
  */
 export function fromLogtoDialect(error: unknown, path: string): unknown {
   if (!(error instanceof TesseraError)) return error;
-  const code = error.code === 'entity.not_found' ? notFoundCode(path) : FROM_LOGTO[error.code];
+  const code = error.code === 'entity.not_found' || error.code === 'entity.not_exists_with_id' ? notFoundCode(path) : FROM_LOGTO[error.code];
   if (!code || code === error.code) return error;
   return new TesseraError(code, error.status, error.message, error.data);
 }

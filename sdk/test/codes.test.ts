@@ -23,6 +23,8 @@ describe("the Management API's Logto dialect, read back by ManagementClient", ()
       'user.not_found': '/api/users/u1',
       'application.not_found': '/api/applications/a1',
       'personal_access_token.not_found': '/api/users/u1/personal-access-tokens/build',
+      'hook.not_found': '/api/hooks/h1',
+      'log.not_found': '/api/logs/l1',
     };
     const entries = Object.entries(LOGTO_MANAGEMENT_ERRORS);
     expect(entries.length).toBeGreaterThan(10);

@@ -1,6 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+
+/** An address range in CIDR notation (`169.254.0.0/16`, `fe80::/10`), as `net.BlockList` reads it. */
+const cidr = z.string().refine((v) => parseCidr(v) !== undefined, 'must be an IPv4 or IPv6 range in CIDR notation, e.g. 10.0.0.0/8');
+
+/** Splits a CIDR range into its network address, prefix length and family, or undefined when malformed. */
+export function parseCidr(value: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value.trim());
+  if (!match) return undefined;
+  const version = isIP(match[1]!);
+  const prefix = Number(match[2]);
+  if (version === 0 || prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { network: match[1]!, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
 
 /** A token-vault key: base64 (or base64url) of exactly 32 bytes (AES-256), e.g. `openssl rand -base64 32`. */
 const vaultKey = z
@@ -214,6 +228,37 @@ export const configSchema = z
      * for connectors with token storage on (domain/social/token-vault.ts); `tokenVaultOldKeys` (comma-
      * separated) still decrypt what earlier keys sealed, so the key can be rotated.
      */
+    /** Webhooks (issue 20): Logto's hooks, delivered from the outbox by a background worker. */
+    webhooks: z
+      .object({
+        /**
+         * Address ranges (CIDR) no hook may be delivered to: checked when a hook is saved and again on the
+         * resolved address of every delivery (SSRF through DNS). Default: link-local, where cloud metadata
+         * services live. Add your private ranges (`10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7`, and
+         * `127.0.0.0/8,::1/128` when nothing on the host should be reachable).
+         */
+        denyCidrs: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(cidr))
+          .default(['169.254.0.0/16', 'fe80::/10']),
+        /** Give up on one delivery attempt after this many seconds. */
+        timeoutSeconds: z.coerce.number().positive().max(60).default(10),
+        /** Delay before the first retry, seconds; each further retry waits twice as long (capped at 1 h). */
+        retryBaseSeconds: z.coerce.number().positive().max(3600).default(10),
+        /** How often an idle worker looks for due deliveries, seconds. */
+        pollIntervalSeconds: z.coerce.number().positive().max(60).default(1),
+        /** Deliveries in flight at once per server process. */
+        concurrency: z.coerce.number().int().min(1).max(256).default(8),
+        /** Run the delivery worker in this process (turn off on nodes that should only serve requests). */
+        worker: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** The audit log (`/api/logs`, issue 20). */
+    auditLog: z
+      .object({
+        /** Entries older than this many days are deleted (0 keeps them forever). */
+        retentionDays: z.coerce.number().int().min(0).default(90),
+      })
+      .prefault({}),
     social: z
       .object({
         linkByVerifiedEmail: z.boolean().default(false),
@@ -338,6 +383,11 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_MFA_SECRET_KEY: 'mfa.secretKey',
   TESSERA_MFA_MAX_CONSECUTIVE_FAILURES: 'mfa.maxConsecutiveFailures',
   TESSERA_MFA_ALLOW_USER_SKIP: 'mfa.allowUserSkip',
+  TESSERA_WEBHOOK_DENY_CIDRS: 'webhooks.denyCidrs',
+  TESSERA_WEBHOOK_TIMEOUT_SECONDS: 'webhooks.timeoutSeconds',
+  TESSERA_WEBHOOK_RETRY_BASE_SECONDS: 'webhooks.retryBaseSeconds',
+  TESSERA_WEBHOOK_WORKER: 'webhooks.worker',
+  TESSERA_AUDIT_LOG_RETENTION_DAYS: 'auditLog.retentionDays',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };

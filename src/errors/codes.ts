@@ -71,6 +71,15 @@ export const ERROR_CODES = {
   'verification.purpose_mismatch': { status: 400, message: 'The verification record was issued for another purpose.' },
 
   // applications (OAuth clients)
+  // webhooks and the audit log (issue 20)
+  'hook.not_found': { status: 404, message: 'Webhook not found.' },
+  'hook.events_required': { status: 400, message: 'Give at least one event for the webhook.' },
+  'hook.invalid_url': { status: 400, message: 'The webhook URL must be an http or https URL without credentials.' },
+  'hook.denied_address': { status: 422, message: 'The webhook URL points at an address range that webhooks may not reach.' },
+  'hook.endpoint_error': { status: 422, message: 'The endpoint answered the test delivery with an error status.' },
+  'hook.test_failed': { status: 422, message: 'The test delivery could not be sent.' },
+  'log.not_found': { status: 404, message: 'Log entry not found.' },
+  'log.invalid_time_window': { status: 400, message: 'end_time must not be before start_time.' },
   'application.not_found': { status: 404, message: 'Application not found.' },
   'application.id_taken': { status: 409, message: 'An application with this id already exists.' },
   'application.invalid_metadata': { status: 400, message: 'The application settings are invalid.' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ApplicationType } from '../domain/applications/index.js';
 import type { IdentityRecord } from '../domain/social/identities.js';
 import { type PublicUser, toPublicUser } from '../domain/users/index.js';
 import type { UserRecord } from '../storage/store.js';
@@ -47,6 +48,9 @@ export function toLogtoUser(user: UserRecord | PublicUser, identities: readonly 
   const pub = 'passwordHash' in user ? toPublicUser(user) : user;
   return { ...pub, primaryPhone: logtoPhoneOut(pub.primaryPhone), identities: toLogtoIdentities(identities) };
 }
+
+/** Logto's application types (spec logto.md §4; `ApplicationType` in Logto's schemas) by Tessera's. */
+export const LOGTO_APPLICATION_TYPE = { traditional: 'Traditional', spa: 'SPA', native: 'Native', m2m: 'MachineToMachine' } as const satisfies Record<ApplicationType, string>;
 
 /** A connected application: an OAuth grant of the user (Account API `/my-account/grants`, Management API `/users/:id/grants`). Times in ms. */
 export const grantSchema = z.object({

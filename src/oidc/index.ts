@@ -1,3 +1,4 @@
+import type { AuditLog } from '../domain/audit/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
@@ -23,6 +24,26 @@ export interface OidcDeps extends ProviderDeps {
   /** Captchas for the sign-in page once too many sign-ins failed from one address (absent: none shown). */
   captcha?: Pick<CaptchaService, 'create'>;
   logger: FastifyBaseLogger;
+  /** Where token grants are recorded (`ExchangeTokenBy.<grant>`); absent: not recorded. */
+  audit?: AuditLog;
+}
+
+/** Logto's log key of each grant type (logto-io/logto `packages/schemas/src/types/log/token.ts`). */
+const GRANT_LOG_KEY: Record<string, string> = {
+  authorization_code: 'ExchangeTokenBy.AuthorizationCode',
+  refresh_token: 'ExchangeTokenBy.RefreshToken',
+  client_credentials: 'ExchangeTokenBy.ClientCredentials',
+  'urn:ietf:params:oauth:grant-type:token-exchange': 'ExchangeTokenBy.TokenExchange',
+  'urn:ietf:params:oauth:grant-type:device_code': 'ExchangeTokenBy.DeviceCode',
+};
+
+/** The parts of node-oidc-provider's context a grant's audit entry reads. */
+interface GrantContext {
+  oidc?: {
+    params?: { grant_type?: unknown };
+    client?: { clientId?: string };
+    entities?: Record<string, { accountId?: string } | undefined>;
+  };
 }
 
 /**
@@ -86,6 +107,24 @@ export class OidcService {
     return this.handler;
   }
 
+  /** Writes the audit entry of a token request (`ExchangeTokenBy.<grant>`, Success or Error with the OAuth error code). */
+  private recordGrant(ctx: GrantContext, error?: Error & { error?: string }): void {
+    if (!this.deps.audit) return;
+    const grantType = typeof ctx.oidc?.params?.grant_type === 'string' ? ctx.oidc.params.grant_type : '';
+    const entities = ctx.oidc?.entities ?? {};
+    const userId = entities['AccessToken']?.accountId ?? entities['RefreshToken']?.accountId ?? entities['AuthorizationCode']?.accountId ?? null;
+    this.deps.audit
+      .record({
+        key: GRANT_LOG_KEY[grantType] ?? 'ExchangeTokenBy.Unknown',
+        result: error ? 'Error' : 'Success',
+        userId,
+        applicationId: ctx.oidc?.client?.clientId ?? null,
+        details: { params: { grant_type: grantType } },
+        ...(error ? { error: { code: error.error ?? error.name, message: error.message } } : {}),
+      })
+      .catch((failure: unknown) => this.deps.logger.error({ err: failure }, 'audit log entry of a token request not written'));
+  }
+
   /** Reloads the keys from the database now and rebuilds the provider when they changed. */
   async reload(): Promise<void> {
     const loaded = await this.keys.load();
@@ -93,6 +132,9 @@ export class OidcService {
     if (loaded.fingerprint === this.fingerprint && this.provider) return;
     const provider = createProvider(this.deps, loaded);
     provider.on('server_error', (_ctx: unknown, error: Error) => this.deps.logger.error({ err: error }, 'oidc provider error'));
+    // Every token request, granted or refused, in the audit log (never a token or secret value).
+    provider.on('grant.success', (ctx: GrantContext) => this.recordGrant(ctx));
+    provider.on('grant.error', (ctx: GrantContext, error: Error & { error?: string }) => this.recordGrant(ctx, error));
     this.provider = provider;
     this.handler = provider.callback();
     this.localKeys = createLocalJWKSet({ keys: loaded.signing.map(publicJwk) });

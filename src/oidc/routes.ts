@@ -418,7 +418,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
         userAgent: typeof ua === 'string' ? ua : null,
       });
       // A user flagged for a forced password reset is refused here, after the second factor (as on /api/auth).
-      await auth.assertSignInComplete(result.user, result.amr);
+      await auth.completeWithoutSession(result.user, result.amr);
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));

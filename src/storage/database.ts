@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { ambient, currentOf } from './transaction.js';
 
 // Only the driver of the configured database is loaded (both are CommonJS, so `require` loads them
 // synchronously): a SQLite server never loads pg, a PostgreSQL one never loads better-sqlite3.
@@ -16,6 +17,7 @@ export type DialectName = 'sqlite' | 'postgres';
 
 /** An open database: the Kysely instance plus the raw driver handle (rate limiters reuse it). */
 export interface DatabaseHandle {
+  /** An {@link ambient} view: it joins the transaction of {@link runInTransaction} when there is one. */
   db: Kysely<Database>;
   dialect: DialectName;
   /** The better-sqlite3 connection (SQLite only). */
@@ -65,7 +67,7 @@ export function openDatabase(
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     const cached = withStatementCache(sqlite, counts);
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    const db = ambient(new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) }));
     return { db, dialect: 'sqlite', sqlite: cached, ...(counts ? { counts } : {}), close: () => db.destroy() };
   }
   const pgDriver = require('pg') as typeof pg;
@@ -91,8 +93,9 @@ export function openDatabase(
       };
     });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
-  PG_POOLS.set(db, pgPool);
+  const root = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
+  PG_POOLS.set(root, pgPool);
+  const db = ambient(root);
   return {
     db,
     dialect: 'postgres',
@@ -124,7 +127,8 @@ const PG_POOLS = new WeakMap<Kysely<any>, pg.Pool>();
  * or an instance made elsewhere). Used to run fixed-shape hot queries as named prepared statements.
  */
 export function pgPoolOf(db: Kysely<any>): pg.Pool | undefined {
-  return PG_POOLS.get(db);
+  // Inside an ambient transaction the view stands for the transaction: no pool, the query joins it.
+  return PG_POOLS.get(currentOf(db));
 }
 
 /** Prepared statements kept per SQLite connection (our queries are a few dozen distinct texts). */

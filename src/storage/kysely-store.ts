@@ -1,4 +1,6 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
+import { type HookJobStore, type HookStore, type LogStore, KyselyHookJobStore, KyselyHookStore, KyselyLogStore } from './hook-store.js';
+import { runInTransaction } from './transaction.js';
 import type { DatabaseHandle } from './database.js';
 import { prepared } from './prepared.js';
 import { KyselyVerificationStore } from './verification-store.js';
@@ -353,6 +355,9 @@ export class KyselyStore implements Store {
   readonly connectors: ConnectorStore;
   readonly socialSessions: SocialSessionStore;
   readonly socialTokens: SocialTokenSetStore;
+  readonly hooks: HookStore;
+  readonly hookJobs: HookJobStore;
+  readonly logs: LogStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -378,6 +383,13 @@ export class KyselyStore implements Store {
     this.connectors = new KyselyConnectorStore(handle.db);
     this.socialSessions = new KyselySocialSessionStore(handle.db);
     this.socialTokens = new KyselySocialTokenSetStore(handle.db);
+    this.hooks = new KyselyHookStore(handle.db);
+    this.hookJobs = new KyselyHookJobStore(handle.db, handle.dialect);
+    this.logs = new KyselyLogStore(handle.db);
+  }
+
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return runInTransaction(this.db, fn);
   }
 
   async deleteAccount(userId: string): Promise<boolean> {

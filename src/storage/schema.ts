@@ -111,6 +111,9 @@ export interface Database {
   sign_in_preferences: SignInPreferencesTable;
   authing_keys: AuthingKeysTable;
   account_audit: AccountAuditTable;
+  hooks: HooksTable;
+  hook_jobs: HookJobsTable;
+  logs: LogsTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
   social_token_sets: SocialTokenSetsTable;
@@ -410,4 +413,45 @@ export interface SocialTokenSetsTable {
   has_refresh_token: number;
   created_at: number;
   updated_at: number;
+}
+
+/** Row of `hooks` (migration 0022): a webhook. `events` and `headers` are JSON; times in ms. */
+export interface HooksTable {
+  id: string;
+  name: string;
+  events: string;
+  url: string;
+  headers: string;
+  retries: number;
+  signing_key: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Row of `hook_jobs` (migration 0022): one queued delivery of an event to a hook (the outbox). */
+export interface HookJobsTable {
+  seq: Generated<number>;
+  hook_id: string;
+  order_key: string;
+  event: string;
+  payload: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+/** Row of `logs` (migration 0022): one audit log entry; `payload` is JSON. */
+export interface LogsTable {
+  id: string;
+  key: string;
+  result: string;
+  user_id: string | null;
+  application_id: string | null;
+  hook_id: string | null;
+  payload: string;
+  created_at: number;
 }

@@ -5,6 +5,7 @@
  */
 
 import type { IdentityStore } from './identity-store.js';
+import type { HookJobStore, HookStore, LogStore } from './hook-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
 import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
 import type { AccountCenterStore } from './account-center-store.js';
@@ -292,6 +293,17 @@ export interface Store {
   socialSessions: SocialSessionStore;
   /** Sealed provider token sets of connectors with token storage on (storage/connector-store.ts). */
   socialTokens: SocialTokenSetStore;
+  /** Webhooks (storage/hook-store.ts). */
+  hooks: HookStore;
+  /** The outbox of webhook deliveries (storage/hook-store.ts). */
+  hookJobs: HookJobStore;
+  /** The audit log (storage/hook-store.ts). */
+  logs: LogStore;
+  /**
+   * Runs `fn` in one database transaction that every store joins (storage/transaction.ts): all its writes
+   * commit together or none does. Re-entrant. Keep network calls out of `fn`.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   /**
    * Deletes a user and, in the same transaction, their OIDC sessions, grants and tokens; sessions,
    * identities, verification records and personal access tokens go by foreign-key cascade.

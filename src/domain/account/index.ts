@@ -215,11 +215,11 @@ export class AccountService {
 
   /**
    * Deletes the account in one transaction: the user row with their OIDC sessions, grants and tokens
-   * (sessions, identities and verification records cascade).
+   * (sessions, identities and verification records cascade), and the `User.Deleted` event.
    * @throws AppError `user.not_found`
    */
   async deleteAccount(user: UserRecord): Promise<void> {
-    if (!(await this.store.deleteAccount(user.id))) throw new AppError('user.not_found');
+    if (!(await this.users.deleteRow(user.id, () => this.store.deleteAccount(user.id)))) throw new AppError('user.not_found');
     // Whatever else ends "every session" (e.g. unused impersonation tokens) follows the deleted row.
     await this.users.endAllSessions(user.id);
   }

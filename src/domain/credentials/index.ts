@@ -73,12 +73,13 @@ export class CredentialService {
    * 1. the policy ({@link assertAcceptable}); for `authority: 'user'` the current password is refused
    *    (one argon2 verification, ~20 ms);
    * 2. argon2id hashing, then `spendProof`;
-   * 3. one update: `passwordHash`, `passwordUpdatedAt` (ms), `passwordResetRequired: false`, plus `patch`;
+   * 3. one transaction: the update (`passwordHash`, `passwordUpdatedAt` (ms), `passwordResetRequired: false`,
+   *    plus `patch`), the audit entry (`account_audit`: action, `['password']`, IP, client; never the value)
+   *    and the events (`User.Data.Updated`; `PostResetPassword` for the action `reset_password`);
    * 4. every session of the user ends but `keep` (ASVS 5.0 V7.4.3): first-party sessions and refresh
    *    tokens, OIDC provider sessions, grants and their tokens, unused impersonation subject tokens;
    * 5. the lockout counters of the user's identifiers are cleared (the user proved who they are);
-   * 6. the Authing password security level is recorded;
-   * 7. an audit entry (`account_audit`: action, `['password']`, IP, client; never the value).
+   * 6. the Authing password security level is recorded.
    * @returns the user after the change
    * @throws AppError `password.rejected` (422), `user.same_password` (422), `user.not_found`, whatever
    *   `spendProof` throws
@@ -92,19 +93,24 @@ export class CredentialService {
     const passwordHash = await this.hasher.hash(newPassword);
     await input.spendProof?.();
     const now = this.clock.now();
-    const updated = await this.users.update(user.id, { ...input.patch, passwordHash, passwordUpdatedAt: now, passwordResetRequired: false });
+    const updated = await this.store.transaction(async () => {
+      const changed = await this.users.update(user.id, { ...input.patch, passwordHash, passwordUpdatedAt: now, passwordResetRequired: false });
+      await this.store.accountAudit.insert({
+        id: newId(now),
+        at: now,
+        userId: user.id,
+        action: input.audit.action,
+        fields: ['password'],
+        ip: input.audit.ip ?? null,
+        clientId: input.audit.clientId ?? null,
+      });
+      // A reset by a code (the forgot-password flow of any surface) ends with Logto's PostResetPassword.
+      if (input.audit.action === 'reset_password') await this.users.emit('PostResetPassword', changed);
+      return changed;
+    });
     await this.users.endAllSessions(user.id, input.keep);
     await this.guard.clear(...this.guard.userKeys(user));
     await this.levels.record(updated, newPassword);
-    await this.store.accountAudit.insert({
-      id: newId(now),
-      at: now,
-      userId: user.id,
-      action: input.audit.action,
-      fields: ['password'],
-      ip: input.audit.ip ?? null,
-      clientId: input.audit.clientId ?? null,
-    });
     return updated;
   }
 }

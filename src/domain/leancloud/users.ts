@@ -431,7 +431,11 @@ export class LeanCloudUsers {
     await this.users.assertAvailable({ username: preview.username, email: preview.primaryEmail, phone: preview.primaryPhone }, id);
     let updated: UserRecord | undefined;
     try {
-      updated = await this.store.leancloud.updateUserWith(id, (row) => this.patchFor(row, changes));
+      updated = await this.store.transaction(async () => {
+        const row = await this.store.leancloud.updateUserWith(id, (current) => this.patchFor(current, changes));
+        if (row) await this.users.emit('User.Data.Updated', row);
+        return row;
+      });
     } catch (error) {
       if (error instanceof UniqueViolation) throw conflictError(error);
       throw error;

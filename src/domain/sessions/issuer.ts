@@ -3,6 +3,7 @@ import type { Clock } from '../../util/clock.js';
 import type { RequestMeta, SignedIn } from '../sign-in/types.js';
 import type { SessionService } from './index.js';
 import type { UserService } from '../users/index.js';
+import { activityContext } from '../events/context.js';
 
 /** A check due once every factor of a sign-in is proven (the forced password reset, domain/sign-in/forced-reset.ts). */
 export interface SignInCompletionCheck {
@@ -38,15 +39,39 @@ export class SessionIssuer {
   }
 
   /**
+   * For sign-ins that complete without a first-party session (the OIDC sign-in page's MFA step): runs
+   * {@link assertSignInComplete}, sets `lastSignInAt` and reports the sign-in (`PostSignIn`).
+   * @throws AppError `auth.password_reset_required` (403)
+   */
+  async completeWithoutSession(user: UserRecord, amr: string[]): Promise<UserRecord> {
+    await this.assertSignInComplete(user, amr);
+    return this.users.store.transaction(async () => {
+      const updated = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
+      await this.report(updated, null);
+      return updated;
+    });
+  }
+
+  /**
    * Sets `lastSignInAt` (ms, plus `extraUpdate`) and issues a session with `amr`, after
-   * {@link assertSignInComplete}. Only for callers that verified every factor — use
+   * {@link assertSignInComplete}, and reports the sign-in (`PostSignIn`, or `PostRegister` when the request
+   * registered the user) in the same transaction. Only for callers that verified every factor — use
    * `AuthService.finishSignIn` everywhere else (it asks for the second factor).
    * @throws AppError `auth.password_reset_required` (403; a flagged user's password sign-in, after MFA)
    */
   async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
     await this.assertSignInComplete(user, amr);
-    const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
-    const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr });
-    return { user: updated, issued };
+    return this.users.store.transaction(async () => {
+      const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
+      const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr });
+      await this.report(updated, issued.session.id);
+      return { user: updated, issued };
+    });
+  }
+
+  /** Queues the interaction event of a completed sign-in (the registration's own event was queued with the user). */
+  private async report(user: UserRecord, sessionId: string | null): Promise<void> {
+    if (activityContext().interaction === 'Register') return;
+    await this.users.emit('PostSignIn', user, { sessionId });
   }
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../../errors/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { UserPatch, UserProfile, UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { Limiter } from '../../util/rate-limit.js';
@@ -37,6 +38,9 @@ export interface CodeSignUpInput extends Omit<SignUpInput, 'email' | 'phone'> {
   /** The purpose the code was sent for (default Register; LeanCloud's usersByMobilePhone also takes Generic and SignIn codes). */
   purpose?: CodePurpose;
 }
+
+/** Codes of a sign-in that continues (a second factor, a forced reset): not recorded as refusals. */
+const NOT_REFUSALS = new Set(['auth.mfa_required', 'auth.mfa_enrollment_required', 'auth.password_reset_required']);
 
 /** Input of {@link AuthService.resetPassword}. */
 export interface ResetPasswordInput {
@@ -88,7 +92,27 @@ export class AuthService {
     private readonly clock: Clock,
     /** Where errors of work that must not fail the request go (the app's logger). */
     private readonly onBackgroundError: (error: unknown, message: string) => void = () => {},
+    /** Where refused sign-ins are recorded (`Interaction.SignIn.Submit`, result `Error`). */
+    private readonly audit?: AuditLog,
   ) {}
+
+  /**
+   * Runs a sign-in attempt and records its refusal in the audit log (`Interaction.SignIn.Submit`, result
+   * `Error`, the error code; never the password or code). A second step asked for (MFA, a forced reset) is
+   * not a refusal. Recording never changes the answer.
+   */
+  private async audited<T>(identified: () => string | undefined, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (this.audit && error instanceof AppError && !NOT_REFUSALS.has(error.code)) {
+        await this.audit
+          .record({ key: 'Interaction.SignIn.Submit', result: 'Error', userId: identified() ?? null, error: { code: error.code, message: error.message } })
+          .catch((failure: unknown) => this.onBackgroundError(failure, 'audit log entry of a refused sign-in not written'));
+      }
+      throw error;
+    }
+  }
 
   /**
    * Creates a user with a password and signs them in (session `amr` = `["pwd"]`).
@@ -139,19 +163,23 @@ export class AuthService {
     input: { channel: CodeChannel; identifier: string; code: string; verificationId?: string; purpose?: CodePurpose },
     meta: RequestMeta,
   ): Promise<SignedIn> {
-    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    // Every code attempt is reserved on the identifier's lockout before the code is checked, like a
-    // password attempt (LeanCloud's rule); a right code clears it.
-    const kind = input.channel === 'email' ? 'email' : 'phone';
-    const key = this.guard.identifierKey(kind, input.identifier);
-    await this.guard.reserve(key);
-    const record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
-    await this.guard.clear(key);
-    const user = await this.users.findByIdentifier(kind, input.identifier);
-    if (!user) throw new AppError('user.not_found');
-    if (user.isSuspended) throw new AppError('auth.user_suspended');
-    await this.verification.consume(record.id);
-    return this.finishSignIn(user, meta, [input.channel === 'email' ? 'otp' : 'sms'], input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true });
+    let found: UserRecord | undefined;
+    return this.audited(() => found?.id, async () => {
+      await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+      // Every code attempt is reserved on the identifier's lockout before the code is checked, like a
+      // password attempt (LeanCloud's rule); a right code clears it.
+      const kind = input.channel === 'email' ? 'email' : 'phone';
+      const key = this.guard.identifierKey(kind, input.identifier);
+      await this.guard.reserve(key);
+      const record = await this.verification.verifyCode({ ...input, purpose: input.purpose ?? 'SignIn' });
+      await this.guard.clear(key);
+      const user = await this.users.findByIdentifier(kind, input.identifier);
+      if (!user) throw new AppError('user.not_found');
+      found = user;
+      if (user.isSuspended) throw new AppError('auth.user_suspended');
+      await this.verification.consume(record.id);
+      return this.finishSignIn(user, meta, [input.channel === 'email' ? 'otp' : 'sms'], input.channel === 'email' ? { emailVerified: true } : { phoneVerified: true });
+    });
   }
 
   /**
@@ -265,23 +293,26 @@ export class AuthService {
     meta: RequestMeta,
     options: { captcha?: { id: string; answer: string } } = {},
   ): Promise<SignedIn> {
-    await this.limiters.signIn.consume(meta.ip ?? 'unknown');
-    const { user, upgradedHash } = await this.captcha.protect(meta.ip ?? null, options.captcha, async () => {
-      const key = this.guard.identifierKey(kind, identifier);
-      // Reserved before the hash is checked: a concurrent burst gets at most lockout.maxFailures verifications.
-      await this.guard.reserve(key);
-      const found = await this.users.findByIdentifier(kind, identifier);
-      const result = await this.hasher.verify(found?.passwordHash ?? null, password);
-      if (!found || !result.ok) throw new AppError('auth.invalid_credentials');
-      await this.guard.clear(key);
-      return { user: found, upgradedHash: result.upgradedHash };
+    let found: UserRecord | undefined;
+    return this.audited(() => found?.id, async () => {
+      await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+      const { user, upgradedHash } = await this.captcha.protect(meta.ip ?? null, options.captcha, async () => {
+        const key = this.guard.identifierKey(kind, identifier);
+        // Reserved before the hash is checked: a concurrent burst gets at most lockout.maxFailures verifications.
+        await this.guard.reserve(key);
+        found = await this.users.findByIdentifier(kind, identifier);
+        const result = await this.hasher.verify(found?.passwordHash ?? null, password);
+        if (!found || !result.ok) throw new AppError('auth.invalid_credentials');
+        await this.guard.clear(key);
+        return { user: found, upgradedHash: result.upgradedHash };
+      });
+      if (user.isSuspended) throw new AppError('auth.user_suspended');
+      if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
+        throw new AppError('auth.email_not_verified');
+      }
+      await this.passwordCheck?.afterPasswordVerified(user, password);
+      return this.finishSignIn(user, meta, ['pwd'], upgradedHash ? { passwordHash: upgradedHash } : {});
     });
-    if (user.isSuspended) throw new AppError('auth.user_suspended');
-    if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
-      throw new AppError('auth.email_not_verified');
-    }
-    await this.passwordCheck?.afterPasswordVerified(user, password);
-    return this.finishSignIn(user, meta, ['pwd'], upgradedHash ? { passwordHash: upgradedHash } : {});
   }
 
   /**
@@ -310,6 +341,16 @@ export class AuthService {
    */
   assertSignInComplete(user: UserRecord, amr: string[]): Promise<void> {
     return this.issuer.assertSignInComplete(user, amr);
+  }
+
+  /**
+   * Completes a sign-in that has no first-party session (the OIDC sign-in page's MFA step): the checks of
+   * {@link assertSignInComplete}, `lastSignInAt` and the `PostSignIn` event. See
+   * {@link SessionIssuer.completeWithoutSession}.
+   * @throws AppError `auth.password_reset_required` (403; `data: {resetToken, reason}`)
+   */
+  completeWithoutSession(user: UserRecord, amr: string[]): Promise<UserRecord> {
+    return this.issuer.completeWithoutSession(user, amr);
   }
 
   /**

@@ -6,49 +6,11 @@ import { newId } from '../../util/crypto.js';
 import { type IdentifierKind, normalizeEmail, normalizePhone, validateUsername } from './identifiers.js';
 import type { PasswordHasher, PasswordPolicy } from '../credentials/passwords.js';
 import type { ActingSession } from '../sessions/index.js';
+import { noteInteraction } from '../events/context.js';
+import type { EventOutbox, HookEvent, UserSnapshot } from '../events/index.js';
 
-/** The user as every API surface may show it: never the password hash. Timestamps in ms since the epoch. */
-export interface PublicUser {
-  id: string;
-  username: string | null;
-  primaryEmail: string | null;
-  primaryPhone: string | null;
-  name: string | null;
-  avatar: string | null;
-  profile: UserProfile;
-  customData: Record<string, unknown>;
-  emailVerified: boolean;
-  phoneVerified: boolean;
-  isSuspended: boolean;
-  hasPassword: boolean;
-  /** The next password sign-in must set a new password first (issue 6). */
-  passwordResetRequired: boolean;
-  createdAt: number;
-  updatedAt: number;
-  lastSignInAt: number | null;
-}
-
-/** Projects a stored user to {@link PublicUser}. */
-export function toPublicUser(u: UserRecord): PublicUser {
-  return {
-    id: u.id,
-    username: u.username,
-    primaryEmail: u.primaryEmail,
-    primaryPhone: u.primaryPhone,
-    name: u.name,
-    avatar: u.avatar,
-    profile: u.profile,
-    customData: u.customData,
-    emailVerified: u.emailVerified,
-    phoneVerified: u.phoneVerified,
-    isSuspended: u.isSuspended,
-    hasPassword: u.passwordHash !== null,
-    passwordResetRequired: u.passwordResetRequired ?? false,
-    createdAt: u.createdAt,
-    updatedAt: u.updatedAt,
-    lastSignInAt: u.lastSignInAt,
-  };
-}
+export { type PublicUser, toPublicUser } from './public-user.js';
+import { toPublicUser } from './public-user.js';
 
 /** Input of {@link UserService.create}. Identifiers are raw and get normalised here. */
 export interface CreateUserInput {
@@ -78,7 +40,15 @@ export interface CreateUserOptions {
   enforcePolicy?: boolean;
   /** Accept LeanCloud-style usernames (see {@link validateUsername}). */
   lenientUsername?: boolean;
+  /**
+   * Who creates the user: `self` (a sign-up, the default) reports `User.Created` and `PostRegister`;
+   * `administrator` ({@link UserService.createByAdministrator}) reports `User.Created` only.
+   */
+  origin?: 'self' | 'administrator';
 }
+
+/** Patch keys that are sign-in bookkeeping, not a change of the user's data (no `User.Data.Updated`). */
+const BOOKKEEPING = new Set<keyof UserPatch>(['lastSignInAt', 'updatedAt']);
 
 /** Maps a storage unique violation to the stable user error code. */
 export function conflictError(e: UniqueViolation): AppError {
@@ -91,7 +61,8 @@ export function conflictError(e: UniqueViolation): AppError {
  */
 export class UserService {
   constructor(
-    private readonly store: Store,
+    /** The store (read by the services that write a user change and other rows in one transaction). */
+    readonly store: Store,
     private readonly hasher: PasswordHasher,
     private readonly policy: PasswordPolicy,
     private readonly config: Config,
@@ -101,7 +72,22 @@ export class UserService {
      * OIDC sessions, grants and tokens, impersonation subject tokens); each must spare what `keep` names.
      */
     private readonly sessionEnders: ReadonlyArray<(userId: string, keep: ActingSession) => Promise<unknown>> = [],
+    /** The outbox the user events go to (domain/events); without one no event is written. */
+    private readonly events?: EventOutbox,
   ) {}
+
+  /**
+   * Queues a user event in the ambient transaction (call inside `store.transaction` with the change).
+   * @param user the user the event carries (as after the change; as before it for `User.Deleted`)
+   */
+  async emit(event: HookEvent, user: UserRecord, extra: { sessionId?: string | null } = {}): Promise<void> {
+    await this.events?.emit({ event, userId: user.id, ...extra, snapshot: () => this.snapshot(user) });
+  }
+
+  /** The user and their identity records, as an event carries them. */
+  private async snapshot(user: UserRecord): Promise<UserSnapshot> {
+    return { user: toPublicUser(user), identities: await this.store.identities.listByUser(user.id) };
+  }
 
   /** Normalises an identifier of the given kind (email trimmed, phone to E.164, username validated). */
   normalize(kind: IdentifierKind, value: string, lenientUsername = false): string {
@@ -119,11 +105,12 @@ export class UserService {
    * @throws as {@link create}
    */
   createByAdministrator(input: CreateUserInput, options: { requireIdentifier?: boolean } = {}): Promise<UserRecord> {
-    return this.create(input, { requireIdentifier: options.requireIdentifier ?? false, enforcePolicy: false, lenientUsername: true });
+    return this.create(input, { requireIdentifier: options.requireIdentifier ?? false, enforcePolicy: false, lenientUsername: true, origin: 'administrator' });
   }
 
   /**
    * Creates a user. The password (if any) is checked against the policy and hashed with argon2id.
+   * Reports `User.Created` (and `PostRegister` for a sign-up) in the transaction of the insert.
    * @returns the stored user
    * @throws AppError `user.identifier_required`, `user.invalid_username|email|phone`, `password.rejected`,
    *   `user.username_taken|email_taken|phone_taken` (decided by the database's unique indexes, so
@@ -162,12 +149,19 @@ export class UserService {
       lastSignInAt: null,
       ...(input.passwordResetRequired ? { passwordResetRequired: true } : {}),
     };
+    const self = (options.origin ?? 'self') === 'self';
     try {
-      await this.store.users.insert(user);
+      await this.store.transaction(async () => {
+        await this.store.users.insert(user);
+        await this.emit('User.Created', user);
+        if (self) await this.emit('PostRegister', user);
+      });
     } catch (error) {
       if (error instanceof UniqueViolation) throw conflictError(error);
       throw error;
     }
+    // The sign-in that ends this sign-up reports PostRegister, not PostSignIn (as Logto's Register flow).
+    if (self) noteInteraction('Register');
     return user;
   }
 
@@ -220,14 +214,19 @@ export class UserService {
   }
 
   /**
-   * Applies a patch (bumping `updatedAt`).
+   * Applies a patch (bumping `updatedAt`) and, in the same transaction, reports `event` — by default
+   * `User.Data.Updated`, or nothing when the patch is only sign-in bookkeeping (`lastSignInAt`).
    * @throws AppError `user.not_found`, or a `user.*_taken` conflict (nothing written)
    */
-  async update(id: string, patch: UserPatch): Promise<UserRecord> {
+  async update(id: string, patch: UserPatch, event?: HookEvent): Promise<UserRecord> {
+    const reported = event ?? (Object.keys(patch).some((k) => !BOOKKEEPING.has(k as keyof UserPatch)) ? 'User.Data.Updated' : undefined);
     try {
-      const user = await this.store.users.update(id, { ...patch, updatedAt: this.clock.now() });
-      if (!user) throw new AppError('user.not_found');
-      return user;
+      return await this.store.transaction(async () => {
+        const user = await this.store.users.update(id, { ...patch, updatedAt: this.clock.now() });
+        if (!user) throw new AppError('user.not_found');
+        if (reported) await this.emit(reported, user);
+        return user;
+      });
     } catch (error) {
       if (error instanceof UniqueViolation) throw conflictError(error);
       throw error;
@@ -237,12 +236,29 @@ export class UserService {
   /**
    * Deletes a user, every surface alike: first ends every session and token of the user (including
    * OAuth grants, which are not tied to the row by a foreign key), then deletes the row; sessions and
-   * verification records go with it (foreign keys cascade).
+   * verification records go with it (foreign keys cascade). Reports `User.Deleted` (with the user as it
+   * was) in the transaction of the delete.
    * @returns true when a user was deleted
    */
   async delete(id: string): Promise<boolean> {
     await this.endAllSessions(id);
-    return this.store.users.delete(id);
+    return this.deleteRow(id, () => this.store.users.delete(id));
+  }
+
+  /**
+   * Deletes a user with `remove` (the caller's own statement, e.g. one that also ends OIDC artefacts) and
+   * reports `User.Deleted` in the same transaction.
+   * @returns what `remove` returned: true when a user was deleted
+   */
+  async deleteRow(id: string, remove: () => Promise<boolean>): Promise<boolean> {
+    const before = await this.store.users.findById(id);
+    // The snapshot is read before the row (and its identities, by cascade) goes.
+    const snapshot = before ? await this.snapshot(before) : undefined;
+    return this.store.transaction(async () => {
+      const deleted = await remove();
+      if (deleted && before) await this.events?.emit({ event: 'User.Deleted', userId: id, snapshot: async () => snapshot });
+      return deleted;
+    });
   }
 
   /**
@@ -313,13 +329,13 @@ export class UserService {
   }
 
   /**
-   * Suspends or restores a user. Suspending ends every session and token of the user and blocks
+   * Suspends or restores a user (reporting `User.SuspensionStatus.Updated`). Suspending ends every session and token of the user and blocks
    * sign-in (`auth.user_suspended`); restoring allows sign-in again.
    * @throws AppError `user.not_found`
    */
   async setSuspended(id: string, isSuspended: boolean): Promise<UserRecord> {
     await this.require(id);
-    const user = await this.update(id, { isSuspended });
+    const user = await this.update(id, { isSuspended }, 'User.SuspensionStatus.Updated');
     if (isSuspended) await this.endAllSessions(id);
     return user;
   }

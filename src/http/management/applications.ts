@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApplicationRecord, ApplicationService, ApplicationType, UpdateApplicationInput } from '../../domain/applications/index.js';
 import { AppError } from '../../errors/index.js';
+import { LOGTO_APPLICATION_TYPE as LOGTO_TYPE } from '../logto-views.js';
 import { pageWindow, paginationQuery, setPaginationHeaders } from '../pagination.js';
 import { errorSchema } from '../schemas.js';
 
@@ -16,8 +17,6 @@ const security = [{ managementToken: [] }];
 const idParams = z.object({ id: z.string().min(1).max(64) });
 const uriList = z.array(z.string().min(1).max(2048)).max(50);
 
-/** Logto's application types (spec logto.md §4; `ApplicationType` in Logto's schemas) by Tessera's. */
-const LOGTO_TYPE = { traditional: 'Traditional', spa: 'SPA', native: 'Native', m2m: 'MachineToMachine' } as const satisfies Record<ApplicationType, string>;
 const FROM_LOGTO_TYPE = Object.fromEntries(Object.entries(LOGTO_TYPE).map(([ours, theirs]) => [theirs, ours])) as Record<(typeof LOGTO_TYPE)[ApplicationType], ApplicationType>;
 
 /**

@@ -24,6 +24,9 @@ import { installErrorDialect } from '../errors.js';
 import { LOGTO_MANAGEMENT_ERRORS } from './errors.js';
 import type { MfaService } from '../../domain/mfa/index.js';
 import type { SignInPreferenceService } from '../../domain/account/preferences.js';
+import { type ManagementHookOptions, managementHookRoutes } from './hooks.js';
+import type { AuditLog } from '../../domain/audit/index.js';
+import { noteApplication } from '../../domain/events/context.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,6 +63,10 @@ export interface ManagementOptions {
   mfa?: MfaService;
   /** Users' sign-in preferences (`/api/users/:userId/logto-configs`); absent = no such routes. */
   preferences?: SignInPreferenceService;
+  /** Webhooks and the audit log (`/api/hooks`, `/api/logs`); absent = no such routes. */
+  hooks?: Omit<ManagementHookOptions, 'publicUrl'>;
+  /** Where every change an administrator made is recorded (`ManagementApi.Change`); absent = log lines only. */
+  audit?: AuditLog;
   publicUrl: string;
 }
 
@@ -72,13 +79,15 @@ export interface ManagementOptions {
  * the calling application (`clientId`), and every change that succeeded (a method other than GET/HEAD
  * answered below 400) writes one `info` line `management change` with `{clientId, method, route,
  * params, status}` — the route pattern and its path parameters (ids), never a body, so no value or
- * secret reaches the log.
+ * secret reaches the log; the same facts are written to the audit log (`ManagementApi.Change`, read through
+ * `GET /api/logs`).
  */
 export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (app, options) => {
   // Errors leave in Logto's codes and statuses (errors.ts); the domain keeps ours.
   installErrorDialect(app, LOGTO_MANAGEMENT_ERRORS);
   app.addHook('onRequest', async (request, reply) => {
     request.managementCaller = await options.authorize(request);
+    noteApplication(request.managementCaller.applicationId);
     const log = request.log.child({ clientId: request.managementCaller.applicationId });
     request.log = log;
     reply.log = log;
@@ -90,6 +99,11 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
       { audit: { clientId: request.managementCaller.applicationId, method: request.method, route: request.routeOptions.url, params: request.params, status: reply.statusCode } },
       'management change',
     );
+    await options.audit?.record({
+      key: 'ManagementApi.Change',
+      applicationId: request.managementCaller.applicationId,
+      details: { method: request.method, matchedRoute: request.routeOptions.url, params: request.params, status: reply.statusCode },
+    });
   });
   await app.register(managementUserRoutes, {
     users: options.users,
@@ -105,5 +119,6 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
   await app.register(managementTokenRoutes, { personalAccessTokens: options.personalAccessTokens, subjectTokens: options.subjectTokens });
   if (options.social) await app.register(managementConnectorRoutes, { social: options.social });
   if (options.customFields) await app.register(managementCustomFieldRoutes, { customFields: options.customFields });
+  if (options.hooks) await app.register(managementHookRoutes, { ...options.hooks, publicUrl: options.publicUrl });
   if (options.mfa) await app.register(managementMfaRoutes, { users: options.users, mfa: options.mfa, ...(options.preferences ? { preferences: options.preferences } : {}) });
 };

@@ -1,0 +1,90 @@
+import type { StoredEvent } from '../domain/events/index.js';
+import { INTERACTION_EVENTS } from '../domain/events/index.js';
+import { logtoPhoneOut, toLogtoIdentities } from '../http/logto-views.js';
+
+/**
+ * Logto's webhook payloads (logto-io/logto `packages/core/src/libraries/hook/index.ts` and
+ * `context-manager.ts`), rendered from the neutral event the outbox stored. Times: `createdAt` is an ISO
+ * 8601 string (Logto's), the user's times are ms since the epoch.
+ *
+ * - Interaction events: `{event, interactionEvent, createdAt, sessionId, userAgent, userId, userIp, user,
+ *   application?, hookId}`.
+ * - Data events: `{event, createdAt, userAgent, ip, application?, path?, method?, matchedRoute?, params?,
+ *   data, hookId}` — `path`/`method`/`matchedRoute`/`params` when a Management API call caused the change,
+ *   with the `/api` prefix left out, as Logto's router sees them.
+ */
+
+/** The application fields a payload names (Logto's `{id, type, name, description}`). */
+export interface PayloadApplication {
+  id: string;
+  type: string;
+  name: string;
+  description: string | null;
+}
+
+/** Logto's `userInfoSelectFields` of a user snapshot: no password hash, phones digits only. */
+function userInfo(event: StoredEvent): Record<string, unknown> | undefined {
+  if (!event.user) return undefined;
+  const { user, identities } = event.user;
+  return {
+    id: user.id,
+    username: user.username,
+    primaryEmail: user.primaryEmail,
+    primaryPhone: logtoPhoneOut(user.primaryPhone),
+    name: user.name,
+    avatar: user.avatar,
+    customData: user.customData,
+    identities: toLogtoIdentities(identities),
+    lastSignInAt: user.lastSignInAt,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+    profile: user.profile,
+    applicationId: null,
+    isSuspended: user.isSuspended,
+  };
+}
+
+const INTERACTION_OF: Record<string, string> = { PostRegister: 'Register', PostSignIn: 'SignIn', PostResetPassword: 'ForgotPassword' };
+
+/**
+ * The payload of one delivery of `event` to hook `hookId`.
+ * @param application the caller's application, when the event's context names one that exists
+ */
+export function renderPayload(event: StoredEvent, hookId: string, application: PayloadApplication | undefined): Record<string, unknown> {
+  const createdAt = new Date(event.at).toISOString();
+  const context = event.context;
+  const app = application ? { application } : {};
+  if ((INTERACTION_EVENTS as readonly string[]).includes(event.event)) {
+    return {
+      event: event.event,
+      interactionEvent: event.interaction ?? INTERACTION_OF[event.event] ?? 'SignIn',
+      createdAt,
+      ...(event.sessionId ? { sessionId: event.sessionId } : {}),
+      ...(context.userAgent ? { userAgent: context.userAgent } : {}),
+      ...(event.userId ? { userId: event.userId } : {}),
+      ...(context.ip ? { userIp: context.ip } : {}),
+      ...(event.user ? { user: userInfo(event) } : {}),
+      ...app,
+      hookId,
+    };
+  }
+  const route =
+    context.method && context.path && context.matchedRoute
+      ? {
+          path: context.path.replace(/^\/api(?=\/)/, ''),
+          method: context.method,
+          matchedRoute: context.matchedRoute.replace(/^\/api(?=\/)/, ''),
+          params: context.params,
+        }
+      : {};
+  return {
+    event: event.event,
+    createdAt,
+    ...(context.userAgent ? { userAgent: context.userAgent } : {}),
+    ...(context.ip ? { ip: context.ip } : {}),
+    ...app,
+    ...route,
+    data: userInfo(event) ?? null,
+    hookId,
+  };
+}
