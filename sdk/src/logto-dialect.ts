@@ -73,7 +73,7 @@ function notFoundCode(path: string): TesseraErrorCode {
  */
 export function fromLogtoDialect(error: unknown, path: string): unknown {
   if (!(error instanceof TesseraError)) return error;
-  const code = error.code === 'entity.not_found' || error.code === 'entity.not_exists_with_id' ? notFoundCode(path) : FROM_LOGTO[error.code];
+  const code = error.code === 'entity.not_found' || (error.code as string) === 'entity.not_exists_with_id' ? notFoundCode(path) : FROM_LOGTO[error.code];
   if (!code || code === error.code) return error;
   return new TesseraError(code, error.status, error.message, error.data);
 }
