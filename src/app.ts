@@ -56,6 +56,7 @@ import { HookService } from './domain/events/hooks.js';
 import { AddressPolicy, WebhookSendError } from './webhooks/sender.js';
 import { sendTestDeliveries } from './webhooks/test-delivery.js';
 import { HookDeliveryWorker } from './webhooks/worker.js';
+import type { HookRecord } from './storage/hook-store.js';
 import { managementRoutes } from './http/management/index.js';
 import { accountAuthorizer, managementAuthorizer } from './http/principal.js';
 import { accountRoutes } from './http/account/index.js';
@@ -124,6 +125,11 @@ export interface Services {
   hooks: HookService;
   /** The webhook delivery worker (started by createApp unless `webhooks.worker` is false). */
   deliveries: HookDeliveryWorker;
+  /**
+   * Sends Logto's test payload of each event to `endpoint`, signed with the hook's key (`POST /api/hooks/:id/test`,
+   * `tessera hooks test`). @throws AppError `hook.endpoint_error`, `hook.test_failed`, `hook.denied_address`, `hook.invalid_url`
+   */
+  testHook: (hook: HookRecord, events: string[], endpoint: { url: string; headers: Record<string, string> }) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -319,8 +325,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       concurrency: config.webhooks.concurrency,
       retentionDays: config.auditLog.retentionDays,
     }, clock, (error, message) => logger.error({ err: error }, message));
+    const testHook: Services['testHook'] = (hook, list, endpoint) =>
+      sendTestDeliveries(addressPolicy, { hookId: hook.id, signingKey: hook.signingKey, events: list, url: endpoint.url, headers: endpoint.headers, timeoutMs: webhookTimeoutMs, now: clock.now() });
     const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, identities, accountCenter, account,
-      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences, audit, hooks, deliveries };
+      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences, audit, hooks, deliveries, testHook };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -484,8 +492,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         hooks,
         logs: store.logs,
         now: () => clock.now(),
-        sendTest: (hook, list, endpoint) =>
-          sendTestDeliveries(addressPolicy, { hookId: hook.id, signingKey: hook.signingKey, events: list, url: endpoint.url, headers: endpoint.headers, timeoutMs: webhookTimeoutMs, now: clock.now() }),
+        sendTest: testHook,
       },
       publicUrl: config.publicUrl,
     });
@@ -567,6 +574,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         clearInterval(purge);
         await server.close();
         await deliveries.stop();
+        addressPolicy.close();
         await rl.close();
         await conn.email.close();
         await conn.sms.close();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskConfig } from '../src/cli/admin-commands.js';
 import { startAppWithPublicUrl } from './helpers.js';
+import { Receiver } from './webhook-receiver.js';
 
 /**
  * Issue 21 item 4: the operator's commands, run as a user runs them (`node bin/tessera.js …` on a
@@ -137,5 +138,37 @@ describe('tessera users / apps / config / import (the operator CLI)', () => {
     const lenient = await tessera(env, ['import', 'logto', file, '--allow-rejects']);
     expect(lenient.code).toBe(0);
     expect(lenient.stderr).toMatch(/imported 0, skipped 1 \(already present\), rejected 1 of 2 rows/);
+  });
+
+  it('hooks list and test, logs tail: what the operator sees of webhooks and the audit log', async () => {
+    const receiver = await Receiver.start();
+    try {
+      // A user created by the CLI is in the audit log; a hook is created through the server on the same file.
+      const carl = json(await tessera(env, ['users', 'create', '--username', 'carl-logs', '--generate-password']));
+      const t = await startAppWithPublicUrl({ databaseUrl: env.TESSERA_DATABASE_URL!, webhooks: { worker: false } });
+      let hookId: string;
+      try {
+        const hook = await t.app.services.hooks.create({ name: 'ops', events: ['User.Created', 'PostSignIn'], url: receiver.url });
+        hookId = hook.id;
+      } finally {
+        await t.close();
+      }
+      const listed = json(await tessera(env, ['hooks', 'list']));
+      expect(listed).toEqual([expect.objectContaining({ id: hookId, name: 'ops', events: ['User.Created', 'PostSignIn'], url: receiver.url, enabled: true })]);
+      expect(listed[0].signingKey).toMatch(/^\*\*\*[0-9a-zA-Z]{4}$/);
+      expect(json(await tessera(env, ['hooks', 'test', hookId!]))).toEqual({ id: hookId!, sent: ['User.Created', 'PostSignIn'] });
+      expect(receiver.received.map((r) => r.body.event).sort()).toEqual(['PostSignIn', 'User.Created']);
+      receiver.answer = () => 500;
+      const refused = await tessera(env, ['hooks', 'test', hookId!, '--event', 'PostSignIn']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('hook.endpoint_error');
+      const tail = await tessera(env, ['logs', 'tail', '--user', carl.id]);
+      expect(tail.code, tail.stderr).toBe(0);
+      const entries = tail.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      expect(entries.map((e: { key: string }) => e.key)).toContain('User.Created');
+      expect(tail.stdout).not.toContain(carl.password);
+    } finally {
+      await receiver.close();
+    }
   });
 });

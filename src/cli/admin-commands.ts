@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/index.js';
 import type { TesseraApp } from '../app.js';
 import type { UserRecord, UserSearchField } from '../storage/store.js';
+import type { LogRecord } from '../storage/hook-store.js';
 
 // Loads only commander until a command runs (see cli/oidc.ts). The user and application commands build
 // the app's own services (createApp, no listener), so a user created, suspended or given a password here
@@ -11,7 +12,8 @@ import type { UserRecord, UserSearchField } from '../storage/store.js';
 /** Builds the app on the configured database (its logs go to stderr: stdout is the command's JSON), runs `work`, closes it. */
 async function withApp<T>(config: Config, work: (app: TesseraApp) => Promise<T>): Promise<T> {
   const { createApp } = await import('../app.js');
-  const app = await createApp(config, { logStream: process.stderr });
+  // No delivery worker here: what a command queues is sent by the running server's worker.
+  const app = await createApp({ ...config, webhooks: { ...config.webhooks, worker: false } }, { logStream: process.stderr });
   try {
     return await work(app);
   } finally {
@@ -175,6 +177,81 @@ export function registerAdminCommands(program: Command, config: () => Promise<Co
         return updated;
       });
       printJson({ ...userView(user), ...(opts.generatePassword ? { password } : {}) });
+    });
+
+  const hooks = program.command('hooks').description('webhooks (issue 20)');
+
+  hooks
+    .command('list')
+    .description('print every webhook as JSON, newest first (signing keys masked)')
+    .action(async () => {
+      const list = await withApp(await config(), (app) => app.services.hooks.list());
+      printJson(
+        list.map((h) => ({
+          id: h.id,
+          name: h.name,
+          events: h.events,
+          url: h.url,
+          retries: h.retries,
+          enabled: h.enabled,
+          signingKey: `***${h.signingKey.slice(-4)}`,
+          createdAt: new Date(h.createdAt).toISOString(),
+        })),
+      );
+    });
+
+  hooks
+    .command('test')
+    .description("send Logto's test payload of each of the hook's events (or --event) to its URL, signed; exit 1 when the endpoint refuses")
+    .argument('<id>', 'hook id')
+    .option('--event <event>', 'one event instead of all of the hook\'s')
+    .action(async (id: string, opts: { event?: string }) => {
+      const sent = await withApp(await config(), async (app) => {
+        const hook = await app.services.hooks.require(id);
+        const events = app.services.hooks.events(opts.event ? [opts.event] : hook.events);
+        await app.services.testHook(hook, events, { url: hook.url, headers: hook.headers });
+        return events;
+      });
+      printJson({ id, sent });
+    });
+
+  program
+    .command('logs')
+    .description('the audit log (issue 20)')
+    .command('tail')
+    .description('print the newest audit log entries as JSON lines, oldest of them first; --follow keeps printing new ones')
+    .option('--limit <n>', 'entries to print first (1–1000)', '20')
+    .option('--user <id>', 'only entries of this user')
+    .option('--key <key>', 'only entries with this log key (e.g. Interaction.SignIn.Submit)')
+    .option('--follow', 'keep printing new entries (polls every second; Ctrl-C ends)', false)
+    .action(async (opts: { limit: string; user?: string; key?: string; follow: boolean }) => {
+      const limit = Math.min(1000, Math.max(1, Math.floor(Number(opts.limit)) || 20));
+      const filter = { ...(opts.user ? { userId: opts.user } : {}), ...(opts.key ? { key: opts.key } : {}) };
+      await withApp(await config(), async (app) => {
+        const seen = new Set<string>();
+        let since = 0;
+        const print = (entries: readonly LogRecord[]) => {
+          for (const entry of [...entries].reverse()) {
+            if (seen.has(entry.id)) continue;
+            seen.add(entry.id);
+            since = Math.max(since, entry.createdAt);
+            printJson({ id: entry.id, key: entry.key, createdAt: new Date(entry.createdAt).toISOString(), payload: entry.payload });
+          }
+        };
+        print((await app.services.store.logs.list({ ...filter, offset: 0, limit })).logs);
+        if (!opts.follow) return;
+        let stopped = false;
+        const stop = () => {
+          stopped = true;
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        while (!stopped) {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          // Entries of the last printed millisecond are read again; `seen` drops the repeats.
+          print((await app.services.store.logs.list({ ...filter, since, offset: 0, limit: 1000 })).logs);
+        }
+      });
     });
 
   program

@@ -387,6 +387,8 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_WEBHOOK_TIMEOUT_SECONDS: 'webhooks.timeoutSeconds',
   TESSERA_WEBHOOK_RETRY_BASE_SECONDS: 'webhooks.retryBaseSeconds',
   TESSERA_WEBHOOK_WORKER: 'webhooks.worker',
+  TESSERA_WEBHOOK_CONCURRENCY: 'webhooks.concurrency',
+  TESSERA_WEBHOOK_POLL_INTERVAL_SECONDS: 'webhooks.pollIntervalSeconds',
   TESSERA_AUDIT_LOG_RETENTION_DAYS: 'auditLog.retentionDays',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',

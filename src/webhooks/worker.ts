@@ -1,5 +1,6 @@
 import type { AuditLog } from '../domain/audit/index.js';
 import type { StoredEvent } from '../domain/events/index.js';
+import { outsideActivityContext } from '../domain/events/context.js';
 import type { HookJob, HookRecord } from '../storage/hook-store.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -128,7 +129,8 @@ export class HookDeliveryWorker {
   private schedule(delayMs: number): void {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    // The timer may be set while a request is answered (notify): it must not carry that request's context.
+    this.timer = outsideActivityContext(() => setTimeout(() => {
       this.timer = undefined;
       this.ticking = true;
       this.again = false;
@@ -139,7 +141,7 @@ export class HookDeliveryWorker {
           const more = (started ?? 0) > 0 && this.inFlight.size < this.settings.concurrency;
           this.schedule(this.again || more ? 0 : this.settings.pollIntervalMs);
         });
-    }, delayMs);
+    }, delayMs));
     this.timer.unref();
   }
 
@@ -162,30 +164,28 @@ export class HookDeliveryWorker {
     }
     const ok = response !== undefined && response.statusCode >= 200 && response.statusCode < 300;
     const error = failure ? `${failure.code}: ${failure.message}` : ok ? undefined : `HTTP ${response!.statusCode}`;
-    await this.audit.record({
-      key: `TriggerHook.${job.event}`,
-      result: ok ? 'Success' : 'Error',
-      userId: event.userId,
-      applicationId: event.context.applicationId,
-      hookId: hook.id,
-      details: {
-        hookRequest: { body: JSON.parse(body) as unknown },
-        ...(response ? { response: { statusCode: response.statusCode, body: readBody(response.body) } } : {}),
-        attempt: job.attempts,
-      },
-      ...(error ? { error } : {}),
+    const again = !ok && (failure ? failure.code === 'webhook.timeout' || failure.code === 'webhook.network' : retryable(response!.statusCode));
+    // The delivery log entry and the job's new state commit together (one write transaction per delivery).
+    await this.store.transaction(async () => {
+      await this.audit.record({
+        key: `TriggerHook.${job.event}`,
+        result: ok ? 'Success' : 'Error',
+        userId: event.userId,
+        applicationId: event.context.applicationId,
+        hookId: hook.id,
+        details: {
+          hookRequest: { body: JSON.parse(body) as unknown },
+          ...(response ? { response: { statusCode: response.statusCode, body: readBody(response.body) } } : {}),
+          attempt: job.attempts,
+        },
+        ...(error ? { error } : {}),
+      });
+      if (ok) await this.store.hookJobs.complete(job.seq, job.attempts);
+      else if (again && job.attempts <= this.retriesOf(hook)) {
+        const backoff = Math.min(MAX_BACKOFF_MS, this.settings.retryBaseMs * 2 ** (job.attempts - 1));
+        await this.store.hookJobs.retryLater(job.seq, job.attempts, this.clock.now() + backoff, error!);
+      } else await this.store.hookJobs.fail(job.seq, job.attempts, error!);
     });
-    if (ok) {
-      await this.store.hookJobs.complete(job.seq, job.attempts);
-      return;
-    }
-    const again = failure ? failure.code === 'webhook.timeout' || failure.code === 'webhook.network' : retryable(response!.statusCode);
-    if (again && job.attempts <= this.retriesOf(hook)) {
-      const backoff = Math.min(MAX_BACKOFF_MS, this.settings.retryBaseMs * 2 ** (job.attempts - 1));
-      await this.store.hookJobs.retryLater(job.seq, job.attempts, this.clock.now() + backoff, error!);
-    } else {
-      await this.store.hookJobs.fail(job.seq, job.attempts, error!);
-    }
   }
 
   /**

@@ -58,3 +58,12 @@ export function noteInteraction(kind: 'Register'): void {
   const context = contexts.getStore();
   if (context) context.interaction = kind;
 }
+
+/**
+ * Runs `fn` outside any request's context (and makes what it schedules run outside it too): for background
+ * work started from a request, such as waking the webhook worker, which must not report that request's
+ * address, user agent or client as its own.
+ */
+export function outsideActivityContext<T>(fn: () => T): T {
+  return contexts.exit(fn);
+}
