@@ -324,7 +324,7 @@ async function hooksPhases(app: TesseraApp, signInPhase: (seconds: number) => Pr
     console.log('');
     console.log('with webhooks (3 on PostSignIn, one endpoint never answers):');
     const counts = app.database.counts!;
-    const delivered = async () => (await store.logs.list({ keyPrefix: 'TriggerHook.', offset: 0, limit: 0 })).total;
+    const delivered = async () => (await store.logs.list({ excludeDeliveries: false, key: 'TriggerHook.PostSignIn', offset: 0, limit: 0 })).total;
     const measured = async () => {
       const cpu0 = cpuTimeMs();
       const sql0 = counts.statements;

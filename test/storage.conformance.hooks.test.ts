@@ -111,7 +111,7 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       const rows = [
         log({ createdAt: T + 1 }),
         log({ createdAt: T + 2, result: 'Error', userId: 'u2' }),
-        log({ createdAt: T + 3, key: 'TriggerHook.PostSignIn', hookId: 'h1' }),
+        log({ createdAt: T + 3, key: 'TriggerHook.PostSignIn', hookId: 'h1', userId: null }),
         log({ createdAt: T + 4, key: 'ExchangeTokenBy.ClientCredentials', userId: null, applicationId: 'app' }),
       ];
       for (const r of rows) await store.logs.insert(r);
@@ -119,10 +119,12 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       const all = await store.logs.list({ offset: 0, limit: 10 });
       expect(all.total).toBe(4);
       expect(all.logs.map((l) => l.createdAt)).toEqual([T + 4, T + 3, T + 2, T + 1]);
-      expect((await store.logs.list({ userId: 'u1', offset: 0, limit: 10 })).logs.map((l) => l.createdAt)).toEqual([T + 3, T + 1]);
+      expect((await store.logs.list({ userId: 'u1', offset: 0, limit: 10 })).logs.map((l) => l.createdAt)).toEqual([T + 1]);
       expect((await store.logs.list({ applicationId: 'app', offset: 0, limit: 10 })).total).toBe(1);
-      expect((await store.logs.list({ hookId: 'h1', keyPrefix: 'TriggerHook.', offset: 0, limit: 10 })).total).toBe(1);
-      expect((await store.logs.list({ excludeKeyPrefix: 'TriggerHook.', offset: 0, limit: 10 })).total).toBe(3);
+      expect((await store.logs.list({ hookId: 'h1', offset: 0, limit: 10 })).total).toBe(1);
+      expect((await store.logs.list({ excludeDeliveries: true, offset: 0, limit: 10 })).total).toBe(3);
+      expect((await store.logs.list({ countCap: 2, offset: 0, limit: 1 })).total).toBe(3);
+      expect((await store.logs.list({ countCap: 10, offset: 0, limit: 1 })).total).toBe(4);
       expect((await store.logs.list({ key: 'Interaction.SignIn.Submit', result: 'Error', offset: 0, limit: 10 })).total).toBe(1);
       expect((await store.logs.list({ since: T + 2, until: T + 3, offset: 0, limit: 10 })).total).toBe(2);
       const page = await store.logs.list({ offset: 1, limit: 2 });

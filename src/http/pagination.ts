@@ -24,7 +24,7 @@ export function setPaginationHeaders(
   request: FastifyRequest,
   reply: FastifyReply,
   publicUrl: string,
-  { page, pageSize, total }: { page: number; pageSize: number; total: number },
+  { page, pageSize, total, capped = false }: { page: number; pageSize: number; total: number; capped?: boolean },
 ): void {
   const last = Math.max(1, Math.ceil(total / pageSize));
   // The request target may be in origin form (`/api/users?…`) or absolute form
@@ -37,9 +37,11 @@ export function setPaginationHeaders(
   };
   const links = [link(1, 'first')];
   if (page > 1) links.push(link(Math.min(page - 1, last), 'prev'));
-  if (page < last) links.push(link(page + 1, 'next'));
-  links.push(link(last, 'last'));
+  // A capped count (Logto's `enableCap`) knows no last page: `Total-Number-Is-Capped: true`, no next or last.
+  if (!capped && page < last) links.push(link(page + 1, 'next'));
+  if (!capped) links.push(link(last, 'last'));
   reply.header('total-number', String(total));
+  if (capped) reply.header('total-number-is-capped', 'true');
   // The links repeat the query; one that would make the answer's headers outgrow what clients accept
   // (undici and Node refuse more than 16 KiB) is left out rather than echoed.
   const header = links.join(', ');

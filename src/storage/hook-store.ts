@@ -86,7 +86,11 @@ export interface HookJobStore {
   nextDue(): Promise<number | undefined>;
 }
 
-/** One audit log entry (Logto's `logs` row). `payload` holds `key`, `result` and the context. */
+/**
+ * One audit log entry (Logto's `logs` row). `payload` holds `key`, `result` and the context. A webhook
+ * delivery entry (`hookId` set) keeps its user and application in `payload` only, not in the `userId` and
+ * `applicationId` columns, so the user and application filters (and their indexes) never meet deliveries.
+ */
 export interface LogRecord {
   id: string;
   key: string;
@@ -109,11 +113,11 @@ export interface LogQuery {
   since?: number;
   /** Only entries created at or before this time (ms). */
   until?: number;
-  /** Only entries whose key starts with this prefix (e.g. `TriggerHook.`). */
-  keyPrefix?: string;
-  /** Leave out entries whose key starts with this prefix. */
-  excludeKeyPrefix?: string;
+  /** Leave out webhook deliveries (entries with a `hookId`). */
+  excludeDeliveries?: boolean;
   result?: 'Success' | 'Error';
+  /** Count at most this many matches (Logto's `enableCap`): `total` is then at most `countCap + 1`. */
+  countCap?: number;
   offset: number;
   limit: number;
 }
@@ -357,13 +361,16 @@ export class KyselyLogStore implements LogStore {
     if (q.key !== undefined) base = base.where('key', '=', q.key);
     if (q.since !== undefined) base = base.where('created_at', '>=', q.since);
     if (q.until !== undefined) base = base.where('created_at', '<=', q.until);
-    // Prefixes are our own constants (letters and dots), so LIKE needs no escaping.
-    if (q.keyPrefix !== undefined) base = base.where('key', 'like', `${q.keyPrefix}%`);
-    if (q.excludeKeyPrefix !== undefined) base = base.where('key', 'not like', `${q.excludeKeyPrefix}%`);
+    if (q.excludeDeliveries) base = base.where('hook_id', 'is', null);
     if (q.result !== undefined) base = base.where('result', '=', q.result);
     const [rows, count] = await Promise.all([
       q.limit === 0 ? Promise.resolve([]) : base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst(),
+      q.countCap === undefined
+        ? base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()
+        : this.db
+            .selectFrom(base.select(sql<number>`1`.as('one')).limit(q.countCap + 1).as('capped'))
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirst(),
     ]);
     return { logs: rows.map(toLog), total: Number(count?.n ?? 0) };
   }

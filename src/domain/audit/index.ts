@@ -67,8 +67,10 @@ export class AuditLog {
       id: newId(now),
       key: entry.key,
       result,
-      userId: entry.userId ?? null,
-      applicationId: applicationId ?? null,
+      // A delivery's user and application stay in the payload (see LogRecord): `/api/logs?userId=` lists
+      // what the user did, and a hook's deliveries are read by hook.
+      userId: entry.hookId ? null : (entry.userId ?? null),
+      applicationId: entry.hookId ? null : (applicationId ?? null),
       hookId: entry.hookId ?? null,
       payload,
       createdAt: now,

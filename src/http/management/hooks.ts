@@ -74,6 +74,9 @@ function logWire(log: LogRecord, withTenant: boolean): z.infer<typeof logSchema>
   return { ...(withTenant ? { tenantId: TENANT } : {}), id: log.id, key: log.key, payload: log.payload, createdAt: log.createdAt };
 }
 
+/** Logto's count cap of `enableCap` (logto-io/logto `middleware/koa-pagination.ts`). */
+const COUNT_CAP = 10_000;
+
 /** Logto's `yes()`: 1, true, y, yes, yep, yeah (any case). */
 const yes = (v: string | undefined) => v !== undefined && /^(1|true|y|yes|yep|yeah)$/i.test(v);
 
@@ -244,7 +247,6 @@ export const managementHookRoutes: FastifyPluginAsyncZod<ManagementHookOptions> 
       const bounds = start === undefined && end === undefined ? { since: now() - 86_400_000 } : window(start, end);
       const { logs: rows, total } = await logs.list({
         hookId: request.params.id,
-        keyPrefix: 'TriggerHook.',
         ...(logKey ? { key: logKey } : {}),
         ...bounds,
         ...pageWindow(page, pageSize),
@@ -266,23 +268,27 @@ export const managementHookRoutes: FastifyPluginAsyncZod<ManagementHookOptions> 
           userId: z.string().max(64).optional(),
           applicationId: z.string().max(128).optional(),
           logKey: z.string().max(128).optional(),
+          enableCap: z.string().optional().describe(`Count at most ${COUNT_CAP} matches (Total-Number ${COUNT_CAP + 1} and Total-Number-Is-Capped: true beyond)`),
           ...timeQuery,
         }),
         response: { 200: z.array(logSchema), ...errors },
       },
     },
     async (request, reply) => {
-      const { page, page_size: pageSize, userId, applicationId, logKey, start_time: start, end_time: end } = request.query;
+      const { page, page_size: pageSize, userId, applicationId, logKey, enableCap, start_time: start, end_time: end } = request.query;
+      const cap = yes(enableCap);
       const { logs: rows, total } = await logs.list({
+        ...(cap ? { countCap: COUNT_CAP } : {}),
         ...(userId ? { userId } : {}),
         ...(applicationId ? { applicationId } : {}),
         ...(logKey ? { key: logKey } : {}),
-        // Deliveries are read per hook (recent-logs), as in Logto.
-        excludeKeyPrefix: 'TriggerHook.',
+        // Deliveries are read per hook (recent-logs), as in Logto; user and application filters never
+        // meet them (LogRecord), and a key filter meets them only when it names a TriggerHook key.
+        ...(userId || applicationId || logKey ? {} : { excludeDeliveries: true }),
         ...window(start, end),
         ...pageWindow(page, pageSize),
       });
-      setPaginationHeaders(request, reply, publicUrl, { page, pageSize, total });
+      setPaginationHeaders(request, reply, publicUrl, { page, pageSize, total, capped: cap && total > COUNT_CAP });
       return rows.map((l) => logWire(l, true));
     },
   );
