@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 import { extractCode, type SmtpSink, startSmtpSink } from './peers.js';
 import { Receiver, verifySignature } from './webhook-receiver.js';
+import { AV, LC_KEYS } from './leancloud-helpers.js';
 
 const ADMIN_ID = 'tessera-admin-app';
 const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
@@ -35,7 +36,7 @@ describe.each(dialects)('webhooks and the audit log on %s', (_name, database) =>
     db = await database();
     smtp = await startSmtpSink();
     receiver = await Receiver.start();
-    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET, email: { smtpUrl: smtp.url }, ...FAST });
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET, email: { smtpUrl: smtp.url }, leancloud: { ...LC_KEYS }, ...FAST });
     token = await managementToken(t.base);
   });
   afterAll(async () => {
@@ -347,5 +348,26 @@ describe.each(dialects)('webhooks and the audit log on %s', (_name, database) =>
     const window = await api('GET', '/api/logs?start_time=2000&end_time=1000');
     expect(window.status).toBe(400);
     expect(window.body.code).toBe('log.invalid_time_window');
+  });
+
+  it('LeanCloud apps cause the same events through the unmodified leancloud-storage SDK (signUp, logIn, save)', async () => {
+    const hook = await createHook({ events: ['User.Created', 'PostRegister', 'PostSignIn', 'User.Data.Updated'], config: { url: receiver.url } });
+    AV.init({ ...LC_KEYS, serverURL: t.base });
+    const username = uniq('lc');
+    const user = new AV.User();
+    user.setUsername(username);
+    user.setPassword(PW);
+    await user.signUp();
+    await AV.User.logIn(username, PW);
+    const current = AV.User.current()!;
+    current.set('nickname', 'Lin');
+    await current.save();
+    const id = user.id!;
+    await receiver.until(() => receiver.received.filter((r) => (r.body.userId ?? r.body.data?.id) === id).length >= 4);
+    const mine = receiver.received.filter((r) => (r.body.userId ?? r.body.data?.id) === id);
+    expect(mine.map((r) => r.body.event)).toEqual(['User.Created', 'PostRegister', 'PostSignIn', 'User.Data.Updated']);
+    expect(mine.every((r) => verifySignature(hook.signingKey, r.raw, r.headers['logto-signature-sha-256']))).toBe(true);
+    expect(mine[0]!.body.data).toMatchObject({ id, username });
+    await AV.User.logOut();
   });
 });

@@ -108,9 +108,13 @@ export class HookDeliveryWorker {
     }
     const full = [...this.perHook].filter(([, n]) => n >= this.perHookCap()).map(([id]) => id);
     const jobs = await this.store.hookJobs.claim(now, this.leaseMs(), free, full);
+    // Each hook is read once per pass (its state when its jobs were claimed: a hook disabled later in
+    // the pass stops at the next one).
+    const hooks = new Map<string, HookRecord | undefined>();
+    for (const id of new Set(jobs.map((j) => j.hookId))) hooks.set(id, await this.store.hooks.findById(id));
     for (const job of jobs) {
       this.perHook.set(job.hookId, (this.perHook.get(job.hookId) ?? 0) + 1);
-      const delivery = this.deliver(job)
+      const delivery = this.deliver(job, hooks.get(job.hookId))
         .catch((error: unknown) => this.onError(error, 'webhook delivery failed unexpectedly'))
         .finally(() => {
           const left = (this.perHook.get(job.hookId) ?? 1) - 1;
@@ -146,15 +150,15 @@ export class HookDeliveryWorker {
   }
 
   /** Sends one claimed job and records the outcome. */
-  private async deliver(job: HookJob): Promise<void> {
-    const hook = await this.store.hooks.findById(job.hookId);
+  private async deliver(job: HookJob, hook: HookRecord | undefined): Promise<void> {
     if (!hook || !hook.enabled) {
       // Disabled (or deleted) since the change: its pending deliveries are dropped unsent.
       await this.store.hookJobs.complete(job.seq, job.attempts);
       return;
     }
     const event = JSON.parse(job.payload) as StoredEvent;
-    const body = JSON.stringify(renderPayload(event, hook.id, await this.application(event.context.applicationId)));
+    const payload = renderPayload(event, hook.id, await this.application(event.context.applicationId));
+    const body = JSON.stringify(payload);
     let response: WebhookResponse | undefined;
     let failure: WebhookSendError | undefined;
     try {
@@ -174,7 +178,7 @@ export class HookDeliveryWorker {
         applicationId: event.context.applicationId,
         hookId: hook.id,
         details: {
-          hookRequest: { body: JSON.parse(body) as unknown },
+          hookRequest: { body: payload },
           ...(response ? { response: { statusCode: response.statusCode, body: readBody(response.body) } } : {}),
           attempt: job.attempts,
         },
