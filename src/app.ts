@@ -167,6 +167,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Query parameters whose values are secrets and never reach the logs. */
 const SECRET_PARAMS = /([?&](?:token|code|password|access_token|refresh_token|id_token_hint|session_token|client_secret|sessionToken|verification_id|subject_token|actor_token)=)[^&#]*/gi;
 
+/** Path parameters whose values are secrets (one-time codes, tokens), never copied into events. */
+const SECRET_PARAM_NAME = /code|token|password|secret/i;
+
 /** Paths that carry a one-time code as their last segment (LeanCloud `/1.1/verifySmsCode/:code`…). */
 const SECRET_PATHS = /(\/1\.1\/(?:verifySmsCode|verifyMobilePhone|resetPasswordBySmsCode)\/)[^/?#]*/gi;
 
@@ -227,11 +230,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const sessions = new SessionService(store, config, clock);
     const reauthentication = new Reauthentication(store, clock);
     const subjectTokens = new SubjectTokenService(store, clock);
-    // "End every session of a user" (password change, reset, suspension): first-party sessions, OIDC
-    // sessions, grants and stored tokens, and unused impersonation tokens — sparing the acting session.
     // The event stream (DESIGN.md "Events"): audit entries and webhook deliveries written with each change.
     const audit = new AuditLog(store, clock);
     const events = new EventOutbox(store, audit, clock);
+    // "End every session of a user" (password change, reset, suspension): first-party sessions, OIDC
+    // sessions, grants and stored tokens, and unused impersonation tokens — sparing the acting session.
     const users = new UserService(store, hasher, policy, config, clock, [
       (userId, keep) => sessions.revokeAll(userId, keep.sessionId ?? undefined),
       (userId, keep) =>
@@ -384,9 +387,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         ip: request.ip,
         userAgent: typeof ua === 'string' ? ua : null,
         method: request.method,
-        path: request.url.split('?')[0] ?? request.url,
+        // Never a secret: codes in LeanCloud paths and secret-named parameters are redacted.
+        path: redactUrl(request.url.split('?')[0] ?? request.url),
         matchedRoute: request.routeOptions.url ?? null,
-        params: { ...(request.params as Record<string, string>) },
+        params: Object.fromEntries(
+          Object.entries((request.params ?? {}) as Record<string, string>).map(([k, v]) => [k, SECRET_PARAM_NAME.test(k) ? '[redacted]' : v]),
+        ),
       };
       request.activity = activity;
       runWithActivityContext(activity, done);

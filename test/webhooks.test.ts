@@ -368,6 +368,9 @@ describe.each(dialects)('webhooks and the audit log on %s', (_name, database) =>
     expect(mine.map((r) => r.body.event)).toEqual(['User.Created', 'PostRegister', 'PostSignIn', 'User.Data.Updated']);
     expect(mine.every((r) => verifySignature(hook.signingKey, r.raw, r.headers['logto-signature-sha-256']))).toBe(true);
     expect(mine[0]!.body.data).toMatchObject({ id, username });
+    // Only a Management API call puts its route in the payload (as Logto); a /1.1 request's path never travels.
+    expect(mine[3]!.body).not.toHaveProperty('path');
+    expect(mine[3]!.body.data).toMatchObject({ id });
     await AV.User.logOut();
   });
 });

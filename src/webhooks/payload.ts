@@ -10,8 +10,8 @@ import { logtoPhoneOut, toLogtoIdentities } from '../http/logto-views.js';
  * - Interaction events: `{event, interactionEvent, createdAt, sessionId, userAgent, userId, userIp, user,
  *   application?, hookId}`.
  * - Data events: `{event, createdAt, userAgent, ip, application?, path?, method?, matchedRoute?, params?,
- *   data, hookId}` — `path`/`method`/`matchedRoute`/`params` when a Management API call caused the change,
- *   with the `/api` prefix left out, as Logto's router sees them.
+ *   data, hookId}` — `path`/`method`/`matchedRoute`/`params` only when a Management API call caused the
+ *   change (an application is the caller), with the `/api` prefix left out, as Logto's router sees them.
  */
 
 /** The application fields a payload names (Logto's `{id, type, name, description}`). */
@@ -68,8 +68,9 @@ export function renderPayload(event: StoredEvent, hookId: string, application: P
       hookId,
     };
   }
+  // As Logto: the call's route only when a Management API caller (an application) made the change.
   const route =
-    context.method && context.path && context.matchedRoute
+    context.applicationId && context.method && context.path && context.matchedRoute?.startsWith('/api/')
       ? {
           path: context.path.replace(/^\/api(?=\/)/, ''),
           method: context.method,

@@ -45,7 +45,7 @@ export class SessionIssuer {
    */
   async completeWithoutSession(user: UserRecord, amr: string[]): Promise<UserRecord> {
     await this.assertSignInComplete(user, amr);
-    return this.users.store.transaction(async () => {
+    return this.users.inTransaction(async () => {
       const updated = await this.users.update(user.id, { lastSignInAt: this.clock.now() });
       await this.report(updated, null);
       return updated;
@@ -61,7 +61,7 @@ export class SessionIssuer {
    */
   async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
     await this.assertSignInComplete(user, amr);
-    return this.users.store.transaction(async () => {
+    return this.users.inTransaction(async () => {
       const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
       const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr });
       await this.report(updated, issued.session.id);

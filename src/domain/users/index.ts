@@ -8,9 +8,9 @@ import type { PasswordHasher, PasswordPolicy } from '../credentials/passwords.js
 import type { ActingSession } from '../sessions/index.js';
 import { noteInteraction } from '../events/context.js';
 import type { EventOutbox, HookEvent, UserSnapshot } from '../events/index.js';
+import { toPublicUser } from './public-user.js';
 
 export { type PublicUser, toPublicUser } from './public-user.js';
-import { toPublicUser } from './public-user.js';
 
 /** Input of {@link UserService.create}. Identifiers are raw and get normalised here. */
 export interface CreateUserInput {
@@ -61,8 +61,7 @@ export function conflictError(e: UniqueViolation): AppError {
  */
 export class UserService {
   constructor(
-    /** The store (read by the services that write a user change and other rows in one transaction). */
-    readonly store: Store,
+    private readonly store: Store,
     private readonly hasher: PasswordHasher,
     private readonly policy: PasswordPolicy,
     private readonly config: Config,
@@ -75,6 +74,14 @@ export class UserService {
     /** The outbox the user events go to (domain/events); without one no event is written. */
     private readonly events?: EventOutbox,
   ) {}
+
+  /**
+   * Runs `fn` in one database transaction with the user writes and events it makes (see `Store.transaction`):
+   * for services that write a user change together with rows of their own (a session, an audit entry).
+   */
+  inTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.store.transaction(fn);
+  }
 
   /**
    * Queues a user event in the ambient transaction (call inside `store.transaction` with the change).
