@@ -133,3 +133,52 @@ export type ErrorCode =
   | /* 422 */ 'session.mfa.backup_code_can_not_be_alone'
   | /* 422 */ 'user.wrong_backup_code_format'
   | /* 404 */ 'entity.not_found';
+
+/**
+ * The `data` member each code carries, where it carries one: `new AppError(code, { data })` is checked
+ * against this map by the compiler, and the SDK's `TesseraError` narrows `data` by `code` with the same
+ * map. A code not listed here carries no `data`. Lengths of time are in seconds, instants in ms.
+ */
+export interface ErrorDataMap {
+  /** Each invalid input location: `path` such as `body.email`, `query.page`; `code` a zod issue code or `custom`. */
+  'request.invalid': { issues: Array<{ path: string; code: string; message: string }> };
+  /** The password policy's findings (NIST SP 800-63B-4 §3.1.1.2), Logto's `password_rejected.*` codes. */
+  'password.rejected': {
+    issues: Array<{
+      code:
+        | 'password_rejected.too_short'
+        | 'password_rejected.too_long'
+        | 'password_rejected.common'
+        | 'password_rejected.user_info'
+        | 'password_rejected.character_types';
+      interpolation?: Record<string, number>;
+    }>;
+  };
+  /** The pending sign-in to finish (Authing's MFA token) and the second factors the user enrolled. */
+  'auth.mfa_required': { pendingSignInId: string; factors: Array<'totp' | 'webauthn' | 'backup_code'> };
+  /** The pending sign-in to finish by enrolling the listed factor (policy `required`). */
+  'auth.mfa_enrollment_required': { pendingSignInId: string; factors: Array<'totp'> };
+  /** A single-use reset token for `POST /api/auth/password/reset`, and why the reset is due. */
+  'auth.password_reset_required': { resetToken: string; reason: 'first_login' | 'forced' };
+  /** Wrong code: how many more tries the code has. */
+  'verification.code_mismatch': { remainingAttempts: number };
+  /** Which kind of identifier was not found (LeanCloud's phone and email code routes). */
+  'user.not_found': { identifier: 'phone' | 'email' } | undefined;
+  /** The custom field whose value does not fit its type. */
+  'custom_field.invalid_value': { key: string; type: string };
+  /** The key that names no defined custom field (absent on the administrator's routes). */
+  'custom_field.not_found': { key: string } | undefined;
+  /** What the connector's configuration lacks (`path` within the configuration). */
+  'connector.invalid_config': { issues: Array<{ path: string; message: string }> };
+  /** The provider's answer status and a short reason (never a token or secret). */
+  'connector.invalid_response': { status?: number; reason?: string };
+  /** The provider refused: its error (`error` of the callback, RFC 6749 §4.1.2.1) or status. */
+  'connector.authorization_failed': { status?: number; reason?: string };
+  /** The webhook endpoint's answer to a test delivery that was not 2xx (at most 4 096 characters of its body). */
+  'hook.endpoint_error': { responseStatus: number; responseBody: string };
+  /** Why a test delivery could not be made (a transport error code such as `ECONNREFUSED`, `timeout`). */
+  'hook.test_failed': { reason: string };
+}
+
+/** The `data` of an error with code `C` (`undefined` for a code that carries none). */
+export type ErrorData<C extends ErrorCode> = C extends keyof ErrorDataMap ? ErrorDataMap[C] : undefined;

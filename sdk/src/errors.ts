@@ -1,4 +1,4 @@
-import type { ErrorCode } from './codes.js';
+import type { ErrorCode, ErrorDataMap } from './codes.js';
 
 /**
  * Codes the SDK raises itself, when no answer of the server can be read:
@@ -12,6 +12,26 @@ export type ClientErrorCode = 'client.network_error' | 'client.invalid_response'
 
 /** Every code a {@link TesseraError} can carry: the server's stable codes plus the SDK's own. */
 export type TesseraErrorCode = ErrorCode | ClientErrorCode;
+
+/** The `data` of the SDK's own codes. */
+export interface ClientErrorDataMap {
+  /** RFC 6749 §5.2's error fields of the token endpoint's refusal, when it sent JSON. */
+  'client.token_request_failed': { error?: string; error_description?: string } | undefined;
+  /** The answer's JSON when it had no Tessera error code; absent when it was not JSON. */
+  'client.invalid_response': unknown;
+  'client.network_error': undefined;
+}
+
+/**
+ * The `data` an error with code `C` carries: the server's {@link ErrorDataMap} (generated from its one
+ * code table, which the server's compiler holds every thrown error to) or {@link ClientErrorDataMap};
+ * `undefined` for a code that carries none.
+ */
+export type TesseraErrorData<C extends TesseraErrorCode> = C extends keyof ErrorDataMap
+  ? ErrorDataMap[C]
+  : C extends keyof ClientErrorDataMap
+    ? ClientErrorDataMap[C]
+    : undefined;
 
 /**
  * The one error type the SDK throws. `code` is the server's stable code (from its error table,
@@ -31,14 +51,14 @@ export type TesseraErrorCode = ErrorCode | ClientErrorCode;
  * }
  * ```
  */
-export class TesseraError extends Error {
+export class TesseraError<C extends TesseraErrorCode = TesseraErrorCode> extends Error {
   override readonly name = 'TesseraError';
   /** The stable code to `switch` on. */
-  readonly code: TesseraErrorCode;
+  readonly code: C;
   /** HTTP status of the answer; 0 when the request never completed. */
   readonly status: number;
-  /** Extra details from the server's error body (`data`), if any. */
-  readonly data: unknown;
+  /** Extra details from the server's error body (`data`), of the shape {@link TesseraErrorData} gives for `code`. */
+  readonly data: TesseraErrorData<C>;
 
   /**
    * @param code the stable code
@@ -50,12 +70,41 @@ export class TesseraError extends Error {
    * throw new TesseraError('request.invalid', 400, 'phone cannot be changed with updateProfile');
    * ```
    */
-  constructor(code: TesseraErrorCode, status: number, message: string, data?: unknown) {
+  constructor(code: C, status: number, message: string, data?: TesseraErrorData<NoInfer<C>>) {
     super(message);
     this.code = code;
     this.status = status;
-    this.data = data;
+    this.data = data as TesseraErrorData<C>;
   }
+}
+
+/**
+ * A {@link TesseraError} typed as the union of one member per code, so that `switch (error.code)` (or
+ * `if (error.code === …)`) narrows `error.data` to that code's shape.
+ */
+export type AnyTesseraError = { [C in TesseraErrorCode]: TesseraError<C> }[TesseraErrorCode];
+
+/**
+ * True when `error` is a {@link TesseraError} — with `code`, when given — narrowing it so that `data` has
+ * the shape of its code ({@link TesseraErrorData}): with a `code`, directly; without, through a `switch`
+ * on `error.code` ({@link AnyTesseraError}).
+ * @example
+ * ```ts
+ * try { await account.verifyCode(id, code); }
+ * catch (e) {
+ *   if (isTesseraError(e, 'verification.code_mismatch')) showTriesLeft(e.data.remainingAttempts);
+ *   else if (isTesseraError(e)) switch (e.code) {
+ *     case 'password.rejected': showPolicy(e.data.issues.map((i) => i.code)); break;
+ *     case 'request.invalid': markFields(e.data.issues.map((i) => i.path)); break;
+ *     default: throw e;
+ *   } else throw e;
+ * }
+ * ```
+ */
+export function isTesseraError(error: unknown): error is AnyTesseraError;
+export function isTesseraError<C extends TesseraErrorCode>(error: unknown, code: C): error is TesseraError<C>;
+export function isTesseraError(error: unknown, code?: TesseraErrorCode): boolean {
+  return error instanceof TesseraError && (code === undefined || error.code === code);
 }
 
 /** A 400 `request.invalid` raised before sending anything, in the server's `data.issues` shape. */
@@ -64,10 +113,7 @@ export function invalidArgument(path: string, message: string): TesseraError {
 }
 
 /** The `data` of `auth.mfa_required`: the pending sign-in to finish (Authing's MFA token) and the user's factors. */
-export interface MfaRequiredData {
-  pendingSignInId: string;
-  factors: Array<'totp' | 'backup_code' | 'webauthn'>;
-}
+export type MfaRequiredData = ErrorDataMap['auth.mfa_required'];
 
 /**
  * True when `error` is the server's `auth.mfa_required` — the password was right and a second factor is
@@ -79,7 +125,7 @@ export interface MfaRequiredData {
  * catch (e) { if (isMfaRequired(e)) askForCode(e.data.pendingSignInId, e.data.factors); else throw e; }
  * ```
  */
-export function isMfaRequired(error: unknown): error is TesseraError & { code: 'auth.mfa_required'; data: MfaRequiredData } {
+export function isMfaRequired(error: unknown): error is TesseraError<'auth.mfa_required'> {
   if (!(error instanceof TesseraError) || error.code !== 'auth.mfa_required') return false;
   const data = error.data as Partial<MfaRequiredData> | undefined;
   return typeof data?.pendingSignInId === 'string' && Array.isArray(data.factors);

@@ -1,4 +1,4 @@
-import { TesseraError } from './errors.js';
+import { TesseraError, type TesseraErrorCode } from './errors.js';
 
 /** The `fetch` the SDK uses: the global one by default, or one passed in the options (tests, polyfills). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -74,7 +74,7 @@ export async function send<T>(fetchFn: FetchLike, base: string, req: HttpRequest
   if (envelope && typeof envelope.code === 'string') {
     // The server's codes are its stable API; an unknown one (a newer server) still travels as it is.
     const message = typeof envelope.message === 'string' ? envelope.message : envelope.code;
-    throw new TesseraError(envelope.code as never, res.status, message, envelope.data);
+    throw new TesseraError(envelope.code as TesseraErrorCode, res.status, message, envelope.data as never);
   }
   throw new TesseraError('client.invalid_response', res.status, `The server answered ${res.status} without an error code.`, parsed);
 }

@@ -5,8 +5,18 @@
  */
 export { AccountClient, type AccountClientOptions, type AccountProfile, type Identifier, type ProviderAccessToken, type VerificationRecord } from './account.js';
 export { AuthenticationClient, type AuthenticationClientOptions } from './authentication.js';
-export type { ErrorCode } from './codes.js';
-export { type ClientErrorCode, isMfaRequired, type MfaRequiredData, TesseraError, type TesseraErrorCode } from './errors.js';
+export type { ErrorCode, ErrorData, ErrorDataMap } from './codes.js';
+export {
+  type AnyTesseraError,
+  type ClientErrorCode,
+  type ClientErrorDataMap,
+  isMfaRequired,
+  isTesseraError,
+  type MfaRequiredData,
+  TesseraError,
+  type TesseraErrorCode,
+  type TesseraErrorData,
+} from './errors.js';
 export type { FetchLike } from './http.js';
 export {
   type AccountCenter,

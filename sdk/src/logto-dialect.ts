@@ -75,7 +75,18 @@ export function fromLogtoDialect(error: unknown, path: string): unknown {
   if (!(error instanceof TesseraError)) return error;
   const code = error.code === 'entity.not_found' || (error.code as string) === 'entity.not_exists_with_id' ? notFoundCode(path) : FROM_LOGTO[error.code];
   if (!code || code === error.code) return error;
-  return new TesseraError(code, error.status, error.message, error.data);
+  return new TesseraError(code, error.status, error.message, code === 'request.invalid' ? asInputIssues(error) : error.data);
+}
+
+/**
+ * `data` of a Logto input refusal read back as `request.invalid`: the server's `{issues}` when it sent
+ * them, else the one refusal as an issue whose `code` is Logto's (`guard.invalid_pagination`, …) and whose
+ * `path` is empty (Logto names no field), so `data.issues` is there whatever Tessera code was behind it.
+ */
+function asInputIssues(error: TesseraError): { issues: Array<{ path: string; code: string; message: string }> } {
+  const data = error.data as { issues?: unknown } | undefined;
+  if (data && Array.isArray(data.issues)) return data as { issues: Array<{ path: string; code: string; message: string }> };
+  return { issues: [{ path: '', code: error.code, message: error.message }] };
 }
 
 /**

@@ -29,7 +29,7 @@ describe("the Management API's Logto dialect, read back by ManagementClient", ()
     const entries = Object.entries(LOGTO_MANAGEMENT_ERRORS);
     expect(entries.length).toBeGreaterThan(10);
     for (const [ours, entry] of entries) {
-      const error = new AppError(ours as never, ours === 'request.invalid' ? { data: { issues: [{ path: 'query.page', code: 'too_small', message: 'x' }] } } : {});
+      const error = new AppError(ours as keyof typeof ERROR_CODES, ours === 'request.invalid' ? { data: { issues: [{ path: 'query.page', code: 'too_small', message: 'x' }] } } : {});
       const wire = typeof entry === 'function' ? entry({} as never, error) : entry!;
       const back = fromLogtoDialect(new TesseraError(wire.code as never, wire.status, wire.message ?? ''), paths[ours] ?? '/api/users') as InstanceType<typeof TesseraError>;
       // Logto's input refusals are one code for several of ours: the SDK reads them as `request.invalid`.

@@ -1,13 +1,16 @@
-import { ERROR_CODES, type ErrorCode } from './codes.js';
+import { ERROR_CODES, type ErrorCode, type ErrorData } from './codes.js';
 
-export { ERROR_CODES, type ErrorCode } from './codes.js';
+export { ERROR_CODES, type ErrorCode, type ErrorData, type ErrorDataMap } from './codes.js';
 
-/** Options of an {@link AppError}. */
-export interface AppErrorOptions {
+/** Options of an {@link AppError} with code `C`. */
+export interface AppErrorOptions<C extends ErrorCode = ErrorCode> {
   /** Overrides the table's default message (never include secrets). */
   message?: string;
-  /** Extra machine-readable payload returned as `data` (e.g. password-policy issues). */
-  data?: unknown;
+  /**
+   * Extra machine-readable payload returned as `data`, of the shape {@link ErrorDataMap} gives for `C`
+   * (absent for a code the map does not list).
+   */
+  data?: ErrorData<C>;
   /** Seconds the caller should wait; becomes the `Retry-After` header (RFC 9110 §10.2.3). */
   retryAfterSeconds?: number;
   /** The underlying error, logged server-side only. */
@@ -19,13 +22,13 @@ export interface AppErrorOptions {
  * ({@link ERROR_CODES}); each surface maps it to its own wire format (native `{code, message, data}`,
  * LeanCloud `{code:<int>, error}`, OAuth `{error, error_description}`).
  */
-export class AppError extends Error {
-  readonly code: ErrorCode;
+export class AppError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly status: number;
-  readonly data: unknown;
+  readonly data: ErrorData<C> | undefined;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+  constructor(code: C, options: AppErrorOptions<NoInfer<C>> = {}) {
     const entry = ERROR_CODES[code];
     super(options.message ?? entry.message, { cause: options.cause });
     this.name = 'AppError';
