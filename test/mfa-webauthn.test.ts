@@ -404,8 +404,16 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     expect(script.headers.get('content-type')).toMatch(/^application\/javascript/);
     expect(script.headers.get('cache-control')).toBe('no-store');
     const source = await script.text();
-    expect(source).toContain('navigator.credentials.get');
+    expect(source).toMatch(/\.startAuthentication\(\{ optionsJSON/);
     expect(source).not.toMatch(/\beval\(|new Function/);
+    // The WebAuthn ceremony itself is @simplewebauthn/browser's, loaded before the glue from our origin.
+    const libraryPath = /<script src="([^"]+\/simplewebauthn-browser\.[0-9a-f]{16}\.js)"><\/script>\s*<script src="[^"]+\/passkey\.js">/.exec(stepHtml)![1]!;
+    const library = await page.browser.request(new URL(libraryPath, page.pageUrl).href);
+    expect(library.status).toBe(200);
+    expect(library.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const librarySource = await library.text();
+    expect(librarySource).toContain('navigator.credentials.get');
+    expect(librarySource).not.toMatch(/\beval\(|new Function/);
 
     const optionsPath = /data-options="([^"]+)"/.exec(stepHtml)![1]!;
     expect(optionsPath).toMatch(/\/mfa\/webauthn-options$/);

@@ -24,6 +24,7 @@ import type {
   User,
   UserDefinedData,
 } from './types.js';
+import type { PasskeyAssertionJSON, PasskeyRequestOptionsJSON } from './webauthn.js';
 
 /** Options of {@link AuthenticationClient}. */
 export interface AuthenticationClientOptions {
@@ -345,8 +346,8 @@ export class AuthenticationClient {
    * The second step of a sign-in that threw `auth.mfa_required` (Authing's `MfaAuthenticationClient`
    * names; `mfaToken` is the error's `data.pendingSignInId`, which Authing calls the MFA token). A pending
    * sign-in lives 5 minutes and allows 5 attempts; each wrong factor counts towards the account lockout.
-   * Passkeys are finished in the browser with the server's WebAuthn options (`POST
-   * /api/auth/sign-in/mfa/webauthn-options`, then `POST /api/auth/sign-in/mfa` with `type: "webauthn"`).
+   * Passkeys are finished in the browser with the server's WebAuthn options (`getPasskeyOptions`, then
+   * `verifyPasskeyMfa`; or `signInWithPasskey` of `@tessera/sdk/passkey`, which also runs the ceremony).
    * @example
    * ```ts
    * try {
@@ -386,6 +387,37 @@ export class AuthenticationClient {
           path: '/api/auth/sign-in/mfa',
           json: { pendingSignInId: params.mfaToken, type: 'backup_code', code: params.recoveryCode },
         }),
+      ),
+    /**
+     * The WebAuthn options for the user's passkeys (`POST /api/auth/sign-in/mfa/webauthn-options`), to pass
+     * to the browser (`startAuthentication({ optionsJSON })` of `@simplewebauthn/browser`, or
+     * `PublicKeyCredential.parseRequestOptionsFromJSON`); then {@link AuthenticationClient.mfa.verifyPasskeyMfa}.
+     * The challenge is single use and lives as long as the pending sign-in (5 minutes); a new call replaces it.
+     * `@tessera/sdk/passkey`'s `signInWithPasskey` does both steps and the ceremony in one call. Tessera extension.
+     * @param params `mfaToken`: `data.pendingSignInId` of `auth.mfa_required`
+     * @returns PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.5): base64url `challenge`, `rpId` (the
+     *   server's host name), `allowCredentials` (the user's passkeys), `timeout` in milliseconds
+     * @throws TesseraError `auth.mfa_sign_in_expired` (400: expired, used or out of attempts),
+     *   `session.mfa.webauthn_verification_failed` (400: the user has no passkey), `request.rate_limited` (429)
+     */
+    getPasskeyOptions: (params: { mfaToken: string }): Promise<PasskeyRequestOptionsJSON> =>
+      this.#call<PasskeyRequestOptionsJSON>({ method: 'POST', path: '/api/auth/sign-in/mfa/webauthn-options', json: { pendingSignInId: params.mfaToken } }),
+    /**
+     * Finishes the sign-in with a passkey's assertion over the challenge of
+     * {@link AuthenticationClient.mfa.getPasskeyOptions} (`POST /api/auth/sign-in/mfa` `{type: "webauthn"}`); the
+     * client keeps the new session's token. The server checks the signature, the challenge, the origin (the
+     * server's public URL or a related origin of the account center) and that the signature counter grew.
+     * Tessera extension.
+     * @param params `response`: the AuthenticationResponseJSON the browser made (base64url fields);
+     *   `mfaToken`: `data.pendingSignInId` of `auth.mfa_required`
+     * @returns the signed-in user, with `token`
+     * @throws TesseraError `session.mfa.webauthn_verification_failed` (400: wrong or used challenge, unknown
+     *   credential, bad signature or origin), `request.invalid` (400: not an assertion), and as
+     *   {@link AuthenticationClient.mfa.verifyTotpMfa}
+     */
+    verifyPasskeyMfa: async (params: { response: PasskeyAssertionJSON; mfaToken: string }): Promise<User> =>
+      this.#signedIn(
+        await this.#call<SignedIn>({ method: 'POST', path: '/api/auth/sign-in/mfa', json: { pendingSignInId: params.mfaToken, type: 'webauthn', response: params.response } }),
       ),
   };
 

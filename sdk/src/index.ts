@@ -18,6 +18,7 @@ export {
   type TesseraErrorData,
 } from './errors.js';
 export type { FetchLike } from './http.js';
+export type { PasskeyAssertionJSON, PasskeyCredentialDescriptorJSON, PasskeyRequestOptionsJSON } from './webauthn.js';
 export {
   type AccountCenter,
   type AccountCenterField,

@@ -1,16 +1,47 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** A static script the MFA step loads from our own origin. */
+export interface StaticScript {
+  /** The absolute path it is served at (same origin as the page). */
+  path: string;
+  /** Its JavaScript text (UTF-8). */
+  source: string;
+}
+
 /**
- * The one script of the OIDC sign-in page: "Use a passkey" on the MFA step (served by
- * `GET /oidc/interaction/:uid/passkey.js`, same origin, so the page's CSP needs only
- * `script-src 'self'` and `connect-src 'self'`; no inline script, no eval, no library).
+ * The browser bundle of `@simplewebauthn/browser` (`dist/bundle/index.umd.min.js`, which defines the global
+ * `SimpleWebAuthnBrowser`), read once when this module is loaded (at start-up) from the installed package
+ * and served by `GET /oidc/assets/simplewebauthn-browser.<sha256 prefix>.js` with a one-year immutable cache
+ * lifetime: the path changes with its content. The bundle uses no eval and no inline script, so the page's
+ * CSP stays `script-src 'self'`.
+ *
+ * The path names `/oidc` (OIDC_PREFIX of ./provider.ts) as text: the provider imports the views, which
+ * import this module, so importing the provider here would make a cycle.
+ * @throws Error at start-up when the package is not installed (it is a dependency of the server)
+ */
+export const PASSKEY_LIBRARY: StaticScript = (() => {
+  // The package's `exports` lists only its entry points: find its folder from the CommonJS one (…/script/index.js).
+  const root = dirname(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')));
+  const source = readFileSync(join(root, 'dist', 'bundle', 'index.umd.min.js'), 'utf8');
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  return { path: `/oidc/assets/simplewebauthn-browser.${hash}.js`, source };
+})();
+
+/**
+ * The glue script of the OIDC sign-in page: "Use a passkey" on the MFA step (served by
+ * `GET /oidc/interaction/:uid/passkey.js`, same origin, after {@link PASSKEY_LIBRARY}; the page's CSP needs
+ * only `script-src 'self'` and `connect-src 'self'`: no inline script, no eval).
  *
  * On click it POSTs the step form's `csrf`, `pendingSignInId` and `binding` (form-encoded, same origin,
- * cookies included) to the form's `data-options` URL (`POST …/mfa/webauthn-options`), turns the
- * base64url fields of the PublicKeyCredentialRequestOptionsJSON (`challenge`, `allowCredentials[].id`)
- * into bytes, calls `navigator.credentials.get({ publicKey })` (WebAuthn L3 §5.1.4), encodes the
- * assertion as AuthenticationResponseJSON (WebAuthn L3 §5.1: `id`, `rawId`, `type`,
- * `response.{clientDataJSON, authenticatorData, signature, userHandle}` as base64url without padding,
- * `clientExtensionResults`) into the hidden `response` field and submits the form to `POST …/mfa`.
- * Errors are shown in `#passkey-status`. Browsers without `PublicKeyCredential` keep the button hidden.
+ * cookies included) to the form's `data-options` URL (`POST …/mfa/webauthn-options`), which answers a
+ * PublicKeyCredentialRequestOptionsJSON; `SimpleWebAuthnBrowser.startAuthentication({ optionsJSON })` turns
+ * it into `navigator.credentials.get({ publicKey })` (WebAuthn L3 §5.1.4) and the assertion into an
+ * AuthenticationResponseJSON (WebAuthn L3 §5.1, base64url fields), which goes into the hidden `response`
+ * field; then the form is submitted to `POST …/mfa` (`type=webauthn`). Errors are shown in `#passkey-status`.
+ * Browsers without WebAuthn (`browserSupportsWebAuthn()` false) or without the library keep the button hidden.
  */
 export const PASSKEY_SCRIPT = `(function () {
   'use strict';
@@ -18,31 +49,22 @@ export const PASSKEY_SCRIPT = `(function () {
   var button = document.getElementById('passkey');
   var status = document.getElementById('passkey-status');
   if (!form || !button || !status) return;
-  if (!window.PublicKeyCredential || !navigator.credentials) {
+  var webauthn = window.SimpleWebAuthnBrowser;
+  if (!webauthn || !webauthn.browserSupportsWebAuthn()) {
     status.textContent = 'This browser does not support passkeys.';
     return;
   }
   button.hidden = false;
-  function toBytes(b64url) {
-    var b64 = b64url.replace(/-/g, '+').replace(/_/g, '/');
-    var bin = atob(b64 + '===='.slice(0, (4 - (b64.length % 4)) % 4));
-    var bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return bytes;
-  }
-  function toB64url(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var bin = '';
-    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
-    return btoa(bin).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  function field(name) {
+    return form.elements.namedItem(name);
   }
   button.addEventListener('click', function () {
     button.disabled = true;
     status.textContent = '';
     var body = new URLSearchParams();
-    body.set('csrf', form.elements.namedItem('csrf').value);
-    body.set('pendingSignInId', form.elements.namedItem('pendingSignInId').value);
-    body.set('binding', form.elements.namedItem('binding').value);
+    body.set('csrf', field('csrf').value);
+    body.set('pendingSignInId', field('pendingSignInId').value);
+    body.set('binding', field('binding').value);
     fetch(form.getAttribute('data-options'), { method: 'POST', credentials: 'same-origin', body: body })
       .then(function (res) {
         return res.json().then(function (json) {
@@ -50,30 +72,12 @@ export const PASSKEY_SCRIPT = `(function () {
           return json;
         });
       })
-      .then(function (options) {
-        options.challenge = toBytes(options.challenge);
-        options.allowCredentials = (options.allowCredentials || []).map(function (c) {
-          return { type: c.type, id: toBytes(c.id), transports: c.transports };
-        });
-        return navigator.credentials.get({ publicKey: options });
+      .then(function (optionsJSON) {
+        // The library decodes the options and runs the WebAuthn get() ceremony (WebAuthn L3 §5.1.4).
+        return webauthn.startAuthentication({ optionsJSON: optionsJSON });
       })
-      .then(function (credential) {
-        if (!credential) throw new Error('No passkey was selected.');
-        var r = credential.response;
-        var json = {
-          id: credential.id,
-          rawId: toB64url(credential.rawId),
-          type: credential.type,
-          response: {
-            clientDataJSON: toB64url(r.clientDataJSON),
-            authenticatorData: toB64url(r.authenticatorData),
-            signature: toB64url(r.signature)
-          },
-          clientExtensionResults: credential.getClientExtensionResults()
-        };
-        if (r.userHandle) json.response.userHandle = toB64url(r.userHandle);
-        if (credential.authenticatorAttachment) json.authenticatorAttachment = credential.authenticatorAttachment;
-        form.elements.namedItem('response').value = JSON.stringify(json);
+      .then(function (assertion) {
+        field('response').value = JSON.stringify(assertion);
         form.submit();
       })
       .catch(function (error) {

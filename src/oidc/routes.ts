@@ -15,7 +15,7 @@ import type { SocialService } from '../domain/social/index.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../http/mfa-schemas.js';
 import type { SecondFactorProof } from '../domain/mfa/index.js';
-import { PASSKEY_SCRIPT } from './passkey-script.js';
+import { PASSKEY_LIBRARY, PASSKEY_SCRIPT } from './passkey-script.js';
 import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';
 
 /** Options of {@link oidcRoutes}. */
@@ -355,7 +355,16 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     );
   };
 
-  // The MFA step's script ("Use a passkey", src/oidc/passkey-script.ts): static, same origin.
+  // The MFA step's scripts ("Use a passkey", src/oidc/passkey-script.ts), static and same origin: the
+  // @simplewebauthn/browser bundle (read at start-up; its path carries a hash of its content, so it may be
+  // cached for a year) and the page's glue script.
+  app.get(PASSKEY_LIBRARY.path, { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .header('content-type', 'application/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('x-content-type-options', 'nosniff')
+      .send(PASSKEY_LIBRARY.source),
+  );
   app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/passkey.js`, { schema: { hide: true } }, async (_request, reply) =>
     reply
       .header('content-type', 'application/javascript; charset=utf-8')

@@ -2,6 +2,7 @@
  * The minimal server-rendered pages of the OIDC provider (sign-in, sign-out, errors). Every value
  * that reaches the markup goes through {@link escapeHtml}; pages load nothing from elsewhere.
  */
+import { PASSKEY_LIBRARY } from './passkey-script.js';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values (OWASP XSS rule #1/#2). */
 export function escapeHtml(value: unknown): string {
@@ -100,8 +101,9 @@ export interface MfaPageInput {
   codes?: boolean;
   /**
    * "Use a passkey" (the user has a WebAuthn factor): `optionsAction` is the same-origin path of the
-   * options route, `script` the same-origin path of the page's only script, `binding` the HMAC that
-   * ties the pending sign-in to this interaction.
+   * options route, `script` the same-origin path of the page's glue script (loaded after the
+   * @simplewebauthn/browser bundle, also same origin), `binding` the HMAC that ties the pending sign-in
+   * to this interaction.
    */
   passkey?: { optionsAction: string; script: string; binding: string };
   error?: string;
@@ -110,9 +112,10 @@ export interface MfaPageInput {
 /**
  * The second step of the sign-in page for users with MFA (issue 7 §4): a 6-digit code from the
  * authenticator app or a backup code, and/or "Use a passkey". The passkey form carries no inline
- * script: the same-origin script `input.passkey.script` (src/oidc/passkey-script.ts) fetches the
- * options, calls `navigator.credentials.get()` and submits the assertion JSON as `response` with
- * `type=webauthn`; without JavaScript or WebAuthn the button stays hidden.
+ * script: the same-origin glue script `input.passkey.script` (src/oidc/passkey-script.ts) fetches the
+ * options, calls `startAuthentication()` of the same-origin @simplewebauthn/browser bundle loaded before it
+ * (`navigator.credentials.get()`) and submits the assertion JSON as `response` with `type=webauthn`;
+ * without JavaScript or WebAuthn the button stays hidden.
  */
 export function mfaPage(input: MfaPageInput): string {
   const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
@@ -137,6 +140,7 @@ ${hidden}
 <p id="passkey-status" role="status"></p>
 <noscript><p>Passkeys need JavaScript in this browser.</p></noscript>
 </form>
+<script src="${escapeHtml(PASSKEY_LIBRARY.path)}"></script>
 <script src="${escapeHtml(input.passkey.script)}"></script>
 `
     : '';
