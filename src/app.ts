@@ -1,3 +1,4 @@
+import { AuthorizationService } from './domain/authorization/index.js';
 import './util/quiet-runtime-warning.js';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -46,7 +47,7 @@ import { documentTransform } from './http/openapi.js';
 import { systemRoutes, webauthnWellKnownRoutes } from './http/system.js';
 import { AUTHING_CORS_HEADERS } from './http/authing/cors.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
-import { issuerOf, managementAudiencesOf, OidcService } from './oidc/index.js';
+import { issuerOf, managementAudiencesOf, managementResourceOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { AuditLog } from './domain/audit/index.js';
 import { AppError } from './errors/index.js';
@@ -95,6 +96,8 @@ export interface Services {
   auth: AuthService;
   /** Applications (OAuth clients). */
   applications: ApplicationService;
+  /** API resources, permissions and roles, and the permissions a token may carry (issue 18). */
+  authorization: AuthorizationService;
   /** Third-party identities (LeanCloud authData, social sign-in). */
   identities: IdentityService;
   /** Account-center settings (which Account API fields users may see or change), cached. */
@@ -288,10 +291,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const auth = new AuthService(users, sessions, hasher, guard, authLimiters, verification, credentials, captcha, issuer, mfa, forcedResetGate, config, clock,
       (error, message) => logger.error({ err: error }, message), audit);
     const applications = new ApplicationService(store, clock);
+    const authorization = new AuthorizationService(store, clock, audit, events, [managementResourceOf(config)]);
     const personalAccessTokens = new PersonalAccessTokenService(store, clock);
     const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
     const oidc = await OidcService.create({
-      config, store, users, applications, tokenExchange, clock, auth, sessions, mfa, captcha, audit, logger: logger as FastifyBaseLogger,
+      config, store, users, applications, authorization, tokenExchange, clock, auth, sessions, mfa, captcha, audit, logger: logger as FastifyBaseLogger,
     });
     const identities = new IdentityService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, accountCenter, clock);
@@ -330,7 +334,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }, clock, (error, message) => logger.error({ err: error }, message));
     const testHook: Services['testHook'] = (hook, list, endpoint) =>
       sendTestDeliveries(addressPolicy, { hookId: hook.id, signingKey: hook.signingKey, events: list, url: endpoint.url, headers: endpoint.headers, timeoutMs: webhookTimeoutMs, now: clock.now() });
-    const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, identities, accountCenter, account,
+    const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, authorization, identities, accountCenter, account,
       personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences, audit, hooks, deliveries, testHook };
 
     const server = Fastify({

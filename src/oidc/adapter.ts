@@ -5,7 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 
 /** Extra client metadata Tessera hands to node-oidc-provider (`extraClientMetadata.properties`). */
-export const CLIENT_EXTRA_METADATA = ['tessera_type', 'tessera_management', 'tessera_cors_origins', 'tessera_token_exchange', 'tessera_third_party'] as const;
+export const CLIENT_EXTRA_METADATA = ['tessera_type', 'tessera_cors_origins', 'tessera_token_exchange', 'tessera_third_party'] as const;
 
 /**
  * Client metadata (OpenID Connect Dynamic Client Registration §2 names) of an application.
@@ -23,7 +23,6 @@ export function clientMetadata(app: ApplicationRecord): Record<string, unknown> 
     client_id: app.id,
     client_name: app.name,
     tessera_type: app.type,
-    tessera_management: app.isManagement,
     tessera_cors_origins: app.corsOrigins,
     tessera_token_exchange: app.allowTokenExchange,
     tessera_third_party: app.isThirdParty,

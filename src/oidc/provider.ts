@@ -2,6 +2,7 @@ import Provider, { errors, type Client, type KoaContextWithOIDC, type ResourceSe
 import type { Config } from '../config/index.js';
 import { clientSecretMatches } from '../domain/applications/index.js';
 import type { ApplicationService } from '../domain/applications/index.js';
+import { type AuthorizationService, MANAGEMENT_RESOURCE_ID, type Subject } from '../domain/authorization/index.js';
 import type { TokenExchangeService } from '../domain/applications/impersonation.js';
 import type { UserService } from '../domain/users/index.js';
 import type { Store } from '../storage/store.js';
@@ -9,7 +10,7 @@ import type { Clock } from '../util/clock.js';
 import { findAccount, SCOPE_CLAIMS } from './account.js';
 import { CLIENT_EXTRA_METADATA, TesseraOidcAdapter } from './adapter.js';
 import type { LoadedKeys } from './keys.js';
-import { registerTokenExchange } from './token-exchange.js';
+import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 import { errorPage, loggedOutPage, logoutPage } from './views.js';
 
 /** Where the provider is mounted inside the Fastify server. */
@@ -55,14 +56,26 @@ export interface ProviderDeps {
   store: Store;
   users: UserService;
   applications: ApplicationService;
+  /** API resources and the permissions each subject holds there (issue 18). */
+  authorization: AuthorizationService;
   /** Rules of the token-exchange grant (impersonation and personal access tokens). */
   tokenExchange: TokenExchangeService;
   clock: Clock;
 }
 
-/** True when the client may hold the Management API role (extra client metadata). */
-function isManagementClient(client: Client | undefined): boolean {
-  return client?.['tessera_management'] === true;
+/**
+ * Whose permissions a token at this point of the provider carries (Logto's `getResourceServerInfo`):
+ * `client_credentials` → the client; a code, refresh token or signed-in session → the account; nothing
+ * (the authorization endpoint before sign-in) → no one, hence no permission.
+ */
+function subjectOf(ctx: KoaContextWithOIDC, client: Client): Subject | undefined {
+  const grantType = ctx.oidc.route === 'token' ? ctx.oidc.params?.['grant_type'] : undefined;
+  // Token exchange asks before the subject token is checked: the client decides which resources it may
+  // reach (the Management API only for a holder of its permission); the token's scope is then the user's
+  // (token-exchange.ts).
+  if (grantType === 'client_credentials' || grantType === TOKEN_EXCHANGE_GRANT) return { applicationId: client.clientId };
+  const accountId = (ctx.oidc.entities.Account as { accountId?: string } | undefined)?.accountId ?? ctx.oidc.session?.accountId;
+  return accountId ? { userId: accountId } : undefined;
 }
 
 /**
@@ -80,18 +93,22 @@ function isManagementClient(client: Client | undefined): boolean {
  * - RFC 8693 token exchange for applications allowed to act as users (see `registerTokenExchange`).
  */
 export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
-  const { config, store, users, applications, clock } = deps;
+  const { config, store, users, applications, authorization, clock } = deps;
   const scopes = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')];
-  const managementAudiences = managementAudiencesOf(config);
-  const getResourceServerInfo = (_ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): ResourceServer => {
-    if (!managementAudiences.includes(resourceIndicator)) throw new errors.InvalidTarget('unknown resource indicator');
-    if (!isManagementClient(client)) {
+  const getResourceServerInfo = async (ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): Promise<ResourceServer> => {
+    const resource = await authorization.findResourceByIndicator(resourceIndicator);
+    if (!resource) throw new errors.InvalidTarget('unknown resource indicator');
+    const subject = subjectOf(ctx, client);
+    // The permissions the subject's roles hold there; the provider issues requested ∩ these (others dropped, as Logto).
+    const scopes = subject ? await authorization.scopesOf(subject, resource) : [];
+    // Stricter than Logto: a Management API token is issued only to a holder of one of its permissions.
+    if (resource.id === MANAGEMENT_RESOURCE_ID && scopes.length === 0) {
       throw new errors.InvalidTarget('this client is not allowed to request the Management API resource');
     }
     return {
-      scope: MANAGEMENT_SCOPE,
+      scope: scopes.join(' '),
       audience: resourceIndicator,
-      accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+      accessTokenTTL: resource.accessTokenTtl,
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: 'ES256' } },
     };
@@ -219,6 +236,10 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   registerTokenExchange(provider, {
     exchange: deps.tokenExchange,
     resourceServerInfo: getResourceServerInfo,
+    userScopes: async (userId, indicator) => {
+      const resource = await authorization.findResourceByIndicator(indicator);
+      return resource ? authorization.scopesOf({ userId }, resource) : [];
+    },
     oidcScopes: scopes,
     accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
     clock,

@@ -23,6 +23,8 @@ export interface TokenExchangeGrantDeps {
   exchange: TokenExchangeService;
   /** The provider's `features.resourceIndicators.getResourceServerInfo` (which client may get which resource). */
   resourceServerInfo: (ctx: KoaContextWithOIDC, resource: string, client: Client) => ResourceServer | Promise<ResourceServer>;
+  /** The permissions of the resource `indicator` that the user's roles hold (domain/authorization). */
+  userScopes: (userId: string, indicator: string) => Promise<string[]>;
   /** The OIDC scopes the provider supports (for tokens without a resource). */
   oidcScopes: readonly string[];
   /** Lifetime of access tokens without their own resource TTL, seconds. */
@@ -96,12 +98,10 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeGra
     const resource = single(ctx, 'resource') ?? (Array.isArray(resourceParam) ? (resourceParam[0] as string | undefined) : undefined);
 
     let resourceServer: (ResourceServer & { readonly scopes: Set<string> }) | undefined;
-    let scope: string;
+    let scope = '';
     if (resource) {
+      // The resource's audience and lifetime; its permissions are the subject user's, known once the subject token is checked.
       resourceServer = new provider.ResourceServer(resource, await deps.resourceServerInfo(ctx, resource, client));
-      // Requested ∩ the resource's scopes ∩ the user's scopes there (none: see above).
-      const userScopes = new Set<string>();
-      scope = requested.filter((s) => resourceServer!.scopes.has(s) && userScopes.has(s)).join(' ');
     } else {
       const unknown = requested.filter((s) => !supportedOidcScopes.has(s));
       if (unknown.length) throw new errors.InvalidScope('requested scope is not supported for this grant type', unknown.join(' '));
@@ -115,6 +115,11 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeGra
         const left = subject.notAfter === null ? ttl : Math.floor((subject.notAfter - deps.clock.now()) / 1000);
         const expiresIn = Math.max(1, Math.min(ttl, left));
         const accountId = subject.user.id;
+        if (resource) {
+          // Requested ∩ the permissions the user's roles hold there (Logto: unknown or ungranted scopes are dropped).
+          const held = new Set(await deps.userScopes(accountId, resource));
+          scope = requested.filter((s) => held.has(s)).join(' ');
+        }
         let grantId: string | undefined;
         if (!resourceServer) {
           // userinfo loads the token's grant: one that lives exactly as long as the token.

@@ -1,3 +1,4 @@
+import { KyselyResourceStore, KyselyRoleStore, type ResourceStore, type RoleStore } from './authorization-store.js';
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { type HookJobStore, type HookStore, type LogStore, KyselyHookJobStore, KyselyHookStore, KyselyLogStore } from './hook-store.js';
 import { runInTransaction } from './transaction.js';
@@ -358,6 +359,8 @@ export class KyselyStore implements Store {
   readonly hooks: HookStore;
   readonly hookJobs: HookJobStore;
   readonly logs: LogStore;
+  readonly resources: ResourceStore;
+  readonly roles: RoleStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -386,6 +389,8 @@ export class KyselyStore implements Store {
     this.hooks = new KyselyHookStore(handle.db);
     this.hookJobs = new KyselyHookJobStore(handle.db, handle.dialect);
     this.logs = new KyselyLogStore(handle.db);
+    this.resources = new KyselyResourceStore(handle.db);
+    this.roles = new KyselyRoleStore(handle.db);
   }
 
   transaction<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
+import { MANAGEMENT_SCOPE_ID } from './migrations/0023_authorization.js';
 import { prepared } from './prepared.js';
 import type { ApplicationsTable, Database } from './schema.js';
 
@@ -23,7 +24,10 @@ export interface ApplicationRecord {
   postLogoutRedirectUris: string[];
   /** Origins allowed to call the token, userinfo… endpoints from a browser (CORS). */
   corsOrigins: string[];
-  /** Holds the management role: may get tokens for the Management API resource. */
+  /**
+   * Holds the Management API's `all` permission through one of its roles (issue 18; read-only here:
+   * derived from `application_roles`, set by giving or taking the built-in role `management-api-access`).
+   */
   isManagement: boolean;
   /** May use the token-exchange grant (RFC 8693) to act as a user (confidential clients only). */
   allowTokenExchange: boolean;
@@ -38,8 +42,11 @@ export interface ApplicationRecord {
   updatedAt: number;
 }
 
-/** Fields of an application that can change after creation. */
-export type ApplicationPatch = Partial<Omit<ApplicationRecord, 'id' | 'type' | 'createdAt'>>;
+/** Fields of an application that can change after creation (`isManagement` changes through roles). */
+export type ApplicationPatch = Partial<Omit<ApplicationRecord, 'id' | 'type' | 'createdAt' | 'isManagement'>>;
+
+/** An application row as read: the table's columns and the derived management flag. */
+type ApplicationRow = Selectable<ApplicationsTable> & { is_management: unknown };
 
 export interface ApplicationStore {
   /** Inserts unless the id exists. @returns false when an application with this id already exists */
@@ -146,7 +153,7 @@ function parseArray(text: string): string[] {
   }
 }
 
-function toApplication(row: Selectable<ApplicationsTable>): ApplicationRecord {
+function toApplication(row: ApplicationRow): ApplicationRecord {
   return {
     id: row.id,
     name: row.name,
@@ -155,7 +162,7 @@ function toApplication(row: Selectable<ApplicationsTable>): ApplicationRecord {
     redirectUris: parseArray(row.redirect_uris),
     postLogoutRedirectUris: parseArray(row.post_logout_redirect_uris),
     corsOrigins: parseArray(row.cors_origins),
-    isManagement: Boolean(row.is_management),
+    isManagement: Boolean(Number(row.is_management)),
     allowTokenExchange: Boolean(row.allow_token_exchange),
     isThirdParty: Boolean(row.is_third_party),
     description: row.description ?? null,
@@ -171,13 +178,25 @@ function applicationColumns(patch: ApplicationPatch): Partial<ApplicationsTable>
   if (patch.redirectUris !== undefined) out.redirect_uris = JSON.stringify(patch.redirectUris);
   if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = JSON.stringify(patch.postLogoutRedirectUris);
   if (patch.corsOrigins !== undefined) out.cors_origins = JSON.stringify(patch.corsOrigins);
-  if (patch.isManagement !== undefined) out.is_management = patch.isManagement ? 1 : 0;
   if (patch.allowTokenExchange !== undefined) out.allow_token_exchange = patch.allowTokenExchange ? 1 : 0;
   if (patch.isThirdParty !== undefined) out.is_third_party = patch.isThirdParty ? 1 : 0;
   if (patch.description !== undefined) out.description = patch.description;
   if (patch.updatedAt !== undefined) out.updated_at = patch.updatedAt;
   return out;
 }
+
+/** `is_management`: whether one of the application's roles holds the Management API's `all` (1/0, or a boolean on PostgreSQL). */
+const isManagementColumn = (eb: ExpressionBuilder<Database, 'applications'>) =>
+  eb
+    .exists(
+      eb
+        .selectFrom('application_roles as ar')
+        .innerJoin('role_scopes as rs', 'rs.role_id', 'ar.role_id')
+        .select(sql<number>`1`.as('one'))
+        .whereRef('ar.application_id', '=', 'applications.id')
+        .where('rs.scope_id', '=', MANAGEMENT_SCOPE_ID),
+    )
+    .as('is_management');
 
 /** Kysely implementation of {@link ApplicationStore} (SQLite and PostgreSQL). */
 export class KyselyApplicationStore implements ApplicationStore {
@@ -194,7 +213,6 @@ export class KyselyApplicationStore implements ApplicationStore {
         redirect_uris: JSON.stringify(app.redirectUris),
         post_logout_redirect_uris: JSON.stringify(app.postLogoutRedirectUris),
         cors_origins: JSON.stringify(app.corsOrigins),
-        is_management: app.isManagement ? 1 : 0,
         allow_token_exchange: app.allowTokenExchange ? 1 : 0,
         is_third_party: app.isThirdParty ? 1 : 0,
         description: app.description,
@@ -206,7 +224,7 @@ export class KyselyApplicationStore implements ApplicationStore {
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  private readonly byId = prepared(() => this.db, (id: string) => this.db.selectFrom('applications').selectAll().where('id', '=', id));
+  private readonly byId = prepared(() => this.db, (id: string) => this.db.selectFrom('applications').selectAll().select(isManagementColumn).where('id', '=', id));
 
   async findById(id: string) {
     const [row] = await this.byId(id);
@@ -217,6 +235,7 @@ export class KyselyApplicationStore implements ApplicationStore {
     const rows = await this.db
       .selectFrom('applications')
       .selectAll()
+      .select(isManagementColumn)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .offset(offset)
@@ -233,8 +252,8 @@ export class KyselyApplicationStore implements ApplicationStore {
   async update(id: string, patch: ApplicationPatch) {
     const columns = applicationColumns(patch);
     if (Object.keys(columns).length === 0) return this.findById(id);
-    const row = await this.db.updateTable('applications').set(columns).where('id', '=', id).returningAll().executeTakeFirst();
-    return row ? toApplication(row) : undefined;
+    const r = await this.db.updateTable('applications').set(columns).where('id', '=', id).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0 ? this.findById(id) : undefined;
   }
 
   async delete(id: string) {

@@ -114,6 +114,12 @@ export interface Database {
   hooks: HooksTable;
   hook_jobs: HookJobsTable;
   logs: LogsTable;
+  resources: ResourcesTable;
+  resource_scopes: ResourceScopesTable;
+  roles: RolesTable;
+  role_scopes: RoleScopesTable;
+  user_roles: UserRolesTable;
+  application_roles: ApplicationRolesTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
   social_token_sets: SocialTokenSetsTable;
@@ -141,7 +147,6 @@ export interface ApplicationsTable {
   redirect_uris: string;
   post_logout_redirect_uris: string;
   cors_origins: string;
-  is_management: number;
   allow_token_exchange: number;
   is_third_party: number;
   /** Free text shown to administrators (Logto's `description`), since 0015. */
@@ -453,5 +458,55 @@ export interface LogsTable {
   application_id: string | null;
   hook_id: string | null;
   payload: string;
+  created_at: number;
+}
+
+/** Row of `resources` (0023): an API resource (RFC 8707 indicator); `access_token_ttl` in seconds. */
+export interface ResourcesTable {
+  id: string;
+  name: string;
+  indicator: string;
+  access_token_ttl: number;
+  is_default: number;
+  created_at: number;
+}
+
+/** Row of `resource_scopes` (0023): one permission of a resource. */
+export interface ResourceScopesTable {
+  id: string;
+  resource_id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+}
+
+/** Row of `roles` (0023): `type` is `User` or `MachineToMachine`. */
+export interface RolesTable {
+  id: string;
+  name: string;
+  description: string;
+  type: string;
+  is_default: number;
+  created_at: number;
+}
+
+/** Row of `role_scopes` (0023). */
+export interface RoleScopesTable {
+  role_id: string;
+  scope_id: string;
+  created_at: number;
+}
+
+/** Row of `user_roles` (0023). */
+export interface UserRolesTable {
+  user_id: string;
+  role_id: string;
+  created_at: number;
+}
+
+/** Row of `application_roles` (0023). */
+export interface ApplicationRolesTable {
+  application_id: string;
+  role_id: string;
   created_at: number;
 }

@@ -4,6 +4,7 @@
  * serves SQLite and PostgreSQL; `test/storage.conformance.test.ts` holds both to the same contract.
  */
 
+import type { ResourceStore, RoleStore } from './authorization-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { HookJobStore, HookStore, LogStore } from './hook-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
@@ -299,6 +300,10 @@ export interface Store {
   hookJobs: HookJobStore;
   /** The audit log (storage/hook-store.ts). */
   logs: LogStore;
+  /** API resources and their permissions (storage/authorization-store.ts). */
+  resources: ResourceStore;
+  /** Roles, their permissions, and the users and applications holding them (storage/authorization-store.ts). */
+  roles: RoleStore;
   /**
    * Runs `fn` in one database transaction that every store joins (storage/transaction.ts): all its writes
    * commit together or none does. Re-entrant. Keep network calls out of `fn`.

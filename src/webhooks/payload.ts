@@ -44,6 +44,18 @@ function userInfo(event: StoredEvent): Record<string, unknown> | undefined {
   };
 }
 
+/** Logto's role (`{id, name, description, type, isDefault}`) or scope (`{id, resourceId, name, description, createdAt}`) of a `Role.*` / `Scope.*` event. */
+function entityInfo(event: StoredEvent): Record<string, unknown> | undefined {
+  const entity = event.entity;
+  if (!entity) return undefined;
+  if (entity.kind === 'role') {
+    const { id, name, description, type, isDefault } = entity.role;
+    return { id, name, description, type, isDefault };
+  }
+  const { id, resourceId, name, description, createdAt } = entity.scope;
+  return { id, resourceId, name, description, createdAt };
+}
+
 const INTERACTION_OF: Record<string, string> = { PostRegister: 'Register', PostSignIn: 'SignIn', PostResetPassword: 'ForgotPassword' };
 
 /**
@@ -85,7 +97,7 @@ export function renderPayload(event: StoredEvent, hookId: string, application: P
     ...(context.ip ? { ip: context.ip } : {}),
     ...app,
     ...route,
-    data: userInfo(event) ?? null,
+    data: userInfo(event) ?? entityInfo(event) ?? null,
     hookId,
   };
 }

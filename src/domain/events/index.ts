@@ -1,3 +1,4 @@
+import type { RoleRecord, ScopeRecord } from '../../storage/authorization-store.js';
 import type { Store } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { IdentityRecord } from '../social/identities.js';
@@ -81,9 +82,14 @@ export interface StoredEvent {
   sessionId?: string | null;
   /** The user as it was after the change (before it, for `User.Deleted`). */
   user?: UserSnapshot;
+  /** For `Role.*` and `Scope.*` events: the record as it was after the change (before it, for `*.Deleted`). */
+  entity?: EntitySnapshot;
   /** Where the change came from. */
   context: ActivityContext;
 }
+
+/** A role or a permission as an event carries it (neutral records; times in ms). */
+export type EntitySnapshot = { kind: 'role'; role: RoleRecord } | { kind: 'scope'; scope: ScopeRecord };
 
 /** What a caller tells {@link EventOutbox.emit}. */
 export interface EventInput {
@@ -93,6 +99,10 @@ export interface EventInput {
   sessionId?: string | null;
   /** Reads the user snapshot; called only when some enabled hook subscribes to the event. */
   snapshot?: () => Promise<UserSnapshot | undefined>;
+  /** The role or permission a `Role.*` / `Scope.*` event is about. */
+  entity?: EntitySnapshot;
+  /** Extra audit details (ids of what was granted or revoked; never a secret). */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -121,6 +131,7 @@ export class EventOutbox {
       key: INTERACTION_LOG_KEY[input.event] ?? input.event,
       userId: input.userId,
       details: {
+        ...input.details,
         ...(input.sessionId ? { sessionId: input.sessionId } : {}),
         ...(context.method && context.matchedRoute ? { method: context.method, matchedRoute: context.matchedRoute } : {}),
       },
@@ -136,6 +147,7 @@ export class EventOutbox {
       ...(input.interaction ? { interaction: input.interaction } : {}),
       ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
       ...(user ? { user } : {}),
+      ...(input.entity ? { entity: input.entity } : {}),
       context: {
         ip: context.ip,
         userAgent: context.userAgent,

@@ -160,6 +160,8 @@ export class UserService {
     try {
       await this.store.transaction(async () => {
         await this.store.users.insert(user);
+        // Logto's default roles (`isDefault` User roles) go to every new user, whoever creates it (issue 18).
+        await this.store.roles.addDefaultRoles(user.id, now);
         await this.emit('User.Created', user);
         if (self) await this.emit('PostRegister', user);
       });
