@@ -31,6 +31,8 @@ export const SCOPE_CLAIMS: Record<string, string[]> = {
   // Logto's extra scopes (logto.md §1.4), so Logto clients asking for them get what they expect.
   custom_data: ['custom_data'],
   identities: ['identities'],
+  // The names of the user's roles (Logto's `roles` scope and claim; issue 18).
+  roles: ['roles'],
   'urn:logto:scope:sessions': [],
 };
 
@@ -89,6 +91,7 @@ export async function findAccount(
   users: UserService,
   sub: string,
   identities?: (userId: string) => Promise<IdentityRecord[]>,
+  roleNames?: (userId: string) => Promise<string[]>,
 ): Promise<Account | undefined> {
   const user = await users.findById(sub);
   if (!user || user.isSuspended) return undefined;
@@ -101,6 +104,8 @@ export async function findAccount(
       if (identities && scope.split(' ').includes('identities')) {
         claims['identities'] = Object.fromEntries((await identities(user.id)).map((i) => [i.provider, { userId: i.subject }]));
       }
+      // `roles` (Logto's claim): the names of the user's roles, read when the token or userinfo is made.
+      if (roleNames && scope.split(' ').includes('roles')) claims['roles'] = await roleNames(user.id);
       return claims as { sub: string };
     },
   };

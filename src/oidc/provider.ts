@@ -116,7 +116,8 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
 
   const provider = new Provider(issuerOf(config), {
     adapter: (model: string) => new TesseraOidcAdapter(model, store, applications, clock),
-    findAccount: (_ctx: KoaContextWithOIDC, sub: string) => findAccount(users, sub, (userId) => store.identities.listByUser(userId)),
+    findAccount: (_ctx: KoaContextWithOIDC, sub: string) =>
+      findAccount(users, sub, (userId) => store.identities.listByUser(userId), (userId) => authorization.userRoleNames(userId)),
     jwks: { keys: keys.signing },
     cookies: {
       keys: keys.cookie,
