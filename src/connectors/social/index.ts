@@ -7,7 +7,6 @@ import type { SocialConnector } from './types.js';
 
 export type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, ProviderTokenSet, SocialConnector } from './types.js';
 export { tokenSetOf } from './types.js';
-export { pkceChallenge } from './oidc.js';
 
 /** Target (provider) names: letters, digits, `_`, `-`, `.` (the identity store's rule). */
 const TARGET = /^[A-Za-z0-9_.-]{1,128}$/;

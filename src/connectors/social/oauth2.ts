@@ -1,6 +1,6 @@
+import { allowInsecureRequests, buildAuthorizationUrl, calculatePKCECodeChallenge, Configuration, customFetch, genericGrantRequest } from 'openid-client';
 import { AppError } from '../../errors/index.js';
-import { booleanField, callProvider, callProviderArray, pathValue, stringField } from './http.js';
-import { pkceChallenge } from './oidc.js';
+import { attempt, booleanField, callProvider, clientAuthentication, pathValue, providerFetch, refreshTokens, stringField } from './http.js';
 import { tokenSetOf } from './types.js';
 import type { AuthorizationSession, CallbackData, CodeRedemption, ExternalIdentity, ProviderTokenSet, SocialConnector } from './types.js';
 
@@ -43,28 +43,34 @@ export interface OAuth2ConnectorSettings {
 const DEFAULT_FIELDS: FieldMapping = { subject: 'id', email: 'email', emailVerified: 'email_verified', name: 'name', avatar: 'picture' };
 
 /**
- * Generic OAuth 2.0 connector (RFC 6749 §4.1 authorization code grant, RFC 7636 PKCE S256): builds the
- * authorization URI, exchanges the code at the token endpoint (form body, `accept: application/json`),
- * reads the user from the userinfo endpoint with the bearer access token (RFC 6750) and maps its
- * fields. OAuth 2.0 has no ID token, so the identity is as trustworthy as the TLS connection to the
- * configured endpoints; `email_verified` counts only when the mapped field is literally true.
+ * Generic OAuth 2.0 connector (RFC 6749 §4.1 authorization code grant, RFC 7636 PKCE S256) on
+ * openid-client, with the configured endpoints as its server metadata: builds the authorization URI,
+ * exchanges the code at the token endpoint with the client's authentication (answers made standard by
+ * {@link providerFetch}: GitHub's form-encoded answer or 200 + `{error}`; an `id_token` is dropped, as
+ * nothing verifies it here), reads the user from the userinfo endpoint with the bearer access token
+ * (RFC 6750) and maps its fields. OAuth 2.0 has no ID token, so the identity is as trustworthy as the
+ * TLS connection to the configured endpoints; `email_verified` counts only when the mapped field is
+ * literally true. Plain http is allowed only when an endpoint is configured as http (local test providers).
  */
 export class OAuth2Connector implements SocialConnector {
-  constructor(protected readonly settings: OAuth2ConnectorSettings) {}
+  readonly id: string;
+  readonly target: string;
+  private readonly config: Configuration;
 
-  /** The connector's id (`conn_…`). */
-  get id(): string {
-    return this.settings.id;
-  }
-
-  /** The provider name identities are stored under. */
-  get target(): string {
-    return this.settings.target;
+  constructor(private readonly settings: OAuth2ConnectorSettings) {
+    this.id = settings.id;
+    this.target = settings.target;
+    const { authorizationEndpoint, tokenEndpoint, clientId, clientSecret } = settings;
+    // A plain OAuth 2.0 server has no issuer identifier; nothing here compares one.
+    const server = { issuer: new URL(tokenEndpoint).origin, authorization_endpoint: authorizationEndpoint, token_endpoint: tokenEndpoint };
+    this.config = new Configuration(server, clientId, clientSecret, clientAuthentication(settings.tokenEndpointAuthMethod ?? 'client_secret_post', clientSecret));
+    this.config[customFetch] = providerFetch({ plainOAuth2: true });
+    this.config.timeout = settings.timeoutSeconds;
+    if ([authorizationEndpoint, tokenEndpoint].some((url) => url.startsWith('http:'))) allowInsecureRequests(this.config);
   }
 
   /** {@inheritDoc SocialConnector.authorizationUri} */
   async authorizationUri(session: AuthorizationSession, scope?: string): Promise<string> {
-    const url = new URL(this.settings.authorizationEndpoint);
     const params: Record<string, string> = {
       ...this.settings.authorizationParams,
       response_type: 'code',
@@ -75,74 +81,41 @@ export class OAuth2Connector implements SocialConnector {
     const s = scope ?? this.settings.scope;
     if (s) params['scope'] = s;
     if (this.settings.pkce !== false) {
-      params['code_challenge'] = pkceChallenge(session.codeVerifier);
+      params['code_challenge'] = await calculatePKCECodeChallenge(session.codeVerifier);
       params['code_challenge_method'] = 'S256';
     }
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    return url.toString();
+    return (await attempt(() => buildAuthorizationUrl(this.config, params), 'response')).href;
   }
 
   /** {@inheritDoc SocialConnector.verify} */
   async verify(callback: CallbackData, session: CodeRedemption): Promise<ExternalIdentity> {
     const code = requireCode(callback);
-    const tokens = await this.exchange(code, session);
-    const accessToken = tokens['access_token'];
-    if (typeof accessToken !== 'string' || accessToken === '') throw new AppError('connector.invalid_response', { message: 'No access token in the token response.' });
-    const info = await callProvider(this.settings.userinfoEndpoint, {
-      headers: { authorization: `Bearer ${accessToken}` },
-      timeoutSeconds: this.settings.timeoutSeconds,
-      refusal: 'response',
-    });
-    const identity = this.map(info);
+    const form: Record<string, string> = { code, redirect_uri: session.redirectUri };
+    if (this.settings.pkce !== false && session.codeVerifier !== null) form['code_verifier'] = session.codeVerifier;
+    const tokens = await attempt(() => genericGrantRequest(this.config, 'authorization_code', form), 'authorization');
+    const call = { headers: { authorization: `Bearer ${tokens.access_token}` }, timeoutSeconds: this.settings.timeoutSeconds, refusal: 'response' } as const;
+    const identity = this.map(await callProvider(this.settings.userinfoEndpoint, call));
     identity.tokens = tokenSetOf(tokens);
     if (this.settings.emailsEndpoint) {
-      const emails = await callProviderArray(this.settings.emailsEndpoint, {
-        headers: { authorization: `Bearer ${accessToken}` },
-        timeoutSeconds: this.settings.timeoutSeconds,
-        refusal: 'response',
-      });
-      const primary = emails.find(
-        (e): e is { email: string } => !!e && typeof e === 'object' && (e as Record<string, unknown>)['primary'] === true && (e as Record<string, unknown>)['verified'] === true && typeof (e as Record<string, unknown>)['email'] === 'string',
-      );
+      const emails = (await callProvider(this.settings.emailsEndpoint, call, 'array')) as Array<Record<string, unknown> | null>;
+      const primary = emails.find((e) => e?.['primary'] === true && e['verified'] === true && typeof e['email'] === 'string');
       delete identity.email;
       delete identity.emailVerified;
       if (primary) {
-        identity.email = primary.email;
+        identity.email = primary['email'] as string;
         identity.emailVerified = true;
       }
     }
     return identity;
   }
 
-  /** Exchanges the code at the token endpoint. @throws as {@link SocialConnector.verify} */
-  protected async exchange(code: string, session: CodeRedemption): Promise<Record<string, unknown>> {
-    const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: session.redirectUri };
-    if (this.settings.pkce !== false && session.codeVerifier !== null) form['code_verifier'] = session.codeVerifier;
-    return this.tokenRequest(form);
-  }
-
   /** {@inheritDoc SocialConnector.refresh} */
   async refresh(refreshToken: string): Promise<ProviderTokenSet> {
-    const set = tokenSetOf(await this.tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken }));
-    if (!set) throw new AppError('connector.invalid_response', { message: 'No access token in the refresh answer.' });
-    return { ...set, refreshToken: set.refreshToken ?? refreshToken };
-  }
-
-  /** A token-endpoint request with this client's authentication (RFC 6749 §2.3.1). */
-  private async tokenRequest(form: Record<string, string>): Promise<Record<string, unknown>> {
-    const { clientId, clientSecret } = this.settings;
-    const headers: Record<string, string> = {};
-    if (this.settings.tokenEndpointAuthMethod === 'client_secret_basic') {
-      headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-    } else {
-      form['client_id'] = clientId;
-      form['client_secret'] = clientSecret;
-    }
-    return callProvider(this.settings.tokenEndpoint, { form, headers, timeoutSeconds: this.settings.timeoutSeconds, refusal: 'authorization' });
+    return refreshTokens(this.config, refreshToken);
   }
 
   /** Maps a userinfo object with the field mapping. @throws AppError `connector.invalid_response` (no subject) */
-  protected map(info: Record<string, unknown>): ExternalIdentity {
+  private map(info: Record<string, unknown>): ExternalIdentity {
     const f = { ...DEFAULT_FIELDS, ...this.settings.fields };
     const subject = stringField(pathValue(info, f.subject));
     if (!subject || subject.length > 512) throw new AppError('connector.invalid_response', { message: 'The user info has no subject.' });
@@ -197,16 +170,12 @@ export interface WeChatConnectorSettings {
  * no PKCE and no email.
  */
 export class WeChatConnector implements SocialConnector {
-  constructor(private readonly settings: WeChatConnectorSettings) {}
+  readonly id: string;
+  readonly target: string;
 
-  /** The connector's id (`conn_…`). */
-  get id(): string {
-    return this.settings.id;
-  }
-
-  /** The provider name identities are stored under. */
-  get target(): string {
-    return this.settings.target;
+  constructor(private readonly settings: WeChatConnectorSettings) {
+    this.id = settings.id;
+    this.target = settings.target;
   }
 
   /** {@inheritDoc SocialConnector.authorizationUri} */
