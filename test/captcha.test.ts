@@ -4,7 +4,7 @@
  * `X-Forwarded-For` (trustProxy) to act from several client addresses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTCHA_ALPHABET } from '../src/domain/sign-in/captcha.js';
+import { CAPTCHA_ALPHABET, renderCaptchaSvg } from '../src/domain/sign-in/captcha.js';
 import { ManualClock } from '../src/util/clock.js';
 import { sha256Hex } from '../src/util/crypto.js';
 import { type DatabaseFactory, dialects, type RunningApp, startApp, testConfig } from './helpers.js';
@@ -146,5 +146,21 @@ describe.each(dialects)('sign-in captcha on %s', (_name, database) => {
     const b = await call('POST', '/api/auth/sign-in', ip, { username, password: PW });
     expect(a.body).toEqual(b.body);
     expect(a.body.code).toBe('auth.captcha_required');
+  });
+});
+
+describe('the captcha picture (svg-captcha)', () => {
+  it('draws each character of the given answer as one filled path, and the SVG has no text at all', () => {
+    for (let i = 0; i < CAPTCHA_ALPHABET.length; i += 5) {
+      const answer = CAPTCHA_ALPHABET.slice(i, i + 5);
+      const svg = renderCaptchaSvg(answer);
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="200" height="60"/);
+      expect((svg.match(/<path fill=/g) ?? []).length).toBe(answer.length);
+      expect(svg).not.toMatch(/<text|<image|<use|<style|font|href|<script/i);
+      // Outside the path geometry (`d="…"`, where M/L/Q/C are drawing commands) there is no character data.
+      const markup = svg.replace(/ d="[^"]*"/g, '');
+      expect(markup).not.toMatch(/>[^<]+</);
+      expect(markup).not.toContain(answer);
+    }
   });
 });

@@ -1,13 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import cliProgress from 'cli-progress';
 import { createApp, type TesseraApp } from '../app.js';
 import type { Config } from '../config/index.js';
 
 /**
  * What every `tessera import …` command shares: reading an export file (a JSON array, an object with a
  * `results` array, or JSON lines, streamed), importing its rows a few at a time with a progress bar on a
- * terminal, and the report of rejected rows. Each vendor's importer only reads one row
+ * terminal (cli-progress), and the report of rejected rows. Each vendor's importer only reads one row
  * (leancloud-export.ts, logto-export.ts).
  */
 
@@ -117,15 +118,30 @@ export async function readExport(file: string): Promise<{ total: number; rows: A
 /** `1234567` → `1,234,567`. */
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** One progress-bar line: bar, count, percent, rate and ETA. */
-export function progressLine(done: number, total: number, elapsedMs: number, width = 30): string {
-  const ratio = total > 0 ? Math.min(1, done / total) : 1;
-  const filled = Math.round(ratio * width);
-  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
-  const eta = rate > 0 ? Math.ceil((total - done) / rate) : 0;
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${fmt(done)}/${fmt(total)} ${Math.floor(ratio * 100)}% ${fmt(rate)} users/s ETA ${eta}s`;
-}
+/** The progress line in cli-progress placeholders; `{rate}` (rows per second so far) is ours. */
+const BAR_FORMAT = '[{bar}] {value}/{total} {percentage}% {rate} users/s ETA {eta}s';
+/** Bar characters, and counts with thousands separators (other values as cli-progress gives them). */
+const BAR_STYLE = {
+  barCompleteChar: '#',
+  barIncompleteChar: '-',
+  formatValue: (v, _options, type) => (type === 'value' || type === 'total' ? fmt(v) : String(v)),
+} satisfies cliProgress.Options;
 
+/** Rows per second after `done` rows in `elapsedMs`. */
+const rateOf = (done: number, elapsedMs: number) => (elapsedMs > 0 ? (done * 1000) / elapsedMs : 0);
+
+/**
+ * One progress line as the bar draws it, through cli-progress's formatter: bar of `width` characters,
+ * count, percent, rate (rows/s over the whole run) and ETA in seconds at that rate.
+ * `progressLine(4200, 10000, 2000, 10)` is `[####------] 4,200/10,000 42% 2,100 users/s ETA 3s`.
+ */
+export function progressLine(done: number, total: number, elapsedMs: number, width = 30): string {
+  const rate = rateOf(done, elapsedMs);
+  const eta = rate > 0 ? Math.ceil((total - done) / rate) : 0;
+  const options = { ...BAR_STYLE, format: BAR_FORMAT, barsize: width, barGlue: '', barCompleteString: '#'.repeat(width), barIncompleteString: '-'.repeat(width), autopaddingChar: '' };
+  const params = { progress: total > 0 ? Math.min(1, done / total) : 1, eta, startTime: 0, stopTime: elapsedMs, total, value: done, maxWidth: Infinity };
+  return cliProgress.Format.Formatter(options, params, { rate: fmt(rate) });
+}
 
 /**
  * Imports every row, `concurrency` at a time (the database's unique indexes keep concurrent rows
@@ -175,17 +191,19 @@ export async function runImport(
   try {
     const importer = importerOf(app.services);
     const started = Date.now();
-    let lastDraw = 0;
-    const draw = (done: number, force = false) => {
-      if (!out.isTTY) return;
-      const now = Date.now();
-      if (!force && now - lastDraw < 100) return;
-      lastDraw = now;
-      out.write(`\r${progressLine(done, total, now - started)}`);
-    };
-    const report = await importRows(rows, (row) => importer.importRow(row), { concurrency: options.concurrency ?? 8, onProgress: (done) => draw(done) });
-    draw(report.total, true);
-    if (out.isTTY) out.write('\n');
+    // cli-progress draws only on a TTY (nothing otherwise), at most 10 times a second, and ends the
+    // line on stop(). The leading `\r` returns to the line start even where cursor codes are ignored.
+    const bar = new cliProgress.SingleBar({ ...BAR_STYLE, format: `\r${BAR_FORMAT}`, barsize: 30, etaBuffer: 100, stream: out as NodeJS.WritableStream });
+    bar.start(total, 0, { rate: '0' });
+    let report: ImportReport;
+    try {
+      report = await importRows(rows, (row) => importer.importRow(row), {
+        concurrency: options.concurrency ?? 8,
+        onProgress: (done) => bar.update(done, { rate: fmt(rateOf(done, Date.now() - started)) }),
+      });
+    } finally {
+      bar.stop();
+    }
     const seconds = (Date.now() - started) / 1000;
     // `FILE:LINE: reason`, as compilers print it, so editors and terminals jump to the row.
     for (const r of report.rejected.slice(0, 20)) out.write(`${file}:${r.line}: rejected${r.objectId ? ` (${r.objectId})` : ''}: ${r.reason}\n`);

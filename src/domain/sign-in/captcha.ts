@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import svgCaptcha from 'svg-captcha';
 import { AppError, isAppError } from '../../errors/index.js';
 import type { SdkStore } from '../../storage/sdk-store.js';
 import type { SignInGuardStore } from '../../storage/store.js';
@@ -44,72 +45,22 @@ export interface IssuedCaptcha {
 }
 
 /**
- * Stroke font of the alphabet on a 4 × 6 grid (x right, y down): each glyph is a list of polylines.
- * Drawn as paths, so the SVG holds no text and no answer.
+ * The picture is drawn by svg-captcha, not a proof-of-work such as ALTCHA: the captcha is an image in
+ * `POST /api/auth/captcha`'s answer, which the SDK and the hosted no-JavaScript sign-in form both show;
+ * a proof-of-work needs client script and would change that API.
+ * svg-captcha's main export draws a given text; its typings declare only `create()` (random text).
  */
-const GLYPHS: Record<string, number[][][]> = {
-  A: [[[0, 6], [2, 0], [4, 6]], [[1, 3.5], [3, 3.5]]],
-  C: [[[4, 1], [3, 0], [1, 0], [0, 1], [0, 5], [1, 6], [3, 6], [4, 5]]],
-  E: [[[4, 0], [0, 0], [0, 6], [4, 6]], [[0, 3], [3, 3]]],
-  F: [[[4, 0], [0, 0], [0, 6]], [[0, 3], [3, 3]]],
-  H: [[[0, 0], [0, 6]], [[4, 0], [4, 6]], [[0, 3], [4, 3]]],
-  K: [[[0, 0], [0, 6]], [[4, 0], [0, 4]], [[1.5, 2.5], [4, 6]]],
-  L: [[[0, 0], [0, 6], [4, 6]]],
-  M: [[[0, 6], [0, 0], [2, 3], [4, 0], [4, 6]]],
-  N: [[[0, 6], [0, 0], [4, 6], [4, 0]]],
-  P: [[[0, 6], [0, 0], [3, 0], [4, 1], [4, 2], [3, 3], [0, 3]]],
-  R: [[[0, 6], [0, 0], [3, 0], [4, 1], [4, 2], [3, 3], [0, 3]], [[2, 3], [4, 6]]],
-  T: [[[0, 0], [4, 0]], [[2, 0], [2, 6]]],
-  U: [[[0, 0], [0, 5], [1, 6], [3, 6], [4, 5], [4, 0]]],
-  V: [[[0, 0], [2, 6], [4, 0]]],
-  W: [[[0, 0], [1, 6], [2, 3], [3, 6], [4, 0]]],
-  X: [[[0, 0], [4, 6]], [[4, 0], [0, 6]]],
-  Y: [[[0, 0], [2, 3], [4, 0]], [[2, 3], [2, 6]]],
-  '3': [[[0, 0], [4, 0], [2, 2.5], [3, 2.5], [4, 3.5], [4, 5], [3, 6], [1, 6], [0, 5]]],
-  '4': [[[3, 6], [3, 0], [0, 4], [4, 4]]],
-  '7': [[[0, 0], [4, 0], [1.5, 6]]],
-  '9': [[[4, 3], [1, 3], [0, 2], [0, 1], [1, 0], [3, 0], [4, 1], [4, 5], [3, 6], [1, 6]]],
-};
-
-/** A uniform random number in [min, max) from the CSPRNG (geometry jitter). */
-function jitter(min: number, max: number): number {
-  return min + (randomInt(1_000_000) / 1_000_000) * (max - min);
-}
-
-const fmt = (n: number) => n.toFixed(1);
+const drawCaptcha = svgCaptcha as unknown as (text: string, options: NonNullable<Parameters<typeof svgCaptcha.create>[0]>) => string;
 
 /**
- * Draws `answer` as an SVG: every glyph's strokes with each point jittered, the glyph scaled, rotated
- * and shifted at random, plus noise curves in the same stroke style. No `<text>`, no answer in the markup.
+ * Draws `answer` as an SVG with svg-captcha: each character a filled path of its font's outline
+ * (slightly jittered) in dark grey, among 5 grey noise curves, 200 × 60 px, on an opaque light
+ * background (svg-captcha's own `background` option would switch to random, often pale, colours).
+ * No `<text>`, no font reference, no answer in the markup.
  */
 export function renderCaptchaSvg(answer: string): string {
-  const width = 40 + answer.length * 32;
-  const height = 60;
-  const parts: string[] = [];
-  [...answer].forEach((ch, i) => {
-    const glyph = GLYPHS[ch];
-    if (!glyph) throw new Error(`captcha: no glyph for ${JSON.stringify(ch)}`);
-    const scale = jitter(4.5, 5.5);
-    const angle = jitter(-0.35, 0.35);
-    const cx = 24 + i * 32 + jitter(-3, 3);
-    const cy = height / 2 + jitter(-5, 5);
-    const cos = Math.cos(angle);
-    const sin = Math.sin(angle);
-    for (const line of glyph) {
-      const points = line.map(([gx, gy]) => {
-        const x = (gx! - 2 + jitter(-0.25, 0.25)) * scale;
-        const y = (gy! - 3 + jitter(-0.25, 0.25)) * scale;
-        return [cx + x * cos - y * sin, cy + x * sin + y * cos];
-      });
-      const d = points.map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${fmt(x!)} ${fmt(y!)}`).join(' ');
-      parts.push(`<path d="${d}" stroke="#223" stroke-width="${fmt(jitter(2, 3))}" fill="none" stroke-linecap="round" stroke-linejoin="round"/>`);
-    }
-  });
-  for (let k = 0; k < 5; k++) {
-    const d = `M${fmt(jitter(0, width / 3))} ${fmt(jitter(0, height))} Q${fmt(jitter(0, width))} ${fmt(jitter(0, height))} ${fmt(jitter((2 * width) / 3, width))} ${fmt(jitter(0, height))}`;
-    parts.push(`<path d="${d}" stroke="#889" stroke-width="${fmt(jitter(1, 1.6))}" fill="none"/>`);
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="100%" height="100%" fill="#f4f4f0"/>${parts.join('')}</svg>`;
+  const svg = drawCaptcha(answer, { width: 200, height: 60, fontSize: 60, noise: 5, color: false });
+  return svg.replace('>', '><rect width="100%" height="100%" fill="#f4f4f0"/>');
 }
 
 /** The form answers are compared in: upper case, without spaces. */
@@ -129,8 +80,9 @@ function answerHash(id: string, answer: string): string {
  * own). Captchas are SVG images (see {@link renderCaptchaSvg}), answers stored as SHA-256 keyed by the
  * captcha id, single use (any attempt, right or wrong, uses it up) and valid 5 minutes.
  *
- * Honest limits: a built-in SVG captcha slows scripted guessing down (each attempt costs a fetch and a
- * solve) but is no match for a targeted solver (OCR, a model, or a human farm). The per-identifier
+ * Honest limits: an SVG captcha slows scripted guessing down (each attempt costs a fetch and a solve)
+ * but is no match for a targeted solver (OCR, a model, a human farm, or, since svg-captcha's glyphs are
+ * its font's outlines barely jittered, matching the paths against that font). The per-identifier
  * lockout and the per-IP rate limit stay the real defences.
  */
 export class CaptchaService {
@@ -143,7 +95,7 @@ export class CaptchaService {
     private readonly clock: Clock,
   ) {}
 
-  /** Creates a captcha for a client. @throws Error when the answer source returns characters without a glyph */
+  /** Creates a captcha for a client (the answer from the injected {@link CaptchaAnswerSource}, drawn by {@link renderCaptchaSvg}). */
   async create(ip: string | null): Promise<IssuedCaptcha> {
     const answer = normalizeAnswer(this.answers());
     const image = renderCaptchaSvg(answer);

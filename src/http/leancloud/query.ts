@@ -1,3 +1,4 @@
+import sift from 'sift';
 import { AppError } from '../../errors/index.js';
 import type { TimeRange, UserColumnFilter } from '../../storage/leancloud-store.js';
 import { dateMs, getPath, isForbiddenKey, isPlainObject, jsonEqual } from '../../domain/leancloud/objects.js';
@@ -5,8 +6,9 @@ import type { LcObject } from './wire.js';
 
 /**
  * LeanCloud's query language (shared/specs/leancloud.md §4.1), part of the `/1.1` wire protocol, as pure
- * functions: a `where` document compiled to a predicate over `_User` objects as the adapter renders them, the part of it the database can evaluate on indexed
- * columns, `order`, `keys` and `limit`/`skip`.
+ * functions: a `where` document checked here and evaluated by sift (Mongo query semantics) over `_User`
+ * objects as the adapter renders them, the part of it the database can evaluate on indexed columns,
+ * `order`, `keys` and `limit`/`skip`.
  */
 
 /** A compiled `where`. */
@@ -49,13 +51,16 @@ function rangeCompare(field: unknown, bound: unknown): number | undefined {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Equality as LeanCloud means it: dates by instant, and a scalar against an array means "contains". */
-function matchesEquals(field: unknown, expected: unknown): boolean {
-  const ed = dateMs(expected);
-  if (ed !== undefined) return dateMs(field, true) === ed;
-  if (Array.isArray(field) && !Array.isArray(expected)) return field.some((x) => jsonEqual(x, expected));
-  if (field === undefined) return expected === null;
-  return jsonEqual(field, expected);
+/**
+ * Equality as LeanCloud means it, handed to sift as its `compare`: dates by instant (a stored ISO
+ * string equals a `{"__type":"Date"}` of the same instant), everything else by deep JSON equality
+ * (object keys in any order; a missing value equals `null`). sift itself supplies Mongo's "a scalar
+ * against an array means contains" by visiting each element.
+ */
+function lcEquals(expected: unknown, actual: unknown): boolean {
+  const ms = dateMs(expected);
+  if (ms !== undefined) return dateMs(actual, true) === ms;
+  return jsonEqual(expected, actual);
 }
 
 /**
@@ -98,6 +103,9 @@ function isOperatorDoc(value: unknown): value is Record<string, unknown> {
   return keys.length > 0 && keys.every((k) => k.startsWith('$'));
 }
 
+/** True when sift would read `value` as a query rather than a value (an object with a `$` key). */
+const hasOperatorKey = (value: unknown) => isPlainObject(value) && Object.keys(value).some((k) => k.startsWith('$'));
+
 /** Options of {@link compileWhere}. */
 export interface CompileOptions {
   /**
@@ -110,99 +118,138 @@ export interface CompileOptions {
 /** Deepest `$or` / `$and` nesting a `where` may have (the compiler recurses once per level). */
 export const MAX_WHERE_DEPTH = 32;
 
-function compileField(path: string[], condition: unknown, compile: CompileOptions): Predicate {
-  const get = (o: LcObject) => getPath(o, path);
-  if (!isOperatorDoc(condition)) return (o) => matchesEquals(get(o), condition);
-  const tests: Predicate[] = [];
+type SiftOptions = NonNullable<Parameters<typeof sift.createQueryTester>[1]>;
+type SiftOperation = NonNullable<SiftOptions['operations']>[string];
+
+/** A range operator over LeanCloud's value order (numbers with numbers, strings with strings, dates with dates). */
+const rangeOperation =
+  (accept: (c: number) => boolean): SiftOperation =>
+  (bound, ownerQuery, options) =>
+    sift.createEqualsOperation((value: unknown) => {
+      const c = rangeCompare(value, bound);
+      return c !== undefined && accept(c);
+    }, ownerQuery, options);
+
+/**
+ * The only operations sift may run: the ones LeanCloud's `where` has, with LeanCloud's typed values.
+ * sift's `$where` (which would run user text as code), `$mod`, `$not`, `$nor`, `$elemMatch` are not
+ * here, so sift refuses them even if one got past {@link siftQuery}; `$eq` and `$type` are only emitted
+ * by {@link siftQuery} itself.
+ */
+const SIFT_OPTIONS: SiftOptions = {
+  compare: lcEquals,
+  operations: {
+    $eq: sift.$eq,
+    $ne: sift.$ne,
+    $in: sift.$in,
+    $nin: sift.$nin,
+    $all: sift.$all,
+    $size: sift.$size,
+    $exists: sift.$exists,
+    $regex: sift.$regex,
+    $type: sift.$type,
+    $or: sift.$or,
+    $and: sift.$and,
+    $lt: rangeOperation((c) => c < 0),
+    $lte: rangeOperation((c) => c <= 0),
+    $gt: rangeOperation((c) => c > 0),
+    $gte: rangeOperation((c) => c >= 0),
+  },
+};
+
+/** One field's condition as a sift query: plain values become `$eq` so sift never reads them as queries. */
+function siftCondition(condition: unknown, compile: CompileOptions): Record<string, unknown> {
+  if (!isOperatorDoc(condition)) return { $eq: condition };
+  const out: Record<string, unknown> = {};
   for (const [op, arg] of Object.entries(condition)) {
     if (!OPERATORS.has(op)) throw invalid(`Unsupported query operator ${op.slice(0, 32)}.`);
     switch (op) {
-      case '$ne':
-        tests.push((o) => !matchesEquals(get(o), arg));
-        break;
-      case '$lt':
-      case '$lte':
-      case '$gt':
-      case '$gte':
-        tests.push((o) => {
-          const c = rangeCompare(get(o), arg);
-          if (c === undefined) return false;
-          return op === '$lt' ? c < 0 : op === '$lte' ? c <= 0 : op === '$gt' ? c > 0 : c >= 0;
-        });
-        break;
       case '$in':
-      case '$nin': {
+      case '$nin':
         if (!Array.isArray(arg)) throw invalid(`${op} needs an array.`);
-        const hit = (o: LcObject) => arg.some((v) => matchesEquals(get(o), v));
-        tests.push(op === '$in' ? hit : (o) => !hit(o));
+        if (arg.some(hasOperatorKey)) throw invalid(`${op} values cannot have $ keys.`);
+        out[op] = arg;
         break;
-      }
       case '$all':
         if (!Array.isArray(arg)) throw invalid('$all needs an array.');
-        tests.push((o) => {
-          const v = get(o);
-          return Array.isArray(v) && arg.every((x) => v.some((y) => jsonEqual(x, y)));
-        });
+        out.$all = arg.map((v) => ({ $eq: v }));
+        if (arg.length === 0) out.$type = 'array'; // sift's empty $all matches anything; LeanCloud's, any array
         break;
       case '$size':
         if (typeof arg !== 'number') throw invalid('$size needs a number.');
-        tests.push((o) => {
-          const v = get(o);
-          return Array.isArray(v) && v.length === arg;
-        });
-        break;
-      case '$exists':
-        tests.push((o) => (get(o) !== undefined) === Boolean(arg));
+        out.$size = arg;
         break;
       case '$regex': {
         if (compile.allowRegex === false) throw invalid('$regex is only allowed with the master key here.');
         if (typeof arg !== 'string') throw invalid('$regex needs a string.');
         const options = condition.$options;
         if (options !== undefined && typeof options !== 'string') throw invalid('$options needs a string.');
-        const re = translateRegex(arg, options ?? '');
-        tests.push((o) => {
-          const v = get(o);
-          return typeof v === 'string' && re.test(v);
-        });
+        out.$regex = translateRegex(arg, options ?? '');
         break;
       }
       case '$options':
         if (condition.$regex === undefined) throw invalid('$options needs $regex.');
         break;
+      default: // $ne $lt $lte $gt $gte $exists: compared as values
+        out[op] = arg;
     }
   }
-  return (o) => tests.every((t) => t(o));
+  return out;
 }
 
 /**
- * Compiles a `where` document: field conditions (dotted paths allowed), operators `$ne $lt $lte $gt
- * $gte $in $nin $all $size $exists $regex/$options`, and `$or` / `$and` (arrays of documents, nested
- * at most {@link MAX_WHERE_DEPTH} levels). Sub-queries on other classes (`$inQuery`, `$select`…) and
- * geo operators are refused; so is `$regex` when `options.allowRegex` is false.
- * @throws AppError `object.invalid_query`
+ * Checks a `where` document and rewrites it as a sift query over a flat record: each field path
+ * (`authData.weixin.openid`) gets a slot (`f0`, `f1`…) in `slots` (key → slot), filled by {@link getPath} (own
+ * properties of plain objects only), so sift never walks an object's prototype.
  */
-export function compileWhere(where: unknown, options: CompileOptions = {}): Predicate {
-  return compileDoc(where, options, 0);
-}
-
-function compileDoc(where: unknown, options: CompileOptions, depth: number): Predicate {
-  if (where === undefined || where === null) return () => true;
+function siftQuery(where: unknown, compile: CompileOptions, depth: number, slots: Map<string, string>): Record<string, unknown> {
+  if (where === undefined || where === null) return {};
   if (!isPlainObject(where)) throw invalid('where must be a JSON object.');
   if (depth > MAX_WHERE_DEPTH) throw invalid(`$or / $and are nested too deeply (at most ${MAX_WHERE_DEPTH} levels).`);
-  const tests: Predicate[] = [];
+  const out: Record<string, unknown> = {};
   for (const [key, condition] of Object.entries(where)) {
     if (key === '$or' || key === '$and') {
       if (!Array.isArray(condition) || condition.length === 0) throw invalid(`${key} needs a non-empty array.`);
-      const parts = condition.map((c) => compileDoc(c, options, depth + 1));
-      tests.push(key === '$or' ? (o) => parts.some((p) => p(o)) : (o) => parts.every((p) => p(o)));
+      out[key] = condition.map((c) => siftQuery(c, compile, depth + 1, slots));
       continue;
     }
     if (key.startsWith('$')) throw invalid(`Unsupported query operator ${key.slice(0, 32)}.`);
     const path = key.split('.');
     if (path.some((p) => p.length === 0)) throw invalid(`Invalid key ${key.slice(0, 64)}.`);
-    tests.push(compileField(path, condition, options));
+    const slot = slots.get(key) ?? `f${slots.size}`;
+    slots.set(key, slot);
+    out[slot] = siftCondition(condition, compile);
   }
-  return (o) => tests.every((t) => t(o));
+  return out;
+}
+
+/**
+ * Compiles a `where` document to a predicate evaluated by sift (Mongo query semantics): field
+ * conditions (dotted paths allowed), operators `$ne $lt $lte $gt $gte $in $nin $all $size $exists
+ * $regex/$options`, and `$or` / `$and` (arrays of documents, nested at most {@link MAX_WHERE_DEPTH}
+ * levels). Values compare as LeanCloud does ({@link lcEquals}; ranges only within one type, dates
+ * by instant). Sub-queries on other classes (`$inQuery`, `$select`…), geo operators and `$where`
+ * are refused; so is `$regex` when `options.allowRegex` is false.
+ * @throws AppError `object.invalid_query`
+ */
+export function compileWhere(where: unknown, options: CompileOptions = {}): Predicate {
+  const slots = new Map<string, string>();
+  const query = siftQuery(where, options, 0, slots);
+  let test: (record: Record<string, unknown>) => boolean;
+  try {
+    test = sift.createQueryTester<Record<string, unknown>>(query, SIFT_OPTIONS);
+  } catch (err) {
+    throw invalid(`Invalid where: ${String((err as Error).message).slice(0, 64)}`);
+  }
+  const fields = [...slots].map(([key, slot]) => [slot, key.split('.')] as const);
+  return (object) => {
+    const record: Record<string, unknown> = Object.create(null);
+    for (const [slot, path] of fields) {
+      const value = getPath(object, path);
+      if (value !== undefined) record[slot] = value;
+    }
+    return test(record);
+  };
 }
 
 /** The column of a top-level `where` key the database can filter on, if any. */
