@@ -466,7 +466,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => rateLimits.ping() });
     await server.register(webauthnWellKnownRoutes, { origin: new URL(config.publicUrl).origin, relatedOrigins: async () => (await accountCenter.get()).webauthnRelatedOrigins });
-    await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk });
+    await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk, authorization: services.authorization });
     await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
     await server.register(socialAuthRoutes, { prefix: '/api/auth', social });
     await server.register(mfaAuthRoutes, { prefix: '/api/auth', mfa });
@@ -488,6 +488,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       credentials,
       sessions,
       applications,
+      authorization,
       identities,
       accountCenter,
       grants: account,

@@ -23,6 +23,8 @@ import type {
   UpdateProfileInput,
   User,
   UserDefinedData,
+  UserRole,
+  AuthorizedResource,
 } from './types.js';
 import type { PasskeyAssertionJSON, PasskeyRequestOptionsJSON } from './webauthn.js';
 
@@ -606,6 +608,53 @@ export class AuthenticationClient {
    */
   getSecurityLevel(): Promise<SecurityLevel> {
     return this.#asUser<SecurityLevel>('GET', '/api/auth/security-level');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Roles and permissions (issue 18; Authing's names, its namespace being an API resource's indicator)
+
+  /**
+   * The signed-in user's roles (`GET /api/auth/me/roles`), oldest grant first (Authing `listRoles`).
+   * @param namespace an API resource's indicator: only the roles holding a permission of that resource
+   * @returns Authing's `{totalCount, list}`; each role `{id, name, description, type}` (`name` is Authing's `code`)
+   * @throws TesseraError `auth.unauthorized` (401), `request.invalid` (400)
+   * @example
+   * ```ts
+   * const { list } = await auth.listRoles();
+   * ```
+   */
+  listRoles(namespace?: string): Promise<{ totalCount: number; list: UserRole[] }> {
+    return this.#asUser('GET', `/api/auth/me/roles${namespace ? `?namespace=${encodeURIComponent(namespace)}` : ''}`);
+  }
+
+  /**
+   * Whether the signed-in user holds the role named `code` (Authing `hasRole`; one request).
+   * @param code the role's name
+   * @param namespace an API resource's indicator: the role must hold a permission of that resource
+   * @throws TesseraError as {@link AuthenticationClient.listRoles}
+   * @example
+   * ```ts
+   * if (await auth.hasRole('editor')) showEditButton();
+   * ```
+   */
+  async hasRole(code: string, namespace?: string): Promise<boolean> {
+    return (await this.listRoles(namespace)).list.some((r) => r.name === code);
+  }
+
+  /**
+   * The API resources the user's roles give permissions of, each with those permission names
+   * (`GET /api/auth/me/authorized-resources`; Authing `listAuthorizedResources`): what an access token for
+   * the resource (OIDC `resource` + `scope`) may carry.
+   * @param namespace an API resource's indicator: only that resource
+   * @throws TesseraError `auth.unauthorized` (401), `request.invalid` (400)
+   * @example
+   * ```ts
+   * const { list } = await auth.listAuthorizedResources('https://api.example.com');
+   * const canExport = list[0]?.scopes.includes('export:reports') ?? false;
+   * ```
+   */
+  listAuthorizedResources(namespace?: string): Promise<{ totalCount: number; list: AuthorizedResource[] }> {
+    return this.#asUser('GET', `/api/auth/me/authorized-resources${namespace ? `?namespace=${encodeURIComponent(namespace)}` : ''}`);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -61,4 +61,6 @@ export {
   type UpdateProfileInput,
   type User,
   type UserDefinedData,
+  type UserRole,
+  type AuthorizedResource,
 } from './types.js';

@@ -296,3 +296,20 @@ export interface IssuedSession {
   /** ISO 8601 */
   expiresAt: string;
 }
+
+/** One of the signed-in user's roles (`GET /api/auth/me/roles`); `name` is what Authing calls the role's `code`. */
+export interface UserRole {
+  id: string;
+  name: string;
+  description: string;
+  type: 'User' | 'MachineToMachine';
+}
+
+/** An API resource and the permissions the user's roles hold there (`GET /api/auth/me/authorized-resources`). */
+export interface AuthorizedResource {
+  /** The resource indicator (RFC 8707), Authing's namespace. */
+  indicator: string;
+  name: string;
+  /** Permission (scope) names. */
+  scopes: string[];
+}

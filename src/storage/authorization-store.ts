@@ -143,6 +143,8 @@ export interface RoleStore {
   userScopeNames(userId: string, resourceId: string): Promise<string[]>;
   /** Names of the scopes of `resourceId` that the application's roles hold (one query; token issuance). */
   applicationScopeNames(applicationId: string, resourceId: string): Promise<string[]>;
+  /** Every permission the user's roles hold, with its resource and the role that gives it (one query). */
+  userGrants(userId: string): Promise<Array<{ resource: ResourceRecord; scope: ScopeRecord; roleId: string }>>;
 }
 
 const toResource = (r: Selectable<ResourcesTable>): ResourceRecord => ({
@@ -524,6 +526,44 @@ export class KyselyRoleStore implements RoleStore {
         .where('ar.application_id', '=', applicationId)
         .where('s.resource_id', '=', resourceId),
   );
+
+  async userGrants(userId: string) {
+    const rows = await this.db
+      .selectFrom('user_roles as ur')
+      .innerJoin('role_scopes as rs', 'rs.role_id', 'ur.role_id')
+      .innerJoin('resource_scopes as s', 's.id', 'rs.scope_id')
+      .innerJoin('resources as r', 'r.id', 's.resource_id')
+      .select([
+        'ur.role_id as role_id',
+        's.id as scope_id',
+        's.resource_id as scope_resource_id',
+        's.name as scope_name',
+        's.description as scope_description',
+        's.created_at as scope_created_at',
+        'r.id as resource_id',
+        'r.name as resource_name',
+        'r.indicator as resource_indicator',
+        'r.access_token_ttl as resource_ttl',
+        'r.is_default as resource_is_default',
+        'r.created_at as resource_created_at',
+      ])
+      .where('ur.user_id', '=', userId)
+      .orderBy('r.created_at')
+      .orderBy('s.created_at')
+      .execute();
+    return rows.map((r) => ({
+      roleId: r.role_id,
+      scope: toScope({ id: r.scope_id, resource_id: r.scope_resource_id, name: r.scope_name, description: r.scope_description, created_at: r.scope_created_at }),
+      resource: toResource({
+        id: r.resource_id,
+        name: r.resource_name,
+        indicator: r.resource_indicator,
+        access_token_ttl: r.resource_ttl,
+        is_default: r.resource_is_default,
+        created_at: r.resource_created_at,
+      }),
+    }));
+  }
 
   async applicationScopeNames(applicationId: string, resourceId: string) {
     return (await this.applicationScopes(applicationId, resourceId)).map((r) => r.name);

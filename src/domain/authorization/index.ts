@@ -596,6 +596,33 @@ export class AuthorizationService {
     return 'userId' in subject ? this.store.roles.userScopeNames(subject.userId, resource.id) : this.store.roles.applicationScopeNames(subject.applicationId, resource.id);
   }
 
+  /**
+   * What the user may do, per resource: each resource one of whose permissions the user's roles hold, with
+   * those permission names (Authing's `listAuthorizedResources`; its namespace is a resource indicator here).
+   * @param indicator only this resource
+   */
+  async authorizedResources(userId: string, indicator?: string): Promise<Array<{ resource: ResourceRecord; scopes: string[] }>> {
+    const byResource = new Map<string, { resource: ResourceRecord; scopes: Set<string> }>();
+    for (const grant of await this.store.roles.userGrants(userId)) {
+      if (indicator !== undefined && grant.resource.indicator !== indicator) continue;
+      const entry = byResource.get(grant.resource.id) ?? { resource: grant.resource, scopes: new Set<string>() };
+      entry.scopes.add(grant.scope.name);
+      byResource.set(grant.resource.id, entry);
+    }
+    return [...byResource.values()].map(({ resource, scopes }) => ({ resource, scopes: [...scopes] }));
+  }
+
+  /**
+   * The user's roles (oldest grant first); with `indicator`, only those holding a permission of that
+   * resource (Authing's `listRoles(namespace)`).
+   */
+  async rolesOf(userId: string, indicator?: string): Promise<RoleRecord[]> {
+    const roles = await this.store.roles.listUserRoles(userId);
+    if (indicator === undefined) return roles;
+    const holding = new Set((await this.store.roles.userGrants(userId)).filter((g) => g.resource.indicator === indicator).map((g) => g.roleId));
+    return roles.filter((r) => holding.has(r.id));
+  }
+
   /** Names of the user's roles (the `roles` claim of OIDC, Logto's `roles` scope). */
   async userRoleNames(userId: string): Promise<string[]> {
     return (await this.store.roles.listUserRoles(userId)).map((r) => r.name);

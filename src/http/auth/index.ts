@@ -10,6 +10,8 @@ import type { UserRecord } from '../../storage/store.js';
 import { bearerToken, requestMeta, requireSession } from '../principal.js';
 import { errorSchema, issuedSessionSchema, signedInSchema, userInputFields, userSchema } from '../schemas.js';
 import { type SdkServices, sdkRoutes } from './me.js';
+import { meAuthorizationRoutes } from './authorization.js';
+import type { AuthorizationService } from '../../domain/authorization/index.js';
 
 /** What the first-party auth surface needs from the domain. */
 export interface AuthRoutesOptions {
@@ -19,6 +21,8 @@ export interface AuthRoutesOptions {
   policy: PasswordPolicy;
   /** The SDK surface (issue 6): `/me…`, custom fields, security level, captcha, forced reset (me.ts). */
   sdk: SdkServices;
+  /** The signed-in user's roles and permissions (authorization.ts, issue 18). */
+  authorization: AuthorizationService;
 }
 
 /** Passwords are bounded so an attacker cannot make us hash megabytes; the policy's max applies on set. */
@@ -49,7 +53,7 @@ const bearer = [{ bearerAuth: [] }];
  * The first-party sign-up / sign-in API under `/api/auth` (issue 2 §9), used by the SDK and the
  * sign-in UI. Session tokens travel as `Authorization: Bearer` (RFC 6750).
  */
-export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, sessions, policy, sdk }) => {
+export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, sessions, policy, sdk, authorization }) => {
   const sessionOut = (issued: IssuedSession) => ({
     token: issued.token,
     expiresAt: new Date(issued.session.expiresAt).toISOString(),
@@ -253,4 +257,5 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
   );
 
   await app.register(sdkRoutes, { ...sdk, sessions });
+  await app.register(meAuthorizationRoutes, { sessions, authorization });
 };
