@@ -3,6 +3,10 @@ import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl 
 import { extractCode, type SmtpSink, startSmtpSink } from './peers.js';
 import { Receiver, verifySignature } from './webhook-receiver.js';
 import { AV, LC_KEYS } from './leancloud-helpers.js';
+import { AuthenticationClient as AuthingClient } from 'authing-js-sdk';
+import { oidcSignIn } from './oidc-helpers.js';
+
+const AUTHING = { appId: 'webhooks-authing-app', secret: 'webhooks-authing-secret-0123456789' };
 
 const ADMIN_ID = 'tessera-admin-app';
 const ADMIN_SECRET = 'admin-secret-0123456789abcdef';
@@ -36,7 +40,7 @@ describe.each(dialects)('webhooks and the audit log on %s', (_name, database) =>
     db = await database();
     smtp = await startSmtpSink();
     receiver = await Receiver.start();
-    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET, email: { smtpUrl: smtp.url }, leancloud: { ...LC_KEYS }, ...FAST });
+    t = await startAppWithPublicUrl({ databaseUrl: db.url, adminClientId: ADMIN_ID, adminClientSecret: ADMIN_SECRET, email: { smtpUrl: smtp.url }, leancloud: { ...LC_KEYS }, authing: AUTHING, ...FAST });
     token = await managementToken(t.base);
   });
   afterAll(async () => {
@@ -372,5 +376,34 @@ describe.each(dialects)('webhooks and the audit log on %s', (_name, database) =>
     expect(mine[3]!.body).not.toHaveProperty('path');
     expect(mine[3]!.body.data).toMatchObject({ id });
     await AV.User.logOut();
+  });
+
+  it('a sign-in on the hosted /oidc page (openid-client, code + PKCE) reports PostSignIn with its application', async () => {
+    const hook = await createHook({ events: ['PostSignIn'], config: { url: receiver.url } });
+    const web = await t.app.services.applications.create({ name: 'Web shop', type: 'traditional', redirectUris: ['https://shop.example.com/cb'] });
+    const username = uniq('oi');
+    const user = await t.app.services.users.create({ username, password: PW });
+    await oidcSignIn(t.base, { id: web.application.id, secret: web.secret! }, 'https://shop.example.com/cb', username, PW);
+    await receiver.until(() => receiver.received.some((r) => r.body.userId === user.id));
+    const [delivery] = receiver.received.filter((r) => r.body.userId === user.id);
+    expect(verifySignature(hook.signingKey, delivery!.raw, delivery!.headers['logto-signature-sha-256'])).toBe(true);
+    expect(delivery!.body).toMatchObject({ event: 'PostSignIn', interactionEvent: 'SignIn', userId: user.id, user: { id: user.id, username } });
+    expect(delivery!.body.application).toMatchObject({ id: web.application.id, name: 'Web shop' });
+  });
+
+  it('Authing apps cause the same events through the unmodified authing-js-sdk (registerByEmail, loginByEmail, updateProfile)', async () => {
+    const hook = await createHook({ events: ['User.Created', 'PostRegister', 'PostSignIn', 'User.Data.Updated'], config: { url: receiver.url } });
+    const authing = new AuthingClient({ appId: AUTHING.appId, appHost: t.base });
+    const email = `${uniq('au')}@example.com`;
+    const registered = await authing.registerByEmail(email, PW);
+    await authing.loginByEmail(email, PW);
+    await authing.updateProfile({ nickname: 'Ada' });
+    const id = registered.id;
+    await receiver.until(() => receiver.received.filter((r) => (r.body.userId ?? r.body.data?.id) === id).length >= 4);
+    const mine = receiver.received.filter((r) => (r.body.userId ?? r.body.data?.id) === id);
+    expect(mine.map((r) => r.body.event)).toEqual(['User.Created', 'PostRegister', 'PostSignIn', 'User.Data.Updated']);
+    expect(mine.every((r) => verifySignature(hook.signingKey, r.raw, r.headers['logto-signature-sha-256']))).toBe(true);
+    expect(mine[0]!.body.data).toMatchObject({ id, primaryEmail: email });
+    expect(mine[3]!.body.data).toMatchObject({ id, profile: { nickname: 'Ada' } });
   });
 });

@@ -1,3 +1,4 @@
+import { noteApplication } from '../domain/events/context.js';
 import { actsAsThirdParty } from '../domain/applications/index.js';
 import { createHmac } from 'node:crypto';
 import formbody from '@fastify/formbody';
@@ -122,7 +123,11 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     const provider = await oidc.current();
     try {
       const interaction = await provider.interactionDetails(request.raw, reply.raw);
-      return interaction.uid === request.params.uid ? interaction : undefined;
+      if (interaction.uid !== request.params.uid) return undefined;
+      // The events and audit entries of this sign-in name the application it is for (Logto's `application`).
+      const clientId = interaction.params['client_id'];
+      if (typeof clientId === 'string') noteApplication(clientId);
+      return interaction;
     } catch {
       return undefined;
     }
