@@ -25,6 +25,21 @@ const FROM_LOGTO: Readonly<Record<string, TesseraErrorCode>> = {
   'hook.missing_events': 'hook.events_required',
   'hook.endpoint_responded_with_error': 'hook.endpoint_error',
   'hook.send_test_payload_failed': 'hook.test_failed',
+  // API resources, permissions and roles (issue 18).
+  'resource.resource_identifier_in_use': 'resource.indicator_taken',
+  'resource.cannot_modify_management_api': 'resource.management_api_read_only',
+  'resource.cannot_delete_management_api': 'resource.management_api_read_only',
+  'scope.name_with_space': 'scope.invalid_name',
+  'scope.name_exists': 'scope.name_taken',
+  'role.name_in_use': 'role.name_taken',
+  'role.scope_exists': 'role.scope_already_granted',
+  'role.user_exists': 'role.already_held',
+  'role.application_exists': 'role.already_held',
+  'user.invalid_role_type': 'role.type_mismatch',
+  'application.invalid_role_type': 'role.type_mismatch',
+  'entity.db_constraint_violated': 'role.type_mismatch',
+  'role.management_api_scopes_not_assignable_to_user_role': 'role.management_scope_for_user_role',
+  'application.invalid_type': 'application.roles_need_machine_to_machine',
 };
 
 /**
@@ -55,25 +70,53 @@ export function fromAccountDialect(error: unknown, _path: string): unknown {
   return new TesseraError(code, error.status, error.message, error.data);
 }
 
-/** Which entity a Management API path names, for Logto's `entity.not_found` and `entity.not_exists_with_id`. */
-function notFoundCode(path: string): TesseraErrorCode {
-  const p = path.split('?')[0]!;
+/** Logto's plural table names in `entity.not_exists_with_id` messages ("The roles with ID `x` does not exist.") → our not-found codes. */
+const NOT_FOUND_BY_TABLE: Readonly<Record<string, TesseraErrorCode>> = {
+  users: 'user.not_found',
+  applications: 'application.not_found',
+  resources: 'resource.not_found',
+  scopes: 'scope.not_found',
+  roles: 'role.not_found',
+  hooks: 'hook.not_found',
+  logs: 'log.not_found',
+};
+
+/**
+ * Which entity a Management API not-found answer means: for `entity.not_exists_with_id` the table its
+ * message names; else by the path — a role grant (`/users/:id/roles/:roleId`, `/roles/:id/users/:userId` …)
+ * that is not there is `role.not_held`, a permission of a role or resource `scope.not_found`.
+ */
+function notFoundCode(path: string, logtoCode: string, message: string): TesseraErrorCode {
+  if (logtoCode === 'entity.not_exists_with_id') {
+    const table = /^The (\w+) with ID /.exec(message)?.[1];
+    const byTable = table ? NOT_FOUND_BY_TABLE[table] : undefined;
+    if (byTable) return byTable;
+  }
+  const p = path.split('?')[0]!.replace(/^https?:\/\/[^/]+/i, '');
+  if (/\/api\/(?:users|applications)\/[^/]+\/roles\/[^/]+$/.test(p) || /\/api\/roles\/[^/]+\/(?:users|applications)\/[^/]+$/.test(p)) return 'role.not_held';
+  if (/\/api\/(?:roles|resources)\/[^/]+\/scopes\/[^/]+$/.test(p)) return 'scope.not_found';
   if (/\/api\/users\/[^/]+\/personal-access-tokens\//.test(p)) return 'personal_access_token.not_found';
   if (/\/api\/users(?:\/|$)/.test(p)) return 'user.not_found';
   if (/\/api\/applications(?:\/|$)/.test(p)) return 'application.not_found';
   if (/\/api\/hooks(?:\/|$)/.test(p)) return 'hook.not_found';
   if (/\/api\/logs(?:\/|$)/.test(p)) return 'log.not_found';
+  if (/\/api\/resources(?:\/|$)/.test(p)) return 'resource.not_found';
+  if (/\/api\/roles(?:\/|$)/.test(p)) return 'role.not_found';
   return 'entity.not_found';
 }
 
+/** Logto's not-found codes: `entity.not_found` (a delete or relation miss), `entity.not_exists_with_id` (a find by id), `entity.not_exists` (an update miss). */
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['entity.not_found', 'entity.not_exists_with_id', 'entity.not_exists']);
+
 /**
  * The Tessera form of a Management API error: Logto's code replaced by ours (see {@link FROM_LOGTO}),
- * `entity.not_found` by the not-found code of the entity `path` names; any other error as it is.
+ * Logto's not-found codes by the not-found code of the entity the message or `path` names ({@link notFoundCode});
+ * any other error as it is.
  * @param path the request's path (or absolute URL)
  */
 export function fromLogtoDialect(error: unknown, path: string): unknown {
   if (!(error instanceof TesseraError)) return error;
-  const code = error.code === 'entity.not_found' || (error.code as string) === 'entity.not_exists_with_id' ? notFoundCode(path) : FROM_LOGTO[error.code];
+  const code = NOT_FOUND_CODES.has(error.code) ? notFoundCode(path, error.code, error.message) : FROM_LOGTO[error.code];
   if (!code || code === error.code) return error;
   return new TesseraError(code, error.status, error.message, code === 'request.invalid' ? asInputIssues(error) : error.data);
 }

@@ -110,6 +110,87 @@ export interface CreateApplicationInput {
 /** Input of applications.update. */
 export type UpdateApplicationInput = Partial<Omit<CreateApplicationInput, 'type'>>;
 
+/** An API resource (`/api/resources`, Logto's shape): what a token request's `resource` (RFC 8707) names. */
+export interface ApiResource {
+  /** Always `default` (Logto's tenant of a self-hosted install). */
+  tenantId: string;
+  id: string;
+  name: string;
+  /** The resource indicator: an absolute URI, the `aud` of its access tokens. */
+  indicator: string;
+  /** Logto's default resource (at most one). */
+  isDefault: boolean;
+  /** Lifetime of its access tokens, **seconds**. */
+  accessTokenTtl: number;
+}
+
+/** A permission of an API resource (an OAuth scope; Logto's `Scope`). `createdAt` in ms since the epoch. */
+export interface ApiScope {
+  tenantId: string;
+  id: string;
+  resourceId: string;
+  /** An OAuth scope token: no spaces, unique within its resource. */
+  name: string;
+  description: string | null;
+  createdAt: number;
+}
+
+/** Who a role is for: `User` roles go to users, `MachineToMachine` roles to m2m applications. */
+export type RoleType = 'User' | 'MachineToMachine';
+
+/** A role (`/api/roles`, Logto's shape). */
+export interface Role {
+  tenantId: string;
+  id: string;
+  name: string;
+  description: string;
+  type: RoleType;
+  /** Given to every new user (User roles only). */
+  isDefault: boolean;
+}
+
+/** A role in the role list: with how many users and applications hold it and the first three of each (Logto's `RoleResponse`). */
+export interface RoleWithHolders extends Role {
+  usersCount: number;
+  featuredUsers: Array<{ id: string; avatar: string | null; name: string | null }>;
+  applicationsCount: number;
+  featuredApplications: Array<{ id: string; name: string; type: 'Traditional' | 'SPA' | 'Native' | 'MachineToMachine' }>;
+}
+
+/** Input of roles.create (`POST /api/roles`). */
+export interface CreateRoleInput {
+  /** 1–128 characters, unique. */
+  name: string;
+  /** 1–128 characters. */
+  description: string;
+  /** Default `User`. */
+  type?: RoleType;
+  isDefault?: boolean;
+  /** Permissions to give it (in the same transaction). */
+  scopeIds?: string[];
+}
+
+/** Options of roles.list. */
+export interface RoleListOptions {
+  /** 1-based; default 1. */
+  page?: number;
+  /** Default 10, at most 100. */
+  limit?: number;
+  type?: RoleType;
+  /** A substring of the name or the description (case-insensitive). */
+  search?: string;
+  /** Leave out the roles this user holds. */
+  excludeUserId?: string;
+  /** Leave out the roles this application holds. */
+  excludeApplicationId?: string;
+}
+
+/** The answer of users.addRoles / applications.addRoles: the ids as sent and those that were new. */
+export interface AddedRoles {
+  roleIds: string[];
+  addedRoleIds: string[];
+}
+
 /** How a field of the end-user Account API may be used. */
 export type AccountCenterFieldMode = 'Off' | 'ReadOnly' | 'Edit';
 /** The account-center fields. */
@@ -308,6 +389,18 @@ export class ManagementClient {
     }
   }
 
+  /** `/api/<path>` with each segment encoded. */
+  #path(...segments: string[]): string {
+    return `/api/${segments.map((x, i) => (i % 2 === 0 ? x : encodeURIComponent(x))).join('/')}`;
+  }
+
+  /** Page query parameters, with a substring search in Logto's form (`search=%…%`) when given. */
+  #query(page: number, limit: number, search?: string): URLSearchParams {
+    const q = new URLSearchParams({ page: String(page), page_size: String(limit) });
+    if (search !== undefined && search !== '') q.append('search', `%${search}%`);
+    return q;
+  }
+
   /**
    * Users (`/api/users…`), in Tessera's native shape ({@link TesseraUser}).
    * @example
@@ -470,6 +563,54 @@ export class ManagementClient {
      */
     setCustomData: (userId: string, data: Record<string, unknown>): Promise<Record<string, unknown>> =>
       this.#body<Record<string, unknown>>('PATCH', `/api/users/${encodeURIComponent(userId)}/custom-data`, { customData: data }),
+
+    /**
+     * A user's roles, oldest grant first (`GET /api/users/:id/roles`).
+     * @param search a substring of the role's name or description
+     * @throws TesseraError `user.not_found` (404)
+     * @example
+     * ```ts
+     * const { list } = await mgmt.users.listRoles(userId);
+     * ```
+     */
+    listRoles: (userId: string, page = 1, limit = 10, search?: string): Promise<Page<Role>> =>
+      this.#page<Role>(this.#path('users', userId, 'roles'), this.#query(page, limit, search)),
+
+    /**
+     * Gives User roles to a user; roles the user holds are skipped (`POST /api/users/:id/roles`). Takes
+     * effect for the user's next token.
+     * @returns the ids as sent and those that were new
+     * @throws TesseraError `user.not_found`, `role.not_found` (404), `role.type_mismatch` (422, a MachineToMachine role)
+     * @example
+     * ```ts
+     * const { addedRoleIds } = await mgmt.users.addRoles(userId, [editorRoleId]);
+     * ```
+     */
+    addRoles: (userId: string, roleIds: string[]): Promise<AddedRoles> => this.#body<AddedRoles>('POST', this.#path('users', userId, 'roles'), { roleIds }),
+
+    /**
+     * Makes these exactly the user's roles (`PUT /api/users/:id/roles`).
+     * @throws TesseraError `user.not_found`, `role.not_found` (404), `role.type_mismatch` (422)
+     * @example
+     * ```ts
+     * await mgmt.users.setRoles(userId, []); // takes every role
+     * ```
+     */
+    setRoles: async (userId: string, roleIds: string[]): Promise<void> => {
+      await this.#body<unknown>('PUT', this.#path('users', userId, 'roles'), { roleIds });
+    },
+
+    /**
+     * Takes a role from a user (`DELETE /api/users/:id/roles/:roleId`).
+     * @throws TesseraError `role.not_held` (404)
+     * @example
+     * ```ts
+     * await mgmt.users.removeRole(userId, editorRoleId);
+     * ```
+     */
+    removeRole: async (userId: string, roleId: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('users', userId, 'roles', roleId));
+    },
   };
 
   /**
@@ -546,6 +687,364 @@ export class ManagementClient {
      */
     rotateSecret: async (id: string): Promise<ApplicationWithSecret> =>
       fromLogtoApplication(await this.#body<LogtoApplicationWire>('POST', `/api/applications/${encodeURIComponent(id)}/secret/rotate`)) as ApplicationWithSecret,
+
+    /**
+     * A machine-to-machine application's roles, oldest grant first (`GET /api/applications/:id/roles`).
+     * @param search a substring of the role's name or description
+     * @throws TesseraError `application.not_found` (404), `application.roles_need_machine_to_machine` (422)
+     * @example
+     * ```ts
+     * const { list } = await mgmt.applications.listRoles(appId);
+     * ```
+     */
+    listRoles: (id: string, page = 1, limit = 10, search?: string): Promise<Page<Role>> =>
+      this.#page<Role>(this.#path('applications', id, 'roles'), this.#query(page, limit, search)),
+
+    /**
+     * Gives MachineToMachine roles to a machine-to-machine application; held ones are skipped
+     * (`POST /api/applications/:id/roles`). The built-in role `management-api-access` grants the
+     * Management API (`isManagement`).
+     * @returns the ids as sent and those that were new
+     * @throws TesseraError `application.not_found`, `role.not_found` (404), `role.type_mismatch` (422, a User role),
+     *   `application.roles_need_machine_to_machine` (422)
+     * @example
+     * ```ts
+     * await mgmt.applications.addRoles(appId, ['management-api-access']);
+     * ```
+     */
+    addRoles: (id: string, roleIds: string[]): Promise<AddedRoles> => this.#body<AddedRoles>('POST', this.#path('applications', id, 'roles'), { roleIds }),
+
+    /**
+     * Makes these exactly the application's roles (`PUT /api/applications/:id/roles`).
+     * @throws TesseraError as {@link ManagementClient.applications}.addRoles
+     * @example
+     * ```ts
+     * await mgmt.applications.setRoles(appId, [reportingRoleId]);
+     * ```
+     */
+    setRoles: async (id: string, roleIds: string[]): Promise<void> => {
+      await this.#body<unknown>('PUT', this.#path('applications', id, 'roles'), { roleIds });
+    },
+
+    /**
+     * Takes a role from an application (`DELETE /api/applications/:id/roles/:roleId`); taking
+     * `management-api-access` ends its Management API access at once.
+     * @throws TesseraError `role.not_held` (404)
+     * @example
+     * ```ts
+     * await mgmt.applications.removeRole(appId, 'management-api-access');
+     * ```
+     */
+    removeRole: async (id: string, roleId: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('applications', id, 'roles', roleId));
+    },
+  };
+
+  /**
+   * API resources and their permissions (`/api/resources…`; Logto's shapes). The Management API is the
+   * built-in resource `management-api` (scope `all`): listed, never changed.
+   * @example
+   * ```ts
+   * const api = await mgmt.resources.create({ name: 'Orders', indicator: 'https://orders.example.com' });
+   * await mgmt.resources.createScope(api.id, { name: 'read:orders' });
+   * ```
+   */
+  readonly resources = {
+    /**
+     * One page of API resources, oldest first (`GET /api/resources`).
+     * @param options `includeScopes`: each with its permissions (`scopes`)
+     * @example
+     * ```ts
+     * const { list } = await mgmt.resources.list(1, 20, { includeScopes: true });
+     * ```
+     */
+    list: (page = 1, limit = 10, options: { includeScopes?: boolean } = {}): Promise<Page<ApiResource & { scopes?: ApiScope[] }>> => {
+      const q = this.#query(page, limit);
+      if (options.includeScopes) q.append('includeScopes', 'true');
+      return this.#page<ApiResource & { scopes?: ApiScope[] }>('/api/resources', q);
+    },
+
+    /**
+     * Registers an API resource (`POST /api/resources`).
+     * @param input `indicator`: an absolute URI without fragment (RFC 8707); `accessTokenTtl`: seconds (default 3600)
+     * @throws TesseraError `resource.indicator_taken` (422), `resource.invalid_indicator` (400), `request.invalid` (400)
+     * @example
+     * ```ts
+     * const api = await mgmt.resources.create({ name: 'Orders', indicator: 'https://orders.example.com', accessTokenTtl: 600 });
+     * ```
+     */
+    create: (input: { name: string; indicator: string; accessTokenTtl?: number }): Promise<ApiResource & { scopes: ApiScope[] }> =>
+      this.#body<ApiResource & { scopes: ApiScope[] }>('POST', '/api/resources', input),
+
+    /**
+     * One API resource (`GET /api/resources/:id`).
+     * @throws TesseraError `resource.not_found` (404)
+     * @example
+     * ```ts
+     * const api = await mgmt.resources.detail(resourceId);
+     * ```
+     */
+    detail: (id: string): Promise<ApiResource> => this.#body<ApiResource>('GET', this.#path('resources', id)),
+
+    /**
+     * Renames an API resource or changes its token lifetime (`PATCH /api/resources/:id`; the indicator never changes).
+     * @throws TesseraError `resource.not_found` (404), `resource.management_api_read_only` (400), `request.invalid` (400)
+     * @example
+     * ```ts
+     * await mgmt.resources.update(resourceId, { accessTokenTtl: 900 });
+     * ```
+     */
+    update: (id: string, updates: { name?: string; accessTokenTtl?: number }): Promise<ApiResource> => this.#body<ApiResource>('PATCH', this.#path('resources', id), updates),
+
+    /**
+     * Makes an API resource the default one (at most one is) or no longer the default (`PATCH /api/resources/:id/is-default`).
+     * @throws TesseraError `resource.not_found` (404)
+     * @example
+     * ```ts
+     * await mgmt.resources.setDefault(resourceId, true);
+     * ```
+     */
+    setDefault: (id: string, isDefault: boolean): Promise<ApiResource> => this.#body<ApiResource>('PATCH', this.#path('resources', id, 'is-default'), { isDefault }),
+
+    /**
+     * Deletes an API resource with its permissions and every role's grant of them (`DELETE /api/resources/:id`).
+     * @throws TesseraError `resource.not_found` (404), `resource.management_api_read_only` (400)
+     * @example
+     * ```ts
+     * await mgmt.resources.delete(resourceId);
+     * ```
+     */
+    delete: async (id: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('resources', id));
+    },
+
+    /**
+     * One page of a resource's permissions, oldest first (`GET /api/resources/:id/scopes`; an unknown resource has none).
+     * @param search a substring of the permission's name
+     * @example
+     * ```ts
+     * const { list } = await mgmt.resources.listScopes(resourceId, 1, 50, 'orders');
+     * ```
+     */
+    listScopes: (resourceId: string, page = 1, limit = 10, search?: string): Promise<Page<ApiScope>> =>
+      this.#page<ApiScope>(this.#path('resources', resourceId, 'scopes'), this.#query(page, limit, search)),
+
+    /**
+     * Adds a permission to a resource (`POST /api/resources/:id/scopes`).
+     * @throws TesseraError `scope.invalid_name` (400, a space), `scope.name_taken` (422), `resource.not_found` (404),
+     *   `resource.management_api_read_only` (400)
+     * @example
+     * ```ts
+     * const scope = await mgmt.resources.createScope(resourceId, { name: 'read:orders', description: 'Read orders' });
+     * ```
+     */
+    createScope: (resourceId: string, input: { name: string; description?: string | null }): Promise<ApiScope> =>
+      this.#body<ApiScope>('POST', this.#path('resources', resourceId, 'scopes'), input),
+
+    /**
+     * Renames a permission or changes its description (`PATCH /api/resources/:id/scopes/:scopeId`).
+     * @throws TesseraError `scope.not_found` (404, also when it is another resource's), `scope.invalid_name` (400),
+     *   `scope.name_taken` (422), `resource.not_found` (404), `resource.management_api_read_only` (400)
+     * @example
+     * ```ts
+     * await mgmt.resources.updateScope(resourceId, scopeId, { description: 'Read every order' });
+     * ```
+     */
+    updateScope: (resourceId: string, scopeId: string, updates: { name?: string; description?: string | null }): Promise<ApiScope> =>
+      this.#body<ApiScope>('PATCH', this.#path('resources', resourceId, 'scopes', scopeId), updates),
+
+    /**
+     * Deletes a permission and every role's grant of it (`DELETE /api/resources/:id/scopes/:scopeId`).
+     * @throws TesseraError `scope.not_found` (404), `resource.not_found` (404), `resource.management_api_read_only` (400)
+     * @example
+     * ```ts
+     * await mgmt.resources.deleteScope(resourceId, scopeId);
+     * ```
+     */
+    deleteScope: async (resourceId: string, scopeId: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('resources', resourceId, 'scopes', scopeId));
+    },
+  };
+
+  /**
+   * Roles, their permissions and who holds them (`/api/roles…`; Logto's shapes). A user's or an
+   * application's roles are also reached from {@link ManagementClient.users} and {@link ManagementClient.applications}.
+   * @example
+   * ```ts
+   * const role = await mgmt.roles.create({ name: 'Editor', description: 'Edits orders', scopeIds: [scopeId] });
+   * await mgmt.roles.addUsers(role.id, [userId]);
+   * ```
+   */
+  readonly roles = {
+    /**
+     * One page of roles, oldest first, with how many users and applications hold each (`GET /api/roles`).
+     * @param options {@link RoleListOptions}
+     * @example
+     * ```ts
+     * const { list } = await mgmt.roles.list({ type: 'MachineToMachine', search: 'ops' });
+     * ```
+     */
+    list: (options: RoleListOptions = {}): Promise<Page<RoleWithHolders>> => {
+      const q = this.#query(options.page ?? 1, options.limit ?? 10, options.search);
+      if (options.type) q.append('type', options.type);
+      if (options.excludeUserId) q.append('excludeUserId', options.excludeUserId);
+      if (options.excludeApplicationId) q.append('excludeApplicationId', options.excludeApplicationId);
+      return this.#page<RoleWithHolders>('/api/roles', q);
+    },
+
+    /**
+     * Creates a role, with permissions if given, in one transaction (`POST /api/roles`).
+     * @throws TesseraError `role.name_taken` (422), `scope.not_found` (404), `role.management_scope_for_user_role` (400),
+     *   `request.invalid` (400)
+     * @example
+     * ```ts
+     * const role = await mgmt.roles.create({ name: 'Reporting', description: 'Reads reports', type: 'MachineToMachine' });
+     * ```
+     */
+    create: (input: CreateRoleInput): Promise<Role> => this.#body<Role>('POST', '/api/roles', input),
+
+    /**
+     * One role (`GET /api/roles/:id`).
+     * @throws TesseraError `role.not_found` (404)
+     * @example
+     * ```ts
+     * const role = await mgmt.roles.detail(roleId);
+     * ```
+     */
+    detail: (id: string): Promise<Role> => this.#body<Role>('GET', this.#path('roles', id)),
+
+    /**
+     * Renames a role, changes its description or whether new users get it (`PATCH /api/roles/:id`; the type never changes).
+     * @throws TesseraError `role.not_found` (404), `role.name_taken` (422), `request.invalid` (400)
+     * @example
+     * ```ts
+     * await mgmt.roles.update(roleId, { isDefault: true });
+     * ```
+     */
+    update: (id: string, updates: { name?: string; description?: string; isDefault?: boolean }): Promise<Role> => this.#body<Role>('PATCH', this.#path('roles', id), updates),
+
+    /**
+     * Deletes a role and every grant of it (`DELETE /api/roles/:id`).
+     * @throws TesseraError `role.not_found` (404), `role.management_role_read_only` (400, the built-in role)
+     * @example
+     * ```ts
+     * await mgmt.roles.delete(roleId);
+     * ```
+     */
+    delete: async (id: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('roles', id));
+    },
+
+    /**
+     * Every permission of a role, with its resource (`GET /api/roles/:id/scopes`).
+     * @param search a substring of the permission's name
+     * @throws TesseraError `role.not_found` (404)
+     * @example
+     * ```ts
+     * const scopes = await mgmt.roles.listScopes(roleId);
+     * ```
+     */
+    listScopes: (id: string, search?: string): Promise<Array<ApiScope & { resource: ApiResource }>> => {
+      const q = search !== undefined && search !== '' ? `?${new URLSearchParams({ search: `%${search}%` }).toString()}` : '';
+      return this.#body<Array<ApiScope & { resource: ApiResource }>>('GET', `${this.#path('roles', id, 'scopes')}${q}`);
+    },
+
+    /**
+     * Gives permissions to a role (`POST /api/roles/:id/scopes`).
+     * @returns every permission the role now has
+     * @throws TesseraError `role.not_found`, `scope.not_found` (404), `role.scope_already_granted` (422),
+     *   `role.management_scope_for_user_role` (400)
+     * @example
+     * ```ts
+     * await mgmt.roles.addScopes(roleId, [readScopeId, writeScopeId]);
+     * ```
+     */
+    addScopes: (id: string, scopeIds: string[]): Promise<ApiScope[]> => this.#body<ApiScope[]>('POST', this.#path('roles', id, 'scopes'), { scopeIds }),
+
+    /**
+     * Takes a permission from a role (`DELETE /api/roles/:id/scopes/:scopeId`).
+     * @throws TesseraError `scope.not_found` (404: the role does not have it), `role.not_found` (404), `role.management_role_read_only` (400)
+     * @example
+     * ```ts
+     * await mgmt.roles.removeScope(roleId, scopeId);
+     * ```
+     */
+    removeScope: async (id: string, scopeId: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('roles', id, 'scopes', scopeId));
+    },
+
+    /**
+     * One page of the users holding a role, latest grant first (`GET /api/roles/:id/users`), in Tessera's user shape.
+     * @throws TesseraError `role.not_found` (404)
+     * @example
+     * ```ts
+     * const { totalCount, list } = await mgmt.roles.listUsers(roleId, 1, 50);
+     * ```
+     */
+    listUsers: (id: string, page = 1, limit = 10): Promise<Page<TesseraUser>> => this.#userPage(this.#path('roles', id, 'users'), this.#query(page, limit)),
+
+    /**
+     * Gives a User role to users (`POST /api/roles/:id/users`); refused, with nothing given, when one of them holds it.
+     * @throws TesseraError `role.not_found`, `user.not_found` (404), `role.already_held` (422), `role.type_mismatch` (422)
+     * @example
+     * ```ts
+     * await mgmt.roles.addUsers(roleId, [userId]);
+     * ```
+     */
+    addUsers: async (id: string, userIds: string[]): Promise<void> => {
+      await this.#body<void>('POST', this.#path('roles', id, 'users'), { userIds });
+    },
+
+    /**
+     * Takes a role from a user (`DELETE /api/roles/:id/users/:userId`).
+     * @throws TesseraError `role.not_held` (404)
+     * @example
+     * ```ts
+     * await mgmt.roles.removeUser(roleId, userId);
+     * ```
+     */
+    removeUser: async (id: string, userId: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('roles', id, 'users', userId));
+    },
+
+    /**
+     * One page of the applications holding a role, latest grant first (`GET /api/roles/:id/applications`).
+     * @throws TesseraError `role.not_found` (404)
+     * @example
+     * ```ts
+     * const { list } = await mgmt.roles.listApplications(roleId);
+     * ```
+     */
+    listApplications: async (id: string, page = 1, limit = 10): Promise<Page<Application>> => {
+      const got = await this.#page<LogtoApplicationWire>(this.#path('roles', id, 'applications'), this.#query(page, limit));
+      return { totalCount: got.totalCount, list: got.list.map(fromLogtoApplication) };
+    },
+
+    /**
+     * Gives a MachineToMachine role to m2m applications (`POST /api/roles/:id/applications`); refused, with
+     * nothing given, when one of them holds it.
+     * @throws TesseraError `role.not_found`, `application.not_found` (404), `role.already_held` (422), `role.type_mismatch` (422),
+     *   `application.roles_need_machine_to_machine` (422)
+     * @example
+     * ```ts
+     * await mgmt.roles.addApplications(roleId, [appId]);
+     * ```
+     */
+    addApplications: async (id: string, applicationIds: string[]): Promise<void> => {
+      await this.#body<void>('POST', this.#path('roles', id, 'applications'), { applicationIds });
+    },
+
+    /**
+     * Takes a role from an application (`DELETE /api/roles/:id/applications/:applicationId`).
+     * @throws TesseraError `role.not_held` (404)
+     * @example
+     * ```ts
+     * await mgmt.roles.removeApplication(roleId, appId);
+     * ```
+     */
+    removeApplication: async (id: string, applicationId: string): Promise<void> => {
+      await this.#body<void>('DELETE', this.#path('roles', id, 'applications', applicationId));
+    },
   };
 
   /**

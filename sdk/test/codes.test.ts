@@ -25,6 +25,7 @@ describe("the Management API's Logto dialect, read back by ManagementClient", ()
       'personal_access_token.not_found': '/api/users/u1/personal-access-tokens/build',
       'hook.not_found': '/api/hooks/h1',
       'log.not_found': '/api/logs/l1',
+      'role.not_held': '/api/users/u1/roles/r1',
     };
     const entries = Object.entries(LOGTO_MANAGEMENT_ERRORS);
     expect(entries.length).toBeGreaterThan(10);

@@ -205,3 +205,5 @@ export const managementApplicationRoutes: FastifyPluginAsyncZod<ManagementApplic
     },
   );
 };
+
+export { applicationSchema as logtoApplicationSchema, toWire as toLogtoApplication };

@@ -27,6 +27,8 @@ import type { SignInPreferenceService } from '../../domain/account/preferences.j
 import { type ManagementHookOptions, managementHookRoutes } from './hooks.js';
 import type { AuditLog } from '../../domain/audit/index.js';
 import { noteApplication } from '../../domain/events/context.js';
+import type { AuthorizationService } from '../../domain/authorization/index.js';
+import { managementAuthorizationRoutes } from './authorization.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -65,6 +67,8 @@ export interface ManagementOptions {
   preferences?: SignInPreferenceService;
   /** Webhooks and the audit log (`/api/hooks`, `/api/logs`); absent = no such routes. */
   hooks?: Omit<ManagementHookOptions, 'publicUrl'>;
+  /** API resources, permissions and roles (`/api/resources…`, `/api/roles…`, `/api/users/:userId/roles…`, `/api/applications/:applicationId/roles…`); absent = no such routes. */
+  authorization?: AuthorizationService;
   /** Where every change an administrator made is recorded (`ManagementApi.Change`); absent = log lines only. */
   audit?: AuditLog;
   publicUrl: string;
@@ -120,5 +124,6 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
   if (options.social) await app.register(managementConnectorRoutes, { social: options.social });
   if (options.customFields) await app.register(managementCustomFieldRoutes, { customFields: options.customFields });
   if (options.hooks) await app.register(managementHookRoutes, { ...options.hooks, publicUrl: options.publicUrl });
+  if (options.authorization) await app.register(managementAuthorizationRoutes, { authorization: options.authorization, users: options.users, identities: options.identities, applications: options.applications, publicUrl: options.publicUrl });
   if (options.mfa) await app.register(managementMfaRoutes, { users: options.users, mfa: options.mfa, ...(options.preferences ? { preferences: options.preferences } : {}) });
 };
