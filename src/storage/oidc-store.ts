@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
-import { MANAGEMENT_SCOPE_ID } from './migrations/0023_authorization.js';
+import { MANAGEMENT_ROLE_ID, MANAGEMENT_SCOPE_ID } from './migrations/0023_authorization.js';
 import { prepared } from './prepared.js';
 import type { ApplicationsTable, Database } from './schema.js';
 
@@ -42,14 +42,22 @@ export interface ApplicationRecord {
   updatedAt: number;
 }
 
-/** Fields of an application that can change after creation (`isManagement` changes through roles). */
-export type ApplicationPatch = Partial<Omit<ApplicationRecord, 'id' | 'type' | 'createdAt' | 'isManagement'>>;
+/**
+ * Fields of an application that can change after creation. `isManagement` gives (`true`) or takes
+ * (`false`) the built-in role `management-api-access`; other roles holding the Management API's `all`
+ * are the authorization service's to change.
+ */
+export type ApplicationPatch = Partial<Omit<ApplicationRecord, 'id' | 'type' | 'createdAt'>>;
 
 /** An application row as read: the table's columns and the derived management flag. */
 type ApplicationRow = Selectable<ApplicationsTable> & { is_management: unknown };
 
 export interface ApplicationStore {
-  /** Inserts unless the id exists. @returns false when an application with this id already exists */
+  /**
+   * Inserts unless the id exists; `isManagement: true` is written as the grant of the built-in role
+   * `management-api-access`, in the same transaction.
+   * @returns false when an application with this id already exists (nothing is written)
+   */
   insert(app: ApplicationRecord): Promise<boolean>;
   findById(id: string): Promise<ApplicationRecord | undefined>;
   /** Newest first. */
@@ -203,7 +211,8 @@ export class KyselyApplicationStore implements ApplicationStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(app: ApplicationRecord): Promise<boolean> {
-    const r = await this.db
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
       .insertInto('applications')
       .values({
         id: app.id,
@@ -221,7 +230,13 @@ export class KyselyApplicationStore implements ApplicationStore {
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+      const inserted = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+      // `isManagement` is stored as the grant of the built-in role that holds the Management API's `all`.
+      if (inserted && app.isManagement) {
+        await trx.insertInto('application_roles').values({ application_id: app.id, role_id: MANAGEMENT_ROLE_ID, created_at: app.createdAt }).execute();
+      }
+      return inserted;
+    });
   }
 
   private readonly byId = prepared(() => this.db, (id: string) => this.db.selectFrom('applications').selectAll().select(isManagementColumn).where('id', '=', id));
@@ -251,9 +266,23 @@ export class KyselyApplicationStore implements ApplicationStore {
 
   async update(id: string, patch: ApplicationPatch) {
     const columns = applicationColumns(patch);
-    if (Object.keys(columns).length === 0) return this.findById(id);
-    const r = await this.db.updateTable('applications').set(columns).where('id', '=', id).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0 ? this.findById(id) : undefined;
+    if (Object.keys(columns).length === 0 && patch.isManagement === undefined) return this.findById(id);
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await trx.selectFrom('applications').select('id').where('id', '=', id).executeTakeFirst())) return undefined;
+      if (patch.isManagement === true) {
+        await trx
+          .insertInto('application_roles')
+          .values({ application_id: id, role_id: MANAGEMENT_ROLE_ID, created_at: patch.updatedAt ?? Date.now() })
+          .onConflict((oc) => oc.columns(['application_id', 'role_id']).doNothing())
+          .execute();
+      } else if (patch.isManagement === false) {
+        await trx.deleteFrom('application_roles').where('application_id', '=', id).where('role_id', '=', MANAGEMENT_ROLE_ID).execute();
+      }
+      if (Object.keys(columns).length > 0) await trx.updateTable('applications').set(columns).where('id', '=', id).execute();
+      // Read inside the transaction: its own writes, and on SQLite its one connection (a read outside would wait for it).
+      const row = await trx.selectFrom('applications').selectAll().select(isManagementColumn).where('id', '=', id).executeTakeFirst();
+      return row ? toApplication(row) : undefined;
+    });
   }
 
   async delete(id: string) {

@@ -1,6 +1,5 @@
 import { AppError } from '../../errors/index.js';
 import type { ApplicationPatch, ApplicationRecord, ApplicationType } from '../../storage/oidc-store.js';
-import { MANAGEMENT_ROLE_ID } from '../../storage/migrations/0023_authorization.js';
 import type { Store } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import { constantTimeEqual, newId, newSecret, sha256Hex } from '../../util/crypto.js';
@@ -201,10 +200,7 @@ export class ApplicationService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.transaction(async () => {
-      if (!(await this.store.applications.insert(application))) throw new AppError('application.id_taken');
-      if (application.isManagement) await this.store.roles.addApplications(MANAGEMENT_ROLE_ID, [application.id], now);
-    });
+    if (!(await this.store.applications.insert(application))) throw new AppError('application.id_taken');
     return { application, secret };
   }
 
@@ -253,28 +249,16 @@ export class ApplicationService {
       patch.postLogoutRedirectUris = checkRedirectUris('postLogoutRedirectUris', input.postLogoutRedirectUris, current.type);
     }
     if (input.corsOrigins !== undefined) patch.corsOrigins = checkOrigins(input.corsOrigins);
-    const management = input.isManagement === undefined ? undefined : checkManagement(input.isManagement, current.type);
+    if (input.isManagement !== undefined) patch.isManagement = checkManagement(input.isManagement, current.type);
     if (input.allowTokenExchange !== undefined) patch.allowTokenExchange = checkTokenExchange(input.allowTokenExchange, current.type);
     if (input.isThirdParty !== undefined || input.allowTokenExchange !== undefined) {
       checkThirdParty(input.isThirdParty ?? current.isThirdParty, current.type, input.allowTokenExchange ?? current.allowTokenExchange);
       if (input.isThirdParty !== undefined) patch.isThirdParty = input.isThirdParty;
     }
-    const updated = await this.store.transaction(async () => {
-      await this.setManagementRole(id, management);
-      return this.store.applications.update(id, patch);
-    });
+    // isManagement: true gives the built-in role management-api-access, false takes it (storage/oidc-store.ts).
+    const updated = await this.store.applications.update(id, patch);
     if (!updated) throw new AppError('application.not_found');
     return updated;
-  }
-
-  /**
-   * `isManagement` of the Management API and the CLI, kept for Tessera's callers: `true` gives the
-   * application the built-in role `management-api-access` (the Management API's `all`), `false` takes
-   * that role away (other roles the administrator gave it stay; see domain/authorization).
-   */
-  private async setManagementRole(id: string, management: boolean | undefined): Promise<void> {
-    if (management === true) await this.store.roles.addApplications(MANAGEMENT_ROLE_ID, [id], this.clock.now());
-    else if (management === false) await this.store.roles.removeApplication(MANAGEMENT_ROLE_ID, id);
   }
 
   /**
@@ -331,10 +315,7 @@ export class ApplicationService {
     const app = await this.require(id);
     if (isManagementApplication(app) && clientSecretMatches(app.secretHash, secret)) return app;
     if (app.type !== 'm2m') throw invalid(`id: the application "${id}" exists and is not machine-to-machine.`);
-    const updated = await this.store.transaction(async () => {
-      await this.setManagementRole(id, true);
-      return this.store.applications.update(id, { secretHash: hashClientSecret(secret), updatedAt: this.clock.now() });
-    });
+    const updated = await this.store.applications.update(id, { secretHash: hashClientSecret(secret), isManagement: true, updatedAt: this.clock.now() });
     if (!updated) throw new AppError('application.not_found');
     return updated;
   }
