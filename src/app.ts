@@ -1,4 +1,6 @@
 import { AuthorizationService } from './domain/authorization/index.js';
+import { OrganizationService } from './domain/organizations/index.js';
+import { accountOrganizationInvitationRoutes } from './http/management/organizations.js';
 import './util/quiet-runtime-warning.js';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -98,6 +100,8 @@ export interface Services {
   applications: ApplicationService;
   /** API resources, permissions and roles, and the permissions a token may carry (issue 18). */
   authorization: AuthorizationService;
+  /** Organizations: members, organization roles and scopes, invitations, JIT (issue 18 item 4). */
+  organizations: OrganizationService;
   /** Third-party identities (LeanCloud authData, social sign-in). */
   identities: IdentityService;
   /** Account-center settings (which Account API fields users may see or change), cached. */
@@ -292,6 +296,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       (error, message) => logger.error({ err: error }, message), audit);
     const applications = new ApplicationService(store, clock);
     const authorization = new AuthorizationService(store, clock, audit, events, [managementResourceOf(config)]);
+    // Invitation emails carry the secret token as the code and, linked, the application's acceptance page
+    // (default: the accept endpoint) with the invitation id and token (issue 18 item 4).
+    const organizations = new OrganizationService(store, clock, audit, events, (m) => {
+      const base = m.linkBase ?? `${config.publicUrl}/api/my-account/organization-invitations/${encodeURIComponent(m.invitationId)}/accept`;
+      const link = `${base}${base.includes('?') ? '&' : '?'}invitationId=${encodeURIComponent(m.invitationId)}&token=${encodeURIComponent(m.token)}`;
+      return email.send({ to: m.to, purpose: 'OrganizationInvitation', code: m.token, locale: m.locale, expiresInMinutes: m.expiresInMinutes, link });
+    });
     const personalAccessTokens = new PersonalAccessTokenService(store, clock);
     const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
     const oidc = await OidcService.create({
@@ -335,7 +346,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const testHook: Services['testHook'] = (hook, list, endpoint) =>
       sendTestDeliveries(addressPolicy, { hookId: hook.id, signingKey: hook.signingKey, events: list, url: endpoint.url, headers: endpoint.headers, timeoutMs: webhookTimeoutMs, now: clock.now() });
     const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, authorization, identities, accountCenter, account,
-      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences, audit, hooks, deliveries, testHook };
+      personalAccessTokens, subjectTokens, tokenExchange, leancloudUsers, leancloudCodes, social, sdk, mfa, preferences, audit, hooks, deliveries, testHook, organizations };
 
     const server = Fastify({
       loggerInstance: logger as FastifyBaseLogger,
@@ -489,6 +500,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sessions,
       applications,
       authorization,
+      organizations,
       identities,
       accountCenter,
       grants: account,
@@ -506,6 +518,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         sendTest: testHook,
       },
       publicUrl: config.publicUrl,
+    });
+    await server.register(accountOrganizationInvitationRoutes, {
+      prefix: '/api',
+      organizations,
+      authorize: accountAuthorizer({ sessions, findUser: (id) => users.findById(id), findAccessToken: accountAccessTokens(store, clock) }),
+      isThirdPartyClient: async (clientId) => actsAsThirdParty(await applications.find(clientId)),
     });
     await server.register(accountRoutes, {
       prefix: '/api',

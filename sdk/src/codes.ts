@@ -148,7 +148,30 @@ export type ErrorCode =
   | /* 422 */ 'user.backup_code_already_in_use'
   | /* 422 */ 'session.mfa.backup_code_can_not_be_alone'
   | /* 422 */ 'user.wrong_backup_code_format'
-  | /* 404 */ 'entity.not_found';
+  | /* 404 */ 'entity.not_found'
+  | /* 404 */ 'organization.not_found'
+  | /* 404 */ 'organization.role_not_found'
+  | /* 404 */ 'organization.scope_not_found'
+  | /* 422 */ 'organization.role_name_taken'
+  | /* 422 */ 'organization.scope_name_taken'
+  | /* 422 */ 'organization.role_names_not_found'
+  | /* 422 */ 'organization.role_type_mismatch'
+  | /* 422 */ 'organization.require_membership'
+  | /* 404 */ 'organization.not_member'
+  | /* 404 */ 'organization.role_not_held'
+  | /* 404 */ 'organization.scope_not_granted'
+  | /* 422 */ 'organization.application_not_machine_to_machine'
+  | /* 404 */ 'organization.invitation_not_found'
+  | /* 422 */ 'organization.invitation_not_pending'
+  | /* 422 */ 'organization.invitation_pending_exists'
+  | /* 400 */ 'organization.invitation_invalid_expiry'
+  | /* 422 */ 'organization.invitee_already_member'
+  | /* 403 */ 'organization.invitee_mismatch'
+  | /* 403 */ 'organization.invitation_invalid_token'
+  | /* 422 */ 'organization.accepted_user_required'
+  | /* 422 */ 'organization.jit_domain_taken'
+  | /* 404 */ 'organization.jit_domain_not_found'
+  | /* 400 */ 'organization.invalid_email_domain';
 
 /**
  * The `data` member each code carries, where it carries one: `new AppError(code, { data })` is checked

@@ -2,11 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../config/index.js';
-import { type CodeMessage, type Locale, LOCALES, MESSAGE_PURPOSES, type MessagePurpose } from './types.js';
+import { type CodeMessage, LINK_PURPOSES, type Locale, LOCALES, MESSAGE_PURPOSES, type MessagePurpose } from './types.js';
 
 /**
  * The four texts of one purpose in one language. Placeholders: `{{code}}`, `{{minutes}}` and, for
- * VerifyEmail, `{{link}}`; `{{#link}}…{{/link}}` keeps its content only when the message has a link.
+ * VerifyEmail and OrganizationInvitation, `{{link}}`; `{{#link}}…{{/link}}` keeps its content only when the message has a link.
  * In `html` the values are HTML-escaped; the template itself is trusted markup.
  */
 export interface MessageTemplate {
@@ -83,6 +83,11 @@ const EN: Record<MessagePurpose, Copy> = {
     lead: 'Your verification code is:',
     sms: 'Your verification code is {{code}}. It expires in {{minutes}} minutes. Never share it with anyone.',
   },
+  OrganizationInvitation: {
+    subject: 'You are invited to join an organization',
+    lead: 'You have been invited to join an organization. Sign in with this email address and accept the invitation with this code:',
+    sms: 'You are invited to join an organization. Your invitation code is {{code}}. It expires in {{minutes}} minutes.',
+  },
 };
 
 const ZH: Record<MessagePurpose, Copy> = {
@@ -116,6 +121,11 @@ const ZH: Record<MessagePurpose, Copy> = {
     lead: '您的验证码：',
     sms: '您的验证码是 {{code}}，{{minutes}} 分钟内有效。请勿将验证码告诉他人。',
   },
+  OrganizationInvitation: {
+    subject: '邀请您加入组织',
+    lead: '您被邀请加入一个组织。请使用此邮箱地址登录，并使用以下邀请码接受邀请：',
+    sms: '您被邀请加入一个组织，邀请码是 {{code}}，{{minutes}} 分钟内有效。',
+  },
 };
 
 const FOOTER: Record<Locale, string> = {
@@ -128,10 +138,15 @@ const LINK_TEXT: Record<Locale, { text: string; button: string }> = {
   'zh-CN': { text: '也可以打开以下链接完成验证：', button: '验证邮箱地址' },
 };
 
+const INVITATION_LINK_TEXT: Record<Locale, { text: string; button: string }> = {
+  en: { text: 'Or open this link to accept the invitation:', button: 'Accept the invitation' },
+  'zh-CN': { text: '也可以打开以下链接接受邀请：', button: '接受邀请' },
+};
+
 function builtIn(purpose: MessagePurpose, locale: Locale): MessageTemplate {
   const copy = (locale === 'en' ? EN : ZH)[purpose];
-  const link = LINK_TEXT[locale];
-  const withLink = purpose === 'VerifyEmail';
+  const link = (purpose === 'OrganizationInvitation' ? INVITATION_LINK_TEXT : LINK_TEXT)[locale];
+  const withLink = LINK_PURPOSES.includes(purpose);
   const text =
     `${copy.lead}\n\n{{code}}\n\n` + (withLink ? `{{#link}}${link.text}\n{{link}}\n\n{{/link}}` : '') + `${FOOTER[locale]}\n`;
   const html =
@@ -195,8 +210,8 @@ export function renderTemplate(template: string, values: TemplateValues, html = 
 
 /**
  * Lists what is wrong with one template string: unknown placeholders, unbalanced or nested
- * `{{#link}}` sections, `{{link}}` outside VerifyEmail, and a body that would not show the code
- * (VerifyEmail's email bodies may show `{{link}}` instead). Empty when it is fine.
+ * `{{#link}}` sections, `{{link}}` outside VerifyEmail and OrganizationInvitation, and a body that would not show the code
+ * (their email bodies may show `{{link}}` instead). Empty when it is fine.
  */
 export function templateProblems(purpose: MessagePurpose, field: keyof MessageTemplate, template: string): string[] {
   const problems: string[] = [];
@@ -214,11 +229,11 @@ export function templateProblems(purpose: MessagePurpose, field: keyof MessageTe
   }
   if (open) problems.push('{{#link}} section is not closed with {{/link}}');
   const usesLink = template.includes('{{link}}') || template.includes('{{#link}}');
-  if (usesLink && purpose !== 'VerifyEmail') problems.push('{{link}} is only available in VerifyEmail templates');
+  if (usesLink && !LINK_PURPOSES.includes(purpose)) problems.push('{{link}} is only available in VerifyEmail and OrganizationInvitation templates');
   if (field === 'subject' && /[\r\n]/.test(template)) problems.push('must be a single line');
   if (field !== 'subject' && !template.includes('{{code}}')) {
-    const linkInstead = purpose === 'VerifyEmail' && field !== 'sms' && template.includes('{{link}}');
-    if (!linkInstead) problems.push(purpose === 'VerifyEmail' && field !== 'sms' ? 'must contain {{code}} or {{link}}' : 'must contain {{code}}');
+    const linkInstead = LINK_PURPOSES.includes(purpose) && field !== 'sms' && template.includes('{{link}}');
+    if (!linkInstead) problems.push(LINK_PURPOSES.includes(purpose) && field !== 'sms' ? 'must contain {{code}} or {{link}}' : 'must contain {{code}}');
   }
   return problems;
 }

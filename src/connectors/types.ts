@@ -5,7 +5,10 @@
  */
 
 /** Why a code is sent; each purpose has its own message template (Logto's template types). */
-export type MessagePurpose = 'SignIn' | 'Register' | 'ForgotPassword' | 'BindNewIdentifier' | 'VerifyEmail' | 'Generic';
+export type MessagePurpose = 'SignIn' | 'Register' | 'ForgotPassword' | 'BindNewIdentifier' | 'VerifyEmail' | 'Generic' | 'OrganizationInvitation';
+
+/** Purposes whose messages may carry a link (`{{link}}`): the email verification link, the invitation link. */
+export const LINK_PURPOSES: readonly MessagePurpose[] = Object.freeze(['VerifyEmail', 'OrganizationInvitation'] as const);
 
 /** Every {@link MessagePurpose}, in a stable order (for iteration and file-name validation). */
 export const MESSAGE_PURPOSES: readonly MessagePurpose[] = Object.freeze([
@@ -15,6 +18,7 @@ export const MESSAGE_PURPOSES: readonly MessagePurpose[] = Object.freeze([
   'BindNewIdentifier',
   'VerifyEmail',
   'Generic',
+  'OrganizationInvitation',
 ] as const);
 
 /** Languages the built-in templates exist in (BCP 47 tags). */
@@ -35,7 +39,7 @@ export interface CodeMessage {
   locale: Locale;
   /** Lifetime of the code in **minutes**, shown to the user as `{{minutes}}`. */
   expiresInMinutes: number;
-  /** VerifyEmail only: the one-click verification link (`http:` or `https:`), shown as `{{link}}`. */
+  /** VerifyEmail and OrganizationInvitation only: the one-click verification or acceptance link (`http:` or `https:`), shown as `{{link}}`. */
   link?: string;
 }
 

@@ -194,6 +194,31 @@ export const ERROR_CODES = {
   'session.mfa.backup_code_can_not_be_alone': { status: 422, message: 'Backup codes need another second factor first.' },
   'user.wrong_backup_code_format': { status: 422, message: 'Backup codes must be 10 distinct codes of 10 hexadecimal characters.' },
   'entity.not_found': { status: 404, message: 'Entity not found.' },
+
+  // organizations (issue 18 item 4; Logto's organizations, organization roles and scopes, invitations, JIT)
+  'organization.not_found': { status: 404, message: 'Organization not found.' },
+  'organization.role_not_found': { status: 404, message: 'Organization role not found.' },
+  'organization.scope_not_found': { status: 404, message: 'Organization scope not found.' },
+  'organization.role_name_taken': { status: 422, message: 'An organization role with this name already exists.' },
+  'organization.scope_name_taken': { status: 422, message: 'An organization scope with this name already exists.' },
+  'organization.role_names_not_found': { status: 422, message: 'One or more organization role names do not exist.' },
+  'organization.role_type_mismatch': { status: 422, message: 'The organization role type does not fit: User roles go to members, MachineToMachine roles to member applications.' },
+  'organization.require_membership': { status: 422, message: 'The user or application must be a member of the organization to proceed.' },
+  'organization.not_member': { status: 404, message: 'The user or application is not a member of the organization.' },
+  'organization.role_not_held': { status: 404, message: 'The member does not hold this organization role.' },
+  'organization.scope_not_granted': { status: 404, message: 'The organization role does not have this scope.' },
+  'organization.application_not_machine_to_machine': { status: 422, message: 'Only machine-to-machine applications can be members of an organization.' },
+  'organization.invitation_not_found': { status: 404, message: 'Organization invitation not found.' },
+  'organization.invitation_not_pending': { status: 422, message: 'The invitation was already accepted, revoked or has expired; its status cannot be changed anymore.' },
+  'organization.invitation_pending_exists': { status: 422, message: 'The invitee already has a pending invitation to this organization.' },
+  'organization.invitation_invalid_expiry': { status: 400, message: 'The invitation expiry must be a time in the future (ms since the epoch).' },
+  'organization.invitee_already_member': { status: 422, message: 'The invitee is already a member of the organization.' },
+  'organization.invitee_mismatch': { status: 403, message: 'The invitation is for another email address: the accepting user\'s verified primary email must be the invitee.' },
+  'organization.invitation_invalid_token': { status: 403, message: 'The invitation token is not valid.' },
+  'organization.accepted_user_required': { status: 422, message: 'Accepting an invitation needs the accepting user.' },
+  'organization.jit_domain_taken': { status: 422, message: 'The organization already has this email domain.' },
+  'organization.jit_domain_not_found': { status: 404, message: 'The organization does not have this email domain.' },
+  'organization.invalid_email_domain': { status: 400, message: 'The email domain is not valid (a host name such as example.com).' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */

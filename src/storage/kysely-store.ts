@@ -1,4 +1,5 @@
 import { KyselyResourceStore, KyselyRoleStore, type ResourceStore, type RoleStore } from './authorization-store.js';
+import { KyselyOrganizationStore, type OrganizationStore } from './organization-store.js';
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { type HookJobStore, type HookStore, type LogStore, KyselyHookJobStore, KyselyHookStore, KyselyLogStore } from './hook-store.js';
 import { runInTransaction } from './transaction.js';
@@ -361,6 +362,7 @@ export class KyselyStore implements Store {
   readonly logs: LogStore;
   readonly resources: ResourceStore;
   readonly roles: RoleStore;
+  readonly organizations: OrganizationStore;
   readonly db: Kysely<Database>;
 
   constructor(handle: DatabaseHandle) {
@@ -391,6 +393,7 @@ export class KyselyStore implements Store {
     this.logs = new KyselyLogStore(handle.db);
     this.resources = new KyselyResourceStore(handle.db);
     this.roles = new KyselyRoleStore(handle.db);
+    this.organizations = new KyselyOrganizationStore(handle.db);
   }
 
   transaction<T>(fn: () => Promise<T>): Promise<T> {

@@ -120,6 +120,18 @@ export interface Database {
   role_scopes: RoleScopesTable;
   user_roles: UserRolesTable;
   application_roles: ApplicationRolesTable;
+  organizations: OrganizationsTable;
+  organization_scopes: OrganizationScopesTable;
+  organization_roles: OrganizationRolesTable;
+  organization_role_scopes: OrganizationRoleScopesTable;
+  organization_role_resource_scopes: OrganizationRoleScopesTable;
+  organization_users: OrganizationUsersTable;
+  organization_user_roles: OrganizationUserRolesTable;
+  organization_applications: OrganizationApplicationsTable;
+  organization_application_roles: OrganizationApplicationRolesTable;
+  organization_invitations: OrganizationInvitationsTable;
+  organization_invitation_roles: OrganizationInvitationRolesTable;
+  organization_jit_email_domains: OrganizationJitEmailDomainsTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
   social_token_sets: SocialTokenSetsTable;
@@ -508,5 +520,96 @@ export interface UserRolesTable {
 export interface ApplicationRolesTable {
   application_id: string;
   role_id: string;
+  created_at: number;
+}
+
+/** Row of `organizations` (0024): `custom_data` is JSON. */
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  custom_data: string;
+  is_mfa_required: number;
+  created_at: number;
+}
+
+/** Row of `organization_scopes` (0024). */
+export interface OrganizationScopesTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+}
+
+/** Row of `organization_roles` (0024): `type` is `User` or `MachineToMachine`. */
+export interface OrganizationRolesTable {
+  id: string;
+  name: string;
+  description: string | null;
+  type: string;
+  created_at: number;
+}
+
+/** Row of `organization_role_scopes` and `organization_role_resource_scopes` (0024). */
+export interface OrganizationRoleScopesTable {
+  role_id: string;
+  scope_id: string;
+  created_at: number;
+}
+
+/** Row of `organization_users` (0024): one membership. */
+export interface OrganizationUsersTable {
+  organization_id: string;
+  user_id: string;
+  created_at: number;
+}
+
+/** Row of `organization_user_roles` (0024): a member's organization role. */
+export interface OrganizationUserRolesTable {
+  organization_id: string;
+  user_id: string;
+  role_id: string;
+  created_at: number;
+}
+
+/** Row of `organization_applications` (0024): a machine-to-machine application's membership. */
+export interface OrganizationApplicationsTable {
+  organization_id: string;
+  application_id: string;
+  created_at: number;
+}
+
+/** Row of `organization_application_roles` (0024). */
+export interface OrganizationApplicationRolesTable {
+  organization_id: string;
+  application_id: string;
+  role_id: string;
+  created_at: number;
+}
+
+/** Row of `organization_invitations` (0024): `invitee` lower-cased; `token_hash` the SHA-256 (hex) of the secret token. */
+export interface OrganizationInvitationsTable {
+  id: string;
+  organization_id: string;
+  inviter_id: string | null;
+  invitee: string;
+  status: string;
+  accepted_user_id: string | null;
+  token_hash: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+}
+
+/** Row of `organization_invitation_roles` (0024). */
+export interface OrganizationInvitationRolesTable {
+  invitation_id: string;
+  role_id: string;
+}
+
+/** Row of `organization_jit_email_domains` (0024): `email_domain` lower-cased. */
+export interface OrganizationJitEmailDomainsTable {
+  organization_id: string;
+  email_domain: string;
   created_at: number;
 }

@@ -5,6 +5,7 @@
  */
 
 import type { ResourceStore, RoleStore } from './authorization-store.js';
+import type { OrganizationStore } from './organization-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { HookJobStore, HookStore, LogStore } from './hook-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
@@ -304,6 +305,8 @@ export interface Store {
   resources: ResourceStore;
   /** Roles, their permissions, and the users and applications holding them (storage/authorization-store.ts). */
   roles: RoleStore;
+  /** Organizations, their roles, scopes, members, invitations and JIT domains (storage/organization-store.ts). */
+  organizations: OrganizationStore;
   /**
    * Runs `fn` in one database transaction that every store joins (storage/transaction.ts): all its writes
    * commit together or none does. Re-entrant. Keep network calls out of `fn`.

@@ -44,16 +44,58 @@ function userInfo(event: StoredEvent): Record<string, unknown> | undefined {
   };
 }
 
-/** Logto's role (`{id, name, description, type, isDefault}`) or scope (`{id, resourceId, name, description, createdAt}`) of a `Role.*` / `Scope.*` event. */
+/**
+ * The `data` of an entity event: Logto's role (`{id, name, description, type, isDefault}`) or scope
+ * (`{id, resourceId, name, description, createdAt}`) of a `Role.*` / `Scope.*` event; its organization
+ * (`{id, name, description, customData, isMfaRequired, createdAt}`), organization role (`{id, name,
+ * description, type}`) or organization scope (`{id, name, description}`) of an `Organization*.*` event.
+ * Membership and role-scope events carry no data (their ids are top-level keys, {@link entityKeys}).
+ */
 function entityInfo(event: StoredEvent): Record<string, unknown> | undefined {
   const entity = event.entity;
   if (!entity) return undefined;
-  if (entity.kind === 'role') {
-    const { id, name, description, type, isDefault } = entity.role;
-    return { id, name, description, type, isDefault };
+  switch (entity.kind) {
+    case 'role': {
+      const { id, name, description, type, isDefault } = entity.role;
+      return { id, name, description, type, isDefault };
+    }
+    case 'scope': {
+      const { id, resourceId, name, description, createdAt } = entity.scope;
+      return { id, resourceId, name, description, createdAt };
+    }
+    case 'organization': {
+      const { id, name, description, customData, isMfaRequired, createdAt } = entity.organization;
+      return { id, name, description, customData, isMfaRequired, createdAt };
+    }
+    case 'organizationRole': {
+      const { id, name, description, type } = entity.role;
+      return { id, name, description, type };
+    }
+    case 'organizationScope': {
+      const { id, name, description } = entity.scope;
+      return { id, name, description };
+    }
+    default:
+      return undefined;
   }
-  const { id, resourceId, name, description, createdAt } = entity.scope;
-  return { id, resourceId, name, description, createdAt };
+}
+
+/**
+ * Logto's event-specific top-level keys: `organizationId` and the membership delta (`addedUserIds`,
+ * `removedUserIds`, `addedApplicationIds`, `removedApplicationIds`, each at most 5000 ids, Logto's
+ * `MEMBERSHIP_DELTA_CAP`) of `Organization.Membership.Updated`; `organizationRoleId` of
+ * `OrganizationRole.Scopes.Updated`.
+ */
+function entityKeys(event: StoredEvent): Record<string, unknown> {
+  const entity = event.entity;
+  if (entity?.kind === 'organizationRoleScopes') return { organizationRoleId: entity.organizationRoleId };
+  if (entity?.kind !== 'organizationMembership') return {};
+  const keys: Record<string, unknown> = { organizationId: entity.organizationId };
+  for (const name of ['addedUserIds', 'removedUserIds', 'addedApplicationIds', 'removedApplicationIds'] as const) {
+    const ids = entity[name];
+    if (ids && ids.length > 0) keys[name] = ids.slice(0, 5000);
+  }
+  return keys;
 }
 
 const INTERACTION_OF: Record<string, string> = { PostRegister: 'Register', PostSignIn: 'SignIn', PostResetPassword: 'ForgotPassword' };
@@ -97,6 +139,7 @@ export function renderPayload(event: StoredEvent, hookId: string, application: P
     ...(context.ip ? { ip: context.ip } : {}),
     ...app,
     ...route,
+    ...entityKeys(event),
     data: userInfo(event) ?? entityInfo(event) ?? null,
     hookId,
   };

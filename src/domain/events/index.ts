@@ -1,4 +1,5 @@
 import type { RoleRecord, ScopeRecord } from '../../storage/authorization-store.js';
+import type { OrganizationRecord, OrganizationRoleRecord, OrganizationScopeRecord } from '../../storage/organization-store.js';
 import type { Store } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { IdentityRecord } from '../social/identities.js';
@@ -88,8 +89,27 @@ export interface StoredEvent {
   context: ActivityContext;
 }
 
-/** A role or a permission as an event carries it (neutral records; times in ms). */
-export type EntitySnapshot = { kind: 'role'; role: RoleRecord } | { kind: 'scope'; scope: ScopeRecord };
+/**
+ * A role, a permission or an organization record as an event carries it (neutral records; times in ms), or
+ * what an organization event reports besides: the membership delta of `Organization.Membership.Updated`
+ * (Logto's `organizationId`, `addedUserIds`, `removedUserIds`, `addedApplicationIds`, `removedApplicationIds`;
+ * empty lists left out) and the role of `OrganizationRole.Scopes.Updated` (`organizationRoleId`).
+ */
+export type EntitySnapshot =
+  | { kind: 'role'; role: RoleRecord }
+  | { kind: 'scope'; scope: ScopeRecord }
+  | { kind: 'organization'; organization: OrganizationRecord }
+  | { kind: 'organizationRole'; role: OrganizationRoleRecord }
+  | { kind: 'organizationScope'; scope: OrganizationScopeRecord }
+  | { kind: 'organizationRoleScopes'; organizationRoleId: string }
+  | {
+      kind: 'organizationMembership';
+      organizationId: string;
+      addedUserIds?: string[];
+      removedUserIds?: string[];
+      addedApplicationIds?: string[];
+      removedApplicationIds?: string[];
+    };
 
 /** What a caller tells {@link EventOutbox.emit}. */
 export interface EventInput {

@@ -162,6 +162,8 @@ export class UserService {
         await this.store.users.insert(user);
         // Logto's default roles (`isDefault` User roles) go to every new user, whoever creates it (issue 18).
         await this.store.roles.addDefaultRoles(user.id, now);
+        // Organizations listing the domain of a verified primary email take the user in (JIT, issue 18 item 4).
+        await this.store.organizations.addJitMemberships(user.id, now);
         await this.emit('User.Created', user);
         if (self) await this.emit('PostRegister', user);
       });
@@ -233,6 +235,8 @@ export class UserService {
       return await this.store.transaction(async () => {
         const user = await this.store.users.update(id, { ...patch, updatedAt: this.clock.now() });
         if (!user) throw new AppError('user.not_found');
+        // A newly verified email may be at an organization's JIT domain (issue 18 item 4).
+        if (user.emailVerified && (patch.emailVerified === true || patch.primaryEmail !== undefined)) await this.store.organizations.addJitMemberships(id, this.clock.now());
         if (reported) await this.emit(reported, user);
         return user;
       });

@@ -124,6 +124,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
   if (options.social) await app.register(managementConnectorRoutes, { social: options.social });
   if (options.customFields) await app.register(managementCustomFieldRoutes, { customFields: options.customFields });
   if (options.hooks) await app.register(managementHookRoutes, { ...options.hooks, publicUrl: options.publicUrl });
+  if (options.organizations) await app.register((await import('./organizations.js')).managementOrganizationRoutes, { organizations: options.organizations, users: options.users, identities: options.identities, applications: options.applications, publicUrl: options.publicUrl });
   if (options.authorization) await app.register(managementAuthorizationRoutes, { authorization: options.authorization, users: options.users, identities: options.identities, applications: options.applications, publicUrl: options.publicUrl });
   if (options.mfa) await app.register(managementMfaRoutes, { users: options.users, mfa: options.mfa, ...(options.preferences ? { preferences: options.preferences } : {}) });
 };

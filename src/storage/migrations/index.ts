@@ -22,6 +22,7 @@ import { migration as m0020 } from './0020_user_exact_search.js';
 import { migration as m0021 } from './0021_social_token_sets.js';
 import { migration as m0022 } from './0022_hooks_and_logs.js';
 import { migration as m0023 } from './0023_authorization.js';
+import { migration as m0024 } from './0024_organizations.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '0021_social_token_sets': m0021,
   '0022_hooks_and_logs': m0022,
   '0023_authorization': m0023,
+  '0024_organizations': m0024,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
