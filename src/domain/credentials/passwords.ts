@@ -5,7 +5,7 @@ import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import type * as LanguageCommon from '@zxcvbn-ts/language-common';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/index.js';
-import { AppError } from '../../errors/index.js';
+import { AppError, type ErrorDataMap } from '../../errors/index.js';
 import { constantTimeEqual } from '../../util/crypto.js';
 import pLimit, { type LimitFunction } from 'p-limit';
 
@@ -204,16 +204,11 @@ export function leancloudHash(salt: string, password: string): string {
   return hv.toString('base64');
 }
 
-/** One reason a password was rejected. `code` is stable; `interpolation` carries limits. */
-export interface PasswordIssue {
-  code:
-    | 'password_rejected.too_short'
-    | 'password_rejected.too_long'
-    | 'password_rejected.common'
-    | 'password_rejected.user_info'
-    | 'password_rejected.character_types';
-  interpolation?: Record<string, number>;
-}
+/**
+ * One reason a password was rejected. `code` is stable; `interpolation` carries limits. Defined once, as
+ * the `data` of `password.rejected` in the error table (src/errors/codes.ts, `ErrorDataMap`).
+ */
+export type PasswordIssue = ErrorDataMap['password.rejected']['issues'][number];
 
 /** What {@link PasswordPolicy.strength} reports (Authing's checkPasswordStrength shape, extended). */
 export interface PasswordStrength {
