@@ -583,9 +583,24 @@ export class AuthorizationService {
    * or undefined for an unknown one.
    */
   async findResourceByIndicator(indicator: string): Promise<ResourceRecord | undefined> {
-    if (this.managementAliases.includes(indicator)) return this.store.resources.findById(MANAGEMENT_RESOURCE_ID);
+    if (this.managementAliases.includes(indicator)) return this.managementResource();
     return this.store.resources.findByIndicator(indicator);
   }
+
+  /**
+   * The built-in Management API resource, read once: what tokens use of it (indicator, lifetime) never
+   * changes (updates and deletes are refused, {@link requireWritableResource}; only its `isDefault` may, which
+   * tokens do not read), so every node may keep it. Tokens for it are the hot path of M2M.
+   */
+  private managementResource(): Promise<ResourceRecord | undefined> {
+    this.management ??= this.store.resources.findById(MANAGEMENT_RESOURCE_ID).then((r) => {
+      if (!r) this.management = undefined;
+      return r;
+    });
+    return this.management;
+  }
+
+  private management: Promise<ResourceRecord | undefined> | undefined;
 
   /**
    * The permissions of `resource` that `subject` holds through its roles (User roles of a user,
