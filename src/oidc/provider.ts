@@ -84,10 +84,11 @@ function subjectOf(ctx: KoaContextWithOIDC, client: Client): Subject | undefined
  * - discovery, JWKS, authorization code with PKCE (S256, required for every client),
  *   refresh tokens (rotated on every use), client_credentials, introspection (RFC 7662),
  *   revocation (RFC 7009), RP-initiated logout, userinfo, resource indicators (RFC 8707);
- * - the Management API resource `<publicUrl>/api` with scope `all`: JWT access tokens (RFC 9068,
- *   ES256, {@link ACCESS_TOKEN_TTL_SECONDS}) for applications holding the management role only; any
- *   other resource, or another client, gets `invalid_target`. Without a resource, access tokens are
- *   opaque (userinfo, and the Account API later);
+ * - API resources (domain/authorization; the Management API is the built-in `<publicUrl>/api`, alias
+ *   `https://default.logto.app/api`, scope `all`): JWT access tokens (RFC 9068, ES256, the resource's
+ *   lifetime) whose scope is the requested permissions the subject's roles hold, read at each issuance;
+ *   an unknown resource gets `invalid_target`, and so does the Management API for a subject holding
+ *   none of its permissions. Without a resource, access tokens are opaque (userinfo, the Account API);
  * - client secrets are compared against their stored SHA-256 hash (see `clientMetadata`), so
  *   `client_secret_jwt` and HS* algorithms are not offered;
  * - RFC 8693 token exchange for applications allowed to act as users (see `registerTokenExchange`).
