@@ -162,8 +162,9 @@ export class UserService {
         await this.store.users.insert(user);
         // Logto's default roles (`isDefault` User roles) go to every new user, whoever creates it (issue 18).
         await this.store.roles.addDefaultRoles(user.id, now);
-        // Organizations listing the domain of a verified primary email take the user in (JIT, issue 18 item 4).
-        await this.store.organizations.addJitMemberships(user.id, now);
+        // Organizations listing the domain of a verified primary email take the user in (JIT, issue 18 item 4);
+        // without a verified email there is nothing to ask.
+        if (user.emailVerified && user.primaryEmail) await this.store.organizations.addJitMemberships(user.id, now);
         await this.emit('User.Created', user);
         if (self) await this.emit('PostRegister', user);
       });
