@@ -228,7 +228,13 @@ describe.each(dialects)('webhooks and the audit log on %s', (_name, database) =>
       expect(receiver.received.map((r) => r.body.data.id)).toEqual([userId, userId, userId]);
       // The same payload each time (same signature).
       expect(new Set(receiver.received.map((r) => r.raw)).size).toBe(1);
-      const logs = (await api('GET', `/api/hooks/${hook.id}/recent-logs`)).body as Array<{ payload: { result: string; response?: { statusCode: number } } }>;
+      // The worker writes an attempt's log entry after the receiver has answered: wait for the third one.
+      type Entry = { payload: { result: string; response?: { statusCode: number } } };
+      let logs: Entry[] = [];
+      for (let i = 0; i < 100 && logs.length < 3; i++) {
+        logs = (await api('GET', `/api/hooks/${hook.id}/recent-logs`)).body as Entry[];
+        if (logs.length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       expect(logs.map((l) => [l.payload.result, l.payload.response?.statusCode])).toEqual([['Success', 200], ['Error', 503], ['Error', 503]]);
       expect(await t.app.services.store.hookJobs.count('pending')).toBe(0);
     } finally {
