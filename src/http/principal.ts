@@ -159,3 +159,18 @@ export function accountAuthorizer(options: {
 const ALL_SCOPES: ReadonlySet<string> = new Set([
   'openid', 'profile', 'email', 'phone', 'address', 'custom_data', 'identities', 'urn:logto:scope:sessions',
 ]);
+
+/**
+ * An OIDC token of a third-party (or unknown) client may read but not change the user's account
+ * (logto.md §1.3); first-party session tokens and first-party clients' tokens may.
+ * @param isThirdPartyClient whether an OAuth client is third-party; unknown clients must answer true
+ * @throws AppError `auth.third_party_application_forbidden` (403)
+ */
+export async function assertFirstPartyCaller(
+  caller: { kind: 'oidc' | 'session'; clientId: string | null },
+  isThirdPartyClient: (clientId: string) => Promise<boolean>,
+): Promise<void> {
+  if (caller.kind === 'oidc' && (caller.clientId === null || (await isThirdPartyClient(caller.clientId)))) {
+    throw new AppError('auth.third_party_application_forbidden');
+  }
+}

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Reauthentication } from '../../domain/sessions/reauthentication.js';
 import { type AccountCenterField, type AccountCenterSettings, assertEditable, canRead } from '../../domain/account/center.js';
 import { AppError } from '../../errors/index.js';
-import type { AccountCaller } from '../principal.js';
+import { type AccountCaller, assertFirstPartyCaller } from '../principal.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -97,11 +97,7 @@ export function accountPolicy(
     proofId,
     firstParty: {
       name: 'first-party',
-      async check(_request, { caller }) {
-        if (caller.kind === 'oidc' && (caller.clientId === null || (await isThirdPartyClient(caller.clientId)))) {
-          throw new AppError('auth.third_party_application_forbidden');
-        }
-      },
+      check: (_request, { caller }) => assertFirstPartyCaller(caller, isThirdPartyClient),
     },
     scope: (scope, missing = 'auth.unauthorized') => ({
       name: `scope:${scope}`,

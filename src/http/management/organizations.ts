@@ -16,7 +16,7 @@ import type { UserRecord } from '../../storage/store.js';
 import { installErrorDialect } from '../errors.js';
 import { LOGTO_APPLICATION_TYPE, logtoUserSchema, toLogtoUser } from '../logto-views.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
-import type { AccountAuthorizer } from '../principal.js';
+import { type AccountAuthorizer, assertFirstPartyCaller } from '../principal.js';
 import { errors, optionalPaginationQuery, pathId, scopeSchema, scopeWire, security, TENANT, WHOLE_LIST } from './authorization-views.js';
 import { LOGTO_MANAGEMENT_ERRORS } from './errors.js';
 import { LOGTO_ORGANIZATION_ERRORS } from './organization-errors.js';
@@ -965,7 +965,7 @@ export interface AccountOrganizationInvitationOptions {
   organizations: OrganizationService;
   /** Resolves the caller (a first-party session token or an OIDC access token with `openid`). */
   authorize: AccountAuthorizer;
-  /** Third-party clients may read, never change (as the Account API). */
+  /** Third-party clients may read, never change (the Account API's rule, `assertFirstPartyCaller`). */
   isThirdPartyClient: (clientId: string) => Promise<boolean>;
 }
 
@@ -974,6 +974,7 @@ export interface AccountOrganizationInvitationOptions {
  * user through `PUT /organization-invitations/:id/status`): `POST /api/my-account/organization-invitations/:id/accept`
  * with `{token}` from the invitation email. The caller's verified primary email must be the invitee; the
  * invitation must be pending and unexpired; it is accepted once. Errors in the native shape:
+ * 403 `auth.third_party_application_forbidden` (an OIDC token of a third-party client),
  * 403 `organization.invitation_invalid_token`, 403 `organization.invitee_mismatch`, 422
  * `organization.invitation_not_pending`, 404 `organization.invitation_not_found`.
  */
@@ -993,7 +994,7 @@ export const accountOrganizationInvitationRoutes: FastifyPluginAsyncZod<AccountO
     },
     async (request) => {
       const caller = await authorize(request);
-      if (caller.kind === 'oidc' && (!caller.clientId || (await isThirdPartyClient(caller.clientId)))) throw new AppError('auth.forbidden');
+      await assertFirstPartyCaller(caller, isThirdPartyClient);
       return invitationWire(await organizations.acceptInvitation(request.params.id, caller.user.id, { token: request.body.token, requireToken: true }));
     },
   );
