@@ -60,3 +60,6 @@ export const grantSchema = z.object({
   createdAt: z.number().nullable(),
   expiresAt: z.number().nullable(),
 });
+
+/** The tenant of every Logto entity Tessera answers with (`tenantId`): Logto OSS's single tenant. */
+export const LOGTO_TENANT_ID = 'default';

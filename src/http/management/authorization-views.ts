@@ -1,3 +1,4 @@
+import { LOGTO_TENANT_ID } from '../logto-views.js';
 import { z } from 'zod';
 import type { ApplicationService } from '../../domain/applications/index.js';
 import type { AuthorizationService, ResourceRecord, RoleRecord, ScopeRecord } from '../../domain/authorization/index.js';
@@ -32,7 +33,7 @@ export const security = [{ managementToken: [] }];
 /** An entity id in a path. */
 export const pathId = z.string().min(1).max(64);
 /** Logto's single tenant of an OSS install. */
-export const TENANT = 'default';
+export const TENANT = LOGTO_TENANT_ID;
 
 /** An API resource in Logto's shape (`Resources` of @logto/schemas); `accessTokenTtl` in seconds. */
 export const resourceSchema = z

@@ -1,3 +1,4 @@
+import { LOGTO_TENANT_ID } from '../logto-views.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { HookService } from '../../domain/events/hooks.js';
@@ -20,7 +21,7 @@ const errors = { '4xx': errorSchema };
 const security = [{ managementToken: [] }];
 const idParams = z.object({ id: z.string().min(1).max(64) });
 /** Logto's single tenant of an OSS install. */
-const TENANT = 'default';
+const TENANT = LOGTO_TENANT_ID;
 
 const configSchema = z
   .object({
