@@ -67,6 +67,20 @@ export interface MfaChallengeRecord {
   consumedAt: number | null;
 }
 
+/**
+ * The challenge of a usernameless passkey sign-in (no user yet, migration 0025). Times in ms since the
+ * epoch.
+ */
+export interface PasskeyChallengeRecord {
+  /** SHA-256 hex of the challenge id (the id is a bearer secret, never stored). */
+  idHash: string;
+  /** base64url challenge sent to the authenticator. */
+  challenge: string;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
 /** Storage of MFA factors, backup codes, pending sign-ins and WebAuthn challenges. */
 export interface MfaStore {
   /**
@@ -140,7 +154,19 @@ export interface MfaStore {
   consumeChallenge(id: string, at: number): Promise<boolean>;
   /** Deletes a challenge (a new authentication challenge replaces the previous one). */
   deleteChallenge(id: string): Promise<void>;
-  /** Deletes pending sign-ins and challenges whose expiry is at or before `now`. @returns how many. */
+
+  /** Stores the challenge of a usernameless passkey sign-in. */
+  insertPasskeyChallenge(record: PasskeyChallengeRecord): Promise<void>;
+  /**
+   * Consumes a passkey sign-in challenge: one conditional update sets `consumed_at = at` only while it
+   * is unset and `expires_at > at`, so of concurrent callers at most one gets the challenge.
+   * @returns the base64url challenge, or undefined when unknown, used or expired
+   */
+  consumePasskeyChallenge(idHash: string, at: number): Promise<string | undefined>;
+  /**
+   * Deletes pending sign-ins, WebAuthn challenges and passkey sign-in challenges whose expiry is at or
+   * before `now`. @returns how many.
+   */
   deleteExpired(now: number): Promise<number>;
 }
 
@@ -456,9 +482,31 @@ export class KyselyMfaStore implements MfaStore {
     await this.db.deleteFrom('mfa_challenges').where('id', '=', id).execute();
   }
 
+  async insertPasskeyChallenge(c: PasskeyChallengeRecord): Promise<void> {
+    await this.db
+      .insertInto('passkey_challenges')
+      .values({ id_hash: c.idHash, challenge: c.challenge, created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: c.consumedAt })
+      .execute();
+  }
+
+  async consumePasskeyChallenge(idHash: string, at: number): Promise<string | undefined> {
+    const r = await this.db
+      .updateTable('passkey_challenges')
+      .set({ consumed_at: at })
+      .where('id_hash', '=', idHash)
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', at)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return undefined;
+    // Only the caller whose update won reads the (immutable) challenge.
+    const row = await this.db.selectFrom('passkey_challenges').select('challenge').where('id_hash', '=', idHash).executeTakeFirst();
+    return row?.challenge;
+  }
+
   async deleteExpired(now: number): Promise<number> {
     const a = await this.db.deleteFrom('mfa_challenges').where('expires_at', '<=', now).executeTakeFirst();
     const b = await this.db.deleteFrom('mfa_pending_sign_ins').where('expires_at', '<=', now).executeTakeFirst();
-    return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+    const c = await this.db.deleteFrom('passkey_challenges').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(a.numDeletedRows) + Number(b.numDeletedRows) + Number(c.numDeletedRows);
   }
 }

@@ -145,6 +145,7 @@ export interface Database {
   mfa_pending_sign_ins: MfaPendingSignInsTable;
   mfa_challenges: MfaChallengesTable;
   mfa_failure_counts: MfaFailureCountsTable;
+  passkey_challenges: PasskeyChallengesTable;
 }
 
 /** Helper for tables whose column is filled by the database. */
@@ -373,6 +374,16 @@ export interface MfaChallengesTable {
   created_at: number;
   expires_at: number;
   verified_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Row of `passkey_challenges` (migration 0025): the challenge of a usernameless passkey sign-in. */
+export interface PasskeyChallengesTable {
+  /** SHA-256 hex of the challenge id (a bearer secret, never stored). */
+  id_hash: string;
+  challenge: string;
+  created_at: number;
+  expires_at: number;
   consumed_at: number | null;
 }
 

@@ -32,6 +32,15 @@ export const PENDING_SIGN_IN_MAX_ATTEMPTS = 5;
 export const REGISTRATION_TTL_MS = 10 * 60_000;
 /** Lifetime of a WebAuthn authentication challenge, ms. */
 export const AUTHENTICATION_TTL_MS = 5 * 60_000;
+/** Lifetime of a usernameless passkey sign-in challenge ({@link MfaService.passkeySignInOptions}), ms (5 minutes). */
+export const PASSKEY_SIGN_IN_TTL_MS = 5 * 60_000;
+/**
+ * RFC 8176 `amr` of a passkey sign-in ({@link MfaService.signInWithPasskey}): `hwk` (proof of possession
+ * of a key held by an authenticator, as the passkey second factor), `user` (the authenticator tested the
+ * user: the UV flag is required) and `mfa` (a user-verified passkey is a multi-factor cryptographic
+ * authenticator, NIST SP 800-63B-4), so no other factor is asked.
+ */
+export const PASSKEY_SIGN_IN_AMR: readonly string[] = Object.freeze(['hwk', 'user', 'mfa']);
 /** RFC 6238 parameters: SHA-1, 6 digits, 30-second steps, ±1 step accepted. */
 export const TOTP_PERIOD_SECONDS = 30;
 /** Backup codes per set and their length (Logto: 10 codes of 10 characters of `0-9a-f`). */
@@ -80,6 +89,11 @@ const SIGN_IN_FACTOR: Record<MfaFactorRecord['type'], SignInFactor> = { totp: 't
 const FACTOR_AMR: Record<SecondFactorProof['type'], string[]> = { totp: ['otp', 'mfa'], backup_code: ['mfa'], webauthn: ['hwk', 'mfa'] };
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+/**
+ * The WebAuthn user handle of a user (`user.id` of the creation options, returned as `userHandle` by a
+ * discoverable credential): the UTF-8 bytes of the user id.
+ */
+const webAuthnUserId = (userId: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(userId, 'utf8'));
 
 /**
  * The one "has a second factor" rule (issue 16), a store query shared by the MFA step, the forced
@@ -122,6 +136,10 @@ export class SecondFactors {
  * `mfa.maxConsecutiveFailures`, default 100, NIST SP 800-63B-4 §3.2.2; beyond it `auth.mfa_locked` until
  * an admin removes a factor). A correct factor clears both counters. With the per-IP sign-in rate limit
  * this stops TOTP and backup-code brute force (ASVS 6.6.3).
+ *
+ * Passkey sign-in (issue 14 §2): a user-verified passkey is also accepted as the first and only factor,
+ * with no identifier typed ({@link passkeySignInOptions}, {@link signInWithPasskey}); it shares the
+ * assertion rule of the passkey second factor ({@link verifyAssertion}) and never asks for another factor.
  *
  * Secrets: TOTP secrets are shown once (generation) and never returned afterwards; backup codes are
  * stored as argon2id hashes through {@link PasswordHasher} (ASVS 6.5.2: 40-bit look-up secrets need an
@@ -267,6 +285,75 @@ export class MfaService implements SecondFactorGate {
       result: null, createdAt: now, expiresAt: now + AUTHENTICATION_TTL_MS, verifiedAt: null, consumedAt: null,
     });
     return options;
+  }
+
+  // ---------------------------------------------------------------- passkey sign-in (first and only factor)
+
+  /**
+   * Starts a usernameless passkey sign-in (issue 14 §2): WebAuthn request options
+   * (PublicKeyCredentialRequestOptionsJSON) with rpID = the public URL's host, user verification
+   * `required` and NO `allowCredentials`, so the browser offers the discoverable credentials (passkeys)
+   * it holds for this site and nobody types an identifier (nothing to enumerate). The challenge is
+   * stored server-side under the SHA-256 of `challengeId` (a 256-bit bearer secret, `pkc_` + base64url,
+   * never stored), for {@link PASSKEY_SIGN_IN_TTL_MS} (5 minutes), single use. Anyone may call this:
+   * the route should be rate-limited per IP; expired challenges go with {@link purgeExpired}.
+   * @returns `challengeId` (give it back to {@link signInWithPasskey}) and the options for
+   *   `navigator.credentials.get()` / `startAuthentication()`
+   */
+  async passkeySignInOptions(): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
+    const { generateAuthenticationOptions } = await webauthn();
+    const options = await generateAuthenticationOptions({ rpID: this.rpId, userVerification: 'required' });
+    const challengeId = newSecret('pkc_');
+    const now = this.clock.now();
+    await this.store.mfa.insertPasskeyChallenge({
+      idHash: sha256Hex(challengeId), challenge: options.challenge, createdAt: now, expiresAt: now + PASSKEY_SIGN_IN_TTL_MS, consumedAt: null,
+    });
+    return { challengeId, options };
+  }
+
+  /**
+   * Signs in with a passkey as the first and only factor (issue 14 §2), without issuing a session: the
+   * caller completes the sign-in (the OIDC page: `AuthService.completeWithoutSession(user, amr)`, which
+   * sets `lastSignInAt` and emits `PostSignIn`, logged as `Interaction.SignIn.Submit`). In order:
+   * 1. one unit of the per-IP sign-in budget (`rateLimit.signInPerMinute`, as every password attempt);
+   * 2. the challenge of `challengeId` is consumed (one conditional update: single use, unexpired);
+   * 3. the passkey is found by its credential id (`response.id`, unique index, any user) and the
+   *    assertion's `userHandle` must be its user's WebAuthn user id (WebAuthn L2 §7.2 step 6 for an
+   *    empty allowCredentials);
+   * 4. the assertion is verified by the one rule of second-factor passkeys ({@link verifyAssertion}) with
+   *    user verification REQUIRED (UV flag), and the counter stored compare-and-set;
+   * 5. a suspended user is refused — only after the proof, as a right password is.
+   * No per-user lockout: an assertion cannot be guessed, and counting failures on a user found by a
+   * credential id would let anyone holding the id lock its owner out.
+   * The MFA gate is NOT asked: a user-verified passkey is a multi-factor cryptographic authenticator
+   * (NIST SP 800-63B-4; AAL2 on its own), so `amr` is {@link PASSKEY_SIGN_IN_AMR}.
+   * @param challengeId from {@link passkeySignInOptions}
+   * @param response the browser's AuthenticationResponseJSON (`startAuthentication()`)
+   * @returns the user and `amr` = `["hwk", "user", "mfa"]` (RFC 8176: proof of possession of a
+   *   hardware-secured key, a user test, multiple factors)
+   * @throws AppError `request.rate_limited` (429), `session.mfa.webauthn_verification_failed` (400; the
+   *   same code and message for an unknown, used or expired challenge, an unknown credential, a bad
+   *   signature, origin or rpID, a missing UV flag, a counter that does not grow — nothing tells whether
+   *   the credential exists), `auth.user_suspended` (403, after a valid assertion)
+   */
+  async signInWithPasskey(challengeId: string, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<{ user: UserRecord; amr: string[] }> {
+    await this.signInLimiter.consume(meta.ip ?? 'unknown');
+    const failed = () => new AppError('session.mfa.webauthn_verification_failed');
+    const challenge = typeof challengeId === 'string' && challengeId.length > 0 && challengeId.length <= 256
+      ? await this.store.mfa.consumePasskeyChallenge(sha256Hex(challengeId), this.clock.now())
+      : undefined;
+    if (!challenge) throw failed();
+    const credentialId = typeof response?.id === 'string' && response.id.length <= 1024 ? response.id : '';
+    const factor = credentialId ? await this.store.mfa.findByCredentialId(credentialId) : undefined;
+    const userHandle = response?.response?.userHandle;
+    if (!factor || factor.type !== 'webauthn' || typeof userHandle !== 'string' || !Buffer.from(userHandle, 'base64url').equals(webAuthnUserId(factor.userId))) {
+      throw failed();
+    }
+    await this.verifyAssertion(factor, challenge, response, true);
+    const user = await this.store.users.findById(factor.userId);
+    if (!user) throw failed();
+    if (user.isSuspended) throw new AppError('auth.user_suspended');
+    return { user, amr: [...PASSKEY_SIGN_IN_AMR] };
   }
 
   /**
@@ -459,7 +546,7 @@ export class MfaService implements SecondFactorGate {
       rpName: this.config.mfa.issuer,
       rpID: this.rpId,
       userName: user.username ?? user.primaryEmail ?? user.primaryPhone ?? user.id,
-      userID: new TextEncoder().encode(user.id),
+      userID: webAuthnUserId(user.id),
       attestationType: 'none',
       excludeCredentials: passkeys.map((f) => ({ id: f.credentialId!, ...(f.transports ? { transports: f.transports } : {}) })),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
@@ -665,8 +752,8 @@ export class MfaService implements SecondFactorGate {
 
   /**
    * Verifies a WebAuthn assertion against the pending sign-in's stored challenge (consumed first, so
-   * it is single use) and the credential's public key; the signature counter must grow (a cloned
-   * authenticator shows as a counter that does not) and is stored compare-and-set.
+   * it is single use) and one of the user's passkeys ({@link verifyAssertion}; user verification not
+   * required: the passkey is a second factor here).
    * @throws AppError `session.mfa.webauthn_verification_failed`
    */
   private async checkWebAuthn(userId: string, idHash: string, response: AuthenticationResponseJSON): Promise<void> {
@@ -676,13 +763,28 @@ export class MfaService implements SecondFactorGate {
       throw new AppError('session.mfa.webauthn_verification_failed', { message: 'Request passkey options first.' });
     }
     const factor = (await this.store.mfa.listFactors(userId)).find((f) => f.type === 'webauthn' && f.credentialId === response.id);
-    if (!factor || !factor.publicKey || !factor.credentialId) throw new AppError('session.mfa.webauthn_verification_failed');
+    if (!factor) throw new AppError('session.mfa.webauthn_verification_failed');
+    await this.verifyAssertion(factor, challenge.challenge, response, false);
+  }
+
+  /**
+   * The one WebAuthn assertion rule (W3C WebAuthn Level 2 §7.2, @simplewebauthn/server), shared by the
+   * second factor ({@link checkWebAuthn}) and passkey sign-in ({@link signInWithPasskey}): the signature
+   * over `expectedChallenge` by the passkey's public key, the client data's origin (public URL or a
+   * related origin) and the rpID hash, user presence, user verification when required, and a signature
+   * counter that grows (a cloned authenticator shows as one that does not; 0 stays allowed for
+   * authenticators without a counter). The new counter is stored compare-and-set on the old one, so of
+   * two concurrent uses of one assertion at most one passes.
+   * @throws AppError `session.mfa.webauthn_verification_failed` (one message for every cause)
+   */
+  private async verifyAssertion(factor: MfaFactorRecord, expectedChallenge: string, response: AuthenticationResponseJSON, requireUserVerification: boolean): Promise<void> {
+    if (factor.type !== 'webauthn' || !factor.publicKey || !factor.credentialId) throw new AppError('session.mfa.webauthn_verification_failed');
     const { verifyAuthenticationResponse } = await webauthn();
     let result;
     try {
       result = await verifyAuthenticationResponse({
         response,
-        expectedChallenge: challenge.challenge,
+        expectedChallenge,
         expectedOrigin: await this.expectedOrigins(),
         expectedRPID: this.rpId,
         credential: {
@@ -691,12 +793,12 @@ export class MfaService implements SecondFactorGate {
           counter: factor.counter,
           ...(factor.transports ? { transports: factor.transports as never } : {}),
         },
-        requireUserVerification: false,
+        requireUserVerification,
       });
     } catch (error) {
       throw new AppError('session.mfa.webauthn_verification_failed', { cause: error });
     }
-    if (!result.verified || !(await this.store.mfa.updateWebAuthnCounter(factor.id, factor.counter, result.authenticationInfo.newCounter, now))) {
+    if (!result.verified || !(await this.store.mfa.updateWebAuthnCounter(factor.id, factor.counter, result.authenticationInfo.newCounter, this.clock.now()))) {
       throw new AppError('session.mfa.webauthn_verification_failed');
     }
   }

@@ -23,6 +23,7 @@ import { migration as m0021 } from './0021_social_token_sets.js';
 import { migration as m0022 } from './0022_hooks_and_logs.js';
 import { migration as m0023 } from './0023_authorization.js';
 import { migration as m0024 } from './0024_organizations.js';
+import { migration as m0025 } from './0025_passkey_challenges.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0022_hooks_and_logs': m0022,
   '0023_authorization': m0023,
   '0024_organizations': m0024,
+  '0025_passkey_challenges': m0025,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
