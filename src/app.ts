@@ -51,6 +51,7 @@ import { AUTHING_CORS_HEADERS } from './http/authing/cors.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementAudiencesOf, managementResourceOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
+import { uiAssetRoutes } from './ui/http.js';
 import { AuditLog } from './domain/audit/index.js';
 import { AppError } from './errors/index.js';
 import { type ActivityContext, emptyActivityContext, runWithActivityContext } from './domain/events/context.js';
@@ -383,7 +384,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }
       });
     });
-    installErrorHandling(server);
+    installErrorHandling(server, { defaultLocale: config.ui.defaultLocale });
     // NUL anywhere in params, query or JSON body → 400 request.invalid (PostgreSQL text cannot hold it).
     server.addHook('preValidation', refuseNul);
 
@@ -478,10 +479,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(systemRoutes, { prefix: '/api', store, db: database.db, pingRedis: () => rateLimits.ping() });
     await server.register(webauthnWellKnownRoutes, { origin: new URL(config.publicUrl).origin, relatedOrigins: async () => (await accountCenter.get()).webauthnRelatedOrigins });
     await server.register(authRoutes, { prefix: '/api/auth', auth, users, sessions, policy, sdk, authorization: services.authorization });
-    await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification });
+    await server.register(codeRoutes, { prefix: '/api/auth', auth, users, verification, config });
     await server.register(socialAuthRoutes, { prefix: '/api/auth', social });
     await server.register(mfaAuthRoutes, { prefix: '/api/auth', mfa });
-    await server.register(oidcRoutes, { oidc, social });
+    await server.register(uiAssetRoutes, { config });
+    await server.register(oidcRoutes, { oidc, social, codes: { verification, sdkAuth: sdk.sdkAuth } });
     await server.register(managementRoutes, {
       prefix: '/api',
       authorize: managementAuthorizer({
@@ -550,7 +552,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // The vendor surfaces' adapters are loaded only when configured (start-up time; issue 22).
       const { leancloudRoutes } = await import('./http/leancloud/index.js');
       // X-LC-Sign timestamps come from the client's wall clock, so they are checked against the real one.
-      await server.register(leancloudRoutes, { prefix: '/1.1', users: leancloudUsers, codes: leancloudCodes, keys, clock: systemClock });
+      await server.register(leancloudRoutes, { prefix: '/1.1', users: leancloudUsers, codes: leancloudCodes, keys, clock: systemClock, config });
     }
     const authing = config.authing;
     if (authing.appId && authing.secret) {

@@ -302,6 +302,34 @@ export const configSchema = z
         allowUserSkip: z.boolean().default(false),
       })
       .prefault({}),
+    /**
+     * The hosted pages (/oidc sign-in, /account, message-link pages): branding and language (issue 14 §4–5).
+     */
+    ui: z
+      .object({
+        /** Product name in page titles, headers and the footer. */
+        productName: z.string().trim().min(1).max(60).default('Tessera'),
+        /** Logo shown above every page's heading: an https (or http) URL, or a path on this server. */
+        logoUrl: z
+          .string()
+          .max(2048)
+          .refine((v) => /^\/[^/\\]/.test(v) || /^https?:\/\/[^\s"'<>]+$/.test(v), { message: 'must be an http(s) URL or a path starting with /' })
+          .optional(),
+        /** Primary colour (buttons, links, focus ring), `#rrggbb`; the button text colour is chosen for contrast. */
+        primaryColor: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/, { message: 'must be a #rrggbb colour' })
+          .default('#2456d3'),
+        /** "Help" link in every page's footer: an http(s) or mailto: URL. */
+        supportUrl: z
+          .string()
+          .max(2048)
+          .refine((v) => /^(https?:\/\/|mailto:)[^\s"'<>]+$/.test(v), { message: 'must be an http(s) or mailto: URL' })
+          .optional(),
+        /** Language when neither `ui_locales` nor `Accept-Language` names a supported one (`en` or `zh-CN`). */
+        defaultLocale: z.enum(['en', 'zh-CN']).default('en'),
+      })
+      .prefault({}),
     /** An M2M app with these credentials and the management role is ensured at start (issue 4). */
     adminClientId: z.string().min(1).optional(),
     adminClientSecret: z.string().min(16).optional(),
@@ -390,6 +418,11 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_WEBHOOK_CONCURRENCY: 'webhooks.concurrency',
   TESSERA_WEBHOOK_POLL_INTERVAL_SECONDS: 'webhooks.pollIntervalSeconds',
   TESSERA_AUDIT_LOG_RETENTION_DAYS: 'auditLog.retentionDays',
+  TESSERA_UI_PRODUCT_NAME: 'ui.productName',
+  TESSERA_UI_LOGO_URL: 'ui.logoUrl',
+  TESSERA_UI_PRIMARY_COLOR: 'ui.primaryColor',
+  TESSERA_UI_SUPPORT_URL: 'ui.supportUrl',
+  TESSERA_DEFAULT_LOCALE: 'ui.defaultLocale',
   TESSERA_ADMIN_CLIENT_ID: 'adminClientId',
   TESSERA_ADMIN_CLIENT_SECRET: 'adminClientSecret',
 };

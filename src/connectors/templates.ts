@@ -372,50 +372,5 @@ export async function loadTemplates(dir?: string): Promise<Templates> {
   return createTemplates(overrides, files);
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Locale negotiation
-
-/** Maps one language tag to a supported locale: `en`, `en-*` → en; `zh`, `zh-CN`, `zh-Hans*` → zh-CN. */
-function localeOfTag(tag: string): Locale | undefined {
-  const t = tag.trim().toLowerCase().replace(/_/g, '-');
-  if (t === 'en' || t.startsWith('en-')) return 'en';
-  if (t === 'zh' || t === 'zh-cn' || t === 'zh-hans' || t.startsWith('zh-hans-')) return 'zh-CN';
-  return undefined;
-}
-
-const Q_VALUE = /^q=(0(\.\d{0,3})?|1(\.0{0,3})?)$/i;
-
-/**
- * Chooses the message language. An explicit choice (`locale` in a request body) wins when it is
- * supported (`en`, `en-US`, `zh-CN`, `zh`, `zh-Hans`… case-insensitive); otherwise the `Accept-Language`
- * header is read per RFC 9110 §12.5.4 — ranges by descending `q` (default 1, `q=0` = not acceptable,
- * ties keep header order), the first supported one wins; `zh`, `zh-CN` and `zh-Hans*` mean Simplified
- * Chinese, `zh-TW`/`zh-Hant` are not supported. Default `en`. Entries with malformed `q` are ignored.
- * @example pickLocale('fr;q=1, zh-Hans-CN;q=0.8, en;q=0.5') // 'zh-CN'
- * @example pickLocale('zh-CN', 'en') // 'en'
- */
-export function pickLocale(acceptLanguage?: string, explicit?: string): Locale {
-  if (explicit !== undefined) {
-    const chosen = localeOfTag(explicit);
-    if (chosen) return chosen;
-  }
-  if (!acceptLanguage) return 'en';
-  const ranges: { locale: Locale | undefined; q: number; index: number }[] = [];
-  acceptLanguage
-    .slice(0, 4096)
-    .split(',')
-    .forEach((entry, index) => {
-      const [range = '', ...params] = entry.split(';').map((s) => s.trim());
-      if (!range) return;
-      let q = 1;
-      for (const param of params) {
-        if (!/^q=/i.test(param)) continue;
-        if (!Q_VALUE.test(param)) return;
-        q = Number(param.slice(2));
-      }
-      if (q <= 0) return;
-      ranges.push({ locale: range === '*' ? undefined : localeOfTag(range), q, index });
-    });
-  ranges.sort((a, b) => b.q - a.q || a.index - b.index);
-  return ranges.find((r) => r.locale !== undefined)?.locale ?? 'en';
-}
+// Locale negotiation lives with the message catalogues (src/i18n/locale.ts); re-exported for the connectors' callers.
+export { pickLocale } from '../i18n/locale.js';

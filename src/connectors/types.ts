@@ -21,11 +21,9 @@ export const MESSAGE_PURPOSES: readonly MessagePurpose[] = Object.freeze([
   'OrganizationInvitation',
 ] as const);
 
-/** Languages the built-in templates exist in (BCP 47 tags). */
-export type Locale = 'en' | 'zh-CN';
-
-/** Every {@link Locale}; `en` is the default. */
-export const LOCALES: readonly Locale[] = Object.freeze(['en', 'zh-CN'] as const);
+/** Languages the built-in templates exist in (BCP 47 tags): the languages of src/i18n. */
+export { type Locale, LOCALES } from '../i18n/locale.js';
+import type { Locale } from '../i18n/locale.js';
 
 /** One one-time-code message, before rendering. */
 export interface CodeMessage {

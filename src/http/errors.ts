@@ -1,11 +1,20 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, type ErrorCode } from '../errors/index.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
+import { errorMessage, type Locale, pickLocale } from '../i18n/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The error code a refused request was answered with (set by the error handler; for metrics). */
     errorCode?: string;
+  }
+  interface FastifyInstance {
+    /**
+     * The language of error messages when `Accept-Language` names none Tessera speaks
+     * (`config.ui.defaultLocale`; set on the root by {@link installErrorHandling}, inherited by every
+     * plugin context).
+     */
+    errorDefaultLocale?: Locale;
   }
 }
 
@@ -22,7 +31,10 @@ export interface WireError {
   code: string;
   /** The vendor's HTTP status. */
   status: number;
-  /** The vendor's message (default: ours). */
+  /**
+   * The vendor's message, in English (default: ours). A request in another language gets our message of
+   * the error's code in that language instead ({@link messageOf}).
+   */
   message?: string;
 }
 
@@ -54,8 +66,31 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 const CONTEXT_PREFIX: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
 /**
+ * The language of a request's error message (issue 14 §4): `Accept-Language` (RFC 9110 §12.5.4), else the
+ * configured default (`config.ui.defaultLocale`, kept on the Fastify instance by
+ * {@link installErrorHandling}), else English.
+ */
+export function errorLocaleOf(request: FastifyRequest): Locale {
+  const header = request.headers['accept-language'];
+  return pickLocale(typeof header === 'string' ? header : undefined, undefined, request.server?.errorDefaultLocale ?? 'en');
+}
+
+/**
+ * The `message` of an error in `locale`. English: the dialect's message, else the error's own. Another
+ * language: the code table's message of the error's code in that language ({@link errorMessage}) — but
+ * an error thrown with a message of its own (`new AppError(code, { message })`, a detail such as the
+ * offending key or limit) keeps it, in English, since the catalogue has no text for it.
+ */
+export function messageOf(error: AppError, wire: WireError | undefined, locale: Locale): string {
+  const english = wire?.message ?? error.message;
+  if (locale === 'en' || error.message !== ERROR_CODES[error.code].message) return english;
+  return errorMessage(error.code, locale);
+}
+
+/**
  * Sends an {@link AppError} in the native shape `{code, message, data?}`, with `Retry-After` when it
- * carries one; with a `dialect`, the code, status and message its table gives (the data stays).
+ * carries one; with a `dialect`, the code, status and message its table gives (the data stays). The
+ * message is in the request's language ({@link errorLocaleOf}, {@link messageOf}).
  */
 export function sendAppError(reply: FastifyReply, error: AppError, dialect?: ErrorDialect): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
@@ -64,8 +99,13 @@ export function sendAppError(reply: FastifyReply, error: AppError, dialect?: Err
   const code = wire?.code ?? error.code;
   // RFC 6750 §3: a 401 for a missing or bad bearer token names the scheme.
   if (code === 'auth.unauthorized') reply.header('www-authenticate', 'Bearer realm="tessera"');
-  const body: ErrorBody = { code, message: wire?.message ?? error.message };
+  const locale = errorLocaleOf(reply.request);
+  const body: ErrorBody = { code, message: messageOf(error, wire, locale) };
   if (error.data !== undefined) body.data = error.data;
+  // The message depends on Accept-Language (RFC 9110 §12.5.5); keep what Vary already lists (CORS's Origin).
+  const vary = reply.getHeader('vary');
+  const listed = (Array.isArray(vary) ? vary.join(',') : typeof vary === 'string' ? vary : '').split(',').map((v) => v.trim()).filter(Boolean);
+  if (!listed.some((v) => v.toLowerCase() === 'accept-language' || v === '*')) reply.header('vary', [...listed, 'Accept-Language'].join(', '));
   return reply.status(wire?.status ?? error.status).send(body);
 }
 
@@ -92,11 +132,19 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal.error', { cause: error });
 }
 
+/** Options of {@link installErrorHandling}. */
+export interface ErrorHandlingOptions {
+  /** The message language when `Accept-Language` names none Tessera speaks (`config.ui.defaultLocale`; default `en`). */
+  defaultLocale?: Locale;
+}
+
 /**
  * Installs the error and not-found handlers: every error leaves as `{code, message, data?}` with the
- * status from the code table; 5xx causes are logged at `error` level.
+ * status from the code table and `message` in the request's language (`Accept-Language`, else
+ * `options.defaultLocale`); 5xx causes are logged at `error` level. Call it on the root instance.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
+  app.decorate('errorDefaultLocale', options.defaultLocale ?? 'en');
   installErrorDialect(app, undefined);
   app.setNotFoundHandler((request, reply) => sendAppError(reply, new AppError('request.not_found', { message: `No route ${request.method} ${request.url.split('?')[0]}` })));
 }

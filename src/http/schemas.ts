@@ -41,7 +41,16 @@ export const signedInSchema = z.object({ user: userSchema, session: issuedSessio
 
 /** The native error body. */
 export const errorSchema = z
-  .object({ code: z.string(), message: z.string(), data: z.unknown().optional() })
+  .object({
+    code: z.string(),
+    message: z
+      .string()
+      .describe(
+        "Human-readable, in the request's language: the first of en, zh-CN that Accept-Language accepts, else the server's default " +
+          '(TESSERA_DEFAULT_LOCALE). A message carrying a detail (a key, a limit) may stay in English. Programs switch on code.',
+      ),
+    data: z.unknown().optional(),
+  })
   .meta({ id: 'Error' });
 
 const text = (max: number) => z.string().max(max);

@@ -213,5 +213,19 @@ declare module 'oidc-provider' {
     }
   }
 
+  /** The interaction policy helpers (lib/helpers/interaction_policy): the default prompts and how to add one. */
+  export namespace interactionPolicy {
+    class Prompt {
+      constructor(options: { name: string; requestable?: boolean }, ...checks: unknown[]);
+      name: string;
+    }
+    interface Policy extends Array<Prompt> {
+      get(name: string): Prompt | undefined;
+      add(prompt: Prompt, index?: number): void;
+      remove(name: string): void;
+    }
+    function base(): Policy;
+  }
+
   export default Provider;
 }

@@ -31,17 +31,20 @@ export const PASSKEY_LIBRARY: StaticScript = (() => {
 })();
 
 /**
- * The glue script of the OIDC sign-in page: "Use a passkey" on the MFA step (served by
- * `GET /oidc/interaction/:uid/passkey.js`, same origin, after {@link PASSKEY_LIBRARY}; the page's CSP needs
- * only `script-src 'self'` and `connect-src 'self'`: no inline script, no eval).
+ * The glue script of the OIDC sign-in page's passkey buttons: "Use a passkey" on the MFA step and "Sign in
+ * with a passkey" (served by `GET /oidc/interaction/:uid/passkey.js`, same origin, after
+ * {@link PASSKEY_LIBRARY}; the page's CSP needs only `script-src 'self'` and `connect-src 'self'`: no inline
+ * script, no eval).
  *
- * On click it POSTs the step form's `csrf`, `pendingSignInId` and `binding` (form-encoded, same origin,
- * cookies included) to the form's `data-options` URL (`POST …/mfa/webauthn-options`), which answers a
- * PublicKeyCredentialRequestOptionsJSON; `SimpleWebAuthnBrowser.startAuthentication({ optionsJSON })` turns
- * it into `navigator.credentials.get({ publicKey })` (WebAuthn L3 §5.1.4) and the assertion into an
- * AuthenticationResponseJSON (WebAuthn L3 §5.1, base64url fields), which goes into the hidden `response`
- * field; then the form is submitted to `POST …/mfa` (`type=webauthn`). Errors are shown in `#passkey-status`.
- * Browsers without WebAuthn (`browserSupportsWebAuthn()` false) or without the library keep the button hidden.
+ * On click it POSTs the form's fields (form-encoded, same origin, cookies included: `csrf` and, on the MFA
+ * step, `pendingSignInId` and `binding`) to the form's `data-options` URL, which answers a
+ * PublicKeyCredentialRequestOptionsJSON, or `{challengeId, options}` for a passkey-first sign-in (then
+ * `challengeId` goes into the form's field of that name). `SimpleWebAuthnBrowser.startAuthentication({
+ * optionsJSON })` turns the options into `navigator.credentials.get({ publicKey })` (WebAuthn L3 §5.1.4) and
+ * the assertion into an AuthenticationResponseJSON (base64url fields), which goes into the hidden `response`
+ * field; then the form is submitted. Errors are shown in `#passkey-status`; the page gives the texts in the
+ * form's `data-unsupported` and `data-failed` attributes (its language). Browsers without WebAuthn
+ * (`browserSupportsWebAuthn()` false) or without the library keep the button hidden.
  */
 export const PASSKEY_SCRIPT = `(function () {
   'use strict';
@@ -51,7 +54,7 @@ export const PASSKEY_SCRIPT = `(function () {
   if (!form || !button || !status) return;
   var webauthn = window.SimpleWebAuthnBrowser;
   if (!webauthn || !webauthn.browserSupportsWebAuthn()) {
-    status.textContent = 'This browser does not support passkeys.';
+    status.textContent = form.getAttribute('data-unsupported') || '';
     return;
   }
   button.hidden = false;
@@ -61,18 +64,21 @@ export const PASSKEY_SCRIPT = `(function () {
   button.addEventListener('click', function () {
     button.disabled = true;
     status.textContent = '';
-    var body = new URLSearchParams();
-    body.set('csrf', field('csrf').value);
-    body.set('pendingSignInId', field('pendingSignInId').value);
-    body.set('binding', field('binding').value);
+    var body = new URLSearchParams(new FormData(form));
+    body.delete('response');
     fetch(form.getAttribute('data-options'), { method: 'POST', credentials: 'same-origin', body: body })
       .then(function (res) {
         return res.json().then(function (json) {
-          if (!res.ok) throw new Error(json.message || 'Passkey sign-in is not available.');
+          if (!res.ok) throw new Error(json.message || form.getAttribute('data-failed') || '');
           return json;
         });
       })
-      .then(function (optionsJSON) {
+      .then(function (json) {
+        var optionsJSON = json;
+        if (json.challengeId) {
+          field('challengeId').value = json.challengeId;
+          optionsJSON = json.options;
+        }
         // The library decodes the options and runs the WebAuthn get() ceremony (WebAuthn L3 §5.1.4).
         return webauthn.startAuthentication({ optionsJSON: optionsJSON });
       })
@@ -82,7 +88,7 @@ export const PASSKEY_SCRIPT = `(function () {
       })
       .catch(function (error) {
         button.disabled = false;
-        status.textContent = (error && error.message) || 'The passkey could not be used.';
+        status.textContent = form.getAttribute('data-failed') || (error && error.message) || '';
       });
   });
 })();

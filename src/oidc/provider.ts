@@ -1,4 +1,4 @@
-import Provider, { errors, type Client, type KoaContextWithOIDC, type ResourceServer, type Token } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Client, type KoaContextWithOIDC, type ResourceServer, type Token } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import { clientSecretMatches } from '../domain/applications/index.js';
 import type { ApplicationService } from '../domain/applications/index.js';
@@ -11,7 +11,10 @@ import { findAccount, SCOPE_CLAIMS } from './account.js';
 import { CLIENT_EXTRA_METADATA, TesseraOidcAdapter } from './adapter.js';
 import type { LoadedKeys } from './keys.js';
 import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
-import { errorPage, loggedOutPage, logoutPage } from './views.js';
+import { errorKindOf, errorPage, loggedOutPage, logoutPage } from './pages.js';
+import { LOCALES, negotiateLocale, translator } from '../i18n/index.js';
+import { brandFor } from '../ui/http.js';
+import type { PageContext } from '../ui/page.js';
 
 /** Where the provider is mounted inside the Fastify server. */
 export const OIDC_PREFIX = '/oidc';
@@ -93,8 +96,20 @@ function subjectOf(ctx: KoaContextWithOIDC, client: Client): Subject | undefined
  *   `client_secret_jwt` and HS* algorithms are not offered;
  * - RFC 8693 token exchange for applications allowed to act as users (see `registerTokenExchange`).
  */
+/** The provider's default interaction policy with a requestable `create` prompt before the others. */
+function interactionPolicyWithCreate(): interactionPolicy.Policy {
+  const policy = interactionPolicy.base();
+  policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
+  return policy;
+}
+
 export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   const { config, store, users, applications, authorization, clock } = deps;
+  /** The page context of a provider page: `ui_locales` of the request, then Accept-Language, then the default. */
+  const pageContextOf = (ctx: KoaContextWithOIDC): PageContext => {
+    const locale = negotiateLocale({ uiLocales: ctx.oidc?.params?.['ui_locales'], acceptLanguage: ctx.get('accept-language'), fallback: config.ui.defaultLocale });
+    return { locale, t: translator(locale), brand: brandFor(config) };
+  };
   const scopes = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')];
   const getResourceServerInfo = async (ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): Promise<ResourceServer> => {
     const resource = await authorization.findResourceByIndicator(resourceIndicator);
@@ -165,7 +180,12 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
       Session: config.session.absoluteTtlSeconds,
       Grant: config.session.absoluteTtlSeconds,
     },
+    // The languages of the hosted pages, chosen by `ui_locales` (src/i18n/locale.ts).
+    discovery: { ui_locales_supported: [...LOCALES], claim_types_supported: ['normal'], claims_locales_supported: undefined },
     interactions: {
+      // The default prompts (login, consent) and, first, `create` (OpenID Connect Prompt Create 1.0):
+      // `prompt=create` opens the sign-up page instead of the sign-in page.
+      policy: interactionPolicyWithCreate(),
       url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `${OIDC_PREFIX}/interaction/${interaction.uid}`,
     },
     // First-party applications: consent is implied, so a grant for the requested OIDC scopes is
@@ -206,11 +226,14 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
         enabled: true,
         logoutSource: (ctx: KoaContextWithOIDC, form: string) => {
           ctx.type = 'html';
-          ctx.body = logoutPage(form, ctx.host);
+          // The provider's form is `<form id="op.logoutForm" method="post" action="…"><input type="hidden" name="xsrf" value="…"/></form>`.
+          const action = /action="([^"]*)"/.exec(form)?.[1] ?? '';
+          const xsrf = /name="xsrf" value="([^"]*)"/.exec(form)?.[1] ?? '';
+          ctx.body = logoutPage(pageContextOf(ctx), { action, fields: { xsrf } }, ctx.host);
         },
         postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => {
           ctx.type = 'html';
-          ctx.body = loggedOutPage(ctx.oidc.client?.['clientName'] as string | undefined);
+          ctx.body = loggedOutPage(pageContextOf(ctx), ctx.oidc.client?.['clientName'] as string | undefined);
         },
       },
       resourceIndicators: {
@@ -228,8 +251,9 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
       },
     },
     renderError: (ctx: KoaContextWithOIDC, out: Record<string, unknown>) => {
+      // A friendly page without the raw protocol fields (issue 14 §2); the fields stay in the log line.
       ctx.type = 'html';
-      ctx.body = errorPage(out);
+      ctx.body = errorPage(pageContextOf(ctx), errorKindOf(out['error'], out['error_description']));
     },
   });
 

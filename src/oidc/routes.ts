@@ -10,31 +10,57 @@ import { AppError } from '../errors/index.js';
 import { constantTimeEqual } from '../util/crypto.js';
 import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
-import { consentPage, errorPage, mfaEnrollPage, mfaPage, signInPage } from './views.js';
+import {
+  codePage,
+  consentPage,
+  type ErrorPageKind,
+  errorPage,
+  type FieldErrors,
+  forgotPasswordPage,
+  type InteractionPaths,
+  interactionPaths,
+  mfaEnrollPage,
+  mfaPage,
+  passkeyPage,
+  type SignInOptions,
+  signInPage,
+  signUpPage,
+} from './pages.js';
 import { securityHeaders } from '../util/security-headers.js';
 import type { SocialService } from '../domain/social/index.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../http/mfa-schemas.js';
 import type { SecondFactorProof } from '../domain/mfa/index.js';
 import { PASSKEY_LIBRARY, PASSKEY_SCRIPT } from './passkey-script.js';
-import { isSameOriginPost, PAGE_REFERRER_POLICY } from '../util/same-origin.js';
+import { isSameOriginPost } from '../util/same-origin.js';
+import type { CodeChannel, VerificationService } from '../domain/verification/index.js';
+import type { SdkAuthService } from '../domain/sign-in/sdk-auth.js';
+import type { SignedIn } from '../domain/sign-in/types.js';
+import { errorMessage, type Locale, retryAfterText } from '../i18n/index.js';
+import { brandFor, pageContext, sendPage } from '../ui/http.js';
+import type { PageContext } from '../ui/page.js';
 
 /** Options of {@link oidcRoutes}. */
 export interface OidcRoutesOptions {
   oidc: OidcService;
-  /** Social sign-in on the sign-in page ("Continue with …", src/oidc/social-routes.ts); absent = password only. */
+  /** Social sign-in on the sign-in page ("Continue with …", src/oidc/social-routes.ts); absent = none. */
   social?: SocialService;
+  /**
+   * One-time codes on the sign-in page: sign-in by email or SMS code (an unknown identifier proven by its
+   * code gets a new account, Authing's autoRegister) and forgot password. Absent: neither is offered.
+   */
+  codes?: { verification: VerificationService; sdkAuth: Pick<SdkAuthService, 'signInWithCodeOrRegister'> };
 }
 
 /**
- * An error's message for a page, with how long to wait when it carries `retryAfterSeconds` (the lockout,
- * a rate limit): "… Try again in 15 minutes." (rounded up to whole minutes past a minute).
+ * An error's message in `locale`, with how long to wait when it carries `retryAfterSeconds` (the lockout,
+ * a rate limit): "… Try again in 15 minutes." (whole minutes, rounded up, past a minute). English keeps an
+ * error's own message when it was thrown with one; other languages use the code's catalogue text.
  */
-export function withRetryAfter(error: AppError): string {
+export function withRetryAfter(error: AppError, locale: Locale = 'en'): string {
+  const message = locale === 'en' ? error.message : errorMessage(error.code, locale);
   const seconds = error.retryAfterSeconds;
-  if (seconds === undefined) return error.message;
-  const [n, unit] = seconds < 60 ? [seconds, 'second'] : [Math.ceil(seconds / 60), 'minute'];
-  return `${error.message} Try again in ${n} ${unit}${n === 1 ? '' : 's'}.`;
+  return seconds === undefined ? message : `${message} ${retryAfterText(seconds, locale)}`;
 }
 
 /** Largest sign-in form accepted, bytes. */
@@ -51,28 +77,33 @@ export function identifierKind(value: string): IdentifierKind {
 }
 
 /**
- * Mounts node-oidc-provider at `/oidc` and serves its interaction pages (issue 4):
+ * Mounts node-oidc-provider at `/oidc` and serves its interaction pages (issues 4 and 14):
  * - `/oidc/*` goes to the provider's own request handler with the raw Node request and response,
  *   hijacked in `onRequest`, so Fastify never reads the body (the provider parses its own form and
  *   JSON bodies) and the provider's RFC 6749 errors (`{error, error_description}`) reach the client
  *   untouched. The URL is rewritten to the provider's relative path during the call
  *   (`req.originalUrl` keeps the full one, which the provider uses to build absolute URLs).
- * - `GET /oidc/interaction/:uid` shows the sign-in page for the login prompt; consent prompts of
- *   first-party applications are granted without a page. `POST …/login` checks the credentials with
- *   `AuthService.signInWithPassword` (rate limits, lockout and suspension apply) and resumes the
- *   authorization request; `POST …/abort` ends it with `access_denied`. The forms carry a CSRF
- *   token bound to the interaction (HMAC with the provider's cookie key) and cross-origin posts are refused.
+ * - `GET /oidc/interaction/:uid` shows the sign-in page for the login prompt and the sign-up page for
+ *   `prompt=create`; consent prompts of first-party applications are granted without a page. The other
+ *   ways in (one-time code, passkey, sign-up, forgot password, social) have their own pages under the
+ *   interaction. Every form carries a CSRF token bound to the interaction (HMAC with the provider's cookie
+ *   key) and cross-origin posts are refused ({@link isSameOriginPost}).
  */
 /**
  * helmet's headers for the provider's own answers: its pages post forms to itself and then redirect to
  * registered client URIs, so CSP's form-action must not be limited to 'self'.
  */
-const PROVIDER_SECURITY_HEADERS = securityHeaders({
-  contentSecurityPolicy: { directives: { formAction: null, upgradeInsecureRequests: null } },
-});
+function providerSecurityHeaders(logoOrigin: string | undefined): Record<string, string> {
+  return securityHeaders({
+    contentSecurityPolicy: {
+      directives: { formAction: null, upgradeInsecureRequests: null, styleSrc: ["'self'"], imgSrc: ["'self'", 'data:', ...(logoOrigin ? [logoOrigin] : [])] },
+    },
+  });
+}
 
-export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc, social }) => {
-  await app.register(async (pages) => interactionRoutes(pages, oidc, social));
+export const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { oidc, social, codes }) => {
+  await app.register(async (pages) => interactionRoutes(pages, oidc, social, codes));
+  const PROVIDER_SECURITY_HEADERS = providerSecurityHeaders(brandFor(oidc.deps.config).logoOrigin);
 
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
@@ -107,10 +138,41 @@ function parseJson(value: unknown): unknown {
   }
 }
 
-async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social?: SocialService): Promise<void> {
+/** A form field as text of at most `max` characters ('' when absent or not text). */
+function text(body: unknown, name: string, max: number): string {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.slice(0, max) : '';
+}
+
+/** Field errors of a `password.rejected` refusal, in `ctx`'s language (one line per policy issue). */
+function passwordIssues(ctx: PageContext, error: AppError): string {
+  const issues = ((error.data as { issues?: Array<{ code: string; interpolation?: Record<string, number> }> } | undefined)?.issues ?? []).map((issue) => {
+    const key = `password.${issue.code.replace(/^password_rejected\./, '')}`;
+    return ['password.too_short', 'password.too_long', 'password.common', 'password.user_info', 'password.character_types'].includes(key)
+      ? ctx.t(key as 'password.common', issue.interpolation ?? {})
+      : withRetryAfter(error, ctx.locale);
+  });
+  return issues.length ? issues.join(' ') : withRetryAfter(error, ctx.locale);
+}
+
+/** The field a refusal of a code or sign-up form concerns, for `aria-invalid` (else a page-level message). */
+function fieldOf(code: string): string | undefined {
+  if (code.startsWith('verification.')) return 'code';
+  if (code === 'password.rejected' || code === 'user.password_required' || code === 'user.same_password') return 'password';
+  if (code === 'user.username_taken' || code === 'user.invalid_username') return 'username';
+  if (code === 'user.email_taken' || code === 'user.invalid_email') return 'email';
+  if (code === 'user.phone_taken' || code === 'user.invalid_phone') return 'phone';
+  return undefined;
+}
+
+async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social?: SocialService, codes?: OidcRoutesOptions['codes']): Promise<void> {
   await app.register(formbody, { bodyLimit: FORM_LIMIT_BYTES });
   const { auth, sessions, config, mfa, captcha } = oidc.deps;
   const publicOrigin = new URL(config.publicUrl).origin;
+  const brand = brandFor(config);
+  /** Passkey-first sign-in is MfaService's (discoverable credentials); without it the page has no passkey link. */
+  const passkeyFirst = mfa;
+  const options: SignInOptions = { signUp: true, forgotPassword: Boolean(codes), code: Boolean(codes), passkey: Boolean(passkeyFirst) };
 
   /** CSRF token of an interaction: HMAC-SHA256(cookie key, uid). */
   const csrfFor = async (uid: string) => {
@@ -133,6 +195,13 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     }
   };
 
+  /** A sign-in or sign-up prompt (the pages of both accept every way in). */
+  const signingIn = (interaction: Interaction | undefined): interaction is Interaction =>
+    interaction !== undefined && (interaction.prompt.name === 'login' || interaction.prompt.name === 'create');
+
+  /** The page context of a request in an interaction: `ui_locales` of the authorization request first. */
+  const ctxOf = (request: FastifyRequest, interaction?: Interaction): PageContext => pageContext(request, config, interaction?.params['ui_locales']);
+
   /**
    * Binds a pending sign-in to this interaction: HMAC-SHA256(cookie key, uid + pendingSignInId), sent
    * with the MFA step's passkey form; the passkey routes refuse a pending sign-in of another interaction.
@@ -142,86 +211,91 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     return createHmac('sha256', key ?? '').update(`tessera-mfa-pending:${uid}:${pendingSignInId}`).digest('base64url');
   };
 
-  /** `scripts`: the MFA step with "Use a passkey" loads its same-origin script and fetches the options. */
-  const html = (reply: FastifyReply, status: number, body: string, formTarget?: string, scripts = false) => {
-    // The sign-in form posts to us, and we answer with redirects to /oidc/auth/… and then to the
-    // client's redirect URI: form-action must allow that origin (CSP3 applies it to redirects).
-    const formAction = ["'self'", formTarget].filter(Boolean).join(' ');
-    const script = scripts ? " script-src 'self'; connect-src 'self';" : '';
-    return reply
-      .status(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', PAGE_REFERRER_POLICY)
-      .header(
-        'content-security-policy',
-        `default-src 'none';${script} style-src 'unsafe-inline'; img-src data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
-      )
-      .send(body);
-  };
-
-  const expired = (reply: FastifyReply) =>
-    html(
-      reply,
-      400,
-      errorPage({
-        error: 'invalid_request',
-        error_description: 'This sign-in request has expired or belongs to another browser. Go back to the application and try again.',
-      }),
-    );
-
   const redirectOrigin = (interaction: Interaction) => {
     const uri = interaction.params['redirect_uri'];
     return typeof uri === 'string' ? URL.parse(uri)?.origin : undefined;
   };
+
+  /**
+   * Sends a page. The sign-in forms post to us and we answer with redirects to /oidc/auth/… and then to
+   * the client's redirect URI: CSP form-action must allow that origin (CSP3 applies it to redirects).
+   * `scripts`: the page loads its same-origin passkey scripts.
+   */
+  const html = (reply: FastifyReply, status: number, body: string, interaction?: Interaction, scripts = false) =>
+    sendPage(reply, status, body, brand, { formTarget: interaction ? redirectOrigin(interaction) : undefined, scripts });
+
+  const errorReply = (request: FastifyRequest, reply: FastifyReply, status: number, kind: ErrorPageKind, interaction?: Interaction, message?: string) =>
+    html(reply, status, errorPage(ctxOf(request, interaction), kind, message), interaction);
+
+  const expired = (request: FastifyRequest, reply: FastifyReply) => errorReply(request, reply, 400, 'expired');
+  const stale = (request: FastifyRequest, reply: FastifyReply, interaction: Interaction) => errorReply(request, reply, 403, 'stale', interaction);
 
   const isThirdParty = async (interaction: Interaction) => {
     const clientId = interaction.params['client_id'];
     return actsAsThirdParty(typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined);
   };
 
+  const clientName = async (interaction: Interaction) => {
+    const clientId = interaction.params['client_id'];
+    const found = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
+    return found?.name ?? String(clientId ?? '');
+  };
+
+  /** What every interaction page needs. */
+  const common = async (request: FastifyRequest, interaction: Interaction) => ({
+    ctx: ctxOf(request, interaction),
+    paths: interactionPaths(OIDC_PREFIX, interaction.uid),
+    clientName: await clientName(interaction),
+    csrf: await csrfFor(interaction.uid),
+  });
+
   /** The consent page of a third-party application, listing what the consent prompt says is missing. */
-  const showConsent = async (reply: FastifyReply, interaction: Interaction) => {
+  const showConsent = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction) => {
     const d = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const base = await common(request, interaction);
     return html(
       reply,
       200,
       consentPage({
-        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/consent`,
-        clientName: await clientName(interaction),
-        csrf: await csrfFor(interaction.uid),
+        ...base,
+        action: `${base.paths.base}/consent`,
         scopes: d.missingOIDCScope ?? [],
         resources: Object.entries(d.missingResourceScopes ?? {}).map(([resource, scopes]) => ({ resource, scopes })),
       }),
-      redirectOrigin(interaction),
+      interaction,
     );
   };
 
-  const clientName = async (interaction: Interaction) => {
-    const clientId = interaction.params['client_id'];
-    const app = typeof clientId === 'string' ? await oidc.deps.applications.find(clientId) : undefined;
-    return app?.name ?? String(clientId ?? '');
-  };
+  type LoginExtra = { identifier?: string; error?: string; fieldErrors?: FieldErrors; captcha?: { id: string; image: string } };
 
-  const loginPage = async (
-    reply: FastifyReply,
-    interaction: Interaction,
-    status: number,
-    extra: { identifier?: string; error?: string; captcha?: { id: string; image: string } } = {},
-  ) =>
+  const loginPage = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, status: number, extra: LoginExtra = {}) =>
     html(
       reply,
       status,
       signInPage({
-        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/login`,
-        clientName: await clientName(interaction),
-        csrf: await csrfFor(interaction.uid),
+        ...(await common(request, interaction)),
+        options,
         identifier: extra.identifier ?? (typeof interaction.params['login_hint'] === 'string' ? interaction.params['login_hint'] : ''),
         ...(social ? { social: await socialButtons(social, interaction.uid) } : {}),
-        ...(extra.error ? { error: extra.error } : {}),
-        ...(extra.captcha ? { captcha: extra.captcha } : {}),
+        error: extra.error,
+        fieldErrors: extra.fieldErrors,
+        captcha: extra.captcha,
       }),
-      redirectOrigin(interaction),
+      interaction,
+    );
+
+  const signUpForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    status: number,
+    extra: { values?: { username?: string; email?: string }; error?: string; fieldErrors?: FieldErrors } = {},
+  ) =>
+    html(
+      reply,
+      status,
+      signUpPage({ ...(await common(request, interaction)), open: options.signUp, passwordMinLength: config.password.minLength, ...extra }),
+      interaction,
     );
 
   /** First-party applications: grant whatever the consent prompt lists as missing, then resume. */
@@ -229,7 +303,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     const provider = await oidc.current();
     const accountId = interaction.session?.accountId;
     const clientId = interaction.params['client_id'];
-    if (!accountId || typeof clientId !== 'string') return expired(reply);
+    if (!accountId || typeof clientId !== 'string') return expired(request, reply);
     const grant = (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ?? new provider.Grant({ accountId, clientId });
     const d = interaction.prompt.details as {
       missingOIDCScope?: string[];
@@ -251,52 +325,38 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     return typeof body['csrf'] === 'string' && constantTimeEqual(body['csrf'], await csrfFor(interaction.uid));
   };
 
-  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
-    const interaction = await details(request, reply);
-    if (!interaction) return expired(reply);
-    if (interaction.prompt.name === 'login') return loginPage(reply, interaction, 200);
-    if (interaction.prompt.name === 'consent') {
-      return (await isThirdParty(interaction)) ? showConsent(reply, interaction) : grantConsent(request, reply, interaction);
-    }
-    return html(reply, 400, errorPage({ error: 'invalid_request', error_description: `Unsupported prompt: ${interaction.prompt.name}` }));
-  });
+  /**
+   * Completes the login prompt (and `create`, when that was asked for) for `accountId` with `amr`, and
+   * sends the browser on to the authorization endpoint.
+   */
+  const finishLogin = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, accountId: string, amr: string[]) => {
+    const provider = await oidc.current();
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { login: { accountId, amr, remember: true }, ...(interaction.prompt.name === 'create' ? { create: {} } : {}) },
+      { mergeWithLastSubmission: false },
+    );
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  };
 
-  // "Allow" on the consent page of a third-party application ("Deny" posts to /abort).
-  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/consent`, { schema: { hide: true } }, async (request, reply) => {
-    const interaction = await details(request, reply);
-    if (!interaction || interaction.prompt.name !== 'consent') return expired(reply);
-    if (!(await checkPost(request, interaction))) {
-      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
-    }
-    return grantConsent(request, reply, interaction);
-  });
-
-  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
-    const interaction = await details(request, reply);
-    if (!interaction || interaction.prompt.name !== 'login') return expired(reply);
-    if (!(await checkPost(request, interaction))) {
-      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
-    }
-    const body = request.body as Record<string, unknown>;
-    const identifier = typeof body['identifier'] === 'string' ? body['identifier'].trim().slice(0, 320) : '';
-    const password = typeof body['password'] === 'string' ? body['password'].slice(0, 4096) : '';
-    const captchaId = typeof body['captchaId'] === 'string' ? body['captchaId'].slice(0, 100) : '';
-    const captchaAnswer = typeof body['captcha'] === 'string' ? body['captcha'].slice(0, 100) : '';
-    if (!identifier || !password) return loginPage(reply, interaction, 400, { identifier, error: 'Enter your identifier and password.' });
-    let accountId: string;
+  /**
+   * Runs a first-factor sign-in (password, code, sign-up) and finishes the login. The OIDC provider keeps
+   * its own session (cookie on /oidc): the first-party session the sign-in issued is never handed out, so
+   * it ends at once. A user with MFA continues on the MFA step (or the enrolment step under policy
+   * `required`); any other refusal goes to `refused` (an AppError below 500; others are rethrown).
+   */
+  const attemptSignIn = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    attempt: () => Promise<SignedIn>,
+    refused: (error: AppError) => Promise<FastifyReply>,
+  ) => {
+    let signedIn: SignedIn;
     try {
-      const ua = request.headers['user-agent'];
-      const { user, issued } = await auth.signInWithPassword(
-        identifierKind(identifier),
-        identifier,
-        password,
-        { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null },
-        captchaId && captchaAnswer ? { captcha: { id: captchaId, answer: captchaAnswer } } : {},
-      );
-      // The OIDC provider keeps its own session (cookie on /oidc); the first-party session token the
-      // sign-in produced is never handed out, so end it at once.
-      await sessions.revokeForUser(user.id, issued.session.id);
-      accountId = user.id;
+      signedIn = await attempt();
+      await sessions.revokeForUser(signedIn.user.id, signedIn.issued.session.id);
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       // The page answers the refusal itself (HTML); the code still reaches the log line and the metrics.
@@ -304,63 +364,365 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       reply.log = reply.log.child({ errorCode: error.code });
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.code === 'auth.mfa_required' && mfa) {
-        const pendingSignInId = (error.data as { pendingSignInId: string }).pendingSignInId;
-        return mfaStepPage(reply, interaction, 200, pendingSignInId);
+        return mfaStepPage(request, reply, interaction, 200, (error.data as { pendingSignInId: string }).pendingSignInId);
       }
       if (error.code === 'auth.mfa_enrollment_required' && mfa) {
-        return mfaEnrollStepPage(reply, interaction, 200, (error.data as { pendingSignInId: string }).pendingSignInId);
+        return mfaEnrollStepPage(request, reply, interaction, 200, (error.data as { pendingSignInId: string }).pendingSignInId);
       }
-      if ((error.code === 'auth.captcha_required' || error.code === 'auth.captcha_invalid') && captcha) {
-        // Too many failed sign-ins from this address (on any surface): this page can show a captcha.
-        const issued = await captcha.create(request.ip);
-        return loginPage(reply, interaction, 401, {
-          identifier,
-          captcha: { id: issued.id, image: issued.image },
-          error: error.code === 'auth.captcha_required' ? 'Too many failed sign-ins from your network. Type the characters in the picture.' : 'The characters did not match. Try the new picture.',
-        });
-      }
-      return loginPage(reply, interaction, error.status, { identifier, error: withRetryAfter(error) });
+      return refused(error);
     }
-    const provider = await oidc.current();
-    const returnTo = await provider.interactionResult(
-      request.raw,
-      reply.raw,
-      { login: { accountId, amr: ['pwd'], remember: true } },
-      { mergeWithLastSubmission: false },
-    );
-    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+    return finishLogin(request, reply, interaction, signedIn.user.id, signedIn.issued.session.amr);
+  };
+
+  const meta = (request: FastifyRequest, locale: Locale) => {
+    const ua = request.headers['user-agent'];
+    return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null, locale };
+  };
+
+  // ------------------------------------------------------------------------------------------------
+  // The sign-in page (and sign-up for prompt=create), consent
+
+  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return expired(request, reply);
+    if (interaction.prompt.name === 'login') return loginPage(request, reply, interaction, 200);
+    if (interaction.prompt.name === 'create') return signUpForm(request, reply, interaction, 200);
+    if (interaction.prompt.name === 'consent') {
+      return (await isThirdParty(interaction)) ? showConsent(request, reply, interaction) : grantConsent(request, reply, interaction);
+    }
+    return errorReply(request, reply, 400, 'invalidRequest', interaction);
   });
 
+  // The sign-in page also under a path of its own (the sign-up page of prompt=create links to it).
+  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/sign-in`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!signingIn(interaction)) return expired(request, reply);
+    return loginPage(request, reply, interaction, 200);
+  });
+
+  // "Allow" on the consent page of a third-party application ("Deny" posts to /abort).
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/consent`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction || interaction.prompt.name !== 'consent') return expired(request, reply);
+    if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+    return grantConsent(request, reply, interaction);
+  });
+
+  // `POST …/login` {identifier, password[, captchaId, captcha]}: AuthService.signInWithPassword (rate
+  // limits, lockout, suspension and the captcha apply).
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!signingIn(interaction)) return expired(request, reply);
+    if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+    const { t, locale } = ctxOf(request, interaction);
+    const identifier = text(request.body, 'identifier', 320).trim();
+    const password = text(request.body, 'password', 4096);
+    const captchaId = text(request.body, 'captchaId', 100);
+    const captchaAnswer = text(request.body, 'captcha', 100);
+    if (!identifier || !password) {
+      return loginPage(request, reply, interaction, 400, {
+        identifier,
+        error: t('signIn.missing'),
+        fieldErrors: { ...(identifier ? {} : { identifier: t('signIn.missingIdentifier') }), ...(password ? {} : { password: t('signIn.missingPassword') }) },
+      });
+    }
+    return attemptSignIn(
+      request,
+      reply,
+      interaction,
+      () => auth.signInWithPassword(identifierKind(identifier), identifier, password, meta(request, locale), captchaId && captchaAnswer ? { captcha: { id: captchaId, answer: captchaAnswer } } : {}),
+      async (error) => {
+        if ((error.code === 'auth.captcha_required' || error.code === 'auth.captcha_invalid') && captcha) {
+          // Too many failed sign-ins from this address (on any surface): this page can show a captcha.
+          const issued = await captcha.create(request.ip);
+          const message = withRetryAfter(error, locale);
+          return loginPage(request, reply, interaction, 401, {
+            identifier,
+            captcha: { id: issued.id, image: issued.image },
+            error: message,
+            ...(error.code === 'auth.captcha_invalid' ? { fieldErrors: { captcha: message } } : {}),
+          });
+        }
+        return loginPage(request, reply, interaction, error.status, { identifier, error: withRetryAfter(error, locale) });
+      },
+    );
+  });
+
+  // ------------------------------------------------------------------------------------------------
+  // Sign-up: `GET …/sign-up` (or prompt=create), `POST …/sign-up` {username?, email?, password}
+
+  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/sign-up`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!signingIn(interaction)) return expired(request, reply);
+    return signUpForm(request, reply, interaction, 200);
+  });
+
+  app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/sign-up`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!signingIn(interaction)) return expired(request, reply);
+    if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+    const ctx = ctxOf(request, interaction);
+    const { t, locale } = ctx;
+    const username = text(request.body, 'username', 128).trim();
+    const email = text(request.body, 'email', 320).trim();
+    const password = text(request.body, 'password', 4096);
+    const values = { username, email };
+    if (!username && !email) {
+      return signUpForm(request, reply, interaction, 400, { values, error: t('signUp.missingIdentifier'), fieldErrors: { username: t('signUp.missingIdentifier') } });
+    }
+    if (!password) return signUpForm(request, reply, interaction, 400, { values, fieldErrors: { password: t('signUp.missingPassword') } });
+    return attemptSignIn(
+      request,
+      reply,
+      interaction,
+      () => auth.signUp({ username: username || null, email: email || null, phone: null, password }, meta(request, locale)),
+      async (error) => {
+        const field = fieldOf(error.code);
+        const message = error.code === 'password.rejected' ? passwordIssues(ctx, error) : withRetryAfter(error, locale);
+        return signUpForm(request, reply, interaction, error.status, { values, ...(field ? { fieldErrors: { [field]: message } } : { error: message }) });
+      },
+    );
+  });
+
+  // ------------------------------------------------------------------------------------------------
+  // Sign-in by one-time code: `GET …/code`, `POST …/code/send` {identifier}, `POST …/code` {identifier, code}
+
+  /** The email or phone of a code form, or a field error. */
+  const codeTarget = (identifier: string): { channel: CodeChannel; identifier: string } | undefined => {
+    const kind = identifierKind(identifier);
+    return kind === 'username' ? undefined : { channel: kind, identifier };
+  };
+
+  const codeForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    status: number,
+    extra: { identifier?: string; sent?: boolean; error?: string; notice?: string; fieldErrors?: FieldErrors } = {},
+  ) => html(reply, status, codePage({ ...(await common(request, interaction)), options, ...extra }), interaction);
+
   /**
-   * The second step after a correct password of a user with MFA (issue 7 §4): a TOTP or backup code
-   * field when the user has one, "Use a passkey" when the user has a WebAuthn factor (then the page's
-   * CSP allows its same-origin script).
+   * Sends a code for `purpose` and answers with `page`: the same notice whether or not an account has the
+   * identifier (no enumeration). Refusals (resend too soon, rate limits, delivery) are shown on the page.
    */
-  const mfaStepPage = async (reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, error?: string) => {
+  const sendCode = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    purpose: 'SignIn' | 'ForgotPassword',
+    page: (status: number, extra: { identifier?: string; sent?: boolean; error?: string; notice?: string; fieldErrors?: FieldErrors }) => Promise<FastifyReply>,
+  ) => {
+    const { t, locale } = ctxOf(request, interaction);
+    const identifier = text(request.body, 'identifier', 320).trim();
+    const target = codeTarget(identifier);
+    if (!identifier) return page(400, { identifier, fieldErrors: { identifier: t('code.missingIdentifier') } });
+    if (!target || !codes) return page(400, { identifier, fieldErrors: { identifier: t('code.invalidIdentifier') } });
+    try {
+      await codes.verification.sendCode({ channel: target.channel, identifier: target.identifier, purpose, locale, ip: request.ip });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) {
+        if (error instanceof AppError && error.code === 'connector.delivery_failed') return page(502, { identifier, error: withRetryAfter(error, locale) });
+        throw error;
+      }
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      const field = error.code.startsWith('user.invalid_') ? 'identifier' : undefined;
+      const message = withRetryAfter(error, locale);
+      // Too soon after the previous code: that code still works, so the code field stays.
+      const sent = error.code === 'verification.resend_too_soon';
+      return page(error.status, { identifier, sent, ...(field ? { fieldErrors: { identifier: message } } : { error: message }) });
+    }
+    return page(200, { identifier, sent: true, notice: t('common.codeSent', { to: identifier, minutes: Math.round(config.codes.ttlSeconds / 60) }) });
+  };
+
+  if (codes) {
+    app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/code`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      return codeForm(request, reply, interaction, 200);
+    });
+
+    app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/code/send`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+      return sendCode(request, reply, interaction, 'SignIn', (status, extra) => codeForm(request, reply, interaction, status, extra));
+    });
+
+    // The code proves the email or phone: a known account signs in, an unknown identifier gets a new
+    // account (SdkAuthService.signInWithCodeOrRegister); amr ["otp"] (email) or ["sms"].
+    app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/code`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+      const { t, locale } = ctxOf(request, interaction);
+      const identifier = text(request.body, 'identifier', 320).trim();
+      const code = text(request.body, 'code', 32).replace(/\s+/g, '');
+      const target = codeTarget(identifier);
+      if (!target) return codeForm(request, reply, interaction, 400, { identifier, fieldErrors: { identifier: t('code.invalidIdentifier') } });
+      if (!code) return codeForm(request, reply, interaction, 400, { identifier, sent: true, fieldErrors: { code: t('code.missingCode') } });
+      return attemptSignIn(
+        request,
+        reply,
+        interaction,
+        () => codes.sdkAuth.signInWithCodeOrRegister({ channel: target.channel, identifier: target.identifier, code }, meta(request, locale)),
+        async (error) => {
+          const message = withRetryAfter(error, locale);
+          const onCode = fieldOf(error.code) === 'code';
+          return codeForm(request, reply, interaction, error.status, { identifier, sent: true, ...(onCode ? { fieldErrors: { code: message } } : { error: message }) });
+        },
+      );
+    });
+
+    // --------------------------------------------------------------------------------------------
+    // Forgot password: `GET …/forgot-password`, `POST …/forgot-password/send` {identifier},
+    // `POST …/forgot-password` {identifier, code, password} → AuthService.resetPassword (every session
+    // of the account ends); then the sign-in page.
+
+    const forgotForm = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      interaction: Interaction,
+      status: number,
+      extra: { identifier?: string; sent?: boolean; done?: boolean; error?: string; notice?: string; fieldErrors?: FieldErrors } = {},
+    ) => html(reply, status, forgotPasswordPage({ ...(await common(request, interaction)), passwordMinLength: config.password.minLength, ...extra }), interaction);
+
+    app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/forgot-password`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      return forgotForm(request, reply, interaction, 200);
+    });
+
+    app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/forgot-password/send`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+      return sendCode(request, reply, interaction, 'ForgotPassword', (status, extra) => forgotForm(request, reply, interaction, status, extra));
+    });
+
+    app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/forgot-password`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+      const ctx = ctxOf(request, interaction);
+      const identifier = text(request.body, 'identifier', 320).trim();
+      const code = text(request.body, 'code', 32).replace(/\s+/g, '');
+      const password = text(request.body, 'password', 4096);
+      const target = codeTarget(identifier);
+      if (!target) return forgotForm(request, reply, interaction, 400, { identifier, fieldErrors: { identifier: ctx.t('code.invalidIdentifier') } });
+      if (!code || !password) {
+        return forgotForm(request, reply, interaction, 400, {
+          identifier,
+          sent: true,
+          fieldErrors: { ...(code ? {} : { code: ctx.t('code.missingCode') }), ...(password ? {} : { password: ctx.t('signUp.missingPassword') }) },
+        });
+      }
+      try {
+        await auth.resetPassword({ channel: target.channel, identifier: target.identifier, code, newPassword: password }, meta(request, ctx.locale));
+      } catch (error) {
+        if (!(error instanceof AppError) || error.status >= 500) throw error;
+        request.errorCode = error.code;
+        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+        // A right code without an account says no more than a wrong code would.
+        const shown = error.code === 'user.not_found' ? new AppError('verification.code_mismatch') : error;
+        const field = fieldOf(shown.code);
+        const message = shown.code === 'password.rejected' ? passwordIssues(ctx, shown) : withRetryAfter(shown, ctx.locale);
+        return forgotForm(request, reply, interaction, error.status, { identifier, sent: true, ...(field ? { fieldErrors: { [field]: message } } : { error: message }) });
+      }
+      return forgotForm(request, reply, interaction, 200, { done: true });
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Passkey-first sign-in (discoverable credentials): `GET …/passkey`, `POST …/passkey/options`
+  // {csrf} → {challengeId, options}, `POST …/passkey` {csrf, challengeId, response}
+
+  if (passkeyFirst) {
+    const passkeyForm = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, status: number, error?: string) => {
+      const base = await common(request, interaction);
+      return html(
+        reply,
+        status,
+        passkeyPage({ ...base, options, error, optionsAction: `${base.paths.passkey}/options`, script: `${base.paths.base}/passkey.js`, library: PASSKEY_LIBRARY.path }),
+        interaction,
+        true,
+      );
+    };
+
+    app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/passkey`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      return passkeyForm(request, reply, interaction, 200);
+    });
+
+    // JSON answers (for the page's script); errors are JSON {code, message}: oidc.interaction_expired (400),
+    // oidc.form_forbidden (403).
+    app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/passkey/options`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) throw new AppError('oidc.interaction_expired');
+      if (!(await checkPost(request, interaction))) throw new AppError('oidc.form_forbidden');
+      // Each call stores a challenge: it spends the per-IP sign-in budget like a sign-in attempt.
+      await auth.throttle('signIn', { ip: request.ip });
+      const issued = await passkeyFirst.passkeySignInOptions();
+      return reply.header('cache-control', 'no-store').send(issued);
+    });
+
+    app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/passkey`, { schema: { hide: true } }, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!signingIn(interaction)) return expired(request, reply);
+      if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+      const { t, locale } = ctxOf(request, interaction);
+      const challengeId = text(request.body, 'challengeId', 128);
+      const parsed = authenticationResponseSchema.safeParse(parseJson(text(request.body, 'response', FORM_LIMIT_BYTES)));
+      if (!challengeId || !parsed.success) return passkeyForm(request, reply, interaction, 400, t('common.passkeyUnreadable'));
+      let result: { user: UserRecord; amr: string[] };
+      try {
+        result = await passkeyFirst.signInWithPasskey(challengeId, asAuthenticationResponse(parsed.data), meta(request, locale));
+        // A user flagged for a forced password reset is refused here, as after any other sign-in.
+        await auth.completeWithoutSession(result.user, result.amr);
+      } catch (error) {
+        if (!(error instanceof AppError) || error.status >= 500) throw error;
+        request.errorCode = error.code;
+        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+        const message = error.code.startsWith('session.mfa.webauthn') || error.code.startsWith('auth.passkey') ? t('passkey.failed') : withRetryAfter(error, locale);
+        return passkeyForm(request, reply, interaction, error.status, message);
+      }
+      return finishLogin(request, reply, interaction, result.user.id, result.amr);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // The second factor
+
+  /**
+   * The second step after a correct first factor of a user with MFA (issue 7 §4): a TOTP or backup code
+   * field when the user has one, "Use a passkey" when the user has a WebAuthn factor (then the page's
+   * CSP allows its same-origin scripts).
+   */
+  const mfaStepPage = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, error?: string, fieldErrors?: FieldErrors) => {
     const factors = mfa ? await mfa.pendingSignInFactors(pendingSignInId) : [];
-    const base = `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}`;
+    const base = await common(request, interaction);
     const passkey = factors.includes('webauthn');
     return html(
       reply,
       status,
       mfaPage({
-        action: `${base}/mfa`,
-        clientName: await clientName(interaction),
-        csrf: await csrfFor(interaction.uid),
+        ...base,
+        action: `${base.paths.base}/mfa`,
         pendingSignInId,
         // An expired pending sign-in lists no factor: keep the code field (the post then says so).
         codes: factors.length === 0 || factors.some((f) => f !== 'webauthn'),
-        ...(passkey
-          ? { passkey: { optionsAction: `${base}/mfa/webauthn-options`, script: `${base}/passkey.js`, binding: await bindingFor(interaction.uid, pendingSignInId) } }
-          : {}),
-        ...(error ? { error } : {}),
+        passkey: passkey
+          ? { optionsAction: `${base.paths.base}/mfa/webauthn-options`, script: `${base.paths.base}/passkey.js`, library: PASSKEY_LIBRARY.path, binding: await bindingFor(interaction.uid, pendingSignInId) }
+          : undefined,
+        error,
+        fieldErrors,
       }),
-      redirectOrigin(interaction),
+      interaction,
       passkey,
     );
   };
 
-  // The MFA step's scripts ("Use a passkey", src/oidc/passkey-script.ts), static and same origin: the
+  // The passkey buttons' scripts (src/oidc/passkey-script.ts), static and same origin: the
   // @simplewebauthn/browser bundle (read at start-up; its path carries a hash of its content, so it may be
   // cached for a year) and the page's glue script.
   app.get(PASSKEY_LIBRARY.path, { schema: { hide: true } }, async (_request, reply) =>
@@ -385,11 +747,10 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   // also for a pending sign-in of another interaction), session.mfa.webauthn_verification_failed (no passkey).
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa/webauthn-options`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
-    if (!interaction || interaction.prompt.name !== 'login' || !mfa) throw new AppError('oidc.interaction_expired');
+    if (!signingIn(interaction) || !mfa) throw new AppError('oidc.interaction_expired');
     if (!(await checkPost(request, interaction))) throw new AppError('oidc.form_forbidden');
-    const body = request.body as Record<string, unknown>;
-    const pendingSignInId = typeof body['pendingSignInId'] === 'string' ? body['pendingSignInId'].slice(0, 128) : '';
-    const binding = typeof body['binding'] === 'string' ? body['binding'] : '';
+    const pendingSignInId = text(request.body, 'pendingSignInId', 128);
+    const binding = text(request.body, 'binding', 128);
     if (!pendingSignInId || !constantTimeEqual(binding, await bindingFor(interaction.uid, pendingSignInId))) throw new AppError('auth.mfa_sign_in_expired');
     const options = await mfa.webAuthnSignInOptions(pendingSignInId);
     return reply.header('cache-control', 'no-store').send(options);
@@ -403,52 +764,42 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   // amr ["pwd", "hwk", "mfa"]).
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
-    if (!interaction || interaction.prompt.name !== 'login' || !mfa) return expired(reply);
-    if (!(await checkPost(request, interaction))) {
-      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
-    }
-    const body = request.body as Record<string, unknown>;
-    const pendingSignInId = typeof body['pendingSignInId'] === 'string' ? body['pendingSignInId'].slice(0, 128) : '';
-    const code = typeof body['code'] === 'string' ? body['code'].replace(/\s+/g, '').slice(0, 32) : '';
-    if (!pendingSignInId) return loginPage(reply, interaction, 400, { error: 'Sign in again.' });
+    if (!signingIn(interaction) || !mfa) return expired(request, reply);
+    if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+    const { t, locale } = ctxOf(request, interaction);
+    const pendingSignInId = text(request.body, 'pendingSignInId', 128);
+    const code = text(request.body, 'code', 32).replace(/\s+/g, '');
+    if (!pendingSignInId) return loginPage(request, reply, interaction, 400, { error: t('signIn.again') });
     let proof: SecondFactorProof;
-    if (body['type'] === 'webauthn') {
-      const binding = typeof body['binding'] === 'string' ? body['binding'] : '';
-      if (!constantTimeEqual(binding, await bindingFor(interaction.uid, pendingSignInId))) {
-        return loginPage(reply, interaction, 400, { error: new AppError('auth.mfa_sign_in_expired').message });
+    if (text(request.body, 'type', 16) === 'webauthn') {
+      if (!constantTimeEqual(text(request.body, 'binding', 128), await bindingFor(interaction.uid, pendingSignInId))) {
+        return loginPage(request, reply, interaction, 400, { error: errorMessage('auth.mfa_sign_in_expired', locale) });
       }
-      const parsed = authenticationResponseSchema.safeParse(parseJson(body['response']));
-      if (!parsed.success) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'The passkey answer could not be read. Try again.');
+      const parsed = authenticationResponseSchema.safeParse(parseJson(text(request.body, 'response', FORM_LIMIT_BYTES)));
+      if (!parsed.success) return mfaStepPage(request, reply, interaction, 400, pendingSignInId, t('common.passkeyUnreadable'));
       proof = { type: 'webauthn', response: asAuthenticationResponse(parsed.data) };
     } else {
-      if (!code) return mfaStepPage(reply, interaction, 400, pendingSignInId, 'Enter the code from your authenticator app or a backup code.');
+      if (!code) return mfaStepPage(request, reply, interaction, 400, pendingSignInId, undefined, { code: t('mfa.enterCode') });
       proof = { type: /^\d{6}$/.test(code) ? 'totp' : 'backup_code', code };
     }
     let result: { user: UserRecord; amr: string[] };
     try {
-      const ua = request.headers['user-agent'];
-      result = await mfa.verifySignIn(pendingSignInId, proof, {
-        ip: request.ip,
-        userAgent: typeof ua === 'string' ? ua : null,
-      });
+      result = await mfa.verifySignIn(pendingSignInId, proof, meta(request, locale));
       // A user flagged for a forced password reset is refused here, after the second factor (as on /api/auth).
       await auth.completeWithoutSession(result.user, result.amr);
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
+      request.errorCode = error.code;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.code === 'auth.mfa_sign_in_expired' || error.code === 'auth.password_reset_required') {
-        return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
+        return loginPage(request, reply, interaction, error.status, { error: withRetryAfter(error, locale) });
       }
-      return mfaStepPage(reply, interaction, error.status, pendingSignInId, withRetryAfter(error));
+      const message = withRetryAfter(error, locale);
+      return proof.type === 'webauthn'
+        ? mfaStepPage(request, reply, interaction, error.status, pendingSignInId, message)
+        : mfaStepPage(request, reply, interaction, error.status, pendingSignInId, undefined, { code: message });
     }
-    const provider = await oidc.current();
-    const returnTo = await provider.interactionResult(
-      request.raw,
-      reply.raw,
-      { login: { accountId: result.user.id, amr: result.amr, remember: true } },
-      { mergeWithLastSubmission: false },
-    );
-    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+    return finishLogin(request, reply, interaction, result.user.id, result.amr);
   });
 
   /**
@@ -463,12 +814,20 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   };
 
   /**
-   * The TOTP enrolment step (MFA policy `required`, a user without factor after a correct password or
-   * social sign-in): a new secret from MfaService.enrollmentTotpSecret, or — after a wrong code — the
-   * same `secret` again (already checked by the caller). A dead pending sign-in goes back to the password page.
+   * The TOTP enrolment step (MFA policy `required`, a user without factor after a correct first factor):
+   * a new secret from MfaService.enrollmentTotpSecret, or — after a wrong code — the same `secret` again
+   * (already checked by the caller). A dead pending sign-in goes back to the sign-in page.
    */
-  const mfaEnrollStepPage = async (reply: FastifyReply, interaction: Interaction, status: number, pendingSignInId: string, again?: { secret: string; error: string }) => {
-    if (!mfa) return expired(reply);
+  const mfaEnrollStepPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    status: number,
+    pendingSignInId: string,
+    again?: { secret: string; error: string },
+  ) => {
+    if (!mfa) return expired(request, reply);
+    const { locale } = ctxOf(request, interaction);
     let secret: string;
     let otpauthUri: string;
     try {
@@ -482,27 +841,27 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       }
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
-      return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
+      return loginPage(request, reply, interaction, error.status, { error: withRetryAfter(error, locale) });
     }
     // The key as a QR code for the authenticator app (an SVG data: URL; the page's CSP allows data: images).
     const { default: QRCode } = await import('qrcode'); // loaded at the first enrolment page
     const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+    const base = await common(request, interaction);
     return html(
       reply,
       status,
       mfaEnrollPage({
+        ...base,
         qrCode: `data:image/svg+xml;base64,${Buffer.from(qrSvg).toString('base64')}`,
-        action: `${OIDC_PREFIX}/interaction/${encodeURIComponent(interaction.uid)}/mfa/enroll`,
-        clientName: await clientName(interaction),
-        csrf: await csrfFor(interaction.uid),
+        action: `${base.paths.base}/mfa/enroll`,
         pendingSignInId,
         binding: await bindingFor(interaction.uid, pendingSignInId),
         secret,
         secretBinding: await enrollSecretBindingFor(interaction.uid, pendingSignInId, secret),
         otpauthUri,
-        ...(again ? { error: again.error } : {}),
+        fieldErrors: again ? { code: again.error } : undefined,
       }),
-      redirectOrigin(interaction),
+      interaction,
     );
   };
 
@@ -511,57 +870,42 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   // issued here for it (secretBinding), then MfaService.enrollTotpAndSignIn (the code must match the
   // secret; attempts count on the pending sign-in and the lockout) and completes the login prompt with
   // the amr of the sign-in (["pwd", "otp", "mfa"], or ["fed", "otp", "mfa"] after social sign-in).
-  // Wrong code → the step again with the same secret; expired/forged binding → the password page.
+  // Wrong code → the step again with the same secret; expired/forged binding → the sign-in page.
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa/enroll`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
-    if (!interaction || interaction.prompt.name !== 'login' || !mfa) return expired(reply);
-    if (!(await checkPost(request, interaction))) {
-      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
-    }
-    const body = request.body as Record<string, unknown>;
-    const text = (name: string, max: number) => (typeof body[name] === 'string' ? body[name].slice(0, max) : '');
-    const pendingSignInId = text('pendingSignInId', 128);
-    const secret = text('secret', 64);
-    const code = text('code', 32).replace(/\s+/g, '');
-    if (!pendingSignInId) return loginPage(reply, interaction, 400, { error: 'Sign in again.' });
+    if (!signingIn(interaction) || !mfa) return expired(request, reply);
+    if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
+    const { t, locale } = ctxOf(request, interaction);
+    const pendingSignInId = text(request.body, 'pendingSignInId', 128);
+    const secret = text(request.body, 'secret', 64);
+    const code = text(request.body, 'code', 32).replace(/\s+/g, '');
+    if (!pendingSignInId) return loginPage(request, reply, interaction, 400, { error: t('signIn.again') });
     const bound =
-      constantTimeEqual(text('binding', 128), await bindingFor(interaction.uid, pendingSignInId)) &&
-      constantTimeEqual(text('secretBinding', 128), await enrollSecretBindingFor(interaction.uid, pendingSignInId, secret));
-    if (!bound) return loginPage(reply, interaction, 400, { error: new AppError('auth.mfa_sign_in_expired').message });
-    if (!code) return mfaEnrollStepPage(reply, interaction, 400, pendingSignInId, { secret, error: 'Enter the 6-digit code from your authenticator app.' });
-    let accountId: string;
-    let amr: string[];
+      constantTimeEqual(text(request.body, 'binding', 128), await bindingFor(interaction.uid, pendingSignInId)) &&
+      constantTimeEqual(text(request.body, 'secretBinding', 128), await enrollSecretBindingFor(interaction.uid, pendingSignInId, secret));
+    if (!bound) return loginPage(request, reply, interaction, 400, { error: errorMessage('auth.mfa_sign_in_expired', locale) });
+    if (!code) return mfaEnrollStepPage(request, reply, interaction, 400, pendingSignInId, { secret, error: t('enroll.enterCode') });
+    let signedIn: SignedIn;
     try {
-      const ua = request.headers['user-agent'];
-      const { user, issued } = await mfa.enrollTotpAndSignIn(pendingSignInId, secret, code, { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null });
-      // As on the password step: the provider keeps its own session; the first-party one is ended.
-      await sessions.revokeForUser(user.id, issued.session.id);
-      accountId = user.id;
-      amr = issued.session.amr;
+      signedIn = await mfa.enrollTotpAndSignIn(pendingSignInId, secret, code, meta(request, locale));
+      // As on the first step: the provider keeps its own session; the first-party one is ended.
+      await sessions.revokeForUser(signedIn.user.id, signedIn.issued.session.id);
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
+      request.errorCode = error.code;
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.code === 'session.mfa.invalid_totp_code' || error.code === 'auth.too_many_failures' || error.code === 'request.rate_limited') {
-        return mfaEnrollStepPage(reply, interaction, error.status, pendingSignInId, { secret, error: withRetryAfter(error) });
+        return mfaEnrollStepPage(request, reply, interaction, error.status, pendingSignInId, { secret, error: withRetryAfter(error, locale) });
       }
-      return loginPage(reply, interaction, error.status, { error: withRetryAfter(error) });
+      return loginPage(request, reply, interaction, error.status, { error: withRetryAfter(error, locale) });
     }
-    const provider = await oidc.current();
-    const returnTo = await provider.interactionResult(
-      request.raw,
-      reply.raw,
-      { login: { accountId, amr, remember: true } },
-      { mergeWithLastSubmission: false },
-    );
-    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+    return finishLogin(request, reply, interaction, signedIn.user.id, signedIn.issued.session.amr);
   });
 
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/abort`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
-    if (!interaction) return expired(reply);
-    if (!(await checkPost(request, interaction))) {
-      return html(reply, 403, errorPage({ error: 'access_denied', error_description: 'The form is stale or was not sent from this site. Reload the page.' }));
-    }
+    if (!interaction) return expired(request, reply);
+    if (!(await checkPost(request, interaction))) return stale(request, reply, interaction);
     const provider = await oidc.current();
     const returnTo = await provider.interactionResult(
       request.raw,
@@ -579,8 +923,8 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
         pages,
         oidc,
         social,
-        mfa ? (reply, interaction, pendingSignInId) => mfaStepPage(reply, interaction, 200, pendingSignInId) : undefined,
-        mfa ? (reply, interaction, pendingSignInId) => mfaEnrollStepPage(reply, interaction, 200, pendingSignInId) : undefined,
+        mfa ? (request, reply, interaction, pendingSignInId) => mfaStepPage(request, reply, interaction, 200, pendingSignInId) : undefined,
+        mfa ? (request, reply, interaction, pendingSignInId) => mfaEnrollStepPage(request, reply, interaction, 200, pendingSignInId) : undefined,
       ),
     );
   }

@@ -5,7 +5,9 @@ import { AppError } from '../errors/index.js';
 import { requestMeta } from '../http/request-meta.js';
 import type { OidcService } from './index.js';
 import { OIDC_PREFIX } from './provider.js';
-import { errorPage } from './views.js';
+import { errorPage, type ErrorPageKind } from './pages.js';
+import { brandFor, pageContext, sendPage } from '../ui/http.js';
+import { errorMessage } from '../i18n/index.js';
 
 /** The fixed redirect URI to register at every identity provider for the sign-in page: `<publicUrl>/oidc/social/callback`. */
 export const SOCIAL_CALLBACK_PATH = `${OIDC_PREFIX}/social/callback`;
@@ -35,26 +37,18 @@ export async function socialInteractionRoutes(
   oidc: OidcService,
   social: SocialService,
   /** Shows the second-factor step of the sign-in page for a pending sign-in (users with MFA). */
-  mfaStep?: (reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
+  mfaStep?: (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
   /** Shows the TOTP enrolment step for a pending sign-in (MFA policy `required`, user without factor). */
-  enrollStep?: (reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
+  enrollStep?: (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, pendingSignInId: string) => Promise<FastifyReply>,
 ): Promise<void> {
   const { sessions, config } = oidc.deps;
   const callbackUri = `${config.publicUrl.replace(/\/$/, '')}${SOCIAL_CALLBACK_PATH}`;
 
-  const page = (reply: FastifyReply, status: number, fields: Record<string, unknown>) =>
-    reply
-      .status(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-      .send(errorPage(fields));
+  /** A friendly error page (no raw protocol fields) in the request's language. */
+  const page = (request: FastifyRequest, reply: FastifyReply, status: number, kind: ErrorPageKind, message?: string) =>
+    sendPage(reply, status, errorPage(pageContext(request, config), kind, message), brandFor(config));
 
-  const expired = (reply: FastifyReply) =>
-    page(reply, 400, {
-      error: 'invalid_request',
-      error_description: 'This sign-in request has expired or belongs to another browser. Go back to the application and try again.',
-    });
+  const expired = (request: FastifyRequest, reply: FastifyReply) => page(request, reply, 400, 'expired');
 
   const details = async (request: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply): Promise<Interaction | undefined> => {
     try {
@@ -65,10 +59,11 @@ export async function socialInteractionRoutes(
     }
   };
 
-  const refusal = (reply: FastifyReply, error: unknown) => {
+  const refusal = (request: FastifyRequest, reply: FastifyReply, error: unknown) => {
     // Provider trouble (502) is shown; anything else server-side goes to the error handler.
     if (!(error instanceof AppError) || (error.status >= 500 && error.code !== 'connector.idp_unreachable' && error.code !== 'connector.invalid_response')) throw error;
-    return page(reply, error.status, { error: error.code, error_description: error.message });
+    const { locale } = pageContext(request, config);
+    return page(request, reply, error.status, 'invalidRequest', locale === 'en' ? error.message : errorMessage(error.code, locale));
   };
 
   app.get<{ Params: { uid: string; connectorId: string } }>(
@@ -76,12 +71,12 @@ export async function socialInteractionRoutes(
     { schema: { hide: true } },
     async (request, reply) => {
       const interaction = await details(request, reply);
-      if (!interaction || interaction.prompt.name !== 'login') return expired(reply);
+      if (!interaction || (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'create')) return expired(request, reply);
       try {
         const started = await social.startInteraction(request.params.connectorId, callbackUri, interaction.uid, requestMeta(request));
         return reply.header('cache-control', 'no-store').redirect(started.authorizationUri, 303);
       } catch (error) {
-        return refusal(reply, error);
+        return refusal(request, reply, error);
       }
     },
   );
@@ -93,7 +88,7 @@ export async function socialInteractionRoutes(
       const query = new URLSearchParams(request.query).toString();
       return reply.header('cache-control', 'no-store').redirect(`${OIDC_PREFIX}/interaction/${encodeURIComponent(session.interactionUid ?? '')}/social/callback?${query}`, 303);
     } catch (error) {
-      return refusal(reply, error);
+      return refusal(request, reply, error);
     }
   });
 
@@ -102,7 +97,7 @@ export async function socialInteractionRoutes(
     { schema: { hide: true } },
     async (request, reply) => {
       const interaction = await details(request, reply);
-      if (!interaction || interaction.prompt.name !== 'login') return expired(reply);
+      if (!interaction || (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'create')) return expired(request, reply);
       const state = typeof request.query.state === 'string' ? request.query.state : '';
       let accountId: string;
       try {
@@ -117,17 +112,17 @@ export async function socialInteractionRoutes(
       } catch (error) {
         // A user with a second factor continues on the page's MFA step (amr then ["fed", "otp", "mfa"]…).
         if (mfaStep && error instanceof AppError && error.code === 'auth.mfa_required') {
-          return mfaStep(reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
+          return mfaStep(request, reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
         }
         if (enrollStep && error instanceof AppError && error.code === 'auth.mfa_enrollment_required') {
-          return enrollStep(reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
+          return enrollStep(request, reply, interaction, (error.data as { pendingSignInId: string }).pendingSignInId);
         }
-        return refusal(reply, error);
+        return refusal(request, reply, error);
       }
       const returnTo = await (await oidc.current()).interactionResult(
         request.raw,
         reply.raw,
-        { login: { accountId, amr: SOCIAL_AMR, remember: true } },
+        { login: { accountId, amr: SOCIAL_AMR, remember: true }, ...(interaction.prompt.name === 'create' ? { create: {} } : {}) },
         { mergeWithLastSubmission: false },
       );
       return reply.header('cache-control', 'no-store').redirect(returnTo, 303);

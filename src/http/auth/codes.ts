@@ -1,11 +1,16 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { h } from 'preact';
 import { z } from 'zod';
+import type { Config } from '../../config/index.js';
 import { pickLocale } from '../../connectors/templates.js';
 import type { AuthService } from '../../domain/sign-in/auth.js';
 import type { UserService } from '../../domain/users/index.js';
 import type { CodeChannel, VerificationService } from '../../domain/verification/index.js';
 import { AppError, isAppError } from '../../errors/index.js';
+import type { MessageKey } from '../../i18n/index.js';
+import { pageContext, sendPage } from '../../ui/http.js';
+import { Page, type PageContext, renderPage } from '../../ui/page.js';
 import { requestMeta } from '../principal.js';
 import { errorSchema } from '../schemas.js';
 
@@ -14,6 +19,8 @@ export interface CodeRoutesOptions {
   auth: AuthService;
   users: UserService;
   verification: VerificationService;
+  /** Brand and default language of the verification link's page (`ui`). */
+  config: Pick<Config, 'ui'>;
 }
 
 const errors = { '4xx': errorSchema, '5xx': errorSchema };
@@ -37,17 +44,19 @@ function channelOf(body: { email?: string | undefined; phone?: string | undefine
   return body.email !== undefined ? { channel: 'email', identifier: body.email } : { channel: 'phone', identifier: body.phone! };
 }
 
-const page = (title: string, text: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
-</head><body><h1>${title}</h1><p>${text}</p></body></html>`;
+/**
+ * The page of the one-click verification link: a heading and one paragraph, in the request's language
+ * (Preact on src/ui/page.tsx; Preact escapes every text).
+ */
+function verifyEmailPage(ctx: PageContext, title: MessageKey, text: MessageKey): string {
+  return renderPage(h(Page, { ctx, title: ctx.t(title) }, h('p', null, ctx.t(text))));
+}
 
 /**
  * One-time codes and what they unlock (issue 3 §4): requesting a code, password reset by code, and
  * email verification by code or link. Sign-in and sign-up by code live on `/sign-in` and `/sign-up`.
  */
-export const codeRoutes: FastifyPluginAsyncZod<CodeRoutesOptions> = async (app, { auth, users, verification }) => {
+export const codeRoutes: FastifyPluginAsyncZod<CodeRoutesOptions> = async (app, { auth, users, verification, config }) => {
   app.post(
     '/codes',
     {
@@ -132,25 +141,20 @@ export const codeRoutes: FastifyPluginAsyncZod<CodeRoutesOptions> = async (app, 
     {
       schema: {
         tags: ['auth'],
-        summary: 'The one-click link of a VerifyEmail message: an HTML page saying whether it worked',
+        summary: 'The one-click link of a VerifyEmail message: an HTML page saying whether it worked (in the language of Accept-Language)',
         querystring: z.object({ token: z.string().max(256).optional() }),
         produces: ['text/html'],
       },
     },
     async (request, reply) => {
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+      const ctx = pageContext(request, config);
       try {
         await auth.verifyEmailWithLink(request.query.token ?? '');
-        return page('Email verified', 'Your email address is verified. You can close this page.');
+        return sendPage(reply, 200, verifyEmailPage(ctx, 'links.verify.doneTitle', 'links.verify.done'), ctx.brand);
       } catch (error) {
         if (!isAppError(error) || error.status >= 500) throw error;
-        reply.status(400);
-        return page(
-          'This link does not work',
-          error.code === 'verification.code_expired'
-            ? 'The link has expired. Request a new verification email and use its link within 10 minutes.'
-            : 'The link is invalid or has already been used. Request a new verification email if your address is still unverified.',
-        );
+        const text = error.code === 'verification.code_expired' ? 'links.verify.expired' : 'links.verify.invalid';
+        return sendPage(reply, 400, verifyEmailPage(ctx, 'links.verify.failedTitle', text), ctx.brand);
       }
     },
   );

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Config } from '../../config/index.js';
 import type { LeanCloudCodes } from '../../domain/leancloud/codes.js';
 import type { LeanCloudUsers } from '../../domain/leancloud/users.js';
 import { AppError } from '../../errors/index.js';
@@ -13,12 +14,14 @@ import { sendLcError, toLcError, UNAUTHORIZED } from './errors.js';
 import { pageRoutes } from './pages.js';
 import { userRoutes } from './users.js';
 
-/** What the `/1.1` surface needs: the LeanCloud domain services, the app keys and a clock. */
+/** What the `/1.1` surface needs: the LeanCloud domain services, the app keys, a clock and the pages' settings. */
 export interface LeanCloudRoutesOptions {
   users: LeanCloudUsers;
   codes: LeanCloudCodes;
   keys: LcAppKeys;
   clock: Clock;
+  /** Brand and default language of the browser pages (`ui`). */
+  config: Pick<Config, 'ui'>;
 }
 
 
@@ -73,7 +76,7 @@ export const leancloudRoutes: FastifyPluginAsync<LeanCloudRoutesOptions> = async
   app.setNotFoundHandler((request, reply) => sendLcError(reply, toLcError(new AppError('request.not_found'))));
 
   const requests = new LcRequests(options.users);
-  await app.register(pageRoutes, { codes: options.codes, requests });
+  await app.register(pageRoutes, { codes: options.codes, requests, config: options.config });
   await app.register(async (api) => {
     api.addHook('onRequest', async (request, reply) => {
       const auth = checkAppAuth(request.headers, options.keys, options.clock.now());
