@@ -434,6 +434,32 @@ export function mfaEnrollPage(input: MfaEnrollPageInput): string {
   );
 }
 
+/**
+ * The backup codes issued after TOTP enrolment on the sign-in page, shown once (they are stored only as
+ * hashes); "continue" resumes the authorization request at `continueTo` (the provider's resume URL).
+ */
+export function backupCodesPage(input: { ctx: PageContext; codes: string[]; continueTo: string }): string {
+  const { ctx } = input;
+  const { t } = ctx;
+  return renderPage(
+    <Page ctx={ctx} title={t('backup.title')}>
+      <p>{t('backup.lead')}</p>
+      <ul class="codes" id="backup-codes">
+        {input.codes.map((c) => (
+          <li>
+            <code>{c}</code>
+          </li>
+        ))}
+      </ul>
+      <p>
+        <a class="button" href={input.continueTo}>
+          {t('backup.saved')}
+        </a>
+      </p>
+    </Page>,
+  );
+}
+
 /** What the consent page of a third-party application shows. */
 export interface ConsentPageInput extends InteractionBase {
   /** Where "Allow" posts (a same-origin path ending in `/consent`). */

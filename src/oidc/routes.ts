@@ -21,6 +21,7 @@ import {
   interactionPaths,
   mfaEnrollPage,
   mfaPage,
+  backupCodesPage,
   passkeyPage,
   type SignInOptions,
   signInPage,
@@ -869,7 +870,8 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   // `required`. Checks the pending sign-in belongs to this interaction (binding) and the secret was
   // issued here for it (secretBinding), then MfaService.enrollTotpAndSignIn (the code must match the
   // secret; attempts count on the pending sign-in and the lockout) and completes the login prompt with
-  // the amr of the sign-in (["pwd", "otp", "mfa"], or ["fed", "otp", "mfa"] after social sign-in).
+  // the amr of the sign-in (["pwd", "otp", "mfa"], or ["fed", "otp", "mfa"] after social sign-in), then
+  // shows ten new backup codes once, with a link that resumes the authorization request.
   // Wrong code → the step again with the same secret; expired/forged binding → the sign-in page.
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/mfa/enroll`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
@@ -886,10 +888,14 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
     if (!bound) return loginPage(request, reply, interaction, 400, { error: errorMessage('auth.mfa_sign_in_expired', locale) });
     if (!code) return mfaEnrollStepPage(request, reply, interaction, 400, pendingSignInId, { secret, error: t('enroll.enterCode') });
     let signedIn: SignedIn;
+    let backupCodes: string[];
     try {
       signedIn = await mfa.enrollTotpAndSignIn(pendingSignInId, secret, code, meta(request, locale));
       // As on the first step: the provider keeps its own session; the first-party one is ended.
       await sessions.revokeForUser(signedIn.user.id, signedIn.issued.session.id);
+      // A way back in if the phone is lost: ten backup codes, shown once below (stored as hashes).
+      backupCodes = mfa.generateBackupCodes();
+      await mfa.addBackupCodes(signedIn.user.id, backupCodes);
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       request.errorCode = error.code;
@@ -899,7 +905,14 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       }
       return loginPage(request, reply, interaction, error.status, { error: withRetryAfter(error, locale) });
     }
-    return finishLogin(request, reply, interaction, signedIn.user.id, signedIn.issued.session.amr);
+    const provider = await oidc.current();
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { login: { accountId: signedIn.user.id, amr: signedIn.issued.session.amr, remember: true }, ...(interaction.prompt.name === 'create' ? { create: {} } : {}) },
+      { mergeWithLastSubmission: false },
+    );
+    return html(reply, 200, backupCodesPage({ ctx: ctxOf(request, interaction), codes: backupCodes, continueTo: returnTo }), interaction);
   });
 
   app.post<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/abort`, { schema: { hide: true } }, async (request, reply) => {

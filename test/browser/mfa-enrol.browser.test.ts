@@ -74,7 +74,9 @@ describe.skipIf(!HAVE_CHROMIUM)('TOTP enrolment on the hosted page in Chromium',
       const secret = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
       await page.fill('input[name="code"]', generateSync({ secret, epoch: Math.floor(Date.now() / 1000) }));
-      await Promise.all([page.waitForURL(`${rpOrigin}/callback**`), page.click('button[type="submit"]')]);
+      await Promise.all([page.waitForEvent('load'), page.click('button[type="submit"]')]);
+      await expect(page.locator('#backup-codes li').count()).resolves.toBe(10);
+      await Promise.all([page.waitForURL(`${rpOrigin}/callback**`), page.click('a.button')]);
       expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
     } finally {
       await context.close();

@@ -148,6 +148,16 @@ describe.skipIf(!HAVE_CHROMIUM).each(dialects)('sign-in experience in Chromium o
     await expect(page.locator('h1').textContent()).resolves.toBe('Sign out');
     await check(page, 'sign-out.en');
     await Promise.all([page.waitForURL(`${rpOrigin}/**`), page.click('button[name="logout"]')]);
+    // Without a post-logout redirect URI the provider's own "signed out" page ends it.
+    const again = await authorize({ context: flow.context });
+    await again.page.fill('#identifier', username);
+    await again.page.fill('#password', PW);
+    await submit(again.page);
+    await finish(again);
+    await again.page.goto(`${t.origin}/oidc/session/end`);
+    await Promise.all([again.page.waitForEvent('load'), again.page.click('button[name="logout"]')]);
+    await expect(again.page.locator('h1').textContent()).resolves.toBe('Signed out');
+    await check(again.page, 'signed-out.en');
     await flow.context.close();
   });
 
@@ -488,7 +498,16 @@ describe.skipIf(!HAVE_CHROMIUM)('TOTP enrolment by scanning the QR code in Chrom
       const secret = new URL(decoded!.data).searchParams.get('secret')!;
       expect(new URL(decoded!.data).searchParams.get('issuer')).toBe('Acme ID');
       await page.fill('#code', generateSync({ secret, epoch: Math.floor(Date.now() / 1000) }));
-      await Promise.all([page.waitForURL(`${rpOrigin}/callback**`), page.click('main form button[type="submit"]')]);
+      await Promise.all([page.waitForEvent('load'), page.click('main form button[type="submit"]')]);
+      // Ten backup codes, shown once; each signs in once instead of the app.
+      await expect(page.locator('h1').textContent()).resolves.toBe(tag === 'en' ? 'Save your backup codes' : '保存备用码');
+      const backupCodes = await page.locator('#backup-codes code').allTextContents();
+      expect(backupCodes).toHaveLength(10);
+      expect(new Set(backupCodes).size).toBe(10);
+      await checkPage(page, `mfa-backup-codes.${tag}`);
+      const user = await t.app.services.users.findByIdentifier('username', username);
+      expect((await t.app.services.mfa.backupCodeStatus(user!.id)).remaining).toBe(10);
+      await Promise.all([page.waitForURL(`${rpOrigin}/callback**`), page.click('a.button')]);
       expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
     } finally {
       await context.close();
