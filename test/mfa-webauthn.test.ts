@@ -1,10 +1,11 @@
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedApplication } from '../src/domain/applications/index.js';
 import { PENDING_SIGN_IN_TTL_MS } from '../src/domain/mfa/index.js';
 import { ManualClock } from '../src/util/clock.js';
 import { Browser } from './browser.js';
+import { SoftAuthenticator } from './soft-authenticator.js';
 import { type DatabaseFactory, dialects, type RunningApp, startAppWithPublicUrl } from './helpers.js';
 
 const PW = 'violet-harbor-7-lantern';
@@ -14,104 +15,6 @@ const REDIRECT = 'https://rp.example.com/callback';
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 /** The value of the hidden field `name` (the first one) of a page. */
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
-
-// ---------------------------------------------------------------- a tiny CBOR encoder (RFC 8949)
-
-type Cbor = number | string | Uint8Array | Map<Cbor, Cbor> | { [key: string]: Cbor };
-
-function head(major: number, n: number): Buffer {
-  if (n < 24) return Buffer.from([(major << 5) | n]);
-  if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
-  if (n < 0x10000) {
-    const b = Buffer.alloc(3);
-    b[0] = (major << 5) | 25;
-    b.writeUInt16BE(n, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = (major << 5) | 26;
-  b.writeUInt32BE(n, 1);
-  return b;
-}
-
-/** Encodes integers, text, byte strings and maps (all a WebAuthn attestation needs). */
-function cbor(value: Cbor): Buffer {
-  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
-  if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'utf8');
-    return Buffer.concat([head(3, bytes.length), bytes]);
-  }
-  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), Buffer.from(value)]);
-  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value);
-  return Buffer.concat([head(5, entries.length), ...entries.flatMap(([k, v]) => [cbor(k), cbor(v)])]);
-}
-
-// ---------------------------------------------------------------- a software authenticator (ES256, attestation "none")
-
-const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
-
-class SoftAuthenticator {
-  readonly credentialId = randomBytes(16);
-  private readonly privateKey: KeyObject;
-  private readonly publicJwk: { x: string; y: string };
-  counter = 0;
-
-  constructor(readonly origin: string) {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    this.privateKey = privateKey;
-    this.publicJwk = publicKey.export({ format: 'jwk' }) as { x: string; y: string };
-  }
-
-  private get rpIdHash() {
-    return sha256(new URL(this.origin).hostname);
-  }
-
-  /** navigator.credentials.create(): a RegistrationResponseJSON for `options`. */
-  register(options: { challenge: string; rp: { id: string } }) {
-    expect(options.rp.id).toBe(new URL(this.origin).hostname);
-    const coseKey = new Map<Cbor, Cbor>([
-      [1, 2], // kty: EC2
-      [3, -7], // alg: ES256
-      [-1, 1], // crv: P-256
-      [-2, Buffer.from(this.publicJwk.x, 'base64url')],
-      [-3, Buffer.from(this.publicJwk.y, 'base64url')],
-    ]);
-    const idLength = Buffer.alloc(2);
-    idLength.writeUInt16BE(this.credentialId.length);
-    const signCount = Buffer.alloc(4);
-    const authData = Buffer.concat([this.rpIdHash, Buffer.from([0x45]), signCount, Buffer.alloc(16), idLength, this.credentialId, cbor(coseKey)]);
-    const clientDataJSON = JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: this.origin, crossOrigin: false });
-    return {
-      id: b64url(this.credentialId),
-      rawId: b64url(this.credentialId),
-      type: 'public-key',
-      response: {
-        clientDataJSON: b64url(clientDataJSON),
-        attestationObject: b64url(cbor({ fmt: 'none', attStmt: {}, authData })),
-        transports: ['internal'],
-      },
-      clientExtensionResults: {},
-    };
-  }
-
-  /** navigator.credentials.get(): an AuthenticationResponseJSON signed with `key` (default: ours). */
-  assert(challenge: string, options: { counter?: number; key?: KeyObject; origin?: string } = {}) {
-    this.counter = options.counter ?? this.counter + 1;
-    const signCount = Buffer.alloc(4);
-    signCount.writeUInt32BE(this.counter);
-    const authData = Buffer.concat([this.rpIdHash, Buffer.from([0x05]), signCount]);
-    const clientDataJSON = JSON.stringify({ type: 'webauthn.get', challenge, origin: options.origin ?? this.origin, crossOrigin: false });
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), options.key ?? this.privateKey);
-    return {
-      id: b64url(this.credentialId),
-      rawId: b64url(this.credentialId),
-      type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature) },
-      clientExtensionResults: {},
-    };
-  }
-}
 
 describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on %s', (_name, database) => {
   let t: RunningApp;
@@ -200,14 +103,14 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
       .toBe('verification_record.not_found');
     const factors = (await api('GET', '/api/my-account/mfa-verifications', { token: user.token })).body;
     expect(factors).toEqual([expect.objectContaining({ type: 'WebAuthn', name: 'Test key', agent: expect.any(String) })]);
-    expect(JSON.stringify(factors)).not.toContain(b64url(key.credentialId));
+    expect(JSON.stringify(factors)).not.toContain(key.id);
 
     // Sign in: password → mfa_required (webauthn) → options → assertion → session with amr hwk.
     const pending = await pendingSignIn(user.username);
     expect(pending.factors).toEqual(['webauthn']);
     const options = await challenge(pending.pendingSignInId);
     expect(options.rpId).toBe('127.0.0.1');
-    expect(options.allowCredentials.map((c) => c.id)).toEqual([b64url(key.credentialId)]);
+    expect(options.allowCredentials.map((c) => c.id)).toEqual([key.id]);
 
     // A signature by another key is refused; the challenge was used by that attempt.
     const intruder = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
@@ -435,7 +338,7 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
 
     const first = await options({ csrf, pendingSignInId, binding });
     expect(first.status).toBe(200);
-    expect(first.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([b64url(user.key.credentialId)]);
+    expect(first.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([user.key.id]);
     expect(first.body.rpId).toBe('127.0.0.1');
 
     // POST …/mfa with type=webauthn: a forged CSRF token is refused.

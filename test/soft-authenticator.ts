@@ -3,9 +3,9 @@ import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } fr
 /**
  * A software WebAuthn authenticator for tests (ES256, attestation "none", W3C WebAuthn Level 2 §6.1
  * authenticator data, §6.5.4 none attestation): it makes real registration and assertion responses,
- * signed with its own P-256 key, that @simplewebauthn/server verifies like a browser's. Unlike the
- * one inside test/mfa-webauthn.test.ts it can act as a discoverable credential (it returns the
- * `userHandle` of the registration options) and can leave out the UV flag.
+ * signed with its own P-256 key, that @simplewebauthn/server verifies like a browser's. It can act as
+ * a discoverable credential (it returns the `userHandle` of the registration options) and can leave out
+ * the UV flag. Used by test/mfa-webauthn.test.ts (second factor) and test/passkey-sign-in.test.ts.
  */
 
 type Cbor = number | string | Uint8Array | Map<Cbor, Cbor> | { [key: string]: Cbor };

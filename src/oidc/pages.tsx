@@ -150,6 +150,30 @@ export function signInPage(input: SignInPageInput): string {
   );
 }
 
+/**
+ * The "send a code" form of the code sign-in and forgot-password pages: the email or phone field, or, once
+ * a code was sent, "Send a new code" for the same identifier.
+ */
+function SendCodeForm(props: { ctx: PageContext; action: string; csrf: string; identifier?: string | undefined; sent?: boolean | undefined; error?: string | undefined; lead?: string }): JSX.Element {
+  const { t } = props.ctx;
+  return (
+    <form method="post" action={props.action} autocomplete="on" novalidate>
+      <Hidden fields={{ csrf: props.csrf }} />
+      {props.sent ? (
+        <Hidden fields={{ identifier: props.identifier ?? '' }} />
+      ) : (
+        <>
+          {props.lead ? <p>{props.lead}</p> : null}
+          <Field id="identifier" label={t('common.emailOrPhone')} required autofocus autocomplete="username" value={props.identifier ?? ''} error={props.error} />
+        </>
+      )}
+      <button type="submit" class={props.sent ? 'secondary' : undefined}>
+        {props.sent ? t('common.resendCode') : t('common.sendCode')}
+      </button>
+    </form>
+  );
+}
+
 /** What the one-time-code sign-in page shows: first the identifier, then (once sent) the code. */
 export interface CodePageInput extends InteractionBase {
   options: SignInOptions;
@@ -173,20 +197,7 @@ export function codePage(input: CodePageInput): string {
           <button type="submit">{t('common.continue')}</button>
         </form>
       ) : null}
-      <form method="post" action={`${paths.code}/send`} autocomplete="on" novalidate>
-        <Hidden fields={{ csrf: input.csrf }} />
-        {input.sent ? (
-          <Hidden fields={{ identifier: input.identifier ?? '' }} />
-        ) : (
-          <>
-            <p>{t('code.lead')}</p>
-            <Field id="identifier" label={t('common.emailOrPhone')} required autofocus autocomplete="username" value={input.identifier ?? ''} error={fieldErrors['identifier']} />
-          </>
-        )}
-        <button type="submit" class={input.sent ? 'secondary' : undefined}>
-          {input.sent ? t('common.resendCode') : t('common.sendCode')}
-        </button>
-      </form>
+      <SendCodeForm ctx={ctx} action={`${paths.code}/send`} csrf={input.csrf} identifier={input.identifier} sent={input.sent} error={fieldErrors['identifier']} lead={t('code.lead')} />
       <AlternativeLinks ctx={ctx} paths={paths} options={input.options} except="code" />
       <CancelForm ctx={ctx} paths={paths} csrf={input.csrf} />
     </Page>,
@@ -269,17 +280,7 @@ export function forgotPasswordPage(input: ForgotPasswordPageInput): string {
           <button type="submit">{t('forgot.submit')}</button>
         </form>
       ) : null}
-      <form method="post" action={`${paths.forgot}/send`} autocomplete="on" novalidate>
-        <Hidden fields={{ csrf: input.csrf }} />
-        {input.sent ? (
-          <Hidden fields={{ identifier: input.identifier ?? '' }} />
-        ) : (
-          <Field id="identifier" label={t('common.emailOrPhone')} required autofocus autocomplete="username" value={input.identifier ?? ''} error={fieldErrors['identifier']} />
-        )}
-        <button type="submit" class={input.sent ? 'secondary' : undefined}>
-          {input.sent ? t('common.resendCode') : t('common.sendCode')}
-        </button>
-      </form>
+      <SendCodeForm ctx={ctx} action={`${paths.forgot}/send`} csrf={input.csrf} identifier={input.identifier} sent={input.sent} error={fieldErrors['identifier']} />
       <div class="alt">
         <p>
           <a href={paths.base}>{t('common.back')}</a>
