@@ -57,13 +57,16 @@ export class SessionIssuer {
    * {@link assertSignInComplete}, and reports the sign-in (`PostSignIn`, or `PostRegister` when the request
    * registered the user) in the same transaction. Only for callers that verified every factor — use
    * `AuthService.finishSignIn` everywhere else (it asks for the second factor).
+   * @param alsoInTransaction the caller's other writes of this sign-in (the lockout counter's reset), run
+   *   in the same transaction so that a sign-in commits once after its attempt was reserved (issue 22)
    * @throws AppError `auth.password_reset_required` (403; a flagged user's password sign-in, after MFA)
    */
-  async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
+  async issueSignedIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}, alsoInTransaction?: () => Promise<void>): Promise<SignedIn> {
     await this.assertSignInComplete(user, amr);
     return this.users.inTransaction(async () => {
       const updated = await this.users.update(user.id, { ...extraUpdate, lastSignInAt: this.clock.now() });
       const issued = await this.sessions.create(user.id, { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, amr });
+      await alsoInTransaction?.();
       await this.report(updated, issued.session.id);
       return { user: updated, issued };
     });

@@ -296,22 +296,29 @@ export class AuthService {
     let found: UserRecord | undefined;
     return this.audited(() => found?.id, async () => {
       await this.limiters.signIn.consume(meta.ip ?? 'unknown');
+      const key = this.guard.identifierKey(kind, identifier);
       const { user, upgradedHash } = await this.captcha.protect(meta.ip ?? null, options.captcha, async () => {
-        const key = this.guard.identifierKey(kind, identifier);
         // Reserved before the hash is checked: a concurrent burst gets at most lockout.maxFailures verifications.
         await this.guard.reserve(key);
         found = await this.users.findByIdentifier(kind, identifier);
         const result = await this.hasher.verify(found?.passwordHash ?? null, password);
         if (!found || !result.ok) throw new AppError('auth.invalid_credentials');
-        await this.guard.clear(key);
         return { user: found, upgradedHash: result.upgradedHash };
       });
-      if (user.isSuspended) throw new AppError('auth.user_suspended');
-      if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
-        throw new AppError('auth.email_not_verified');
+      // The right password forgets the identifier's failures: in the transaction that issues the session
+      // (two write transactions per sign-in: the reservation and this one, issue 22), or on its own when the
+      // sign-in stops here or asks for a second factor.
+      try {
+        if (user.isSuspended) throw new AppError('auth.user_suspended');
+        if (this.config.signIn.requireVerifiedEmail && user.primaryEmail && !user.emailVerified) {
+          throw new AppError('auth.email_not_verified');
+        }
+        await this.passwordCheck?.afterPasswordVerified(user, password);
+        return await this.finishSignIn(user, meta, ['pwd'], upgradedHash ? { passwordHash: upgradedHash } : {}, () => this.guard.clear(key));
+      } catch (error) {
+        await this.guard.clear(key);
+        throw error;
       }
-      await this.passwordCheck?.afterPasswordVerified(user, password);
-      return this.finishSignIn(user, meta, ['pwd'], upgradedHash ? { passwordHash: upgradedHash } : {});
     });
   }
 
@@ -359,17 +366,19 @@ export class AuthService {
    * {@link SecondFactorGate} asks for a second factor — sets `lastSignInAt` and issues a session with
    * `amr` (RFC 8176 values).
    * @param extraUpdate user fields the first factor proved; written even when MFA is then required
+   * @param alsoInTransaction more writes of the sign-in (e.g. clearing the lockout counter) for the
+   *   transaction that issues the session; not run when a second factor is asked for
    * @throws AppError `auth.mfa_required` (403; `data: {pendingSignInId, factors}`) or
    *   `auth.mfa_enrollment_required` (403; `data: {pendingSignInId, factors: ['totp']}`) from the gate
    */
-  async finishSignIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}): Promise<SignedIn> {
+  async finishSignIn(user: UserRecord, meta: RequestMeta, amr: string[], extraUpdate: UserPatch = {}, alsoInTransaction?: () => Promise<void>): Promise<SignedIn> {
     if (this.secondFactor) {
       let current = user;
       if (Object.keys(extraUpdate).length > 0) current = await this.users.update(user.id, extraUpdate);
       await this.secondFactor.check(current, meta, amr);
-      return this.issuer.issueSignedIn(current, meta, amr);
+      return this.issuer.issueSignedIn(current, meta, amr, {}, alsoInTransaction);
     }
-    return this.issuer.issueSignedIn(user, meta, amr, extraUpdate);
+    return this.issuer.issueSignedIn(user, meta, amr, extraUpdate, alsoInTransaction);
   }
 
   /**
