@@ -38,6 +38,7 @@ if (built > 0 && newest(`${root}src`) <= built) {
     `tessera: running the TypeScript sources through tsx (dist/ is ${built > 0 ? 'older than src/' : 'missing'}; \`npm run build\` compiles it)\n`,
   );
   const { register } = await import('tsx/esm/api');
-  register();
+  // The checkout's tsconfig.json (JSX through Preact…), wherever the command is run from.
+  register({ tsconfig: `${root}tsconfig.json` });
   await import('../src/cli/main.ts');
 }

@@ -51,6 +51,7 @@ import { AUTHING_CORS_HEADERS } from './http/authing/cors.js';
 import { accountAccessTokens } from './oidc/access-tokens.js';
 import { issuerOf, managementAudiencesOf, managementResourceOf, OidcService } from './oidc/index.js';
 import { oidcRoutes } from './oidc/routes.js';
+import { accountCenterRoutes } from './account-center/index.js';
 import { uiAssetRoutes } from './ui/http.js';
 import { AuditLog } from './domain/audit/index.js';
 import { AppError } from './errors/index.js';
@@ -484,6 +485,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await server.register(mfaAuthRoutes, { prefix: '/api/auth', mfa });
     await server.register(uiAssetRoutes, { config });
     await server.register(oidcRoutes, { oidc, social, codes: { verification, sdkAuth: sdk.sdkAuth } });
+    await server.register(accountCenterRoutes, { oidc, accountCenter });
     await server.register(managementRoutes, {
       prefix: '/api',
       authorize: managementAuthorizer({

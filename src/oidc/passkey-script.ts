@@ -31,15 +31,16 @@ export const PASSKEY_LIBRARY: StaticScript = (() => {
 })();
 
 /**
- * The glue script of the OIDC sign-in page's passkey buttons: "Use a passkey" on the MFA step and "Sign in
- * with a passkey" (served by `GET /oidc/interaction/:uid/passkey.js`, same origin, after
- * {@link PASSKEY_LIBRARY}; the page's CSP needs only `script-src 'self'` and `connect-src 'self'`: no inline
- * script, no eval).
+ * The glue script of every passkey button: "Use a passkey" on the MFA step and "Sign in with a passkey" of
+ * the OIDC sign-in page (served by `GET /oidc/interaction/:uid/passkey.js`), and "Add a passkey" of the
+ * account center (`/account/assets/passkey.<hash>.js`); same origin, after {@link PASSKEY_LIBRARY}, so the
+ * pages' CSP needs only `script-src 'self'` and `connect-src 'self'`: no inline script, no eval.
  *
  * On click it POSTs the form's fields (form-encoded, same origin, cookies included: `csrf` and, on the MFA
  * step, `pendingSignInId` and `binding`) to the form's `data-options` URL, which answers a
  * PublicKeyCredentialRequestOptionsJSON, or `{challengeId, options}` for a passkey-first sign-in (then
- * `challengeId` goes into the form's field of that name). `SimpleWebAuthnBrowser.startAuthentication({
+ * `challengeId` goes into the form's field of that name), or `{verificationRecordId, registrationOptions}`
+ * for an enrolment (then `startRegistration` runs instead and `verificationRecordId` is set). `SimpleWebAuthnBrowser.startAuthentication({
  * optionsJSON })` turns the options into `navigator.credentials.get({ publicKey })` (WebAuthn L3 §5.1.4) and
  * the assertion into an AuthenticationResponseJSON (base64url fields), which goes into the hidden `response`
  * field; then the form is submitted. Errors are shown in `#passkey-status`; the page gives the texts in the
@@ -74,6 +75,12 @@ export const PASSKEY_SCRIPT = `(function () {
         });
       })
       .then(function (json) {
+        if (json.registrationOptions) {
+          // Enrolment (the account center): the Account API's {verificationRecordId, registrationOptions};
+          // the library runs the WebAuthn create() ceremony (WebAuthn L3 §5.1.3).
+          field('verificationRecordId').value = json.verificationRecordId;
+          return webauthn.startRegistration({ optionsJSON: json.registrationOptions });
+        }
         var optionsJSON = json;
         if (json.challengeId) {
           field('challengeId').value = json.challengeId;
@@ -82,8 +89,8 @@ export const PASSKEY_SCRIPT = `(function () {
         // The library decodes the options and runs the WebAuthn get() ceremony (WebAuthn L3 §5.1.4).
         return webauthn.startAuthentication({ optionsJSON: optionsJSON });
       })
-      .then(function (assertion) {
-        field('response').value = JSON.stringify(assertion);
+      .then(function (credential) {
+        field('response').value = JSON.stringify(credential);
         form.submit();
       })
       .catch(function (error) {

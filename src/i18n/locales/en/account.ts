@@ -24,7 +24,8 @@ export const account = {
   'account.tab.delete': 'Delete account',
 
   'account.proof.title': 'Confirm it’s you',
-  'account.proof.lead': 'Enter your password to make changes here. You will not be asked again for 10 minutes.',
+  'account.proof.lead': 'Confirm with your password or a code to make changes here. You will not be asked again for 10 minutes.',
+  'account.proof.sendCode': 'Send a code to {{to}}',
   'account.proof.password': 'Current password',
   'account.proof.submit': 'Confirm',
   'account.proof.noPassword': 'Your account has no password. Set one on the Password page first.',
@@ -43,7 +44,6 @@ export const account = {
   'account.contact.codeSent': 'We sent a code to {{to}}. Enter it below.',
   'account.contact.code': 'Verification code',
   'account.contact.verify': 'Verify and save',
-  'account.contact.bound': 'Saved. {{value}} is now on your account.',
   'account.contact.removed': 'Removed.',
   'account.contact.removeEmail': 'Remove email',
   'account.contact.removePhone': 'Remove phone number',
@@ -95,9 +95,6 @@ export const account = {
   'account.sessions.ended': 'That session was signed out.',
   'account.sessions.revoke': 'Disconnect',
   'account.sessions.revoked': 'The app was disconnected.',
-  'account.sessions.what': 'Session',
-  'account.sessions.app': 'App',
-  'account.sessions.action': 'Action',
 
   'account.customData.label': 'Custom data (JSON object)',
   'account.customData.invalid': 'Enter a JSON object, for example {"team": "blue"}.',

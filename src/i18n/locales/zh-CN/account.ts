@@ -27,7 +27,8 @@ export const account: Translation<typeof en> = {
   'account.tab.delete': '注销账户',
 
   'account.proof.title': '确认是你本人',
-  'account.proof.lead': '请输入密码以在此进行修改。10 分钟内不会再次询问。',
+  'account.proof.lead': '请用密码或验证码确认后再在此修改。10 分钟内不会再次询问。',
+  'account.proof.sendCode': '发送验证码到 {{to}}',
   'account.proof.password': '当前密码',
   'account.proof.submit': '确认',
   'account.proof.noPassword': '你的账户还没有密码。请先在“密码”页设置。',
@@ -46,7 +47,6 @@ export const account: Translation<typeof en> = {
   'account.contact.codeSent': '验证码已发送到 {{to}}，请在下方输入。',
   'account.contact.code': '验证码',
   'account.contact.verify': '验证并保存',
-  'account.contact.bound': '已保存。{{value}} 已绑定到你的账户。',
   'account.contact.removed': '已移除。',
   'account.contact.removeEmail': '移除邮箱',
   'account.contact.removePhone': '移除手机号',
@@ -96,9 +96,6 @@ export const account: Translation<typeof en> = {
   'account.sessions.ended': '该会话已退出登录。',
   'account.sessions.revoke': '断开连接',
   'account.sessions.revoked': '已断开该应用。',
-  'account.sessions.what': '会话',
-  'account.sessions.app': '应用',
-  'account.sessions.action': '操作',
 
   'account.customData.label': '自定义数据（JSON 对象）',
   'account.customData.invalid': '请输入一个 JSON 对象，例如 {"team": "blue"}。',
