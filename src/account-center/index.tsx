@@ -20,6 +20,7 @@
  *   `/account/sessions/end`, `/account/grants/revoke`, `/account/custom-data`, `/account/delete`.
  * - `GET /account/assets/passkey.<hash>.js` (the passkey glue script).
  */
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidcClient from 'openid-client';
@@ -62,7 +63,7 @@ import {
   isPendingSignIn,
   newSid,
   PENDING_TTL_SECONDS,
-  readCookies,
+  readCookie,
   seal,
   SESSION_COOKIE,
   SESSION_COOKIE_MAX_AGE_SECONDS,
@@ -156,6 +157,7 @@ export const accountCenterRoutes: FastifyPluginAsync<AccountCenterOptions> = asy
   const { applications } = oidc.deps;
   await ensureAccountCenterApplication(applications, config.publicUrl);
   await app.register(formbody, { bodyLimit: FORM_LIMIT_BYTES });
+  await app.register(cookie);
 
   const publicOrigin = new URL(config.publicUrl).origin;
   const secure = config.publicUrl.startsWith('https:');
@@ -204,7 +206,7 @@ export const accountCenterRoutes: FastifyPluginAsync<AccountCenterOptions> = asy
 
   /** The request's session (refreshed when its access token expires), or undefined. */
   const load = async (request: FastifyRequest, reply: FastifyReply): Promise<State | undefined> => {
-    const sealed = readCookies(request).get(SESSION_COOKIE);
+    const sealed = readCookie(request, SESSION_COOKIE);
     if (!sealed) return undefined;
     const k = await keys();
     const session = unseal(k.sealing, SESSION_COOKIE, sealed);
@@ -468,7 +470,7 @@ export const accountCenterRoutes: FastifyPluginAsync<AccountCenterOptions> = asy
   app.get('/account/callback', { schema: { hide: true } }, async (request, reply) => {
     const t = pageContext(request, config).t;
     const again = { href: '/account', text: t('account.signInAgain') };
-    const sealed = readCookies(request).get(AUTH_COOKIE);
+    const sealed = readCookie(request, AUTH_COOKIE);
     const k = await keys();
     const pending = sealed ? unseal(k.sealing, AUTH_COOKIE, sealed) : undefined;
     setCookie(reply, AUTH_COOKIE, '', 0, secure);

@@ -95,28 +95,18 @@ export function unseal(keys: SealingKeys, name: string, sealed: string): unknown
   return undefined;
 }
 
-/** The cookies of a request (`Cookie` header, RFC 6265 §5.4), by name; the first of duplicate names wins. */
-export function readCookies(request: FastifyRequest): Map<string, string> {
-  const out = new Map<string, string>();
-  const header = request.headers.cookie;
-  if (typeof header !== 'string') return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!out.has(name)) out.set(name, part.slice(eq + 1).trim());
-  }
-  return out;
+/**
+ * Sets (or, with `maxAgeSeconds` 0 and an empty value, removes) one of the account center's cookies with
+ * @fastify/cookie: HttpOnly, SameSite=Lax, scoped to {@link COOKIE_PATH}, Secure when the public URL is
+ * https. A later write of the same name in one answer replaces an earlier one.
+ */
+export function setCookie(reply: FastifyReply, name: string, value: string, maxAgeSeconds: number, secure: boolean): void {
+  reply.setCookie(name, value, { path: COOKIE_PATH, httpOnly: true, sameSite: 'lax', maxAge: maxAgeSeconds, secure });
 }
 
-/** Adds a `Set-Cookie` for `name` (HttpOnly, SameSite=Lax, Path=/account, Secure when `secure`); `maxAge` 0 deletes it. */
-export function setCookie(reply: FastifyReply, name: string, value: string, maxAgeSeconds: number, secure: boolean): void {
-  const parts = [`${name}=${value}`, `Path=${COOKIE_PATH}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAgeSeconds}`];
-  if (secure) parts.push('Secure');
-  const previous = reply.getHeader('set-cookie');
-  const list = previous === undefined ? [] : Array.isArray(previous) ? previous.map(String) : [String(previous)];
-  // One Set-Cookie per name: a later write in the same answer replaces an earlier one.
-  reply.header('set-cookie', [...list.filter((c) => !c.startsWith(`${name}=`)), parts.join('; ')]);
+/** The value of the request's cookie `name` (parsed by @fastify/cookie), if any. */
+export function readCookie(request: FastifyRequest, name: string): string | undefined {
+  return request.cookies[name];
 }
 
 /** Whether `value` has the shape of an {@link AccountSession}. */
