@@ -308,7 +308,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const personalAccessTokens = new PersonalAccessTokenService(store, clock);
     const tokenExchange = new TokenExchangeService(store, personalAccessTokens, clock);
     const oidc = await OidcService.create({
-      config, store, users, applications, authorization, tokenExchange, clock, auth, sessions, mfa, captcha, audit, logger: logger as FastifyBaseLogger,
+      config, store, users, applications, authorization, tokenExchange, organizations, clock, auth, sessions, mfa, captcha, audit, logger: logger as FastifyBaseLogger,
     });
     const identities = new IdentityService(store, clock);
     const leancloudUsers = new LeanCloudUsers(store, users, auth, sessions, identities, verification, credentials, accountCenter, clock);
@@ -528,6 +528,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       organizations,
       authorize: accountAuthorizer({ sessions, findUser: (id) => users.findById(id), findAccessToken: accountAccessTokens(store, clock) }),
       isThirdPartyClient: async (clientId) => actsAsThirdParty(await applications.find(clientId)),
+      accountCenterEnabled: async () => (await accountCenter.get()).enabled,
     });
     await server.register(accountRoutes, {
       prefix: '/api',
@@ -574,6 +575,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         credentials,
         forcedReset: sdk.forcedReset,
         applications,
+        roles: authorization,
         userPoolId,
         poolSecret: authing.secret,
       });

@@ -44,6 +44,8 @@ describe.each(dialects)('organizations on %s', (_name, database: DatabaseFactory
     });
     expect(res.status).toBe(200);
     token = ((await res.json()) as { access_token: string }).access_token;
+    // The invitation accept route is an Account API route: it needs the account center on.
+    expect((await t.call('PATCH', '/api/account-center', { token, body: { enabled: true } })).status).toBe(200);
   });
   afterAll(async () => {
     await t.close();

@@ -64,7 +64,7 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       return u;
     };
     const newOrg = async (o: Partial<OrganizationRecord> = {}) => {
-      const created = org(o);
+      const created = org({ branding: {}, ...o }); // read back with its (empty) branding, migration 0026
       await store.organizations.insert(created);
       return created;
     };

@@ -171,7 +171,9 @@ export type ErrorCode =
   | /* 422 */ 'organization.accepted_user_required'
   | /* 422 */ 'organization.jit_domain_taken'
   | /* 404 */ 'organization.jit_domain_not_found'
-  | /* 400 */ 'organization.invalid_email_domain';
+  | /* 400 */ 'organization.invalid_email_domain'
+  | /* 404 */ 'organization.jit_role_not_found'
+  | /* 404 */ 'organization.sso_connector_not_found';
 
 /**
  * The `data` member each code carries, where it carries one: `new AppError(code, { data })` is checked

@@ -219,6 +219,8 @@ export const ERROR_CODES = {
   'organization.jit_domain_taken': { status: 422, message: 'The organization already has this email domain.' },
   'organization.jit_domain_not_found': { status: 404, message: 'The organization does not have this email domain.' },
   'organization.invalid_email_domain': { status: 400, message: 'The email domain is not valid (a host name such as example.com).' },
+  'organization.jit_role_not_found': { status: 404, message: 'The organization does not give this role to just-in-time members.' },
+  'organization.sso_connector_not_found': { status: 404, message: 'There is no such enterprise SSO connector (this server has none).' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code Tessera emits on its native surfaces. */

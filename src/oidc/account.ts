@@ -3,6 +3,12 @@ import type { UserService } from '../domain/users/index.js';
 import type { IdentityRecord } from '../storage/identity-store.js';
 import type { UserRecord } from '../storage/store.js';
 
+/** Logto's scope of the `organizations` claim, also required of a refresh token asked for an organization token. */
+export const ORGANIZATIONS_SCOPE = 'urn:logto:scope:organizations';
+
+/** Logto's scope of the `organization_roles` claim. */
+export const ORGANIZATION_ROLES_SCOPE = 'urn:logto:scope:organization_roles';
+
 /**
  * Claims per scope (OpenID Connect Core §5.4). `openid` yields `sub` only; the others are released
  * when their scope was granted.
@@ -34,7 +40,14 @@ export const SCOPE_CLAIMS: Record<string, string[]> = {
   // The names of the user's roles (Logto's `roles` scope and claim; issue 18).
   roles: ['roles'],
   'urn:logto:scope:sessions': [],
+  // The user's organizations (Logto's `organizations` claim; `organization_data` in userinfo only) and their
+  // organization roles (`<organizationId>:<roleName>`), as Logto's core-kit `idTokenClaims`/`userinfoClaims`.
+  [ORGANIZATIONS_SCOPE]: ['organizations', 'organization_data'],
+  [ORGANIZATION_ROLES_SCOPE]: ['organization_roles'],
 };
+
+/** A user's organizations with the user's roles in each (OrganizationService.userOrganizations). */
+export type UserOrganizations = (userId: string) => Promise<Array<{ organization: { id: string; name: string; description: string | null }; roles: Array<{ name: string }> }>>;
 
 /**
  * A user's OpenID Connect standard claims (Core §5.1): `sub` = user id; `email`/`phone_number` are
@@ -85,27 +98,45 @@ export function userClaims(user: UserRecord): Record<string, unknown> {
 
 /**
  * node-oidc-provider's `findAccount`: the account for a subject, or undefined when the user is gone or
- * suspended — the provider then refuses codes, refresh tokens and userinfo for it.
+ * suspended — the provider then refuses codes, refresh tokens and userinfo for it. The optional readers
+ * supply the claims of the `identities`, `roles` and organization scopes (read when a token or userinfo is made).
  */
 export async function findAccount(
   users: UserService,
   sub: string,
   identities?: (userId: string) => Promise<IdentityRecord[]>,
   roleNames?: (userId: string) => Promise<string[]>,
+  organizations?: UserOrganizations,
 ): Promise<Account | undefined> {
   const user = await users.findById(sub);
   if (!user || user.isSuspended) return undefined;
   return {
     accountId: user.id,
-    claims: async (_use: string, scope: string) => {
+    claims: async (use: string, scope: string) => {
       const claims = userClaims(user);
+      const scopes = scope.split(' ');
       // `identities` (Logto's claim): the linked third-party accounts, `{target: {userId}}` — never the
       // provider data, which may hold tokens.
-      if (identities && scope.split(' ').includes('identities')) {
+      if (identities && scopes.includes('identities')) {
         claims['identities'] = Object.fromEntries((await identities(user.id)).map((i) => [i.provider, { userId: i.subject }]));
       }
       // `roles` (Logto's claim): the names of the user's roles, read when the token or userinfo is made.
-      if (roleNames && scope.split(' ').includes('roles')) claims['roles'] = await roleNames(user.id);
+      if (roleNames && scopes.includes('roles')) claims['roles'] = await roleNames(user.id);
+      // Logto's organization claims, read when the token or userinfo is made: `organizations` (ids),
+      // `organization_roles` (`<organizationId>:<roleName>`) and, in userinfo only, `organization_data`
+      // (`{id, name, description}` of each).
+      const wantsOrganizations = scopes.includes(ORGANIZATIONS_SCOPE);
+      const wantsRoles = scopes.includes(ORGANIZATION_ROLES_SCOPE);
+      if (organizations && (wantsOrganizations || wantsRoles)) {
+        const memberships = await organizations(user.id);
+        if (wantsOrganizations) {
+          claims['organizations'] = memberships.map((m) => m.organization.id);
+          if (use === 'userinfo') {
+            claims['organization_data'] = memberships.map(({ organization: o }) => ({ id: o.id, name: o.name, description: o.description }));
+          }
+        }
+        if (wantsRoles) claims['organization_roles'] = memberships.flatMap((m) => m.roles.map((r) => `${m.organization.id}:${r.name}`));
+      }
       return claims as { sub: string };
     },
   };

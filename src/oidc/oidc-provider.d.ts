@@ -81,11 +81,29 @@ declare module 'oidc-provider' {
     find(value: string, options?: { ignoreExpiration?: boolean }): Promise<Token | undefined>;
   }
 
+  /** A refresh token as found by `provider.RefreshToken.find` (lib/models/refresh_token.js). */
+  export interface RefreshTokenModel extends Token {
+    /** The scopes it was granted (space-separated `scope` as a set). */
+    readonly scopes: Set<string>;
+    readonly isExpired: boolean;
+    /** Epoch seconds at which it was rotated, when it was. */
+    consumed?: number;
+  }
+
+  export interface RefreshTokenStatic {
+    find(value: string, options?: { ignoreExpiration?: boolean }): Promise<RefreshTokenModel | undefined>;
+  }
+
   /** An access token being minted by a grant handler (`new provider.AccessToken({...})`). */
   export interface NewAccessToken extends Token {
     /** Setting it makes the token a JWT or opaque token for that resource (its `aud`). */
     resourceServer?: ResourceServer;
     gty?: string;
+    sid?: string;
+    sessionUid?: string;
+    expiresWithSession?: boolean;
+    /** Removes a stored (opaque) token; a no-op for a JWT. */
+    destroy(): Promise<void>;
     /** Seconds until expiry (from `expiresIn`, else `ttl.AccessToken`). */
     readonly expiration: number;
     readonly tokenType: string;
@@ -95,7 +113,17 @@ declare module 'oidc-provider' {
 
   export interface AccessTokenStatic extends TokenStatic {
     /** `expiresIn` (seconds) overrides `ttl.AccessToken`. */
-    new (properties: { accountId: string; client: Client; grantId?: string; gty?: string; scope?: string; expiresIn?: number }): NewAccessToken;
+    new (properties: {
+      accountId: string;
+      client: Client;
+      grantId?: string;
+      gty?: string;
+      scope?: string;
+      expiresIn?: number;
+      sid?: string;
+      sessionUid?: string;
+      expiresWithSession?: boolean;
+    }): NewAccessToken;
   }
 
   /** The provider's resource server model (`new provider.ResourceServer(indicator, info)`). */
@@ -161,7 +189,7 @@ declare module 'oidc-provider' {
     readonly Grant: GrantStatic;
     readonly AccessToken: AccessTokenStatic;
     readonly ResourceServer: ResourceServerStatic;
-    readonly RefreshToken: TokenStatic;
+    readonly RefreshToken: RefreshTokenStatic;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionResult(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
@@ -204,6 +232,11 @@ declare module 'oidc-provider' {
     class AccessDenied extends OIDCProviderError {
       constructor(description?: string, detail?: string);
     }
+    /** `insufficient_scope` (status 403) naming the missing `scope`. */
+    class InsufficientScope extends OIDCProviderError {
+      constructor(description: string, scope: string, detail?: string);
+      scope: string;
+    }
     /** `invalid_grant`; its constructor argument is a hidden detail, so set `error_description` to explain. */
     class InvalidGrant extends OIDCProviderError {
       constructor(detail?: string);
@@ -228,4 +261,19 @@ declare module 'oidc-provider' {
   }
 
   export default Provider;
+}
+
+/**
+ * node-oidc-provider's internal per-instance state (lib/helpers/weak_cache.js; the package has no `exports` map).
+ * Tessera reads only the token endpoint's registered grant handlers and their parameters, to extend the built-in
+ * `refresh_token` and `client_credentials` grants with `organization_id` (src/oidc/provider.ts).
+ */
+declare module 'oidc-provider/lib/helpers/weak_cache.js' {
+  import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+
+  export default function instance(provider: Provider): {
+    grantTypeHandlers: Map<string, (ctx: KoaContextWithOIDC) => Promise<void>>;
+    grantTypeParams: Map<string | undefined, Set<string>>;
+    grantTypeDupes: Map<string, Set<string>>;
+  };
 }

@@ -1,13 +1,16 @@
-import Provider, { errors, interactionPolicy, type Client, type KoaContextWithOIDC, type ResourceServer, type Token } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Client, type KoaContextWithOIDC, type NewAccessToken, type ResourceServer, type Token } from 'oidc-provider';
+// The provider's per-instance state: only to extend its built-in grants (registerOrganizationTokens).
+import oidcInternals from 'oidc-provider/lib/helpers/weak_cache.js';
 import type { Config } from '../config/index.js';
 import { clientSecretMatches } from '../domain/applications/index.js';
 import type { ApplicationService } from '../domain/applications/index.js';
 import { type AuthorizationService, MANAGEMENT_RESOURCE_ID, type Subject } from '../domain/authorization/index.js';
 import type { TokenExchangeService } from '../domain/applications/impersonation.js';
+import type { OrganizationService } from '../domain/organizations/index.js';
 import type { UserService } from '../domain/users/index.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
-import { findAccount, SCOPE_CLAIMS } from './account.js';
+import { findAccount, ORGANIZATIONS_SCOPE, SCOPE_CLAIMS } from './account.js';
 import { CLIENT_EXTRA_METADATA, TesseraOidcAdapter } from './adapter.js';
 import type { LoadedKeys } from './keys.js';
 import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
@@ -53,6 +56,40 @@ export function managementAudiencesOf(config: Config): string[] {
   return [managementResourceOf(config), LOGTO_MANAGEMENT_RESOURCE];
 }
 
+/** The audience prefix of an organization token (Logto's `buildOrganizationUrn`): `urn:logto:organization:<id>`. */
+export const ORGANIZATION_URN_PREFIX = 'urn:logto:organization:';
+
+/**
+ * Logto's reserved organization resource (RFC 0001): Logto SDKs add it to the authorization request whenever
+ * `urn:logto:scope:organizations` is asked. Tessera accepts it there, granting nothing through it (organization
+ * tokens are asked with `organization_id`), and issues no token for it.
+ */
+export const LOGTO_ORGANIZATIONS_RESOURCE = 'urn:logto:resource:organizations';
+
+/** The audience of an organization token of `organizationId`. */
+export function organizationUrn(organizationId: string): string {
+  return `${ORGANIZATION_URN_PREFIX}${organizationId}`;
+}
+
+/**
+ * The `organization_id` of a token request (Logto RFC 0001/0006): undefined when absent or empty.
+ * @throws errors.InvalidRequest when given more than once or not as a string
+ */
+function organizationIdOf(ctx: KoaContextWithOIDC): string | undefined {
+  const value: unknown = ctx.oidc.params?.['organization_id'];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new errors.InvalidRequest("'organization_id' must be a single value");
+  return value;
+}
+
+/** `access_denied` with HTTP status 403, as Logto answers a refused organization token. */
+function organizationDenied(description: string): Error {
+  const error = new errors.AccessDenied(description);
+  error.status = 403;
+  error.statusCode = 403;
+  return error;
+}
+
 /** What the provider needs from the rest of Tessera. */
 export interface ProviderDeps {
   config: Config;
@@ -63,6 +100,8 @@ export interface ProviderDeps {
   authorization: AuthorizationService;
   /** Rules of the token-exchange grant (impersonation and personal access tokens). */
   tokenExchange: TokenExchangeService;
+  /** Organization membership and permissions (organization tokens, the `organizations` claims). */
+  organizations: OrganizationService;
   clock: Clock;
 }
 
@@ -94,7 +133,11 @@ function subjectOf(ctx: KoaContextWithOIDC, client: Client): Subject | undefined
  *   none of its permissions. Without a resource, access tokens are opaque (userinfo, the Account API);
  * - client secrets are compared against their stored SHA-256 hash (see `clientMetadata`), so
  *   `client_secret_jwt` and HS* algorithms are not offered;
- * - RFC 8693 token exchange for applications allowed to act as users (see `registerTokenExchange`).
+ * - RFC 8693 token exchange for applications allowed to act as users (see `registerTokenExchange`);
+ * - Logto's organization tokens (`organization_id` on refresh_token, client_credentials and token exchange;
+ *   aud `urn:logto:organization:<id>`, see `registerOrganizationTokens`), organization claims
+ *   (`urn:logto:scope:organizations`, `urn:logto:scope:organization_roles`, account.ts), and Logto's reserved
+ *   `urn:logto:resource:organizations` accepted at the authorization endpoint (Logto SDKs send it).
  */
 /** The provider's default interaction policy with a requestable `create` prompt before the others. */
 function interactionPolicyWithCreate(): interactionPolicy.Policy {
@@ -104,14 +147,48 @@ function interactionPolicyWithCreate(): interactionPolicy.Policy {
 }
 
 export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
-  const { config, store, users, applications, authorization, clock } = deps;
+  const { config, store, users, applications, authorization, organizations, clock } = deps;
   /** The page context of a provider page: `ui_locales` of the request, then Accept-Language, then the default. */
   const pageContextOf = (ctx: KoaContextWithOIDC): PageContext => {
     const locale = negotiateLocale({ uiLocales: ctx.oidc?.params?.['ui_locales'], acceptLanguage: ctx.get('accept-language'), fallback: config.ui.defaultLocale });
     return { locale, t: translator(locale), brand: brandFor(config) };
   };
   const scopes = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')];
+  /**
+   * The organization token "resource server" of `organizationId` for `subject` (Logto RFC 0001/0006): audience
+   * `urn:logto:organization:<id>`, a JWT (ES256) living {@link ACCESS_TOKEN_TTL_SECONDS}, whose available scopes are
+   * the organization permissions the subject's organization roles hold now. Who may is the organizations domain's
+   * rule (`OrganizationService.tokenAccess`). Permission names with whitespace cannot be OAuth scope tokens
+   * (RFC 6749 §3.3) and are left out, so that no part of such a name can be issued on its own.
+   * @throws errors.AccessDenied (403) for a non-member, or a member without a second factor when the organization requires MFA
+   */
+  const organizationServer = async (organizationId: string, subject: Subject): Promise<ResourceServer> => {
+    const access = await organizations.tokenAccess(organizationId, subject);
+    if (!access.allowed) {
+      if (access.reason === 'mfa_required') throw organizationDenied('organization requires MFA but user has no MFA configured');
+      throw organizationDenied('userId' in subject ? 'user is not a member of the organization' : 'app has not associated with the organization');
+    }
+    return {
+      scope: access.scopes.filter((name) => !/\s/.test(name)).join(' '),
+      audience: organizationUrn(organizationId),
+      accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'ES256' } },
+    };
+  };
   const getResourceServerInfo = async (ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client): Promise<ResourceServer> => {
+    if (resourceIndicator === LOGTO_ORGANIZATIONS_RESOURCE) {
+      if (ctx.oidc.route === 'token') throw new errors.InvalidTarget('an organization token is asked for with organization_id');
+      return { scope: '', audience: resourceIndicator, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+    }
+    if (resourceIndicator.startsWith(ORGANIZATION_URN_PREFIX)) {
+      // An organization is asked for with `organization_id` (mapped here by `defaultResource`), never as a
+      // `resource` of its own: Logto has no such resource either.
+      const organizationId = resourceIndicator.slice(ORGANIZATION_URN_PREFIX.length);
+      const subject = ctx.oidc.route === 'token' && organizationId !== '' && organizationIdOf(ctx) === organizationId ? subjectOf(ctx, client) : undefined;
+      if (!subject) throw new errors.InvalidTarget('unknown resource indicator');
+      return organizationServer(organizationId, subject);
+    }
     const resource = await authorization.findResourceByIndicator(resourceIndicator);
     if (!resource) throw new errors.InvalidTarget('unknown resource indicator');
     const subject = subjectOf(ctx, client);
@@ -133,7 +210,13 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   const provider = new Provider(issuerOf(config), {
     adapter: (model: string) => new TesseraOidcAdapter(model, store, applications, clock),
     findAccount: (_ctx: KoaContextWithOIDC, sub: string) =>
-      findAccount(users, sub, (userId) => store.identities.listByUser(userId), (userId) => authorization.userRoleNames(userId)),
+      findAccount(
+        users,
+        sub,
+        (userId) => store.identities.listByUser(userId),
+        (userId) => authorization.userRoleNames(userId),
+        (userId) => organizations.userOrganizations(userId),
+      ),
     jwks: { keys: keys.signing },
     cookies: {
       keys: keys.cookie,
@@ -240,8 +323,11 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
         enabled: true,
         defaultResource: (ctx: KoaContextWithOIDC, _client: Client, oneOf?: string[]) => {
           if (oneOf) return oneOf;
-          // client_credentials needs a resource (Logto): its tokens are only for resource servers.
+          // client_credentials needs a resource (Logto): its tokens are only for resource servers, or for an
+          // organization named by `organization_id` (an organization token, Logto RFC 0006).
           if (ctx.oidc.route === 'token' && ctx.oidc.params?.['grant_type'] === 'client_credentials') {
+            const organizationId = organizationIdOf(ctx);
+            if (organizationId !== undefined) return organizationUrn(organizationId);
             throw new errors.InvalidTarget('a resource indicator is required for the client_credentials grant');
           }
           return undefined;
@@ -262,6 +348,7 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   registerTokenExchange(provider, {
     exchange: deps.tokenExchange,
     resourceServerInfo: getResourceServerInfo,
+    organizationServer,
     userScopes: async (userId, indicator) => {
       const resource = await authorization.findResourceByIndicator(indicator);
       return resource ? authorization.scopesOf({ userId }, resource) : [];
@@ -270,6 +357,8 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
     accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
     clock,
   });
+
+  registerOrganizationTokens(provider, organizationServer);
 
   // Unknown paths under /oidc answer like the provider's other errors (RFC 6749 §5.2 shape), not
   // with koa's plain-text "Not Found".
@@ -288,4 +377,96 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
   };
 
   return provider;
+}
+
+/**
+ * Extends the provider's built-in `refresh_token` and `client_credentials` grants with `organization_id`: Logto's
+ * organization tokens (RFC 0001 for users, RFC 0006 for machine-to-machine applications), JWTs with
+ * `aud: urn:logto:organization:<id>`. The built-in handlers keep every check and all token bookkeeping; they are
+ * re-registered with the extra parameter and wrapped:
+ * - `client_credentials`: `defaultResource` maps `organization_id` to the resource `urn:logto:organization:<id>`,
+ *   whose info is {@link organizationServer} for the application (a non-member app → `access_denied`, 403); the
+ *   scope is the requested permissions the app's organization roles hold (none requested → none, as for any
+ *   resource of this grant and as Logto);
+ * - `refresh_token`: before the refresh token is touched (so a refused request leaves it usable), the token must
+ *   hold `urn:logto:scope:organizations` (else `insufficient_scope`, 403), the client must be first-party (Tessera
+ *   has no per-organization consent of third-party applications: `access_denied`, 403) and the user must pass
+ *   {@link organizationServer} (non-member or missing MFA → `access_denied`, 403). Then the plain refresh runs —
+ *   rotation, ID token and response exactly as without `organization_id` — and its access token is replaced by the
+ *   organization token, whose scope is the requested scopes (all when none is requested) the user's organization
+ *   roles hold now. A refresh token that is unknown, another client's, expired or already used gets the plain
+ *   grant's error (a reused one revokes its grant, as always).
+ * `organization_id` with `resource` (Logto's organization-scoped API resource tokens) → `invalid_request`.
+ * Tessera enables neither DPoP nor mTLS, so the organization token has no sender binding to copy.
+ * @throws Error at start-up when the installed provider has no such built-in grant to extend
+ */
+function registerOrganizationTokens(provider: Provider, organizationServer: (organizationId: string, subject: Subject) => Promise<ResourceServer>): void {
+  const internals = oidcInternals(provider);
+  const builtIn = (grantType: string) => {
+    const handler = internals.grantTypeHandlers.get(grantType);
+    const params = internals.grantTypeParams.get(grantType);
+    if (!handler || !params) throw new Error(`node-oidc-provider has no built-in ${grantType} grant to extend`);
+    return { handler, params: [...params, 'organization_id'] };
+  };
+  const refuseResource = (ctx: KoaContextWithOIDC) => {
+    if (ctx.oidc.params?.['resource'] !== undefined) throw new errors.InvalidRequest("'organization_id' cannot be combined with 'resource'");
+  };
+
+  const clientCredentials = builtIn('client_credentials');
+  provider.registerGrantType(
+    'client_credentials',
+    async (ctx) => {
+      if (organizationIdOf(ctx) !== undefined) refuseResource(ctx);
+      await clientCredentials.handler(ctx);
+    },
+    clientCredentials.params,
+    ['resource'],
+  );
+
+  const refresh = builtIn('refresh_token');
+  provider.registerGrantType(
+    'refresh_token',
+    async (ctx) => {
+      const organizationId = organizationIdOf(ctx);
+      if (organizationId === undefined) return refresh.handler(ctx);
+      refuseResource(ctx);
+      const client = ctx.oidc.client!;
+      const params = ctx.oidc.params!;
+      const value: unknown = params['refresh_token'];
+      const refreshToken = typeof value === 'string' && value !== '' ? await provider.RefreshToken.find(value, { ignoreExpiration: true }) : undefined;
+      if (!refreshToken || refreshToken.clientId !== client.clientId || refreshToken.isExpired || refreshToken.consumed || !refreshToken.accountId) {
+        await refresh.handler(ctx); // refuses it with the plain grant's error
+        throw new errors.InvalidGrant('refresh token not usable for an organization token');
+      }
+      if (!refreshToken.scopes.has(ORGANIZATIONS_SCOPE)) throw new errors.InsufficientScope('refresh token missing required scope', ORGANIZATIONS_SCOPE);
+      if (client['tessera_third_party'] === true) throw organizationDenied('organization access is not granted to the application');
+      const server = new provider.ResourceServer(organizationUrn(organizationId), await organizationServer(organizationId, { userId: refreshToken.accountId }));
+      const scopeParam: unknown = params['scope'];
+      const requested = typeof scopeParam === 'string' && scopeParam !== '' ? new Set(scopeParam.split(' ')) : undefined;
+      // The plain grant checks `scope` against the refresh token's scopes, which hold no organization permission.
+      delete params['scope'];
+      await refresh.handler(ctx);
+
+      const plain = ctx.oidc.entities['AccessToken'] as NewAccessToken | undefined;
+      if (!plain?.accountId) throw new Error('the refresh_token grant issued no access token');
+      await plain.destroy();
+      const token = new provider.AccessToken({
+        accountId: plain.accountId,
+        client,
+        ...(plain.grantId !== undefined ? { grantId: plain.grantId } : {}),
+        ...(plain.gty !== undefined ? { gty: plain.gty } : {}),
+        ...(plain.sid !== undefined ? { sid: plain.sid } : {}),
+        ...(plain.sessionUid !== undefined ? { sessionUid: plain.sessionUid } : {}),
+        ...(plain.expiresWithSession !== undefined ? { expiresWithSession: plain.expiresWithSession } : {}),
+      });
+      token.resourceServer = server;
+      const available = server.scopes;
+      token.scope = [...(requested ?? available)].filter((s) => s !== '' && available.has(s)).join(' ');
+      ctx.oidc.entity('AccessToken', token);
+      const accessToken = await token.save();
+      ctx.body = { ...(ctx.body as Record<string, unknown>), access_token: accessToken, expires_in: token.expiration, token_type: token.tokenType, scope: token.scope };
+    },
+    refresh.params,
+    ['resource'],
+  );
 }

@@ -23,6 +23,11 @@ export interface TokenExchangeGrantDeps {
   exchange: TokenExchangeService;
   /** The provider's `features.resourceIndicators.getResourceServerInfo` (which client may get which resource). */
   resourceServerInfo: (ctx: KoaContextWithOIDC, resource: string, client: Client) => ResourceServer | Promise<ResourceServer>;
+  /**
+   * The organization token "resource server" of an organization for a user (audience `urn:logto:organization:<id>`,
+   * scope = the user's organization permissions), or `access_denied` (403) for a non-member (provider.ts).
+   */
+  organizationServer: (organizationId: string, subject: { userId: string }) => Promise<ResourceServer>;
   /** The permissions of the resource `indicator` that the user's roles hold (domain/authorization). */
   userScopes: (userId: string, indicator: string) => Promise<string[]>;
   /** The OIDC scopes the provider supports (for tokens without a resource). */
@@ -69,8 +74,13 @@ function subjectKind(type: string, value: string): ExchangeTokenKind {
  *    scopes on resource servers (no user roles yet), so such a token carries none: impersonation never
  *    lends the caller's own rights. Without `resource`, an opaque token for userinfo with `openid` plus the
  *    requested OIDC scopes (`offline_access` ignored: no refresh token is issued; others → `invalid_scope`);
+ *    With `organization_id` instead (Logto's organization token, not combinable with `resource` →
+ *    `invalid_request`): a JWT for `urn:logto:organization:<id>` whose scope is the requested organization
+ *    permissions the user's organization roles hold (none requested → none, as for a resource);
  * 4. only then is the subject token checked and, if single-use, consumed (`TokenExchangeService`):
- *    unknown, expired, used, or a suspended or deleted user → `invalid_grant`.
+ *    unknown, expired, used, or a suspended or deleted user → `invalid_grant`. The organization is checked
+ *    for that user next: a non-member (or a member lacking the second factor the organization requires) →
+ *    `access_denied` (403) — which, the user being known only now, uses up a single-use impersonation token.
  * The answer is RFC 8693 §2.2.1: `{access_token, issued_token_type, token_type, expires_in, scope}`.
  * A token from a personal access token never outlives it.
  */
@@ -96,13 +106,15 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeGra
       throw new errors.InvalidTarget('only a single resource indicator value is supported for this grant type');
     }
     const resource = single(ctx, 'resource') ?? (Array.isArray(resourceParam) ? (resourceParam[0] as string | undefined) : undefined);
+    const organizationId = single(ctx, 'organization_id');
+    if (organizationId !== undefined && resource) throw new errors.InvalidRequest("'organization_id' cannot be combined with 'resource'");
 
-    let resourceServer: (ResourceServer & { readonly scopes: Set<string> }) | undefined;
+    let resourceServer: (ResourceServer & { identifier(): string; readonly scopes: Set<string> }) | undefined;
     let scope = '';
     if (resource) {
       // The resource's audience and lifetime; its permissions are the subject user's, known once the subject token is checked.
       resourceServer = new provider.ResourceServer(resource, await deps.resourceServerInfo(ctx, resource, client));
-    } else {
+    } else if (organizationId === undefined) {
       const unknown = requested.filter((s) => !supportedOidcScopes.has(s));
       if (unknown.length) throw new errors.InvalidScope('requested scope is not supported for this grant type', unknown.join(' '));
       scope = ['openid', ...requested.filter((s) => s !== 'openid' && s !== 'offline_access')].join(' ');
@@ -111,6 +123,13 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeGra
     let issued: { resource: string | null; scope: string; value: string; expiresIn: number; tokenType: string };
     try {
       issued = await deps.exchange.exchange({ applicationId: client.clientId, kind, value }, async (subject) => {
+        if (organizationId !== undefined) {
+          // An organization token: the subject user's membership and organization permissions (checked now).
+          const info = await deps.organizationServer(organizationId, { userId: subject.user.id });
+          resourceServer = new provider.ResourceServer(info.audience!, info);
+          const held = resourceServer.scopes;
+          scope = requested.filter((s) => held.has(s)).join(' ');
+        }
         const ttl = resourceServer?.accessTokenTTL ?? deps.accessTokenTtlSeconds;
         const left = subject.notAfter === null ? ttl : Math.floor((subject.notAfter - deps.clock.now()) / 1000);
         const expiresIn = Math.max(1, Math.min(ttl, left));
@@ -129,7 +148,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeGra
         }
         const token = new provider.AccessToken({ accountId, client, gty: GTY, expiresIn, ...(grantId ? { grantId } : {}), ...(scope ? { scope } : {}) });
         if (resourceServer) token.resourceServer = resourceServer;
-        return { resource: resource ?? null, scope, value: await token.save(), expiresIn: token.expiration, tokenType: token.tokenType };
+        return { resource: resourceServer?.identifier() ?? null, scope, value: await token.save(), expiresIn: token.expiration, tokenType: token.tokenType };
       });
     } catch (error) {
       if (error instanceof ExchangeRefused) throw invalidGrant(error.message);
@@ -148,7 +167,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeGra
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     handler,
-    ['subject_token', 'subject_token_type', 'requested_token_type', 'scope', 'resource'],
+    ['subject_token', 'subject_token_type', 'requested_token_type', 'scope', 'resource', 'organization_id'],
     ['resource'],
   );
 }

@@ -19,7 +19,20 @@ export interface OrganizationRecord {
   customData: Record<string, unknown>;
   /** Members must have a second factor to get its tokens (Logto's `isMfaRequired`). */
   isMfaRequired: boolean;
+  /**
+   * Logto's `branding` (absolute http(s) URLs; absent keys unset). Always there when read; a record being
+   * created may leave it out (stored `{}`, migration 0026).
+   */
+  branding?: OrganizationBranding;
   createdAt: number;
+}
+
+/** An organization's logos and favicons (Logto's `OrganizationBranding`); every key optional. */
+export interface OrganizationBranding {
+  logoUrl?: string;
+  darkLogoUrl?: string;
+  favicon?: string;
+  darkFavicon?: string;
 }
 
 /** An organization permission (scope): the same set for every organization. */
@@ -82,7 +95,7 @@ export interface OrganizationStore {
   list(page: SearchPage): Promise<OrganizationRecord[]>;
   count(search?: string): Promise<number>;
   /** @returns the organization after the change, or undefined when there is none */
-  update(id: string, patch: Partial<Pick<OrganizationRecord, 'name' | 'description' | 'customData' | 'isMfaRequired'>>): Promise<OrganizationRecord | undefined>;
+  update(id: string, patch: Partial<Pick<OrganizationRecord, 'name' | 'description' | 'customData' | 'isMfaRequired' | 'branding'>>): Promise<OrganizationRecord | undefined>;
   /** Deletes it with its memberships, members' roles, invitations and JIT domains (one statement, cascades). @returns true when one was deleted */
   delete(id: string): Promise<boolean>;
 
@@ -199,9 +212,30 @@ export interface OrganizationStore {
   countJitDomains(organizationId: string): Promise<number>;
   /**
    * Just-in-time membership: makes the user a member of every organization listing the domain of their
-   * **verified** primary email (none when unverified) — one statement, members stay one row.
+   * **verified** primary email (none when unverified), and gives each new membership the organization's JIT
+   * roles (`User` roles only) — members stay one row, roles too.
+   * @returns the organizations the user newly joined (oldest first)
    */
-  addJitMemberships(userId: string, at: number): Promise<void>;
+  addJitMemberships(userId: string, at: number): Promise<string[]>;
+
+  /** The organization's JIT roles (by name); `offset`/`limit` page them. */
+  listJitRoles(organizationId: string, page: { offset: number; limit: number }): Promise<OrganizationRoleRecord[]>;
+  countJitRoles(organizationId: string): Promise<number>;
+  /** Adds JIT roles (held ones stay one row). */
+  addJitRoles(organizationId: string, roleIds: readonly string[], at: number): Promise<void>;
+  /** Makes `roleIds` exactly the organization's JIT roles. */
+  replaceJitRoles(organizationId: string, roleIds: readonly string[], at: number): Promise<void>;
+  /** @returns true when the organization had it */
+  removeJitRole(organizationId: string, roleId: string): Promise<boolean>;
+
+  /** The organizations the application is a member of (oldest membership first), one page — one query. */
+  organizationsOfApplication(applicationId: string, page: { offset: number; limit: number }): Promise<OrganizationRecord[]>;
+  countOrganizationsOfApplication(applicationId: string): Promise<number>;
+  /** The application's roles in these organizations (by role name) — one query. */
+  rolesOfApplication(applicationId: string, organizationIds: readonly string[]): Promise<Array<{ organizationId: string; role: OrganizationRoleRecord }>>;
+
+  /** Replaces a `Pending` invitation's token hash (a resent email's new token). @returns true when it was `Pending` */
+  replaceInvitationToken(id: string, tokenHash: string, at: number): Promise<boolean>;
 }
 
 const toOrganization = (r: Selectable<OrganizationsTable>): OrganizationRecord => ({
@@ -210,6 +244,7 @@ const toOrganization = (r: Selectable<OrganizationsTable>): OrganizationRecord =
   description: r.description ?? null,
   customData: JSON.parse(r.custom_data) as Record<string, unknown>,
   isMfaRequired: Boolean(r.is_mfa_required),
+  branding: JSON.parse(r.branding ?? '{}') as OrganizationBranding,
   createdAt: Number(r.created_at),
 });
 
@@ -266,7 +301,7 @@ export class KyselyOrganizationStore implements OrganizationStore {
   async insert(o: OrganizationRecord) {
     await this.db
       .insertInto('organizations')
-      .values({ id: o.id, name: o.name, description: o.description, custom_data: JSON.stringify(o.customData), is_mfa_required: o.isMfaRequired ? 1 : 0, created_at: o.createdAt })
+      .values({ id: o.id, name: o.name, description: o.description, custom_data: JSON.stringify(o.customData), is_mfa_required: o.isMfaRequired ? 1 : 0, branding: JSON.stringify(o.branding ?? {}), created_at: o.createdAt })
       .execute();
   }
 
@@ -295,12 +330,13 @@ export class KyselyOrganizationStore implements OrganizationStore {
     return Number(r.n);
   }
 
-  async update(id: string, patch: Partial<Pick<OrganizationRecord, 'name' | 'description' | 'customData' | 'isMfaRequired'>>) {
+  async update(id: string, patch: Partial<Pick<OrganizationRecord, 'name' | 'description' | 'customData' | 'isMfaRequired' | 'branding'>>) {
     const values: Partial<OrganizationsTable> = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.description !== undefined) values.description = patch.description;
     if (patch.customData !== undefined) values.custom_data = JSON.stringify(patch.customData);
     if (patch.isMfaRequired !== undefined) values.is_mfa_required = patch.isMfaRequired ? 1 : 0;
+    if (patch.branding !== undefined) values.branding = JSON.stringify(patch.branding);
     if (Object.keys(values).length > 0) await this.db.updateTable('organizations').set(values).where('id', '=', id).execute();
     return this.findById(id);
   }
@@ -912,11 +948,129 @@ export class KyselyOrganizationStore implements OrganizationStore {
   async addJitMemberships(userId: string, at: number) {
     // The domain is what follows the last `@` of the verified primary email (compared lower-case): a
     // suffix match on `@<domain>` (the domain's LIKE wildcards escaped), portable across both databases.
-    await sql`insert into organization_users (organization_id, user_id, created_at)
-      select d.organization_id, u.id, ${at} from users u
+    // Candidates first, then one conflict-tolerant insert each: a concurrent join stays one row and is
+    // reported by whichever insert made it.
+    const { rows } = await sql<{ organization_id: string }>`select d.organization_id from users u
       join organization_jit_email_domains d
         on lower(u.primary_email) like '%@' || replace(replace(replace(d.email_domain, '\\', '\\\\'), '%', '\\%'), '_', '\\_') escape '\\'
+      join organizations o on o.id = d.organization_id
       where u.id = ${userId} and u.email_verified = 1 and u.primary_email is not null
-      on conflict do nothing`.execute(this.db);
+        and not exists (select 1 from organization_users m where m.organization_id = d.organization_id and m.user_id = u.id)
+      order by o.created_at, o.id`.execute(this.db);
+    const joined: string[] = [];
+    for (const organizationId of unique(rows.map((r) => r.organization_id))) {
+      const r = await this.db
+        .insertInto('organization_users')
+        .values({ organization_id: organizationId, user_id: userId, created_at: at })
+        .onConflict((oc) => oc.columns(['organization_id', 'user_id']).doNothing())
+        .executeTakeFirst();
+      if (inserted(r)) joined.push(organizationId);
+    }
+    if (joined.length > 0) {
+      await sql`insert into organization_user_roles (organization_id, user_id, role_id, created_at)
+        select j.organization_id, ${userId}, j.role_id, ${at} from organization_jit_roles j
+        join organization_roles r on r.id = j.role_id and r.type = 'User'
+        where j.organization_id in (${sql.join(joined)})
+        on conflict do nothing`.execute(this.db);
+    }
+    return joined;
+  }
+
+  // ── JIT roles ──────────────────────────────────────────────────────────────────────────────────
+
+  async listJitRoles(organizationId: string, { offset, limit }: { offset: number; limit: number }) {
+    const rows = await this.db
+      .selectFrom('organization_jit_roles as j')
+      .innerJoin('organization_roles as r', 'r.id', 'j.role_id')
+      .selectAll('r')
+      .where('j.organization_id', '=', organizationId)
+      .orderBy('r.name')
+      .orderBy('r.id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return rows.map(toRole);
+  }
+
+  async countJitRoles(organizationId: string) {
+    const r = await this.db
+      .selectFrom('organization_jit_roles')
+      .where('organization_id', '=', organizationId)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async addJitRoles(organizationId: string, roleIds: readonly string[], at: number) {
+    for (const role_id of unique(roleIds)) {
+      await this.db
+        .insertInto('organization_jit_roles')
+        .values({ organization_id: organizationId, role_id, created_at: at })
+        .onConflict((oc) => oc.columns(['organization_id', 'role_id']).doNothing())
+        .execute();
+    }
+  }
+
+  async replaceJitRoles(organizationId: string, roleIds: readonly string[], at: number) {
+    const keep = unique(roleIds);
+    let del = this.db.deleteFrom('organization_jit_roles').where('organization_id', '=', organizationId);
+    if (keep.length > 0) del = del.where('role_id', 'not in', keep);
+    await del.execute();
+    await this.addJitRoles(organizationId, keep, at);
+  }
+
+  async removeJitRole(organizationId: string, roleId: string) {
+    return deleted(await this.db.deleteFrom('organization_jit_roles').where('organization_id', '=', organizationId).where('role_id', '=', roleId).executeTakeFirst());
+  }
+
+  // ── an application's organizations ─────────────────────────────────────────────────────────────
+
+  async organizationsOfApplication(applicationId: string, { offset, limit }: { offset: number; limit: number }) {
+    const rows = await this.db
+      .selectFrom('organization_applications as m')
+      .innerJoin('organizations as o', 'o.id', 'm.organization_id')
+      .selectAll('o')
+      .where('m.application_id', '=', applicationId)
+      .orderBy('m.created_at')
+      .orderBy('o.id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return rows.map(toOrganization);
+  }
+
+  async countOrganizationsOfApplication(applicationId: string) {
+    const r = await this.db
+      .selectFrom('organization_applications')
+      .where('application_id', '=', applicationId)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async rolesOfApplication(applicationId: string, organizationIds: readonly string[]) {
+    if (organizationIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('organization_application_roles as ar')
+      .innerJoin('organization_roles as r', 'r.id', 'ar.role_id')
+      .selectAll('r')
+      .select('ar.organization_id as organization_id')
+      .where('ar.application_id', '=', applicationId)
+      .where('ar.organization_id', 'in', [...organizationIds])
+      .orderBy('r.name')
+      .execute();
+    return rows.map((r) => ({ organizationId: r.organization_id, role: toRole(r) }));
+  }
+
+  // ── invitations (resend) ───────────────────────────────────────────────────────────────────────
+
+  async replaceInvitationToken(id: string, tokenHash: string, at: number) {
+    const r = await this.db
+      .updateTable('organization_invitations')
+      .set({ token_hash: tokenHash, updated_at: at })
+      .where('id', '=', id)
+      .where('status', '=', 'Pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 }

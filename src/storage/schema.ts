@@ -132,6 +132,7 @@ export interface Database {
   organization_invitations: OrganizationInvitationsTable;
   organization_invitation_roles: OrganizationInvitationRolesTable;
   organization_jit_email_domains: OrganizationJitEmailDomainsTable;
+  organization_jit_roles: OrganizationJitRolesTable;
   connectors: ConnectorsTable;
   social_sessions: SocialSessionsTable;
   social_token_sets: SocialTokenSetsTable;
@@ -541,6 +542,8 @@ export interface OrganizationsTable {
   description: string | null;
   custom_data: string;
   is_mfa_required: number;
+  /** JSON object (Logto's `branding`), `{}` when none (0026). */
+  branding: string;
   created_at: number;
 }
 
@@ -616,6 +619,13 @@ export interface OrganizationInvitationsTable {
 export interface OrganizationInvitationRolesTable {
   invitation_id: string;
   role_id: string;
+}
+
+/** Row of `organization_jit_roles` (0026): a role given to the organization's just-in-time members. */
+export interface OrganizationJitRolesTable {
+  organization_id: string;
+  role_id: string;
+  created_at: number;
 }
 
 /** Row of `organization_jit_email_domains` (0024): `email_domain` lower-cased. */

@@ -14,6 +14,7 @@ import { constantTimeEqual, newId, newSecret, sha256Hex } from '../../util/crypt
 import type { AuditLog } from '../audit/index.js';
 import type { PageQuery, Paged } from '../authorization/index.js';
 import type { EventOutbox } from '../events/index.js';
+import { SecondFactors } from '../mfa/index.js';
 import { normalizeEmail } from '../users/identifiers.js';
 
 export type { PageQuery, Paged };
@@ -672,6 +673,31 @@ export class OrganizationService {
     return organizations.map((organization) => ({ organization, roles: roles.filter((r) => r.organizationId === organization.id).map((r) => r.role) }));
   }
 
+  /**
+   * Whether `subject` may get an organization token of `organizationId` (aud `urn:logto:organization:<id>`) and the
+   * organization permissions it would carry (Logto's organization token access check, RFC 0001 for users and
+   * RFC 0006 for machine-to-machine applications):
+   * - a user must be a member; when the organization requires MFA (`isMfaRequired`) the user must also have
+   *   enrolled a second factor (TOTP, passkey or backup codes, {@link SecondFactors}) → else `mfa_required`;
+   * - an application must be a member;
+   * - an unknown organization is `not_member` (nobody is a member of it).
+   * `scopes` are the names of the organization scopes the subject's organization roles hold, read now (two to
+   * three queries). The caller issues the requested ones among them.
+   */
+  async tokenAccess(
+    organizationId: string,
+    subject: { userId: string } | { applicationId: string },
+  ): Promise<{ allowed: true; scopes: string[] } | { allowed: false; reason: 'not_member' | 'mfa_required' }> {
+    if ('applicationId' in subject) {
+      if (!(await this.isApplicationMember(organizationId, subject.applicationId))) return { allowed: false, reason: 'not_member' };
+      return { allowed: true, scopes: await this.applicationOrganizationScopes(organizationId, subject.applicationId) };
+    }
+    const [member, organization] = await Promise.all([this.isMember(organizationId, subject.userId), this.store.organizations.findById(organizationId)]);
+    if (!member || !organization) return { allowed: false, reason: 'not_member' };
+    if (organization.isMfaRequired && !(await new SecondFactors(this.store).hasSecondFactor(subject.userId))) return { allowed: false, reason: 'mfa_required' };
+    return { allowed: true, scopes: await this.userOrganizationScopes(organizationId, subject.userId) };
+  }
+
   // ── invitations ────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -855,4 +881,135 @@ export class OrganizationService {
       await this.audit.record({ key: 'Organization.Jit.Updated', details: { organizationId, removedEmailDomains: [emailDomain.toLowerCase()] } });
     });
   }
+
+  // ── issue 18 leftovers (added at the end): JIT roles, an application's organizations, resending an
+  //    invitation, branding ─────────────────────────────────────────────────────────────────────────
+
+  /** One page of the organization's JIT roles (by name) and their count. @throws AppError `organization.not_found` */
+  async listJitRoles(organizationId: string, page: { offset: number; limit: number }): Promise<Paged<OrganizationRoleRecord>> {
+    await this.require(organizationId);
+    const [items, total] = await Promise.all([this.store.organizations.listJitRoles(organizationId, page), this.store.organizations.countJitRoles(organizationId)]);
+    return { items, total };
+  }
+
+  /**
+   * Adds (`mode` add) or sets exactly (`replace`) the `User` roles the organization gives its just-in-time
+   * members when they join (Logto's `/organizations/:id/jit/roles`; held ones stay one row).
+   * @throws AppError `organization.not_found`, `organization.role_not_found`, `organization.role_type_mismatch`
+   */
+  async setJitRoles(organizationId: string, roleIds: readonly string[], mode: 'add' | 'replace'): Promise<void> {
+    await this.require(organizationId);
+    const roles = await this.requireRolesOfType(roleIds, 'User');
+    const ids = roles.map((r) => r.id);
+    await this.store.transaction(async () => {
+      if (mode === 'add') await this.store.organizations.addJitRoles(organizationId, ids, this.clock.now());
+      else await this.store.organizations.replaceJitRoles(organizationId, ids, this.clock.now());
+      await this.audit.record({ key: 'Organization.Jit.Updated', details: { organizationId, ...(mode === 'add' ? { addedOrganizationRoleIds: ids } : { organizationRoleIds: ids }) } });
+    });
+  }
+
+  /** Stops giving a role to just-in-time members. @throws AppError `organization.jit_role_not_found` */
+  async removeJitRole(organizationId: string, roleId: string): Promise<void> {
+    await this.store.transaction(async () => {
+      if (!(await this.store.organizations.removeJitRole(organizationId, roleId))) throw new AppError('organization.jit_role_not_found');
+      await this.audit.record({ key: 'Organization.Jit.Updated', details: { organizationId, removedOrganizationRoleIds: [roleId] } });
+    });
+  }
+
+  /**
+   * The organizations an application is a member of (oldest membership first) with its roles in each, one
+   * page, and their count (Logto's `GET /applications/:id/organizations`; three queries).
+   * @throws AppError `application.not_found`
+   */
+  async applicationOrganizations(applicationId: string, page: { offset: number; limit: number }): Promise<Paged<{ organization: OrganizationRecord; roles: OrganizationRoleRecord[] }>> {
+    if (!(await this.store.applications.findById(applicationId))) throw new AppError('application.not_found');
+    const [organizations, total] = await Promise.all([
+      this.store.organizations.organizationsOfApplication(applicationId, page),
+      this.store.organizations.countOrganizationsOfApplication(applicationId),
+    ]);
+    const roles = await this.store.organizations.rolesOfApplication(applicationId, organizations.map((o) => o.id));
+    return { items: organizations.map((organization) => ({ organization, roles: roles.filter((r) => r.organizationId === organization.id).map((r) => r.role) })), total };
+  }
+
+  /**
+   * Mails a pending invitation again (Logto's `POST /organization-invitations/:id/message`) with a **new**
+   * secret token: the store keeps only the token's SHA-256, so the first one cannot be sent again; the
+   * earlier email's token stops working. When the email cannot be sent, the earlier token is put back.
+   * @param send `locale` of the email; `link` the application's acceptance page (http or https)
+   * @throws AppError `organization.invitation_not_found`, `organization.invitation_not_pending` (accepted,
+   *   revoked or expired), `request.invalid` (link), `connector.delivery_failed` (also when no sender is set)
+   */
+  async resendInvitation(id: string, send: { locale?: 'en' | 'zh-CN'; link?: string } = {}): Promise<void> {
+    const now = this.clock.now();
+    if (send.link !== undefined && !/^https?:$/.test(URL.parse(send.link)?.protocol ?? '')) throw invalid('body.link', 'link: an absolute http(s) URL');
+    const invitation = await this.requireInvitation(id);
+    if (this.statusOf(invitation) !== 'Pending') throw new AppError('organization.invitation_not_pending');
+    if (!this.sendInvitation) throw new AppError('connector.delivery_failed');
+    const organization = await this.require(invitation.organizationId);
+    const token = newSecret('', 32);
+    await this.store.transaction(async () => {
+      if (!(await this.store.organizations.replaceInvitationToken(id, sha256Hex(token), now))) throw new AppError('organization.invitation_not_pending');
+      await this.audit.record({ key: 'Organization.Invitation.Resent', details: { organizationId: invitation.organizationId, invitationId: id } });
+    });
+    try {
+      await this.sendInvitation({
+        to: invitation.invitee,
+        token,
+        invitationId: id,
+        organizationName: organization.name,
+        expiresInMinutes: Math.max(1, Math.ceil((invitation.expiresAt - now) / 60_000)),
+        locale: send.locale ?? 'en',
+        ...(send.link !== undefined ? { linkBase: send.link } : {}),
+      });
+    } catch (error) {
+      await this.store.organizations.replaceInvitationToken(id, invitation.tokenHash, now);
+      throw error;
+    }
+  }
+
+  /**
+   * {@link create} with Logto's `branding` (absolute http(s) URLs), in one transaction.
+   * @throws AppError `request.invalid` (also a branding URL)
+   */
+  async createWithBranding(input: Parameters<OrganizationService['create']>[0] & { branding?: OrganizationBranding }): Promise<OrganizationRecord> {
+    const { branding, ...rest } = input;
+    if (branding === undefined) return this.create(rest);
+    const checked = checkBranding(branding);
+    return this.store.transaction(async () => {
+      const created = await this.create(rest);
+      return (await this.store.organizations.update(created.id, { branding: checked })) ?? created;
+    });
+  }
+
+  /**
+   * {@link update} with Logto's `branding` (replaced whole, as Logto's PATCH), in one transaction; a
+   * branding-only change reports `Organization.Data.Updated` too.
+   * @throws AppError `organization.not_found`, `request.invalid` (also a branding URL)
+   */
+  async updateWithBranding(id: string, patch: Parameters<OrganizationService['update']>[1] & { branding?: OrganizationBranding }): Promise<OrganizationRecord> {
+    const { branding, ...rest } = patch;
+    if (branding === undefined) return this.update(id, rest);
+    const checked = checkBranding(branding);
+    return this.store.transaction(async () => {
+      await this.store.organizations.update(id, { branding: checked });
+      return this.update(id, rest);
+    });
+  }
 }
+
+const BRANDING_KEYS = ['logoUrl', 'darkLogoUrl', 'favicon', 'darkFavicon'] as const;
+
+/** Logto's organization branding: only its four keys, each an absolute http(s) URL of at most 2048 characters. */
+function checkBranding(branding: OrganizationBranding): OrganizationBranding {
+  const out: OrganizationBranding = {};
+  for (const key of BRANDING_KEYS) {
+    const value = branding[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length > 2048 || !/^https?:$/.test(URL.parse(value)?.protocol ?? '')) throw invalid(`body.branding.${key}`, `branding.${key}: an absolute http(s) URL`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Logto's organization branding (the store's type). */
+type OrganizationBranding = NonNullable<OrganizationRecord['branding']>;

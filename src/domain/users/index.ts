@@ -84,6 +84,18 @@ export class UserService {
   }
 
   /**
+   * Just-in-time membership (issue 18): joins the organizations listing the user's verified email domain, with
+   * their JIT roles, and reports `Organization.Membership.Updated` for each joined one, as a manual add does
+   * (same entity and details). Call inside `store.transaction` with the change.
+   */
+  private async joinJit(userId: string, at: number): Promise<void> {
+    for (const organizationId of await this.store.organizations.addJitMemberships(userId, at)) {
+      const delta = { addedUserIds: [userId] };
+      await this.events?.emit({ event: 'Organization.Membership.Updated', userId: null, entity: { kind: 'organizationMembership', organizationId, ...delta }, details: { organizationId, ...delta } });
+    }
+  }
+
+  /**
    * Queues a user event in the ambient transaction (call inside `store.transaction` with the change).
    * @param user the user the event carries (as after the change; as before it for `User.Deleted`)
    */
@@ -164,7 +176,7 @@ export class UserService {
         await this.store.roles.addDefaultRoles(user.id, now);
         // Organizations listing the domain of a verified primary email take the user in (JIT, issue 18 item 4);
         // without a verified email there is nothing to ask.
-        if (user.emailVerified && user.primaryEmail) await this.store.organizations.addJitMemberships(user.id, now);
+        if (user.emailVerified && user.primaryEmail) await this.joinJit(user.id, now);
         await this.emit('User.Created', user);
         if (self) await this.emit('PostRegister', user);
       });
@@ -237,7 +249,7 @@ export class UserService {
         const user = await this.store.users.update(id, { ...patch, updatedAt: this.clock.now() });
         if (!user) throw new AppError('user.not_found');
         // A newly verified email may be at an organization's JIT domain (issue 18 item 4).
-        if (user.emailVerified && (patch.emailVerified === true || patch.primaryEmail !== undefined)) await this.store.organizations.addJitMemberships(id, this.clock.now());
+        if (user.emailVerified && (patch.emailVerified === true || patch.primaryEmail !== undefined)) await this.joinJit(id, this.clock.now());
         if (reported) await this.emit(reported, user);
         return user;
       });

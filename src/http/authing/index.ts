@@ -43,6 +43,8 @@ export interface AuthingRoutesOptions {
   forcedReset: ForcedResetService;
   /** Applications users sign in to (listApplications). */
   applications: Pick<ApplicationService, 'listForUsers'>;
+  /** A user's roles (getUserRoles, behind the SDK's `hasRole`/`listRoles`); absent = nobody holds a role. */
+  roles?: { userRoles(userId: string): Promise<Array<{ id: string; name: string; description: string; createdAt: number }>> };
   userPoolId: string;
   /** The pool secret: `accessToken(userPoolId, secret)` trades it for a management token. */
   poolSecret: string;
@@ -117,6 +119,9 @@ function bearerOf(request: FastifyRequest): string | undefined {
   const token = header.replace(/^Bearer\s+/i, '').trim();
   return token === '' ? undefined : token;
 }
+
+/** The top-level field of the operations whose document names it otherwise than the operation (`query getUserRoles { user … }`). */
+const FIELD_OF_OPERATION: Record<string, string> = { getUserRoles: 'user' };
 
 /** The GraphQL operation name of a document: `mutation loginByEmail(…)` → `loginByEmail`. */
 export function operationName(query: unknown): string | undefined {
@@ -414,6 +419,35 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     async loginBySubAccount() {
       throw new AppError('request.invalid', { message: 'Sub-accounts are not supported by this server.' });
     },
+    /**
+     * `query getUserRoles($id, $namespace) { user(id) { roles(namespace) {totalCount list} } }` (the SDK's
+     * `hasRole`, `listRoles`): the user's roles (Tessera's RBAC roles, oldest grant first), `code` = the
+     * role's name. Tessera has no permission groups: every role is in the `default` namespace, so another
+     * namespace has none. A user token reads only its own user; the management token any user.
+     * @throws AppError `auth.unauthorized` (2020: no caller, or another user's id), `user.not_found` (2004)
+     */
+    async getUserRoles(vars, ctx) {
+      const id = str(vars.id);
+      if (!id) throw invalid('id');
+      let userId: string;
+      if (await ctx.isManagement()) userId = (await target(id)).id;
+      else {
+        const caller = await ctx.requireCaller();
+        if (caller.user.id !== id) throw new AppError('auth.unauthorized');
+        userId = caller.user.id;
+      }
+      const namespace = str(vars.namespace) ?? 'default';
+      const held = namespace === 'default' && o.roles ? await o.roles.userRoles(userId) : [];
+      return {
+        roles: {
+          totalCount: held.length,
+          list: held.map((r) => {
+            const at = new Date(r.createdAt).toISOString();
+            return { id: r.id, code: r.name, namespace: 'default', arn: `arn:cn:authing:${userPoolId}:role:${r.name}`, description: r.description, createdAt: at, updatedAt: at, parent: null };
+          }),
+        },
+      };
+    },
     async user(_vars, ctx) {
       // The SDK caches this answer's `token` as its own: the caller's token is echoed.
       const caller = await ctx.requireCaller();
@@ -626,7 +660,7 @@ export const authingRoutes: FastifyPluginAsync<AuthingRoutesOptions> = async (ap
     try {
       if (!name || !Object.hasOwn(operations, name)) throw new AppError('request.not_found', { message: `Unsupported operation: ${String(name ?? 'none').slice(0, 64)}` });
       const data = await operations[name]!(obj(body.variables), ctx);
-      return reply.send({ data: { [name]: data } });
+      return reply.send({ data: { [FIELD_OF_OPERATION[name] ?? name]: data } });
     } catch (error) {
       if (error instanceof AppError && error.status >= 500) request.log.error({ err: error }, 'authing operation failed');
       else if (!(error instanceof AppError)) request.log.error({ err: error }, 'authing operation failed');

@@ -66,6 +66,10 @@ export const LOGTO_ORGANIZATION_ERRORS: ErrorDialect = {
   'organization.role_not_held': NOT_FOUND,
   'organization.scope_not_granted': NOT_FOUND,
   'organization.jit_domain_not_found': NOT_FOUND,
+  'organization.jit_role_not_found': NOT_FOUND,
+  // Tessera has no enterprise SSO connectors: an id in a body is an unknown reference (Logto's 422), the
+  // relation a DELETE names is not there (Logto's 404).
+  'organization.sso_connector_not_found': (request) => (request.method === 'DELETE' ? NOT_FOUND : FOREIGN_KEY),
   'organization.invalid_email_domain': { code: 'guard.invalid_input', status: 400, message: 'The request body is invalid.' },
   'organization.invitation_invalid_expiry': invalidInput(400, 'The value of `expiresAt` must be in the future.'),
   'organization.invitee_already_member': invalidInput(422, 'The invitee is already a member of the organization.'),
@@ -79,7 +83,10 @@ export const LOGTO_ORGANIZATION_ERRORS: ErrorDialect = {
     if (route === '/api/organization-invitations/:id/status') return NOT_FOUND;
     return FOREIGN_KEY;
   },
-  'application.not_found': FOREIGN_KEY,
+  'application.not_found': (request) =>
+    routeOf(request) === '/api/applications/:id/organizations'
+      ? { code: 'entity.not_exists_with_id', status: 404, message: `The applications with ID \`${param(request, 'id')}\` does not exist.` }
+      : FOREIGN_KEY,
   // A resource permission named by an organization role's relation: a reference miss.
   'scope.not_found': FOREIGN_KEY,
 };

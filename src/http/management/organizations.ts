@@ -48,6 +48,9 @@ const organizationSchema = z
     description: z.string().nullable(),
     customData: z.record(z.string(), z.unknown()),
     isMfaRequired: z.boolean().describe('Members need a second factor to get its tokens'),
+    branding: z
+      .object({ logoUrl: z.string().optional(), darkLogoUrl: z.string().optional(), favicon: z.string().optional(), darkFavicon: z.string().optional() })
+      .describe("Logto's organization branding: logo and favicon URLs, light and dark (unset keys left out)"),
     createdAt: z.number().describe('ms since the epoch'),
   })
   .meta({ id: 'Organization' });
@@ -104,6 +107,9 @@ const invitationSchema = z
   .meta({ id: 'OrganizationInvitation' });
 
 const userWithOrganizationsSchema = organizationSchema.extend({ organizationRoles: z.array(roleEntity) }).meta({ id: 'UserOrganization' });
+const applicationOrganizationSchema = organizationSchema
+  .extend({ organizationRoles: z.array(roleEntity).describe("The application's roles in the organization") })
+  .meta({ id: 'ApplicationOrganization' });
 
 const organizationWire = (o: OrganizationRecord): z.infer<typeof organizationSchema> => ({
   tenantId: TENANT,
@@ -112,6 +118,7 @@ const organizationWire = (o: OrganizationRecord): z.infer<typeof organizationSch
   description: o.description,
   customData: o.customData,
   isMfaRequired: o.isMfaRequired,
+  branding: o.branding ?? {},
   createdAt: o.createdAt,
 });
 const roleWire = (r: OrganizationRoleRecord): z.infer<typeof organizationRoleSchema> => ({ tenantId: TENANT, id: r.id, name: r.name, description: r.description, type: r.type });
@@ -146,7 +153,13 @@ const pageQuery = {
   q: z.string().max(256).optional().describe('Case-insensitive substring filter'),
 };
 const optionalPageQuery = { ...optionalPaginationQuery, q: pageQuery.q };
+const brandingUrl = z.string().min(1).max(2048).optional();
 const yes = (v: string | undefined) => v !== undefined && /^(1|true|y|yes|yep|yeah)$/i.test(v);
+
+/** The branding body without its absent keys (exactOptionalPropertyTypes). */
+function brandingIn(b: Partial<Record<'logoUrl' | 'darkLogoUrl' | 'favicon' | 'darkFavicon', string | undefined>>): Partial<Record<'logoUrl' | 'darkLogoUrl' | 'favicon' | 'darkFavicon', string>> {
+  return Object.fromEntries(Object.entries(b).filter((e): e is [string, string] => e[1] !== undefined));
+}
 
 /** Page window of an optional-pagination route (none given: the whole list, no Total-Number). */
 function optionalWindow(page: number | undefined, pageSize: number | undefined): { paged: boolean; offset: number; limit: number } {
@@ -162,9 +175,15 @@ function optionalWindow(page: number | undefined, pageSize: number | undefined):
  * searches; pages with `Total-Number` and `Link`, optional where Logto's are.
  * Errors in Logto's organization dialect (organization-errors.ts) merged over the Management API's.
  * Stricter than Logto (the domain's rules): accepting an invitation needs the user's **verified** email to be
- * the invitee; a non-member's roles are refused before any write; the Organization shape has no
- * `color`/`branding`/`customCss` (not stored). Invitation emails carry a secret token that the invited user
- * gives to `POST /api/my-account/organization-invitations/:id/accept` ({@link accountOrganizationInvitationRoutes}).
+ * the invitee; a non-member's roles are refused before any write; the Organization shape has Logto's
+ * `branding` (migration 0026) but no `color`/`customCss` (not stored). Invitation emails carry a secret token
+ * that the invited user gives to `POST /api/my-account/organization-invitations/:id/accept`
+ * ({@link accountOrganizationInvitationRoutes}); `POST /organization-invitations/:id/message` mails a pending
+ * one again with a new token (only the token's hash is stored, so the first cannot be resent; Logto resends
+ * whatever the status, Tessera only a pending one: 422 otherwise). JIT: email domains, the `User` roles JIT
+ * members get (`jit/roles`), and `jit/sso-connectors`, always empty since Tessera has no enterprise SSO
+ * connectors (Logto's answers for a tenant without any, so its console and SDK calls keep working).
+ * Also `GET /applications/:id/organizations` (Logto's `application-organization.ts`).
  */
 export const managementOrganizationRoutes: FastifyPluginAsyncZod<ManagementOrganizationOptions> = async (app, { organizations, users, identities, applications, publicUrl }) => {
   installErrorDialect(app, { ...LOGTO_MANAGEMENT_ERRORS, ...LOGTO_ORGANIZATION_ERRORS });
@@ -223,14 +242,24 @@ export const managementOrganizationRoutes: FastifyPluginAsyncZod<ManagementOrgan
     description,
     customData: z.record(z.string(), z.unknown()).optional().describe('A JSON object (replaced whole on PATCH)'),
     isMfaRequired: z.boolean().optional(),
+    branding: z
+      .object({ logoUrl: brandingUrl, darkLogoUrl: brandingUrl, favicon: brandingUrl, darkFavicon: brandingUrl })
+      .optional()
+      .describe('Logo and favicon URLs, absolute http(s) (replaced whole on PATCH)'),
   };
 
   app.post(
     '/organizations',
     { schema: { tags: ['management'], summary: 'Create an organization (201)', security, body: z.object(organizationBody), response: { 201: organizationSchema, ...errors } } },
     async (request, reply) => {
-      const { name, description: text, customData, isMfaRequired } = request.body;
-      const created = await organizations.create({ name, ...(text !== undefined ? { description: text } : {}), ...(customData ? { customData } : {}), ...(isMfaRequired !== undefined ? { isMfaRequired } : {}) });
+      const { name, description: text, customData, isMfaRequired, branding } = request.body;
+      const created = await organizations.createWithBranding({
+        name,
+        ...(text !== undefined ? { description: text } : {}),
+        ...(customData ? { customData } : {}),
+        ...(isMfaRequired !== undefined ? { isMfaRequired } : {}),
+        ...(branding !== undefined ? { branding: brandingIn(branding) } : {}),
+      });
       return reply.status(201).send(organizationWire(created));
     },
   );
@@ -254,13 +283,14 @@ export const managementOrganizationRoutes: FastifyPluginAsyncZod<ManagementOrgan
       },
     },
     async (request) => {
-      const { name, description: text, customData, isMfaRequired } = request.body;
+      const { name, description: text, customData, isMfaRequired, branding } = request.body;
       return organizationWire(
-        await organizations.update(request.params.id, {
+        await organizations.updateWithBranding(request.params.id, {
           ...(name !== undefined ? { name } : {}),
           ...(text !== undefined ? { description: text } : {}),
           ...(customData !== undefined ? { customData } : {}),
           ...(isMfaRequired !== undefined ? { isMfaRequired } : {}),
+          ...(branding !== undefined ? { branding: brandingIn(branding) } : {}),
         }),
       );
     },
@@ -625,6 +655,147 @@ export const managementOrganizationRoutes: FastifyPluginAsyncZod<ManagementOrgan
     },
   );
 
+  // ── JIT roles and SSO connectors (Logto's `jit/roles`, `jit/sso-connectors`) ───────────────────
+
+  app.get(
+    '/organizations/:id/jit/roles',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'The organization roles given to just-in-time members when they join (by name)',
+        security,
+        params: idParams,
+        querystring: z.object(optionalPaginationQuery),
+        response: { 200: z.array(organizationRoleSchema), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { paged, offset, limit } = optionalWindow(request.query.page, request.query.page_size);
+      const { items, total } = await organizations.listJitRoles(request.params.id, { offset, limit });
+      if (paged) setPaginationHeaders(request, reply, publicUrl, { page: request.query.page ?? 1, pageSize: request.query.page_size ?? 20, total });
+      return items.map(roleWire);
+    },
+  );
+
+  app.post(
+    '/organizations/:id/jit/roles',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Add User roles given to just-in-time members (201; held ones stay one)',
+        security,
+        params: idParams,
+        body: z.object({ organizationRoleIds: nonEmptyIds }),
+        response: { 201: z.void(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await organizations.setJitRoles(request.params.id, request.body.organizationRoleIds, 'add');
+      return reply.status(201).send();
+    },
+  );
+
+  app.put(
+    '/organizations/:id/jit/roles',
+    {
+      schema: { tags: ['management'], summary: 'Replace the roles given to just-in-time members (204)', security, params: idParams, body: z.object({ organizationRoleIds: ids }), response: { 204: z.void(), ...errors } },
+    },
+    async (request, reply) => {
+      await organizations.setJitRoles(request.params.id, request.body.organizationRoleIds, 'replace');
+      return reply.status(204).send();
+    },
+  );
+
+  app.delete(
+    '/organizations/:id/jit/roles/:organizationRoleId',
+    {
+      schema: { tags: ['management'], summary: 'Stop giving a role to just-in-time members', security, params: z.object({ id: pathId, organizationRoleId: pathId }), response: { 204: z.void(), ...errors } },
+    },
+    async (request, reply) => {
+      await organizations.removeJitRole(request.params.id, request.params.organizationRoleId);
+      return reply.status(204).send();
+    },
+  );
+
+  // Tessera has no enterprise SSO connectors, so every organization's list is empty and every id is unknown:
+  // the answers Logto gives for a tenant without SSO connectors (an empty list; 422 for unknown ids, 404 for
+  // a relation that is not there), so a Logto client's JIT page and SDK calls keep working.
+  const ssoConnectorIds = z.array(z.string().min(1).max(128)).max(1000);
+  const noSuchConnector = () => new AppError('organization.sso_connector_not_found');
+
+  app.get(
+    '/organizations/:id/jit/sso-connectors',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Enterprise SSO connectors of just-in-time membership: always empty (Tessera has no enterprise SSO connectors)',
+        security,
+        params: idParams,
+        querystring: z.object(optionalPaginationQuery),
+        response: { 200: z.array(z.object({ id: z.string(), connectorName: z.string() }).loose()), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await organizations.require(request.params.id);
+      const { paged } = optionalWindow(request.query.page, request.query.page_size);
+      if (paged) setPaginationHeaders(request, reply, publicUrl, { page: request.query.page ?? 1, pageSize: request.query.page_size ?? 20, total: 0 });
+      return [];
+    },
+  );
+
+  app.post(
+    '/organizations/:id/jit/sso-connectors',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Add enterprise SSO connectors to JIT: every id is unknown here (422 entity.relation_foreign_key_not_found)',
+        security,
+        params: idParams,
+        body: z.object({ ssoConnectorIds: ssoConnectorIds.min(1) }),
+        response: { 201: z.void(), ...errors },
+      },
+    },
+    async (request) => {
+      await organizations.require(request.params.id);
+      throw noSuchConnector();
+    },
+  );
+
+  app.put(
+    '/organizations/:id/jit/sso-connectors',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Replace the enterprise SSO connectors of JIT: only the empty list is possible here (204); any id is unknown (422)',
+        security,
+        params: idParams,
+        body: z.object({ ssoConnectorIds }),
+        response: { 204: z.void(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await organizations.require(request.params.id);
+      if (request.body.ssoConnectorIds.length > 0) throw noSuchConnector();
+      return reply.status(204).send();
+    },
+  );
+
+  app.delete(
+    '/organizations/:id/jit/sso-connectors/:ssoConnectorId',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Remove an enterprise SSO connector from JIT: there is none here (404)',
+        security,
+        params: z.object({ id: pathId, ssoConnectorId: z.string().min(1).max(128) }),
+        response: { 204: z.void(), ...errors },
+      },
+    },
+    async () => {
+      throw noSuchConnector();
+    },
+  );
+
   // ── /organization-roles ────────────────────────────────────────────────────────────────────────
 
   const roleType = z.enum(['User', 'MachineToMachine']);
@@ -917,6 +1088,25 @@ export const managementOrganizationRoutes: FastifyPluginAsyncZod<ManagementOrgan
     async (request) => invitationWire(await organizations.getInvitation(request.params.id)),
   );
 
+  app.post(
+    '/organization-invitations/:id/message',
+    {
+      schema: {
+        tags: ['management'],
+        summary: 'Mail a pending invitation again (204), with a new acceptance token: the token of the earlier email stops working',
+        security,
+        params: idParams,
+        body: z.looseObject({ locale: z.enum(['en', 'zh-CN']).optional(), link: z.string().max(2048).optional() }).describe("Logto's message payload: locale (en or zh-CN) and link (your acceptance page)"),
+        response: { 204: z.void(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { locale, link } = request.body;
+      await organizations.resendInvitation(request.params.id, { ...(locale ? { locale } : {}), ...(link !== undefined ? { link } : {}) });
+      return reply.status(204).send();
+    },
+  );
+
   app.delete(
     '/organization-invitations/:id',
     { schema: { tags: ['management'], summary: 'Delete an invitation', security, params: idParams, response: { 204: z.void(), ...errors } } },
@@ -946,6 +1136,28 @@ export const managementOrganizationRoutes: FastifyPluginAsyncZod<ManagementOrgan
     },
   );
 
+  // ── /applications/:id/organizations ────────────────────────────────────────────────────────────
+
+  app.get(
+    '/applications/:id/organizations',
+    {
+      schema: {
+        tags: ['management'],
+        summary: "The organizations an application is a member of, oldest membership first, with the application's roles in each (paging optional, as Logto's)",
+        security,
+        params: z.object({ id: z.string().min(1).max(128) }),
+        querystring: z.object(optionalPaginationQuery),
+        response: { 200: z.array(applicationOrganizationSchema), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { paged, offset, limit } = optionalWindow(request.query.page, request.query.page_size);
+      const { items, total } = await organizations.applicationOrganizations(request.params.id, { offset, limit });
+      if (paged) setPaginationHeaders(request, reply, publicUrl, { page: request.query.page ?? 1, pageSize: request.query.page_size ?? 20, total });
+      return items.map(({ organization, roles }) => ({ ...organizationWire(organization), organizationRoles: entities(roles) }));
+    },
+  );
+
   // ── /users/:userId/organizations ───────────────────────────────────────────────────────────────
 
   app.get(
@@ -967,18 +1179,21 @@ export interface AccountOrganizationInvitationOptions {
   authorize: AccountAuthorizer;
   /** Third-party clients may read, never change (the Account API's rule, `assertFirstPartyCaller`). */
   isThirdPartyClient: (clientId: string) => Promise<boolean>;
+  /** Whether the account center is on (the Account API's switch: off, its routes answer 400 `account_center.not_enabled`). */
+  accountCenterEnabled: () => Promise<boolean>;
 }
 
 /**
  * The invited user's side of an invitation (Tessera's, Logto has no such route: its console accepts for the
  * user through `PUT /organization-invitations/:id/status`): `POST /api/my-account/organization-invitations/:id/accept`
  * with `{token}` from the invitation email. The caller's verified primary email must be the invitee; the
- * invitation must be pending and unexpired; it is accepted once. Errors in the native shape:
- * 403 `auth.third_party_application_forbidden` (an OIDC token of a third-party client),
+ * invitation must be pending and unexpired; it is accepted once. Like every Account API route it needs the
+ * account center on (checked after the caller, as http/account/index.ts). Errors in the native shape:
+ * 400 `account_center.not_enabled`, 403 `auth.third_party_application_forbidden` (an OIDC token of a third-party client),
  * 403 `organization.invitation_invalid_token`, 403 `organization.invitee_mismatch`, 422
  * `organization.invitation_not_pending`, 404 `organization.invitation_not_found`.
  */
-export const accountOrganizationInvitationRoutes: FastifyPluginAsyncZod<AccountOrganizationInvitationOptions> = async (app, { organizations, authorize, isThirdPartyClient }) => {
+export const accountOrganizationInvitationRoutes: FastifyPluginAsyncZod<AccountOrganizationInvitationOptions> = async (app, { organizations, authorize, isThirdPartyClient, accountCenterEnabled }) => {
   installErrorDialect(app, undefined);
   app.post(
     '/my-account/organization-invitations/:id/accept',
@@ -994,6 +1209,7 @@ export const accountOrganizationInvitationRoutes: FastifyPluginAsyncZod<AccountO
     },
     async (request) => {
       const caller = await authorize(request);
+      if (!(await accountCenterEnabled())) throw new AppError('account_center.not_enabled');
       await assertFirstPartyCaller(caller, isThirdPartyClient);
       return invitationWire(await organizations.acceptInvitation(request.params.id, caller.user.id, { token: request.body.token, requireToken: true }));
     },

@@ -24,6 +24,7 @@ import { migration as m0022 } from './0022_hooks_and_logs.js';
 import { migration as m0023 } from './0023_authorization.js';
 import { migration as m0024 } from './0024_organizations.js';
 import { migration as m0025 } from './0025_passkey_challenges.js';
+import { migration as m0026 } from './0026_organization_jit_roles_branding.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -56,6 +57,7 @@ const migrations: Record<string, Migration> = {
   '0023_authorization': m0023,
   '0024_organizations': m0024,
   '0025_passkey_challenges': m0025,
+  '0026_organization_jit_roles_branding': m0026,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */

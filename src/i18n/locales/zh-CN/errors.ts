@@ -208,4 +208,6 @@ export const errors: Record<ErrorCode, string> = {
   'organization.jit_domain_taken': '该组织已有此邮箱域名。',
   'organization.jit_domain_not_found': '该组织没有此邮箱域名。',
   'organization.invalid_email_domain': '邮箱域名无效（应为 example.com 这样的主机名）。',
+  'organization.jit_role_not_found': '该组织不会把此角色授予即时加入的成员。',
+  'organization.sso_connector_not_found': '没有此企业单点登录连接器（本服务器没有任何企业单点登录连接器）。',
 };
