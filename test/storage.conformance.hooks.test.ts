@@ -133,6 +133,28 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       expect((await store.logs.list({ offset: 0, limit: 10 })).total).toBe(2);
     });
 
+    it('LogStore: the unfiltered total is the trigger-kept count — exact after concurrent inserts, a rollback and a bulk delete', async () => {
+      const exact = async () => Number((await opened.handle.db.selectFrom('logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      const entry = (i: number) => ({ id: `count-${i}`, key: 'Interaction.SignIn.Submit', result: 'Success' as const, userId: `u${i % 7}`, applicationId: null, hookId: null, payload: {}, createdAt: T + i });
+      // 60 inserts, 12 at a time (on PostgreSQL through several pooled connections, so several counter shards).
+      for (let i = 0; i < 60; i += 12) await Promise.all(Array.from({ length: 12 }, (_, j) => store.logs.insert(entry(i + j))));
+      expect((await store.logs.list({ offset: 0, limit: 1 })).total).toBe(60);
+      expect(await exact()).toBe(60);
+      // A rolled-back insert leaves the count as it was.
+      await expect(store.transaction(async () => {
+        await store.logs.insert(entry(1000));
+        throw new Error('abort');
+      })).rejects.toThrow('abort');
+      expect((await store.logs.list({ offset: 0, limit: 1 })).total).toBe(60);
+      // One statement deleting many rows (retention) subtracts them all.
+      expect(await store.logs.deleteOlderThan(T + 25)).toBe(25);
+      expect((await store.logs.list({ offset: 0, limit: 1 })).total).toBe(35);
+      expect(await exact()).toBe(35);
+      // With Logto's enableCap the kept count is capped like a counted one; a filter still counts its matches.
+      expect((await store.logs.list({ countCap: 10, offset: 0, limit: 1 })).total).toBe(11);
+      expect((await store.logs.list({ userId: 'u3', offset: 0, limit: 1 })).total).toBe(Array.from({ length: 35 }, (_, k) => k + 25).filter((i) => i % 7 === 3).length);
+    });
+
     it('Store.transaction: every store joins it; all commit together or none does; nested calls join the outer one', async () => {
       const u = userRecord({ id: 'tx-user', username: 'tx-user' });
       await expect(

@@ -25,6 +25,7 @@ import { migration as m0023 } from './0023_authorization.js';
 import { migration as m0024 } from './0024_organizations.js';
 import { migration as m0025 } from './0025_passkey_challenges.js';
 import { migration as m0026 } from './0026_organization_jit_roles_branding.js';
+import { migration as m0027 } from './0027_log_count.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -58,6 +59,7 @@ const migrations: Record<string, Migration> = {
   '0024_organizations': m0024,
   '0025_passkey_challenges': m0025,
   '0026_organization_jit_roles_branding': m0026,
+  '0027_log_count': m0027,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
