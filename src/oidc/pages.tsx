@@ -477,6 +477,8 @@ const DESCRIBED_SCOPES = new Set(['openid', 'profile', 'email', 'phone', 'addres
 /** What a scope lets an application see or do, in the user's words. */
 function describeScope(ctx: PageContext, scope: string): string {
   if (scope === 'urn:logto:scope:sessions') return ctx.t('consent.scope.sessions');
+  if (scope === 'urn:logto:scope:organizations') return ctx.t('consent.scope.organizations');
+  if (scope === 'urn:logto:scope:organization_roles') return ctx.t('consent.scope.organizationRoles');
   if (DESCRIBED_SCOPES.has(scope)) return ctx.t(`consent.scope.${scope}` as 'consent.scope.openid');
   return ctx.t('consent.scope.other', { scope });
 }

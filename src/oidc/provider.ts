@@ -263,8 +263,9 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
       Session: config.session.absoluteTtlSeconds,
       Grant: config.session.absoluteTtlSeconds,
     },
-    // The languages of the hosted pages, chosen by `ui_locales` (src/i18n/locale.ts).
-    discovery: { ui_locales_supported: [...LOCALES], claim_types_supported: ['normal'], claims_locales_supported: undefined },
+    // The languages of the hosted pages, chosen by `ui_locales` (src/i18n/locale.ts), and the prompts they
+    // answer (`create`: OpenID Connect Prompt Create 1.0 §4 asks the provider to list it).
+    discovery: { ui_locales_supported: [...LOCALES], prompt_values_supported: ['none', 'login', 'consent', 'create'], claim_types_supported: ['normal'], claims_locales_supported: undefined },
     interactions: {
       // The default prompts (login, consent) and, first, `create` (OpenID Connect Prompt Create 1.0):
       // `prompt=create` opens the sign-up page instead of the sign-in page.

@@ -359,6 +359,7 @@ describe.skipIf(!HAVE_CHROMIUM).each(dialects)('sign-in experience in Chromium o
     // `ui_locales` of the request wins over the browser's language.
     const config = await client.discovery(new URL(`${t.origin}/oidc`), spaId, { token_endpoint_auth_method: 'none' }, client.None(), { execute: [client.allowInsecureRequests] });
     expect(config.serverMetadata().ui_locales_supported).toEqual(['en', 'zh-CN']);
+    expect(config.serverMetadata().prompt_values_supported).toEqual(expect.arrayContaining(['login', 'consent', 'create']));
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: `${rpOrigin}/callback`,
       scope: 'openid',

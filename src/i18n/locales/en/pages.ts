@@ -113,6 +113,7 @@ export const pages = {
   'consent.scope.identities': 'See the social accounts linked to your account',
   'consent.scope.roles': 'See your roles',
   'consent.scope.organizations': 'See the organizations you belong to',
+  'consent.scope.organizationRoles': 'See your roles in the organizations you belong to',
   'consent.scope.sessions': 'See your sessions and connected applications',
   'consent.scope.other': 'Use the permission “{{scope}}”',
 

@@ -112,6 +112,7 @@ export const pages: Translation<typeof en> = {
   'consent.scope.identities': '查看与你账号关联的社交账号',
   'consent.scope.roles': '查看你的角色',
   'consent.scope.organizations': '查看你所属的组织',
+  'consent.scope.organizationRoles': '查看你在所属组织中的角色',
   'consent.scope.sessions': '查看你的会话和已连接的应用',
   'consent.scope.other': '使用权限“{{scope}}”',
 
