@@ -346,6 +346,61 @@ export interface UserColumnFilter {
   phones?: readonly string[];
   createdAt?: TimeRange;
   updatedAt?: TimeRange;
+  /** A condition tree over the user columns (see {@link UserCondition}), ANDed with the fields above. */
+  condition?: UserCondition;
+}
+
+/**
+ * A `users` column a LeanCloud query can filter or order on. Strings: `id`, `username`, `primary_email`,
+ * `primary_email_key` (lower-cased email), `primary_phone`; 0/1 flags: `email_verified`, `phone_verified`;
+ * epoch milliseconds: `created_at`, `updated_at`. Only `username`, `primary_email`, `primary_email_key` and
+ * `primary_phone` may be NULL.
+ */
+export type UserQueryColumn =
+  | 'id'
+  | 'username'
+  | 'primary_email'
+  | 'primary_email_key'
+  | 'primary_phone'
+  | 'email_verified'
+  | 'phone_verified'
+  | 'created_at'
+  | 'updated_at';
+
+/**
+ * A condition on user columns, in two-valued logic (a NULL column never makes a condition unknown):
+ * - `const`: always true / false;
+ * - `and` / `or` of sub-conditions;
+ * - `null`: the column is NULL;
+ * - `in`: the column equals one of `values` (an empty list matches nothing);
+ * - `compare`: the column compared with `value`; strings compare by Unicode code point (SQLite's BINARY,
+ *   PostgreSQL's `COLLATE "C"`), numbers numerically;
+ * - `prefix` / `contains`: the column starts with / contains `text`, exactly (code points, case-sensitive);
+ *   with `caseInsensitive` the store may match more (it only narrows: ASCII case folding through the
+ *   search indexes, or nothing at all), so such a condition is never exact.
+ * `negate` on `null` / `in` / `compare` means "the column is NULL, or the condition is false", so that
+ * `$ne` / `$nin` / `$exists:false` keep the rows without a value.
+ */
+export type UserCondition =
+  | { kind: 'const'; value: boolean }
+  | { kind: 'and' | 'or'; of: readonly UserCondition[] }
+  | { kind: 'null'; column: UserQueryColumn; negate?: boolean }
+  | { kind: 'in'; column: UserQueryColumn; values: readonly (string | number)[]; negate?: boolean }
+  | { kind: 'compare'; column: UserQueryColumn; op: '<' | '<=' | '>' | '>='; value: string | number; negate?: boolean }
+  | { kind: 'prefix' | 'contains'; column: UserQueryColumn; text: string; caseInsensitive?: boolean };
+
+/** One key of an ORDER BY over user columns (NULL sorts first ascending, last descending). */
+export interface UserOrderKey {
+  column: UserQueryColumn;
+  desc: boolean;
+}
+
+/** A page of users in SQL: `condition` (exact), ordered by `order` then `id` ascending, `skip` rows skipped. */
+export interface UserPageQuery {
+  condition: UserCondition;
+  order: readonly UserOrderKey[];
+  limit: number;
+  skip: number;
 }
 
 /** Storage the LeanCloud surface needs beyond the shared user store. */
@@ -366,4 +421,11 @@ export interface LeanCloudStore {
   updateUserWith(id: string, compute: (current: UserRecord) => UserPatch): Promise<UserRecord | undefined>;
   /** Up to `limit` users matching `filter` with id greater than `afterId`, in id order (keyset paging). */
   scanUsers(filter: UserColumnFilter, afterId: string | null, limit: number): Promise<UserRecord[]>;
+  /**
+   * One page of users, filtered, ordered and paged by the database (`limit` 0 reads no rows); ids compare
+   * by code point (PostgreSQL: `COLLATE "C"`).
+   */
+  pageUsers(query: UserPageQuery): Promise<UserRecord[]>;
+  /** How many users match `condition`. */
+  countUsers(condition: UserCondition): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { AppError, isAppError } from '../../errors/index.js';
-import type { LcAcl, UserColumnFilter } from '../../storage/leancloud-store.js';
+import type { LcAcl, UserColumnFilter, UserPageQuery } from '../../storage/leancloud-store.js';
 import { type Store, UniqueViolation, type UserPatch, type UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { AuthService, RequestMeta } from '../sign-in/auth.js';
@@ -534,8 +534,8 @@ export class LeanCloudUsers {
 
   /**
    * The users of `GET /1.1/classes/_User`, master key only (LeanCloud disables `find` on `_User` for
-   * clients): every user whose indexed columns pass `filter` (objectId, username, email, phone, time
-   * ranges; evaluated by the database), in pages of up to 1 000 views in id order, with their identities
+   * clients): every user whose columns pass `filter` (its `condition`, or the older lists and time ranges;
+   * evaluated by the database), in pages of up to 1 000 views in id order, with their identities
    * and, when `withAcl`, their ACLs. The adapter evaluates the rest of the query on the rendered objects.
    * @throws AppError `object.forbidden` (no master key)
    */
@@ -551,5 +551,23 @@ export class LeanCloudUsers {
       if (page.length < 1000) return;
       after = page[page.length - 1]!.id;
     }
+  }
+
+  /**
+   * One page of `GET /1.1/classes/_User` answered by the database, master key only: the users matching
+   * `query.condition` (which must be the whole `where`), in `query.order` then id order, `skip` / `limit`
+   * applied, as views with identities and (when `withAcl`) ACLs; with `count`, also how many users match.
+   * @throws AppError `object.forbidden` (no master key)
+   */
+  async findPage(caller: LcCaller, query: UserPageQuery, options: { count?: boolean; withAcl?: boolean } = {}): Promise<{ views: LcUserView[]; count?: number }> {
+    this.assertMayQuery(caller);
+    const [page, count] = await Promise.all([this.store.leancloud.pageUsers(query), options.count ? this.store.leancloud.countUsers(query.condition) : undefined]);
+    const ids = page.map((u) => u.id);
+    const [identities, acls] = await Promise.all([
+      ids.length ? this.identities.listMany(ids) : new Map<string, IdentityRecord[]>(),
+      options.withAcl && ids.length ? this.store.leancloud.getAcls(ids) : new Map<string, LcAcl>(),
+    ]);
+    const views = page.map((user) => ({ user, identities: identities.get(user.id) ?? [], acl: acls.get(user.id) }));
+    return count === undefined ? { views } : { views, count };
   }
 }

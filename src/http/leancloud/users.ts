@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlainObject } from '../../domain/leancloud/objects.js';
 import type { LcCaller, LcCondition, LeanCloudUsers } from '../../domain/leancloud/users.js';
 import { AppError } from '../../errors/index.js';
-import { columnFilter, compileOrder, compileWhere, parsePaging, projectKeys } from './query.js';
+import { compileOrder, compileWhere, parsePaging, projectKeys, pushdownOrder, pushdownWhere } from './query.js';
 import type { LcRequests } from './requests.js';
 import { codeField, lcUpdated, type LcObject, parseJsonParam, readLogIn, readUserChanges, requestedKeys, toLcUser } from './wire.js';
 
@@ -119,8 +119,10 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
   app.delete<{ Params: IdParams }>('/users/:id', summary('Delete a user (own session or master key)'), remove);
   app.delete<{ Params: IdParams }>('/classes/_User/:id', summary('Same as DELETE /1.1/users/:id'), remove);
 
-  // Equality / `$in` on objectId, username, email, mobilePhoneNumber and createdAt/updatedAt ranges run in
-  // the database (columnFilter); the rest of `where`, `order` and paging run here over the matching users.
+  // The part of `where` on columns runs in the database (pushdownWhere). When that is the whole `where`
+  // and `order` is on columns, the database also sorts, pages and counts, so only the page is read;
+  // otherwise the matching users are read in id order and `where`, `order` and paging run here. The
+  // compiled `where` is applied to every user either way (the database part only narrows).
   const find = async (request: FastifyRequest) => {
     const q = request.query as Query;
     const caller = await requests.caller(request);
@@ -131,8 +133,15 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     const count = q.count === '1' || q.count === 'true';
     const paging = parsePaging(q.limit, q.skip, count);
     const returnAcl = truthy(q.returnACL);
+    const pushed = pushdownWhere(where);
+    const sqlOrder = pushed.exact ? pushdownOrder(q.order) : undefined;
+    if (sqlOrder) {
+      const page = await users.findPage(caller, { condition: pushed.condition, order: sqlOrder, limit: paging.limit, skip: paging.skip }, { count, withAcl: returnAcl });
+      const results = page.views.map((view) => toLcUser(view, { returnAcl })).filter(predicate).map((o) => projectKeys(o, q.keys));
+      return count ? { results, count: page.count ?? 0 } : { results };
+    }
     const matched: LcObject[] = [];
-    for await (const page of users.scan(caller, columnFilter(where), { withAcl: returnAcl })) {
+    for await (const page of users.scan(caller, { condition: pushed.condition }, { withAcl: returnAcl })) {
       for (const view of page) {
         const object = toLcUser(view, { returnAcl });
         if (predicate(object)) matched.push(object);
