@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { authDataEntry } from '../src/domain/leancloud/auth-data.js';
 import { toLcUser } from '../src/http/leancloud/wire.js';
 import { aclAllowsRead, applyOp, applyUpdateAt, decodeValue, parseAcl, randomUsername } from '../src/domain/leancloud/objects.js';
-import { columnFilter, compareValues, compileOrder, compileWhere, parsePaging, projectKeys, translateRegex } from '../src/http/leancloud/query.js';
+import { compareValues, compileOrder, compileWhere, parsePaging, projectKeys, translateRegex } from '../src/http/leancloud/query.js';
 import { isAppError } from '../src/errors/index.js';
 import { checkAppAuth, lcSignature } from '../src/http/leancloud/app-auth.js';
 import { toLcError } from '../src/http/leancloud/errors.js';
@@ -171,15 +171,6 @@ describe('queries', () => {
     expect(ids({}, 'nothing,-objectId')).toEqual(['c', 'b', 'a']);
     expect(compareValues(1, 'a')).toBeLessThan(0);
     expect(codeOf(() => compileOrder('a;drop'))).toBe('object.invalid_query');
-  });
-
-  it('hands indexed conditions to the database', () => {
-    expect(columnFilter({ objectId: 'a', username: { $in: ['x', 'y'] }, email: 'A@B.c', age: 3 })).toEqual({ ids: ['a'], usernames: ['x', 'y'], emailKeys: ['a@b.c'] });
-    expect(columnFilter({ createdAt: { $gte: { __type: 'Date', iso: '2020-01-01T00:00:00.000Z' }, $lt: '2021-01-01T00:00:00.000Z' } })).toEqual({
-      createdAt: { gte: Date.UTC(2020, 0, 1), lt: Date.UTC(2021, 0, 1) },
-    });
-    expect(columnFilter({ $and: [{ username: { $in: ['x', 'y'] } }, { username: 'y' }] })).toEqual({ usernames: ['y'] });
-    expect(columnFilter({ $or: [{ username: 'x' }] })).toEqual({});
   });
 
   it('projects keys and parses paging', () => {

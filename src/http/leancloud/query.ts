@@ -1,6 +1,6 @@
 import sift from 'sift';
 import { AppError } from '../../errors/index.js';
-import type { TimeRange, UserColumnFilter, UserCondition, UserOrderKey, UserQueryColumn } from '../../storage/leancloud-store.js';
+import type { UserCondition, UserOrderKey, UserQueryColumn } from '../../storage/leancloud-store.js';
 import { dateMs, getPath, isForbiddenKey, isPlainObject, jsonEqual } from '../../domain/leancloud/objects.js';
 import type { LcObject } from './wire.js';
 
@@ -250,49 +250,6 @@ export function compileWhere(where: unknown, options: CompileOptions = {}): Pred
     }
     return test(record);
   };
-}
-
-/** The column of a top-level `where` key the database can filter on, if any. */
-const COLUMN_KEYS: Record<string, keyof UserColumnFilter> = {
-  objectId: 'ids',
-  username: 'usernames',
-  email: 'emailKeys',
-  mobilePhoneNumber: 'phones',
-};
-
-/**
- * The part of a `where` that narrows the rows to read: equality / `$in` on objectId, username, email,
- * mobilePhoneNumber, and ranges on createdAt / updatedAt. The full predicate is still applied to what
- * the database returns, so this only has to be a superset.
- * Superseded by {@link pushdownWhere}, which the endpoint uses; note that this one treats a string bound
- * on createdAt / updatedAt as an instant, which is not a superset for bounds such as
- * `"2021-01-01T00:00:00Z"` (the ISO string `…:00.000Z` sorts before it).
- */
-export function columnFilter(where: unknown): UserColumnFilter {
-  const filter: UserColumnFilter = {};
-  if (!isPlainObject(where)) return filter;
-  const docs: Record<string, unknown>[] = [where];
-  if (Array.isArray(where.$and)) docs.push(...where.$and.filter(isPlainObject));
-  for (const doc of docs) {
-    for (const [key, condition] of Object.entries(doc)) {
-      const column = COLUMN_KEYS[key];
-      if (column) {
-        const values = isOperatorDoc(condition) ? (Array.isArray(condition.$in) ? condition.$in : undefined) : [condition];
-        if (!values || !values.every((v) => typeof v === 'string')) continue;
-        const list = (values as string[]).map((v) => (key === 'email' ? v.toLowerCase() : v));
-        const prev = filter[column] as string[] | undefined;
-        (filter as Record<string, readonly string[]>)[column] = prev ? prev.filter((v) => list.includes(v)) : list;
-      } else if ((key === 'createdAt' || key === 'updatedAt') && isOperatorDoc(condition)) {
-        const range: TimeRange = { ...(key === 'createdAt' ? filter.createdAt : filter.updatedAt) };
-        for (const op of ['gt', 'gte', 'lt', 'lte'] as const) {
-          const ms = dateMs(condition[`$${op}`], true);
-          if (ms !== undefined) range[op] = ms;
-        }
-        if (Object.keys(range).length) filter[key] = range;
-      }
-    }
-  }
-  return filter;
 }
 
 /**
