@@ -189,11 +189,11 @@ export function createProvider(deps: ProviderDeps, keys: LoadedKeys): Provider {
       if (!subject) throw new errors.InvalidTarget('unknown resource indicator');
       return organizationServer(organizationId, subject);
     }
-    const resource = await authorization.findResourceByIndicator(resourceIndicator);
-    if (!resource) throw new errors.InvalidTarget('unknown resource indicator');
     const subject = subjectOf(ctx, client);
     // The permissions the subject's roles hold there; the provider issues requested ∩ these (others dropped, as Logto).
-    const scopes = subject ? await authorization.scopesOf(subject, resource) : [];
+    const held = subject ? await authorization.heldScopes(subject, resourceIndicator) : { resource: await authorization.findResourceByIndicator(resourceIndicator), scopes: [] };
+    const { resource, scopes } = held;
+    if (!resource) throw new errors.InvalidTarget('unknown resource indicator');
     // Stricter than Logto: a Management API token is issued only to a holder of one of its permissions.
     if (resource.id === MANAGEMENT_RESOURCE_ID && scopes.length === 0) {
       throw new errors.InvalidTarget('this client is not allowed to request the Management API resource');

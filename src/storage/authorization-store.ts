@@ -143,6 +143,11 @@ export interface RoleStore {
   userScopeNames(userId: string, resourceId: string): Promise<string[]>;
   /** Names of the scopes of `resourceId` that the application's roles hold (one query; token issuance). */
   applicationScopeNames(applicationId: string, resourceId: string): Promise<string[]>;
+  /**
+   * The authorization model's version: a number that triggers change in every statement that changes a
+   * resource, permission, role or role assignment (migration 0028). Equal versions = nothing changed between.
+   */
+  authorizationVersion(): Promise<number>;
   /** Every permission the user's roles hold, with its resource and the role that gives it (one query). */
   userGrants(userId: string): Promise<Array<{ resource: ResourceRecord; scope: ScopeRecord; roleId: string }>>;
 }
@@ -579,6 +584,15 @@ export class KyselyRoleStore implements RoleStore {
         created_at: r.resource_created_at,
       }),
     }));
+  }
+
+  private readonly version = prepared(
+    () => this.db,
+    () => this.db.selectFrom('row_counts').select('n').where('table_name', '=', 'authorization_version'),
+  );
+
+  async authorizationVersion() {
+    return Number((await this.version())[0]?.n ?? 0);
   }
 
   async applicationScopeNames(applicationId: string, resourceId: string) {

@@ -31,6 +31,9 @@ export type { ResourceRecord, RoleRecord, RoleType, ScopeRecord };
 /** Longest access-token lifetime a resource may have: 30 days, in seconds. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
+/** Most answers {@link AuthorizationService.heldScopes} keeps in one process (then it starts afresh). */
+export const HELD_CACHE_SIZE = 10_000;
+
 /** Default access-token lifetime of a new resource: 1 hour, in seconds (Logto's). */
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
 
@@ -610,6 +613,34 @@ export class AuthorizationService {
   scopesOf(subject: Subject, resource: ResourceRecord): Promise<string[]> {
     return 'userId' in subject ? this.store.roles.userScopeNames(subject.userId, resource.id) : this.store.roles.applicationScopeNames(subject.applicationId, resource.id);
   }
+
+  /**
+   * What a token for `indicator` may carry for `subject` (issue 18, the hot path of token issuance): the
+   * resource (undefined when there is none with this indicator) and the permissions the subject's roles hold
+   * there ({@link scopesOf}). Answers are kept in this process for as long as the authorization model's version
+   * (migration 0028: triggers change it in every statement that changes resources, permissions, roles or
+   * assignments) is the one read first, so each token reads one row instead of the join, and a change applies
+   * to the next token on every node. At most {@link HELD_CACHE_SIZE} answers are kept.
+   */
+  async heldScopes(subject: Subject, indicator: string): Promise<{ resource: ResourceRecord | undefined; scopes: string[] }> {
+    const version = await this.store.roles.authorizationVersion();
+    if (version !== this.held.version || this.held.answers.size >= HELD_CACHE_SIZE) this.held = { version, answers: new Map() };
+    const key = `${'userId' in subject ? `u:${subject.userId}` : `a:${subject.applicationId}`}\u0000${indicator}`;
+    const cache = this.held;
+    let answer = cache.answers.get(key);
+    if (!answer) {
+      answer = (async () => {
+        const resource = await this.findResourceByIndicator(indicator);
+        return { resource, scopes: resource ? await this.scopesOf(subject, resource) : [] };
+      })();
+      cache.answers.set(key, answer);
+      // A failed read is not kept.
+      answer.catch(() => cache.answers.delete(key));
+    }
+    return answer;
+  }
+
+  private held: { version: number; answers: Map<string, Promise<{ resource: ResourceRecord | undefined; scopes: string[] }>> } = { version: -1, answers: new Map() };
 
   /**
    * What the user may do, per resource: each resource one of whose permissions the user's roles hold, with
