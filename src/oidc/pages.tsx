@@ -290,6 +290,27 @@ export function forgotPasswordPage(input: ForgotPasswordPageInput): string {
   );
 }
 
+/**
+ * A passkey button's form, driven by the passkey glue script (src/oidc/passkey-script.ts): the button stays
+ * hidden without JavaScript or WebAuthn; the script posts `fields` to `optionsAction`, runs the ceremony and
+ * submits the answer in `response` to `action`. Texts for the script's messages ride on data attributes.
+ */
+function PasskeyForm(props: { ctx: PageContext; action: string; optionsAction: string; fields: Record<string, string>; label: string }): JSX.Element {
+  const { t } = props.ctx;
+  return (
+    <form method="post" action={props.action} id="passkey-form" data-options={props.optionsAction} data-unsupported={t('passkey.unsupported')} data-failed={t('passkey.failed')}>
+      <Hidden fields={props.fields} />
+      <button type="button" id="passkey" hidden>
+        {props.label}
+      </button>
+      <p id="passkey-status" role="status"></p>
+      <noscript>
+        <p>{t('common.noscriptPasskey')}</p>
+      </noscript>
+    </form>
+  );
+}
+
 /** What the passkey sign-in page shows. */
 export interface PasskeyPageInput extends InteractionBase {
   options: SignInOptions;
@@ -311,16 +332,7 @@ export function passkeyPage(input: PasskeyPageInput): string {
     <Page ctx={ctx} title={t('passkey.title')} lead={t('common.continueTo', { client: input.clientName })} scripts={[input.library, input.script]}>
       <Alert message={input.error} />
       <p>{t('passkey.lead')}</p>
-      <form method="post" action={paths.passkey} id="passkey-form" data-options={input.optionsAction} data-unsupported={t('passkey.unsupported')} data-failed={t('passkey.failed')}>
-        <Hidden fields={{ csrf: input.csrf, challengeId: '', response: '' }} />
-        <button type="button" id="passkey" hidden>
-          {t('passkey.start')}
-        </button>
-        <p id="passkey-status" role="status"></p>
-        <noscript>
-          <p>{t('common.noscriptPasskey')}</p>
-        </noscript>
-      </form>
+      <PasskeyForm ctx={ctx} action={paths.passkey} optionsAction={input.optionsAction} fields={{ csrf: input.csrf, challengeId: '', response: '' }} label={t('passkey.start')} />
       <AlternativeLinks ctx={ctx} paths={paths} options={input.options} except="passkey" />
       <CancelForm ctx={ctx} paths={paths} csrf={input.csrf} />
     </Page>,
@@ -364,16 +376,7 @@ export function mfaPage(input: MfaPageInput): string {
         </form>
       )}
       {input.passkey ? (
-        <form method="post" action={input.action} id="passkey-form" data-options={input.passkey.optionsAction} data-unsupported={t('passkey.unsupported')} data-failed={t('passkey.failed')}>
-          <Hidden fields={{ ...hidden, binding: input.passkey.binding, type: 'webauthn', response: '' }} />
-          <button type="button" id="passkey" hidden>
-            {t('mfa.passkey')}
-          </button>
-          <p id="passkey-status" role="status"></p>
-          <noscript>
-            <p>{t('common.noscriptPasskey')}</p>
-          </noscript>
-        </form>
+        <PasskeyForm ctx={ctx} action={input.action} optionsAction={input.passkey.optionsAction} fields={{ ...hidden, binding: input.passkey.binding, type: 'webauthn', response: '' }} label={t('mfa.passkey')} />
       ) : null}
       <CancelForm ctx={ctx} paths={paths} csrf={input.csrf} />
     </Page>,

@@ -17,7 +17,6 @@ import {
   errorPage,
   type FieldErrors,
   forgotPasswordPage,
-  type InteractionPaths,
   interactionPaths,
   mfaEnrollPage,
   mfaPage,
