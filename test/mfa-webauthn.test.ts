@@ -296,7 +296,7 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     expect(stepHtml).toContain('Use a passkey');
     expect(stepHtml).not.toContain('name="code"');
     expect(stepHtml).not.toMatch(/<script>|on(click|load)=/);
-    const scriptPath = /<script src="([^"]+\/passkey\.js)"><\/script>/.exec(stepHtml)![1]!;
+    const scriptPath = /<script src="([^"]+\/passkey\.[0-9a-f]{16}\.js)"><\/script>/.exec(stepHtml)![1]!;
     const csp = page.step.headers.get('content-security-policy')!;
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("script-src 'self';");
@@ -305,12 +305,13 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     const script = await page.browser.request(new URL(scriptPath, page.pageUrl).href);
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/^application\/javascript/);
-    expect(script.headers.get('cache-control')).toBe('no-store');
+    // Static, with its content's hash in its path: cacheable for a year.
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     const source = await script.text();
     expect(source).toMatch(/\.startAuthentication\(\{ optionsJSON/);
     expect(source).not.toMatch(/\beval\(|new Function/);
     // The WebAuthn ceremony itself is @simplewebauthn/browser's, loaded before the glue from our origin.
-    const libraryPath = /<script src="([^"]+\/simplewebauthn-browser\.[0-9a-f]{16}\.js)"><\/script>\s*<script src="[^"]+\/passkey\.js">/.exec(stepHtml)![1]!;
+    const libraryPath = /<script src="([^"]+\/simplewebauthn-browser\.[0-9a-f]{16}\.js)"><\/script>\s*<script src="[^"]+\/passkey\.[0-9a-f]{16}\.js">/.exec(stepHtml)![1]!;
     const library = await page.browser.request(new URL(libraryPath, page.pageUrl).href);
     expect(library.status).toBe(200);
     expect(library.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
@@ -380,7 +381,7 @@ describe.each(dialects)('MFA with WebAuthn passkeys (software authenticator) on 
     const bothPage = await oidcMfaStep(both.username);
     expect(bothPage.stepHtml).toContain('name="code"');
     expect(bothPage.stepHtml).toContain('Use a passkey');
-    expect(bothPage.stepHtml).toMatch(/<script src="[^"]+\/passkey\.js">/);
+    expect(bothPage.stepHtml).toMatch(/<script src="[^"]+\/passkey\.[0-9a-f]{16}\.js">/);
 
     const totpOnly = await signUp();
     const secret = (await api('POST', '/api/my-account/mfa-verifications/totp-secret/generate', { token: totpOnly.token })).body.secret as string;

@@ -18,7 +18,6 @@
  *   `/account/contact/code|verify|remove`, `/account/password`, `/account/mfa/totp/start|totp|backup-codes|passkey|remove`,
  *   `/account/mfa/passkey/options` (JSON, from the passkey script), `/account/social/unlink`,
  *   `/account/sessions/end`, `/account/grants/revoke`, `/account/custom-data`, `/account/delete`.
- * - `GET /account/assets/passkey.<hash>.js` (the passkey glue script).
  */
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -52,7 +51,6 @@ import {
   type Tab,
   TABS,
 } from './pages.js';
-import { ACCOUNT_PASSKEY_SCRIPT } from './script.js';
 import {
   type AccountSession,
   AUTH_COOKIE,
@@ -451,15 +449,7 @@ export const accountCenterRoutes: FastifyPluginAsync<AccountCenterOptions> = asy
       }
     };
 
-  // ---- Sign-in, callback, sign-out, the script ----
-
-  app.get(ACCOUNT_PASSKEY_SCRIPT.path, { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header('content-type', 'application/javascript; charset=utf-8')
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('x-content-type-options', 'nosniff')
-      .send(ACCOUNT_PASSKEY_SCRIPT.source),
-  );
+  // ---- Sign-in, callback, sign-out (the passkey script is the sign-in page's, served by src/oidc/routes.ts) ----
 
   app.get<{ Querystring: { return?: string } }>('/account/sign-in', { schema: { hide: true } }, async (request, reply) => {
     const settings = await accountCenter.get();

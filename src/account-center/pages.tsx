@@ -1,15 +1,14 @@
 /**
  * The account center's pages (issue 14 §3): one wide card with a tab nav, server-rendered with the same
  * layout, brand and catalogue as the sign-in pages. Every form posts to `/account/…` with the CSRF token;
- * only passkey enrolment needs JavaScript (script.ts). Field modes: `Off` fields are not shown at all,
+ * only passkey enrolment needs JavaScript (the passkey glue script of src/oidc/passkey-script.ts). Field modes: `Off` fields are not shown at all,
  * `ReadOnly` ones as text without a form, `Edit` ones as forms.
  */
 import type { ComponentChildren, JSX } from 'preact';
 import type { FieldMode } from '../domain/account/center.js';
 import type { MessageKey } from '../i18n/index.js';
-import { PASSKEY_LIBRARY } from '../oidc/passkey-script.js';
+import { PASSKEY_GLUE, PASSKEY_LIBRARY } from '../oidc/passkey-script.js';
 import { Alert, Field, Hidden, Page, type PageContext } from '../ui/page.js';
-import { ACCOUNT_PASSKEY_SCRIPT } from './script.js';
 
 /** The account center's sections, in nav order (their path under /account). */
 export const TABS = ['profile', 'contact', 'password', 'mfa', 'social', 'sessions', 'custom-data', 'delete'] as const;
@@ -353,7 +352,7 @@ export function MfaSection(props: {
   const label = (f: FactorView) =>
     f.type === 'Totp' ? t('account.mfa.totp') : f.type === 'BackupCode' ? t('account.mfa.backupCodes') : `${t('account.mfa.passkey')}${f.name ? `: ${f.name}` : ''}`;
   const showPasskeys = passkeyMode === 'Edit' && hasProof && !props.totpSetup && !props.backupCodes;
-  const scripts = showPasskeys ? [PASSKEY_LIBRARY.path, ACCOUNT_PASSKEY_SCRIPT.path] : undefined;
+  const scripts = showPasskeys ? [PASSKEY_LIBRARY.path, PASSKEY_GLUE.path] : undefined;
   if (props.totpSetup) {
     const { secret, uri, qrCode, error } = props.totpSetup;
     return (

@@ -32,8 +32,8 @@ export const PASSKEY_LIBRARY: StaticScript = (() => {
 
 /**
  * The glue script of every passkey button: "Use a passkey" on the MFA step and "Sign in with a passkey" of
- * the OIDC sign-in page (served by `GET /oidc/interaction/:uid/passkey.js`), and "Add a passkey" of the
- * account center (`/account/assets/passkey.<hash>.js`); same origin, after {@link PASSKEY_LIBRARY}, so the
+ * the OIDC sign-in page, and "Add a passkey" of the account center; served once as {@link PASSKEY_GLUE},
+ * same origin, after {@link PASSKEY_LIBRARY}, so the
  * pages' CSP needs only `script-src 'self'` and `connect-src 'self'`: no inline script, no eval.
  *
  * On click it POSTs the form's fields (form-encoded, same origin, cookies included: `csrf` and, on the MFA
@@ -100,3 +100,13 @@ export const PASSKEY_SCRIPT = `(function () {
   });
 })();
 `;
+
+/**
+ * {@link PASSKEY_SCRIPT} as served, once, for every page with a passkey button (the OIDC sign-in page's MFA
+ * step and passkey sign-in, the account center): `GET /oidc/assets/passkey.<sha256 prefix>.js`, cacheable for
+ * a year like {@link PASSKEY_LIBRARY} since its path changes with its content.
+ */
+export const PASSKEY_GLUE: StaticScript = {
+  path: `/oidc/assets/passkey.${createHash('sha256').update(PASSKEY_SCRIPT).digest('hex').slice(0, 16)}.js`,
+  source: PASSKEY_SCRIPT,
+};

@@ -31,7 +31,7 @@ import type { SocialService } from '../domain/social/index.js';
 import { socialButtons, socialInteractionRoutes } from './social-routes.js';
 import { asAuthenticationResponse, authenticationResponseSchema } from '../http/mfa-schemas.js';
 import type { SecondFactorProof } from '../domain/mfa/index.js';
-import { PASSKEY_LIBRARY, PASSKEY_SCRIPT } from './passkey-script.js';
+import { PASSKEY_GLUE, PASSKEY_LIBRARY } from './passkey-script.js';
 import { isSameOriginPost } from '../util/same-origin.js';
 import type { CodeChannel, VerificationService } from '../domain/verification/index.js';
 import type { SdkAuthService } from '../domain/sign-in/sdk-auth.js';
@@ -642,7 +642,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
       return html(
         reply,
         status,
-        passkeyPage({ ...base, options, error, optionsAction: `${base.paths.passkey}/options`, script: `${base.paths.base}/passkey.js`, library: PASSKEY_LIBRARY.path }),
+        passkeyPage({ ...base, options, error, optionsAction: `${base.paths.passkey}/options`, script: PASSKEY_GLUE.path, library: PASSKEY_LIBRARY.path }),
         interaction,
         true,
       );
@@ -712,7 +712,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
         // An expired pending sign-in lists no factor: keep the code field (the post then says so).
         codes: factors.length === 0 || factors.some((f) => f !== 'webauthn'),
         passkey: passkey
-          ? { optionsAction: `${base.paths.base}/mfa/webauthn-options`, script: `${base.paths.base}/passkey.js`, library: PASSKEY_LIBRARY.path, binding: await bindingFor(interaction.uid, pendingSignInId) }
+          ? { optionsAction: `${base.paths.base}/mfa/webauthn-options`, script: PASSKEY_GLUE.path, library: PASSKEY_LIBRARY.path, binding: await bindingFor(interaction.uid, pendingSignInId) }
           : undefined,
         error,
         fieldErrors,
@@ -723,22 +723,17 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   };
 
   // The passkey buttons' scripts (src/oidc/passkey-script.ts), static and same origin: the
-  // @simplewebauthn/browser bundle (read at start-up; its path carries a hash of its content, so it may be
-  // cached for a year) and the page's glue script.
-  app.get(PASSKEY_LIBRARY.path, { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header('content-type', 'application/javascript; charset=utf-8')
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('x-content-type-options', 'nosniff')
-      .send(PASSKEY_LIBRARY.source),
-  );
-  app.get<{ Params: { uid: string } }>(`${OIDC_PREFIX}/interaction/:uid/passkey.js`, { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header('content-type', 'application/javascript; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('x-content-type-options', 'nosniff')
-      .send(PASSKEY_SCRIPT),
-  );
+  // @simplewebauthn/browser bundle and the glue script of every passkey button (the account center's too),
+  // read at start-up; their paths carry a hash of their content, so they may be cached for a year.
+  for (const script of [PASSKEY_LIBRARY, PASSKEY_GLUE]) {
+    app.get(script.path, { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .header('content-type', 'application/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('x-content-type-options', 'nosniff')
+        .send(script.source),
+    );
+  }
 
   // `POST …/mfa/webauthn-options` (form-encoded {csrf, pendingSignInId, binding}, from the page's
   // script): the WebAuthn request options of the pending sign-in, JSON as on
