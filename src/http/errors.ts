@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
-import { errorMessage, type Locale, pickLocale } from '../i18n/index.js';
+import { errorMessage, type Locale } from '../i18n/index.js';
+import { requestLocale } from './request-meta.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -66,16 +67,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 const CONTEXT_PREFIX: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
 /**
- * The language of a request's error message (issue 14 §4): `Accept-Language` (RFC 9110 §12.5.4), else the
- * configured default (`config.ui.defaultLocale`, kept on the Fastify instance by
- * {@link installErrorHandling}), else English.
- */
-export function errorLocaleOf(request: FastifyRequest): Locale {
-  const header = request.headers['accept-language'];
-  return pickLocale(typeof header === 'string' ? header : undefined, undefined, request.server?.errorDefaultLocale ?? 'en');
-}
-
-/**
  * The `message` of an error in `locale`. English: the dialect's message, else the error's own. Another
  * language: the code table's message of the error's code in that language ({@link errorMessage}) — but
  * an error thrown with a message of its own (`new AppError(code, { message })`, a detail such as the
@@ -90,7 +81,7 @@ export function messageOf(error: AppError, wire: WireError | undefined, locale: 
 /**
  * Sends an {@link AppError} in the native shape `{code, message, data?}`, with `Retry-After` when it
  * carries one; with a `dialect`, the code, status and message its table gives (the data stays). The
- * message is in the request's language ({@link errorLocaleOf}, {@link messageOf}).
+ * message is in the request's language ({@link requestLocale}, {@link messageOf}).
  */
 export function sendAppError(reply: FastifyReply, error: AppError, dialect?: ErrorDialect): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
@@ -99,7 +90,7 @@ export function sendAppError(reply: FastifyReply, error: AppError, dialect?: Err
   const code = wire?.code ?? error.code;
   // RFC 6750 §3: a 401 for a missing or bad bearer token names the scheme.
   if (code === 'auth.unauthorized') reply.header('www-authenticate', 'Bearer realm="tessera"');
-  const locale = errorLocaleOf(reply.request);
+  const locale = requestLocale(reply.request);
   const body: ErrorBody = { code, message: messageOf(error, wire, locale) };
   if (error.data !== undefined) body.data = error.data;
   // The message depends on Accept-Language (RFC 9110 §12.5.5); keep what Vary already lists (CORS's Origin).

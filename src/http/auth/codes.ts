@@ -1,9 +1,8 @@
-import type { FastifyRequest } from 'fastify';
+import { requestLocale } from '../request-meta.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { h } from 'preact';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
-import { pickLocale } from '../../connectors/templates.js';
 import type { AuthService } from '../../domain/sign-in/auth.js';
 import type { UserService } from '../../domain/users/index.js';
 import type { CodeChannel, VerificationService } from '../../domain/verification/index.js';
@@ -29,12 +28,6 @@ const phone = z.string().min(1).max(32);
 const code = z.string().min(1).max(16).describe('The 6-digit code from the message');
 const verificationId = z.string().min(1).max(64).optional();
 const locale = z.enum(['en', 'zh-CN']).optional().describe('Message language; default from Accept-Language, else en');
-
-/** The request's message language: an explicit `locale`, else `Accept-Language`, else English. */
-function localeOf(request: FastifyRequest, explicit?: string) {
-  const header = request.headers['accept-language'];
-  return pickLocale(typeof header === 'string' ? header : undefined, explicit);
-}
 
 /** Exactly one of email or phone. @throws AppError `auth.identifier_required` */
 function channelOf(body: { email?: string | undefined; phone?: string | undefined }): { channel: CodeChannel; identifier: string } {
@@ -93,7 +86,7 @@ export const codeRoutes: FastifyPluginAsyncZod<CodeRoutesOptions> = async (app, 
         await users.assertAvailable(channel === 'email' ? { email: verification.canonical('email', identifier).display } : { phone: verification.canonical('phone', identifier).display });
       }
       const meta = requestMeta(request);
-      const record = await verification.sendCode({ channel, identifier, purpose, locale: localeOf(request, request.body.locale), ip: meta.ip ?? null });
+      const record = await verification.sendCode({ channel, identifier, purpose, locale: requestLocale(request, request.body.locale), ip: meta.ip ?? null });
       return { verificationId: record.handle, expiresAt: new Date(record.expiresAt).toISOString() };
     },
   );

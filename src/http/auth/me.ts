@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { requestLocale } from '../request-meta.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pickLocale } from '../../connectors/templates.js';
 import type { CaptchaService } from '../../domain/sign-in/captcha.js';
 import { CUSTOM_FIELD_KEY, CUSTOM_FIELD_TYPES, type CustomFieldService } from '../../domain/account/custom-fields.js';
 import type { ForcedResetService } from '../../domain/sign-in/forced-reset.js';
@@ -38,12 +38,6 @@ const email = z.string().min(1).max(320);
 const phone = z.string().min(1).max(32);
 const code = z.string().min(1).max(16).describe('The 6-digit code');
 const locale = z.enum(['en', 'zh-CN']).optional().describe('Message language; default from Accept-Language, else en');
-
-/** The request's message language: an explicit `locale`, else `Accept-Language`, else English. */
-function localeOf(request: FastifyRequest, explicit?: string) {
-  const header = request.headers['accept-language'];
-  return pickLocale(typeof header === 'string' ? header : undefined, explicit);
-}
 
 /** Bodies of POST /me/email and /me/phone. */
 const bindBodies = {
@@ -156,7 +150,7 @@ export const sdkRoutes: FastifyPluginAsyncZod<SdkRoutesOptions> = async (app, op
       const user = await me(request);
       const { email: e, phone: p } = request.body;
       if ((e === undefined) === (p === undefined)) throw new AppError('auth.identifier_required', { message: 'Exactly one of email or phone is required.' });
-      const issued = await self.sendCode(user, e !== undefined ? 'email' : 'phone', (e ?? p)!, requestMeta(request), localeOf(request, request.body.locale));
+      const issued = await self.sendCode(user, e !== undefined ? 'email' : 'phone', (e ?? p)!, requestMeta(request), requestLocale(request, request.body.locale));
       return { verificationId: issued.recordId, expiresAt: new Date(issued.expiresAt).toISOString(), purpose: issued.purpose };
     },
   );

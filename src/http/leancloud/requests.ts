@@ -1,10 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import { pickLocale } from '../../connectors/templates.js';
 import type { RequestMeta } from '../../domain/sign-in/auth.js';
 import { isPlainObject } from '../../domain/leancloud/objects.js';
 import type { LcCaller, LeanCloudUsers } from '../../domain/leancloud/users.js';
 import { AppError } from '../../errors/index.js';
-import { requestMeta } from '../request-meta.js';
+import { requestLocale, requestMeta } from '../request-meta.js';
 import type { LcAppAuth } from './app-auth.js';
 import type { LcObject } from './wire.js';
 
@@ -34,10 +33,9 @@ export class LcRequests {
     return caller;
   }
 
-  /** Client IP, user agent and message language (from Accept-Language). */
+  /** Client IP, user agent and message language (Accept-Language, else the configured default: requestLocale). */
   meta(request: FastifyRequest): RequestMeta {
-    const language = request.headers['accept-language'];
-    return { ...requestMeta(request), locale: pickLocale(typeof language === 'string' ? language : undefined) };
+    return { ...requestMeta(request), locale: requestLocale(request) };
   }
 
   /** The JSON body as an object (`{}` when there is none). @throws AppError `request.malformed_json` */
