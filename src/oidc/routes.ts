@@ -37,7 +37,7 @@ import type { CodeChannel, VerificationService } from '../domain/verification/in
 import type { SdkAuthService } from '../domain/sign-in/sdk-auth.js';
 import type { SignedIn } from '../domain/sign-in/types.js';
 import { errorMessage, type Locale, retryAfterText } from '../i18n/index.js';
-import { brandFor, pageContext, sendPage } from '../ui/http.js';
+import { brandFor, pageContext, sendPage, serveHashedAsset } from '../ui/http.js';
 import type { PageContext } from '../ui/page.js';
 
 /** Options of {@link oidcRoutes}. */
@@ -725,15 +725,7 @@ async function interactionRoutes(app: FastifyInstance, oidc: OidcService, social
   // The passkey buttons' scripts (src/oidc/passkey-script.ts), static and same origin: the
   // @simplewebauthn/browser bundle and the glue script of every passkey button (the account center's too),
   // read at start-up; their paths carry a hash of their content, so they may be cached for a year.
-  for (const script of [PASSKEY_LIBRARY, PASSKEY_GLUE]) {
-    app.get(script.path, { schema: { hide: true } }, async (_request, reply) =>
-      reply
-        .header('content-type', 'application/javascript; charset=utf-8')
-        .header('cache-control', 'public, max-age=31536000, immutable')
-        .header('x-content-type-options', 'nosniff')
-        .send(script.source),
-    );
-  }
+  for (const script of [PASSKEY_LIBRARY, PASSKEY_GLUE]) serveHashedAsset(app, script, 'application/javascript; charset=utf-8');
 
   // `POST …/mfa/webauthn-options` (form-encoded {csrf, pendingSignInId, binding}, from the page's
   // script): the WebAuthn request options of the pending sign-in, JSON as on

@@ -64,14 +64,23 @@ export function sendPage(reply: FastifyReply, status: number, html: string, bran
     .send(html);
 }
 
+/**
+ * Serves a static asset of the hosted pages whose path carries a hash of its content (the stylesheet, the
+ * passkey scripts), so it may be cached for a year.
+ * @param contentType e.g. `text/css; charset=utf-8`
+ */
+export function serveHashedAsset(app: FastifyInstance, asset: { path: string; source: string }, contentType: string): void {
+  app.get(asset.path, { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .header('content-type', contentType)
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('x-content-type-options', 'nosniff')
+      .send(asset.source),
+  );
+}
+
 /** Serves the pages' stylesheet at its content-hashed path (cacheable for a year). */
 export async function uiAssetRoutes(app: FastifyInstance, { config }: { config: Pick<Config, 'ui'> }): Promise<void> {
   const brand = brandFor(config);
-  app.get(brand.stylesheetPath, { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header('content-type', 'text/css; charset=utf-8')
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('x-content-type-options', 'nosniff')
-      .send(brand.stylesheet),
-  );
+  serveHashedAsset(app, { path: brand.stylesheetPath, source: brand.stylesheet }, 'text/css; charset=utf-8');
 }
