@@ -36,7 +36,7 @@ import { parseConfig } from '../src/config/index.js';
 import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
-import { numberOption, quantile } from './lib.js';
+import { numberOption, quantile, insertUserRows } from './lib.js';
 
 const { values: flags } = parseArgs({
   options: { users: { type: 'string' }, samples: { type: 'string' }, pg: { type: 'string' } },
@@ -47,8 +47,6 @@ const SAMPLES = Math.floor(numberOption(flags.samples, 'BENCH_SAMPLES', 200));
 const WARMUP = 20;
 const PG_URL = flags.pg ?? process.env['BENCH_PG_URL'];
 const KEYS = { appId: 'bench-app', appKey: 'bench-app-key-0123456789', masterKey: 'bench-master-key-0123456789' };
-const ROWS_PER_INSERT = 500;
-const ROWS_PER_TRANSACTION = 20_000;
 
 const sqliteFile = path.join(os.tmpdir(), `tessera-bench-where-${process.pid}.db`);
 const pgDatabase = PG_URL ? { name: `tessera_bench_where_${process.pid}`, url: Object.assign(new URL(PG_URL), { pathname: `/tessera_bench_where_${process.pid}` }).toString() } : undefined;
@@ -84,14 +82,7 @@ async function seedUsers(app: TesseraApp, count: number, base: number): Promise<
       }),
     );
   };
-  for (let t = 0; t < count; t += ROWS_PER_TRANSACTION) {
-    await app.database.db.transaction().execute(async (trx) => {
-      for (let i = t; i < Math.min(count, t + ROWS_PER_TRANSACTION); i += ROWS_PER_INSERT) {
-        const rows = Array.from({ length: Math.min(ROWS_PER_INSERT, count - i) }, (_, k) => row(i + k));
-        await trx.insertInto('users').values(rows).execute();
-      }
-    });
-  }
+  await insertUserRows(app.database.db, count, row);
   return (performance.now() - start) / 1000;
 }
 

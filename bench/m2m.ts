@@ -67,7 +67,7 @@ import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
 import { freePort } from '../test/helpers.js';
-import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, peakRssMiB, processTreeCpuMs, quantile } from './lib.js';
+import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, peakRssMiB, processTreeCpuMs, quantile, insertUserRows } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -99,10 +99,6 @@ const USERS = Math.floor(numberOption(flags.users, 'BENCH_USERS', 100_000));
  */
 const WORKERS = Math.floor(numberOption(flags.workers, 'BENCH_WORKERS', 1));
 const PHASES = new Set((flags.phases ?? process.env['BENCH_PHASES'] ?? 'tokens,list').split(',').map((p) => p.trim()));
-/** Rows per INSERT statement (17 columns each: well under SQLite's 32 766 host parameters). */
-const ROWS_PER_INSERT = 500;
-/** Rows per transaction. */
-const ROWS_PER_TRANSACTION = 20_000;
 
 const sqliteFile = path.join(os.tmpdir(), `tessera-bench-m2m-${process.pid}.db`);
 /** An existing, already seeded database (`--database`): used as it is. */
@@ -184,7 +180,7 @@ const fmtErrors = (errors: Map<string, number>) => {
 
 /**
  * Inserts `count` users (`user_<i>`, `user_<i>@example.com`, name `User <i>`, no password; creation
- * times one millisecond apart) in multi-row INSERTs, {@link ROWS_PER_TRANSACTION} rows per transaction.
+ * times one millisecond apart) in multi-row INSERTs ({@link insertUserRows}).
  * @returns seconds taken
  */
 async function seedUsers(app: TesseraApp, count: number): Promise<number> {
@@ -196,14 +192,7 @@ async function seedUsers(app: TesseraApp, count: number): Promise<number> {
       userRecord({ id, username: `user_${i}`, primaryEmail: `user_${i}@example.com`, name: `User ${i}`, createdAt: base + i, updatedAt: base + i }),
     );
   };
-  for (let t = 0; t < count; t += ROWS_PER_TRANSACTION) {
-    await app.database.db.transaction().execute(async (trx) => {
-      for (let i = t; i < Math.min(count, t + ROWS_PER_TRANSACTION); i += ROWS_PER_INSERT) {
-        const rows = Array.from({ length: Math.min(ROWS_PER_INSERT, count - i) }, (_, k) => row(i + k));
-        await trx.insertInto('users').values(rows).execute();
-      }
-    });
-  }
+  await insertUserRows(app.database.db, count, row);
   return (performance.now() - start) / 1000;
 }
 
