@@ -293,6 +293,42 @@ async function main(): Promise<void> {
 }
 
 /**
+ * Process CPU (ms) of one bare HTTP exchange with a receiver: `POST` of a body the size of a delivery over a
+ * keep-alive `node:http` agent, two per sign-in at `signInsPerSecond`, sent in bursts every 50 ms as the
+ * delivery worker batches them, for `seconds`.
+ */
+async function bareExchanges(port: number, signInsPerSecond: number, seconds: number): Promise<number> {
+  const bare = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const body = JSON.stringify({ hookId: 'x'.repeat(24), event: 'PostSignIn', padding: 'x'.repeat(600) });
+  const send = () =>
+    new Promise<void>((resolve, reject) => {
+      const request = http.request(
+        { host: '127.0.0.1', port, path: '/bare', method: 'POST', agent: bare, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (response) => {
+          response.on('data', () => {});
+          response.on('end', resolve);
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  const perBurst = Math.max(1, Math.round(signInsPerSecond * 0.05 * 2));
+  let sent = 0;
+  const cpu0 = cpuTimeMs();
+  const started = performance.now();
+  const pending: Array<Promise<void>> = [];
+  while (performance.now() - started < seconds * 1000) {
+    for (let i = 0; i < perBurst; i++) pending.push(send());
+    sent += perBurst;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await Promise.all(pending);
+  const cpu = cpuTimeMs().process - cpu0.process;
+  bare.destroy();
+  return cpu / sent;
+}
+
+/**
  * Issue 20: sign-in/s with 3 enabled hooks on PostSignIn — two receivers that answer 204 at once and one
  * endpoint that accepts connections and never answers — against the same phases with the hooks disabled,
  * alternating ROUNDS times. The receivers run in a worker thread (like the load generator, they share the
@@ -319,8 +355,10 @@ async function hooksPhases(app: TesseraApp, signInPhase: (seconds: number) => Pr
     };
     let off = 0;
     let offSeconds = 0;
+    let offCpu = 0;
     let on = 0;
     let onSeconds = 0;
+    let onCpu = 0;
     console.log('');
     console.log('with webhooks (3 on PostSignIn, one endpoint never answers):');
     const counts = app.database.counts!;
@@ -332,7 +370,7 @@ async function hooksPhases(app: TesseraApp, signInPhase: (seconds: number) => Pr
       const phase = await signInPhase(SECONDS);
       const cpu1 = cpuTimeMs();
       const sent = (await delivered()) - sent0;
-      return { ...phase, sent, mainMs: (cpu1.mainThread - cpu0.mainThread) / phase.ok, statements: (counts.statements - sql0) / phase.ok };
+      return { ...phase, sent, mainMs: (cpu1.mainThread - cpu0.mainThread) / phase.ok, processMs: (cpu1.process - cpu0.process) / phase.ok, statements: (counts.statements - sql0) / phase.ok };
     };
     for (let round = 1; round <= ROUNDS; round++) {
       await setEnabled(false);
@@ -341,16 +379,31 @@ async function hooksPhases(app: TesseraApp, signInPhase: (seconds: number) => Pr
       const b = await measured();
       off += a.ok;
       offSeconds += a.elapsed;
+      offCpu += a.processMs * a.ok;
       on += b.ok;
       onSeconds += b.elapsed;
+      onCpu += b.processMs * b.ok;
       console.log(
-        `  round ${round}: hooks off ${fmtRate(a.ok / a.elapsed)} /s (main thread ${a.mainMs.toFixed(2)} ms, ${a.statements.toFixed(1)} statements per sign-in), ` +
-          `hooks on ${fmtRate(b.ok / b.elapsed)} /s (main thread ${b.mainMs.toFixed(2)} ms, ${b.statements.toFixed(1)} statements per sign-in, deliveries included; ` +
+        `  round ${round}: hooks off ${fmtRate(a.ok / a.elapsed)} /s (CPU ${a.processMs.toFixed(2)} ms, main thread ${a.mainMs.toFixed(2)} ms, ${a.statements.toFixed(1)} statements per sign-in), ` +
+          `hooks on ${fmtRate(b.ok / b.elapsed)} /s (CPU ${b.processMs.toFixed(2)} ms, main thread ${b.mainMs.toFixed(2)} ms, ${b.statements.toFixed(1)} statements per sign-in, deliveries included; ` +
           `${b.sent} deliveries tried in the phase, ${a.sent} in the hooks-off phase)`,
       );
     }
     const ratio = on / onSeconds / (off / offSeconds);
     console.log(`sign-in/s with hooks ÷ without = ${ratio.toFixed(3)}  (target ≥ 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`);
+    console.log(
+      `CPU per sign-in:       ${(offCpu / off).toFixed(2)} ms without hooks, ${(onCpu / on).toFixed(2)} ms with them ` +
+        `(+${((onCpu / on - offCpu / off)).toFixed(2)} ms: the outbox rows, the deliveries, the receivers' thread and the kernel's loopback TCP)`,
+    );
+    // The floor no webhook code can go under on this machine: the same HTTP exchanges with the same
+    // receivers, sent by a bare node:http client (no outbox, no log, no signature), paced as the worker sends.
+    const floor = await bareExchanges(ports.ok, on / onSeconds, SECONDS);
+    const share = (2 * floor) / (offCpu / off);
+    console.log(
+      `bare HTTP exchange:    ${floor.toFixed(3)} ms CPU each (client, receivers' thread, kernel; no Tessera code), ` +
+        `2 per sign-in = ${(2 * floor).toFixed(2)} ms = ${(share * 100).toFixed(1)} % of a sign-in's CPU without hooks, ` +
+        `so the ratio cannot exceed about ${(1 / (1 + share)).toFixed(3)} while the receivers run on this machine`,
+    );
     console.log(`deliveries still queued at the end: ${await store.hookJobs.count('pending')} (the never-answering endpoint's, each waiting out the timeout)`);
     for (const h of created) await hooks.delete(h.id);
   } finally {

@@ -344,7 +344,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       pollIntervalMs: config.webhooks.pollIntervalSeconds * 1000,
       concurrency: config.webhooks.concurrency,
       retentionDays: config.auditLog.retentionDays,
-    }, clock, (error, message) => logger.error({ err: error }, message));
+    }, clock, { error: (error, message) => logger.error({ err: error }, message), warn: (fields, message) => logger.warn(fields, message) });
     const testHook: Services['testHook'] = (hook, list, endpoint) =>
       sendTestDeliveries(addressPolicy, { hookId: hook.id, signingKey: hook.signingKey, events: list, url: endpoint.url, headers: endpoint.headers, timeoutMs: webhookTimeoutMs, now: clock.now() });
     const services: Services = { store, hasher, policy, users, credentials, sessions, guard, verification, auth, applications, authorization, identities, accountCenter, account,

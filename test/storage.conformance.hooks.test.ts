@@ -59,15 +59,18 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       expect(await store.hookJobs.count('pending')).toBe(0);
     });
 
-    it('HookJobStore: claims due jobs once per lease, the oldest of each hook and order key only, and honours skipped hooks', async () => {
+    it('HookJobStore: claims due jobs once per lease, the oldest of each hook and order key only, within per-hook quotas; settles outcomes', async () => {
       const a = hook();
       const b = hook();
       await store.hooks.insert(a);
       await store.hooks.insert(b);
       const job = (hookId: string, orderKey: string, createdAt: number) => ({ hookId, orderKey, event: 'PostSignIn', payload: `{"at":${createdAt}}`, createdAt });
       await store.hookJobs.enqueue([job(a.id, 'u1', T), job(a.id, 'u1', T + 1), job(a.id, 'u2', T + 2), job(b.id, 'u1', T + 3)]);
-      expect(await store.hookJobs.nextDue()).toBe(T);
-      const first = await store.hookJobs.claim(T + 10, 1000, 10);
+      const both = new Map([[a.id, 10], [b.id, 10]]);
+      // A hook missing from the quotas, or with a quota of 0, is not claimed; the total limit holds.
+      expect(await store.hookJobs.claim(T + 10, 1000, 10, new Map([[b.id, 0]]))).toEqual([]);
+      expect(await store.hookJobs.claim(T + 10, 1000, 0, both)).toEqual([]);
+      const first = await store.hookJobs.claim(T + 10, 1000, 10, both);
       // u1's second job waits for its first; every other order key has one due job.
       expect(first.map((j) => [j.hookId, j.orderKey, j.payload])).toEqual([
         [a.id, 'u1', `{"at":${T}}`],
@@ -76,24 +79,47 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       ]);
       expect(first.every((j) => j.attempts === 1 && j.leaseUntil === T + 1010)).toBe(true);
       // Leased: nothing more is due until the lease ends.
-      expect(await store.hookJobs.claim(T + 20, 1000, 10)).toEqual([]);
-      const [a1] = first;
-      expect(await store.hookJobs.complete(a1!.seq, 99)).toBe(false);
-      expect(await store.hookJobs.complete(a1!.seq, 1)).toBe(true);
-      const next = await store.hookJobs.claim(T + 30, 1000, 10);
+      expect(await store.hookJobs.claim(T + 20, 1000, 10, both)).toEqual([]);
+      const [a1, a2, b1] = first;
+      // An outcome applies only to the caller's claim (its attempts).
+      await store.hookJobs.settle([{ seq: a1!.seq, attempts: 99, kind: 'done' }]);
+      expect(await store.hookJobs.claim(T + 30, 1000, 10, both)).toEqual([]);
+      await store.hookJobs.settle([{ seq: a1!.seq, attempts: 1, kind: 'done' }, { seq: b1!.seq, attempts: 1, kind: 'done' }]);
+      const next = await store.hookJobs.claim(T + 30, 1000, 10, both);
       expect(next.map((j) => j.payload)).toEqual([`{"at":${T + 1}}`]);
-      // A lease that ran out is claimed again, counting another attempt.
-      const again = await store.hookJobs.claim(T + 2000, 1000, 10, [b.id]);
-      expect(again.map((j) => [j.orderKey, j.attempts])).toEqual([
-        ['u1', 2],
-        ['u2', 2],
+      // A lease that ran out is claimed again, counting another attempt; a quota of 1 takes the oldest.
+      const one = await store.hookJobs.claim(T + 2000, 1000, 10, new Map([[a.id, 1]]));
+      expect(one.map((j) => [j.orderKey, j.attempts])).toEqual([['u1', 2]]);
+      expect(one[0]!.seq).toBe(next[0]!.seq);
+      const again = await store.hookJobs.claim(T + 2000, 1000, 10, new Map([[a.id, 5]]));
+      expect(again.map((j) => [j.orderKey, j.attempts])).toEqual([['u2', 2]]);
+      expect(again[0]!.seq).toBe(a2!.seq);
+      await store.hookJobs.settle([
+        { seq: one[0]!.seq, attempts: 2, kind: 'retry', nextAttemptAt: T + 5000, error: 'HTTP 503' },
+        { seq: again[0]!.seq, attempts: 2, kind: 'failed', error: 'HTTP 400' },
       ]);
-      await store.hookJobs.retryLater(again[0]!.seq, 2, T + 5000, 'HTTP 503');
-      await store.hookJobs.fail(again[1]!.seq, 2, 'HTTP 400');
       expect(await store.hookJobs.count('failed')).toBe(1);
-      expect(await store.hookJobs.claim(T + 4000, 1000, 10, [b.id])).toEqual([]);
-      const retried = await store.hookJobs.claim(T + 5000, 1000, 10, [b.id]);
+      expect(await store.hookJobs.claim(T + 4000, 1000, 10, both)).toEqual([]);
+      const retried = await store.hookJobs.claim(T + 5000, 1000, 10, both);
       expect(retried.map((j) => [j.orderKey, j.attempts, j.lastError])).toEqual([['u1', 3, 'HTTP 503']]);
+    });
+
+    it("HookJobStore: one hook's backlog does not hold back another hook's jobs, and the total limit takes the oldest", async () => {
+      const slow = hook();
+      const fast = hook();
+      await store.hooks.insert(slow);
+      await store.hooks.insert(fast);
+      const many = Array.from({ length: 50 }, (_, i) => ({ hookId: slow.id, orderKey: `u${i}`, event: 'PostSignIn', payload: '{}', createdAt: T + i }));
+      await store.hookJobs.enqueue(many);
+      await store.hookJobs.enqueue([{ hookId: fast.id, orderKey: 'u0', event: 'PostSignIn', payload: '{"fast":true}', createdAt: T + 100 }]);
+      const claimed = await store.hookJobs.claim(T + 200, 1000, 10, new Map([[slow.id, 2], [fast.id, 4]]));
+      expect(claimed.map((j) => [j.hookId, j.createdAt])).toEqual([
+        [slow.id, T],
+        [slow.id, T + 1],
+        [fast.id, T + 100],
+      ]);
+      const capped = await store.hookJobs.claim(T + 200, 1000, 3, new Map([[slow.id, 10]]));
+      expect(capped.map((j) => j.createdAt)).toEqual([T + 2, T + 3, T + 4]);
     });
 
     it('LogStore: newest first with filters, key prefixes, time window, counts and retention', async () => {

@@ -246,8 +246,8 @@ export const configSchema = z
         retryBaseSeconds: z.coerce.number().positive().max(3600).default(10),
         /** How often an idle worker looks for due deliveries, seconds. */
         pollIntervalSeconds: z.coerce.number().positive().max(60).default(1),
-        /** Deliveries in flight at once per server process. */
-        concurrency: z.coerce.number().int().min(1).max(256).default(8),
+        /** Deliveries in flight at once per server process (one hook holds at most half of them). */
+        concurrency: z.coerce.number().int().min(1).max(256).default(32),
         /** Run the delivery worker in this process (turn off on nodes that should only serve requests). */
         worker: z.boolean().default(true),
       })

@@ -42,12 +42,21 @@ export class AuditLog {
   ) {}
 
   /**
-   * Appends one entry (joins the ambient transaction when there is one). The payload holds `key`,
-   * `result`, `userId`, `applicationId`, `ip`, `userAgent`, `error` and `details`, Logto's
-   * `LogContextPayload` fields.
+   * Appends one entry (joins the ambient transaction when there is one): {@link prepare} then {@link append}.
    * @returns the stored entry
    */
   async record(entry: AuditEntry): Promise<LogRecord> {
+    const record = this.prepare(entry);
+    await this.store.logs.insert(record);
+    return record;
+  }
+
+  /**
+   * Builds the stored form of an entry now (its id and time, and the IP, user agent and client of the
+   * activity context), without writing it. The payload holds `key`, `result`, `userId`, `applicationId`,
+   * `ip`, `userAgent`, `error` and `details`, Logto's `LogContextPayload` fields.
+   */
+  prepare(entry: AuditEntry): LogRecord {
     const context = activityContext();
     const now = this.clock.now();
     const result = entry.result ?? 'Success';
@@ -75,8 +84,12 @@ export class AuditLog {
       payload,
       createdAt: now,
     };
-    await this.store.logs.insert(record);
     return record;
+  }
+
+  /** Writes entries built by {@link prepare} in one statement (joins the ambient transaction when there is one). */
+  async append(records: readonly LogRecord[]): Promise<void> {
+    await this.store.logs.insertMany(records);
   }
 
   /**
