@@ -140,7 +140,7 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
         log({ createdAt: T + 3, key: 'TriggerHook.PostSignIn', hookId: 'h1', userId: null }),
         log({ createdAt: T + 4, key: 'ExchangeTokenBy.ClientCredentials', userId: null, applicationId: 'app' }),
       ];
-      for (const r of rows) await store.logs.insert(r);
+      for (const r of rows) await store.logs.insertMany([r]);
       expect(await store.logs.findById(rows[1]!.id)).toStrictEqual(rows[1]);
       const all = await store.logs.list({ offset: 0, limit: 10 });
       expect(all.total).toBe(4);
@@ -163,12 +163,12 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       const exact = async () => Number((await opened.handle.db.selectFrom('logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
       const entry = (i: number) => ({ id: `count-${i}`, key: 'Interaction.SignIn.Submit', result: 'Success' as const, userId: `u${i % 7}`, applicationId: null, hookId: null, payload: {}, createdAt: T + i });
       // 60 inserts, 12 at a time (on PostgreSQL through several pooled connections, so several counter shards).
-      for (let i = 0; i < 60; i += 12) await Promise.all(Array.from({ length: 12 }, (_, j) => store.logs.insert(entry(i + j))));
+      for (let i = 0; i < 60; i += 12) await Promise.all(Array.from({ length: 12 }, (_, j) => store.logs.insertMany([entry(i + j)])));
       expect((await store.logs.list({ offset: 0, limit: 1 })).total).toBe(60);
       expect(await exact()).toBe(60);
       // A rolled-back insert leaves the count as it was.
       await expect(store.transaction(async () => {
-        await store.logs.insert(entry(1000));
+        await store.logs.insertMany([entry(1000)]);
         throw new Error('abort');
       })).rejects.toThrow('abort');
       expect((await store.logs.list({ offset: 0, limit: 1 })).total).toBe(60);
@@ -186,7 +186,7 @@ forEachStorage((name: string, open: () => Promise<OpenedStore>) => {
       await expect(
         store.transaction(async () => {
           await store.users.insert(u);
-          await store.logs.insert({ id: 'tx-log', key: 'User.Created', result: 'Success', userId: u.id, applicationId: null, hookId: null, payload: {}, createdAt: T });
+          await store.logs.insertMany([{ id: 'tx-log', key: 'User.Created', result: 'Success', userId: u.id, applicationId: null, hookId: null, payload: {}, createdAt: T }]);
           // A store's own transaction inside joins the ambient one.
           await store.transaction(async () => store.hooks.insert(hook({ id: 'tx-hook' })));
           expect(await store.users.findById(u.id)).toBeDefined();

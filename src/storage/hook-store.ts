@@ -132,8 +132,7 @@ export interface LogQuery {
 
 /** The audit log. */
 export interface LogStore {
-  insert(record: LogRecord): Promise<void>;
-  /** Appends several entries in one statement (joins the ambient transaction). */
+  /** Appends entries, 100 a statement (joins the ambient transaction). */
   insertMany(records: readonly LogRecord[]): Promise<void>;
   findById(id: string): Promise<LogRecord | undefined>;
   /** One page, newest first, and the number of all matches. */
@@ -349,10 +348,6 @@ function toLog(row: Selectable<LogsTable>): LogRecord {
 /** Kysely implementation of {@link LogStore}. */
 export class KyselyLogStore implements LogStore {
   constructor(private readonly db: Kysely<Database>) {}
-
-  async insert(r: LogRecord): Promise<void> {
-    await this.insertMany([r]);
-  }
 
   async insertMany(records: readonly LogRecord[]): Promise<void> {
     // 8 parameters a row: 100 rows a statement stays within SQLite's parameter limit.

@@ -47,7 +47,7 @@ export class AuditLog {
    */
   async record(entry: AuditEntry): Promise<LogRecord> {
     const record = this.prepare(entry);
-    await this.store.logs.insert(record);
+    await this.append([record]);
     return record;
   }
 
@@ -87,7 +87,7 @@ export class AuditLog {
     return record;
   }
 
-  /** Writes entries built by {@link prepare} in one statement (joins the ambient transaction when there is one). */
+  /** Writes entries built by {@link prepare} together (joins the ambient transaction when there is one). */
   async append(records: readonly LogRecord[]): Promise<void> {
     await this.store.logs.insertMany(records);
   }
