@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from '../src/storage/database.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
+import { SEARCH_CANDIDATE_CAP } from '../src/storage/user-list.js';
 import {
   type SessionRecord,
   type UniqueField,
@@ -366,6 +367,24 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         ];
         expect(ids(await store.users.list({ ...base, terms, joint: 'and' }))).toEqual(['Alice']);
         expect(ids(await store.users.list({ ...base, terms, joint: 'or' }))).toEqual(['dave', 'carol', 'Alice']);
+      });
+
+      it('pages a search past its matches, and past the candidate cap (counted apart)', async () => {
+        await seed();
+        const alice = [{ fields: ['name' as const], values: ['%alice%'], mode: 'like' as const }];
+        expect(await store.users.list({ ...base, terms: alice, offset: 2, limit: 2 })).toEqual({ users: [], total: 2 });
+        expect(await store.users.list({ ...base, terms: [{ fields: ['name' as const], values: ['%nobody here%'], mode: 'like' as const }] })).toEqual({ users: [], total: 0 });
+        // More matches than SEARCH_CANDIDATE_CAP: the page is still the newest matches, the total exact.
+        const many = SEARCH_CANDIDATE_CAP + 5;
+        await store.transaction(async () => {
+          for (let i = 0; i < many; i++) await store.users.insert(user({ id: `f${String(i).padStart(23, '0')}`, username: `crowd_${i}`, primaryEmail: null, createdAt: T + 10 + i }));
+        });
+        const crowd = [{ fields: ['username' as const], values: ['crowd%'], mode: 'like' as const }];
+        const second = await store.users.list({ ...base, terms: crowd, offset: 20, limit: 3 });
+        expect(second.total).toBe(many);
+        expect(ids(second)).toEqual([`crowd_${many - 21}`, `crowd_${many - 22}`, `crowd_${many - 23}`]);
+        expect(await store.users.list({ ...base, terms: crowd, offset: many, limit: 3 })).toEqual({ users: [], total: many });
+        expect((await store.users.list(base)).total).toBe(4 + many);
       });
     });
 

@@ -24,6 +24,15 @@ export interface DatabaseHandle {
   sqlite?: BetterSqlite3.Database;
   /** The pg pool (PostgreSQL only). */
   pgPool?: pg.Pool;
+  /**
+   * PostgreSQL only: a smaller pool for rate-limit counters, whose sessions commit asynchronously
+   * (`synchronous_commit = off`): a counter update returns without waiting for its WAL flush. A server
+   * crash may lose the last fraction of a second of counts (at most three `wal_writer_delay`s), as SQLite's
+   * `synchronous = NORMAL` may on power loss; account state never goes through this pool. Measured with 8
+   * in flight on this machine: a limiter upsert costs 220 µs of PostgreSQL CPU committed synchronously
+   * and 118 µs asynchronously (node: 167 → 105 µs).
+   */
+  pgCounterPool?: pg.Pool;
   /** Statements and transactions sent so far, when opened with `countStatements` (benchmarks). */
   counts?: StatementCounts;
   close(): Promise<void>;
@@ -75,23 +84,27 @@ export function openDatabase(
     getTypeParser: (oid: number, format?: string) =>
       oid === 20 ? (v: string) => Number(v) : pgDriver.types.getTypeParser(oid, format as 'text'),
   };
-  const pgPool = new pgDriver.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
-  // An idle client losing its connection (server restart, admin kill) emits 'error' on the pool;
-  // unhandled it would end the process. The next query reconnects; report it and carry on.
-  pgPool.on('error', (error) => options.onIdleError?.(error));
-  if (counts) {
-    // Every query, Kysely's and the rate limiters', reaches a pooled client's query().
-    pgPool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as { query: unknown }).query = (...args: unknown[]) => {
-        const first = args[0];
-        const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '');
-        counts.statements++;
-        if (isBegin(text)) counts.transactions++;
-        else if (isWrite(text)) counts.writes++;
-        return query(...args);
-      };
-    });
+  const poolSize = options.poolSize ?? 10;
+  const pgPool = new pgDriver.Pool({ connectionString: url, max: poolSize, types });
+  const pgCounterPool = new pgDriver.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 2)), types, options: '-c synchronous_commit=off' });
+  for (const pool of [pgPool, pgCounterPool]) {
+    // An idle client losing its connection (server restart, admin kill) emits 'error' on the pool;
+    // unhandled it would end the process. The next query reconnects; report it and carry on.
+    pool.on('error', (error) => options.onIdleError?.(error));
+    if (counts) {
+      // Every query, Kysely's and the rate limiters', reaches a pooled client's query().
+      pool.on('connect', (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as { query: unknown }).query = (...args: unknown[]) => {
+          const first = args[0];
+          const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '');
+          counts.statements++;
+          if (isBegin(text)) counts.transactions++;
+          else if (isWrite(text)) counts.writes++;
+          return query(...args);
+        };
+      });
+    }
   }
   const root = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
   PG_POOLS.set(root, pgPool);
@@ -100,21 +113,26 @@ export function openDatabase(
     db,
     dialect: 'postgres',
     pgPool,
+    pgCounterPool,
     ...(counts ? { counts } : {}),
     async close() {
       // pg-pool's end() resolves before its clients' sockets are closed; wait for every client to be
       // removed so that nothing is left talking to the server after close() (a following DROP
       // DATABASE … WITH (FORCE) would otherwise kill them mid-close).
-      const open = pgPool.totalCount;
-      const removed = new Promise<void>((resolve) => {
-        let n = 0;
-        if (open === 0) resolve();
-        pgPool.on('remove', () => {
-          if (++n >= open) resolve();
+      const removed = (pool: pg.Pool) => {
+        const open = pool.totalCount;
+        return new Promise<void>((resolve) => {
+          let n = 0;
+          if (open === 0) resolve();
+          pool.on('remove', () => {
+            if (++n >= open) resolve();
+          });
         });
-      });
+      };
+      const gone = [removed(pgPool), removed(pgCounterPool)];
       await db.destroy();
-      await removed;
+      await pgCounterPool.end();
+      await Promise.all(gone);
     },
   };
 }

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { prepared } from './prepared.js';
 import type { Database, UserIdentitiesTable } from './schema.js';
 
 /**
@@ -84,7 +85,10 @@ function toIdentity(row: Selectable<UserIdentitiesTable>): IdentityRecord {
 
 /** Kysely implementation of {@link IdentityStore} (SQLite and PostgreSQL). */
 export class KyselyIdentityStore implements IdentityStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
   /** {@inheritDoc IdentityStore.findBySubject} */
   async findBySubject(provider: string, subject: string) {
@@ -103,21 +107,23 @@ export class KyselyIdentityStore implements IdentityStore {
     return rows.map(toIdentity);
   }
 
+  /**
+   * The identities of many users in one prepared statement, the ids passed as one JSON array (so the SQL
+   * is the same for any number of them, and no host-parameter limit applies): PostgreSQL expands it with
+   * `jsonb_array_elements_text`, SQLite with `json_each`.
+   */
+  private readonly byUsers = prepared(() => this.db, (idsJson: string) =>
+    this.db
+      .selectFrom('user_identities')
+      .selectAll()
+      .where('user_id', 'in', this.dialect === 'postgres' ? sql<string>`(select jsonb_array_elements_text(cast(${idsJson} as jsonb)))` : sql<string>`(select value from json_each(${idsJson}))`)
+      .orderBy('provider'),
+  );
+
   /** {@inheritDoc IdentityStore.listByUsers} */
   async listByUsers(userIds: readonly string[]) {
     if (userIds.length === 0) return [];
-    const out: IdentityRecord[] = [];
-    // Bounded IN lists (SQLite's default limit on host parameters is 32 766; stay far below).
-    for (let i = 0; i < userIds.length; i += 500) {
-      const rows = await this.db
-        .selectFrom('user_identities')
-        .selectAll()
-        .where('user_id', 'in', userIds.slice(i, i + 500))
-        .orderBy('provider')
-        .execute();
-      out.push(...rows.map(toIdentity));
-    }
-    return out;
+    return (await this.byUsers(JSON.stringify(userIds))).map(toIdentity);
   }
 
   /** {@inheritDoc IdentityStore.upsert} */

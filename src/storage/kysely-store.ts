@@ -33,7 +33,7 @@ import { type AuthingKeyStore, KyselyAuthingKeyStore } from './authing-key-store
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
 import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, KyselySocialTokenSetStore, type SocialSessionStore, type SocialTokenSetStore } from './connector-store.js';
-import { countUsers, indexCandidates, searchIndexQuery, selectUserPage, sqliteSearchCandidates } from './user-list.js';
+import { countUsers, indexCandidates, pgSearchDocumentLike, searchIndexQuery, sqliteSearchCandidates, UserPageReader } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
   type SessionRecord,
@@ -66,6 +66,11 @@ class KyselyUserStore implements UserStore {
   private readonly byUsername = prepared(() => this.db, (username: string) => this.db.selectFrom('users').selectAll().where('username', '=', username));
   private readonly byEmailKey = prepared(() => this.db, (key: string) => this.db.selectFrom('users').selectAll().where('primary_email_key', '=', key));
   private readonly byPhone = prepared(() => this.db, (phone: string) => this.db.selectFrom('users').selectAll().where('primary_phone', '=', phone));
+
+  private pageReader: UserPageReader | undefined;
+  private get pages(): UserPageReader {
+    return (this.pageReader ??= new UserPageReader(this.db));
+  }
 
   private async one(rows: Promise<Array<Selectable<UsersTable>>>) {
     const row = (await rows)[0];
@@ -137,8 +142,20 @@ class KyselyUserStore implements UserStore {
       }
     }
     const where = (eb: ExpressionBuilder<Database, 'users'>) => {
-      const terms = query.terms.map((term) =>
-        eb.or(
+      const terms = query.terms.map((term) => {
+        // PostgreSQL, case-insensitive LIKE: per value, the trigram index over the search document (migration
+        // 0030) narrows the rows, and the per-column condition decides.
+        if (this.dialect === 'postgres' && !query.caseSensitive && term.mode === 'like') {
+          return eb.or(
+            term.values.map((value) => {
+              const v = value.toLowerCase();
+              const exact = eb.or(term.fields.map((field) => sql<SqlBool>`lower(${eb.ref(SEARCH_COLUMNS[field])}) like ${v} escape ''`));
+              const narrowed = pgSearchDocumentLike(v);
+              return narrowed ? eb.and([narrowed, exact]) : exact;
+            }),
+          );
+        }
+        return eb.or(
           term.fields.flatMap((field): Expression<SqlBool>[] => {
             const column = SEARCH_COLUMNS[field];
             // SQLite's LIKE already ignores ASCII case, and its lower() folds only ASCII: skipping lower()
@@ -154,18 +171,19 @@ class KyselyUserStore implements UserStore {
             if (this.dialect === 'postgres') return values.map((v) => sql<SqlBool>`${ref} like ${v} escape ''`);
             return values.map((v) => eb(ref, 'like', v));
           }),
-        ),
-      );
+        );
+      });
       // SQLite: a term with few candidates in the FTS5 trigram index (migration 0019) reads them from it;
-      // the exact condition then filters them. PostgreSQL's planner uses the pg_trgm indexes by itself.
+      // the exact condition then filters them. PostgreSQL's planner reads its trigram index
+      // through pgSearchDocumentLike above.
       const narrowed = terms.map((condition, i) => {
         const rids = indexed[i];
         return rids ? eb.and([sqliteSearchCandidates(eb, rids), condition]) : condition;
       });
       return query.joint === 'and' ? eb.and(narrowed) : eb.or(narrowed);
     };
-    // storage/user-list.ts: the counter and covering index without a search, one scan for most searches.
-    const { rows, total } = await selectUserPage(this.db, query.terms.length === 0 ? undefined : where, query);
+    // storage/user-list.ts: the counter and covering index without a search, one statement for most searches.
+    const { rows, total } = await this.pages.read(query.terms.length === 0 ? undefined : where, query);
     return { users: rows.map(toUser), total };
   }
 }
@@ -372,7 +390,7 @@ export class KyselyStore implements Store {
     this.sessions = new KyselySessionStore(handle.db);
     this.signInGuards = new KyselySignInGuardStore(handle.db);
     this.verifications = new KyselyVerificationStore(handle.db);
-    this.identities = new KyselyIdentityStore(handle.db);
+    this.identities = new KyselyIdentityStore(handle.db, handle.dialect);
     this.leancloud = new KyselyLeanCloudStore(handle.db);
     this.applications = new KyselyApplicationStore(handle.db);
     this.oidcPayloads = new KyselyOidcPayloadStore(handle.db);

@@ -2,7 +2,7 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { toUniqueViolation, toUser, userColumns } from './user-rows.js';
 import type { Database } from './schema.js';
 import type { LcAcl, LeanCloudStore, UserColumnFilter, UserCondition, UserOrderKey, UserPageQuery, UserPatch, UserQueryColumn, UserRecord } from './store.js';
-import { indexCandidates, searchIndexQuery } from './user-list.js';
+import { indexCandidates, PG_USER_SEARCH_DOCUMENT, searchIndexQuery } from './user-list.js';
 
 export type { LcAcl, LeanCloudStore, TimeRange, UserColumnFilter, UserCondition, UserOrderKey, UserPageQuery, UserQueryColumn } from './store.js';
 
@@ -16,8 +16,11 @@ const NULLABLE_COLUMNS: ReadonlySet<string> = new Set(['username', 'primary_emai
 const ALL_COLUMNS: ReadonlySet<string> = new Set([...TEXT_COLUMNS, 'email_verified', 'phone_verified', 'created_at', 'updated_at']);
 /** The column of migration 0019's FTS5 table (SQLite) that indexes a user column. */
 const FTS_COLUMNS: Partial<Record<UserQueryColumn, string>> = { id: 'id', username: 'username', primary_email: 'primary_email', primary_email_key: 'primary_email', primary_phone: 'primary_phone' };
-/** Columns with a pg_trgm index on `lower(column)` (migration 0019), by the column a condition names. */
-const TRGM_COLUMNS: Partial<Record<UserQueryColumn, string>> = { id: 'id', username: 'username', primary_email: 'primary_email', primary_email_key: 'primary_email', primary_phone: 'primary_phone' };
+/**
+ * Columns whose lower case is part of the PostgreSQL search document (`PG_USER_SEARCH_DOCUMENT`, migration
+ * 0030's trigram index); `primary_email_key` is the lower-cased email.
+ */
+const DOCUMENT_COLUMNS: ReadonlySet<UserQueryColumn> = new Set(['id', 'username', 'primary_email', 'primary_email_key', 'primary_phone']);
 
 const TRUE: Cond = sql<SqlBool>`(1 = 1)`;
 const FALSE: Cond = sql<SqlBool>`(1 = 0)`;
@@ -239,7 +242,8 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
   /**
    * `prefix` / `contains`: the exact test (code points, case-sensitive) unless `caseInsensitive`, ANDed
    * with what an index can answer: on SQLite a B-tree range for a prefix or the FTS5 trigram candidates
-   * (migration 0019) for a substring; on PostgreSQL `lower(column) LIKE` for the pg_trgm indexes.
+   * (migration 0019) for a substring; on PostgreSQL a LIKE on the search document for its
+   * trigram index (migration 0030).
    */
   private async compileText(cond: Extract<UserCondition, { kind: 'prefix' | 'contains' }>): Promise<Cond> {
     const ref = this.ref(cond.column);
@@ -286,11 +290,9 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
       }
     }
     if (this.postgres) {
-      const trgm = TRGM_COLUMNS[cond.column];
-      if (trgm) {
-        const lower = sql`lower(${sql.ref(`users.${trgm}`)})`;
-        if (cond.kind === 'prefix' && leading && runs.length > 0) parts.push(sql<SqlBool>`${lower} like ${`${likeEscape(runs[0]!)}%`}`);
-        else for (const run of runs.filter((r) => r.length >= 3)) parts.push(sql<SqlBool>`${lower} like ${`%${likeEscape(run)}%`}`);
+      // Each lower-cased run is a substring of the column's lower case, so of the search document too.
+      if (DOCUMENT_COLUMNS.has(cond.column)) {
+        for (const run of runs.filter((r) => r.length >= 3)) parts.push(sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${likeEscape(run)}%`}`);
       }
       return done();
     }

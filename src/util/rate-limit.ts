@@ -44,7 +44,7 @@ export class RateLimiters {
     } else if (this.handle.dialect === 'postgres') {
       limiter = await new Promise<RateLimiterAbstract>((resolve, reject) => {
         const l: RateLimiterAbstract = new RateLimiterPostgres(
-          { ...base, storeClient: this.handle.pgPool, tableName: `rl_${spec.name}` },
+          { ...base, storeClient: this.handle.pgCounterPool ?? this.handle.pgPool, tableName: `rl_${spec.name}` },
           (err?: Error) => (err ? reject(err) : resolve(l)),
         );
       });

@@ -28,6 +28,7 @@ import { migration as m0026 } from './0026_organization_jit_roles_branding.js';
 import { migration as m0027 } from './0027_log_count.js';
 import { migration as m0028 } from './0028_authorization_version.js';
 import { migration as m0029 } from './0029_delivery_indexes.js';
+import { migration as m0030 } from './0030_user_search_document.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -64,6 +65,7 @@ const migrations: Record<string, Migration> = {
   '0027_log_count': m0027,
   '0028_authorization_version': m0028,
   '0029_delivery_indexes': m0029,
+  '0030_user_search_document': m0030,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
