@@ -40,6 +40,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import pino from 'pino';
 import { z } from 'zod';
 import pg from 'pg';
+import { limitHeapGrowth } from '../src/util/heap.js';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { securityHeaders } from '../src/util/security-headers.js';
@@ -123,18 +124,19 @@ async function freePort(): Promise<number> {
 /** Builds the app, enables the account center, and mints an opaque access token for a new user. */
 async function accountApp(databaseUrl: string): Promise<{ app: TesseraApp; base: string; token: string; sessionToken: string; lcSessionToken: string }> {
   const port = await freePort();
-  const app = await createApp(
-    parseConfig({
-      databaseUrl,
-      logLevel: 'silent',
-      host: '127.0.0.1',
-      port,
-      publicUrl: `http://127.0.0.1:${port}`,
-      password: { hashConcurrency: 2 },
-      leancloud: LC_KEYS,
-      signIn: { sendVerifyEmail: false },
-    }),
-  );
+  const config = parseConfig({
+    databaseUrl,
+    logLevel: 'silent',
+    host: '127.0.0.1',
+    port,
+    publicUrl: `http://127.0.0.1:${port}`,
+    password: { hashConcurrency: 2 },
+    leancloud: LC_KEYS,
+    signIn: { sendVerifyEmail: false },
+  });
+  // The heap growing factor `tessera start` sets (util/heap.ts), so peak RSS is a deployed server's.
+  limitHeapGrowth(config.heapGrowingPercent);
+  const app = await createApp(config);
   const base = await app.listen();
   const { services } = app;
   await services.accountCenter.update({ enabled: true, fields: { name: 'Edit', avatar: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'ReadOnly' } });

@@ -49,6 +49,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { limitHeapGrowth } from '../src/util/heap.js';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { ARGON2ID } from '../src/domain/credentials/passwords.js';
@@ -174,6 +175,9 @@ async function main(): Promise<void> {
     rateLimit: { signInPerMinute: 1e9, signUpPerHour: 1e9 },
     password: { hashConcurrency: cpus },
   });
+  // The server's heap runs under the growing factor `tessera start` sets (util/heap.ts), so that peak RSS
+  // is the one a deployed server would reach (this process also holds the load generator thread).
+  limitHeapGrowth(config.heapGrowingPercent);
   let app: TesseraApp | undefined;
   try {
     app = await createApp(config, { countStatements: true });

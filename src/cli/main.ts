@@ -39,6 +39,8 @@ program
   .description('run pending migrations and start the server (TESSERA_WORKERS processes when > 1)')
   .action(async () => {
     const cfg = await config();
+    const { limitHeapGrowth } = await import('../util/heap.js');
+    limitHeapGrowth(cfg.heapGrowingPercent);
     if (cfg.workers > 1 && cluster.isPrimary) {
       const { runPrimary } = await import('./cluster.js');
       await runPrimary(cfg, cfg.workers);

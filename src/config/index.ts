@@ -62,6 +62,11 @@ export const configSchema = z
      */
     shutdownTimeoutSeconds: z.coerce.number().min(0).max(600).default(10),
     /**
+     * How far the server's JavaScript heap may grow between full garbage collections, as V8's growing
+     * factor `1 + heapGrowingPercent / 100` (util/heap.ts); 0 keeps V8's own factor (up to 4).
+     */
+    heapGrowingPercent: z.coerce.number().int().min(0).max(300).default(50),
+    /**
      * Bearer token that opens `GET /metrics` (Prometheus text format); without it the route does not exist.
      * At least 16 characters.
      */
@@ -355,6 +360,7 @@ export const ENV_VARS: Record<string, string> = {
   TESSERA_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   TESSERA_TRUST_PROXY: 'trustProxy',
   TESSERA_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
+  TESSERA_HEAP_GROWING_PERCENT: 'heapGrowingPercent',
   TESSERA_METRICS_TOKEN: 'metricsToken',
   TESSERA_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
   TESSERA_PASSWORD_MIN_LENGTH: 'password.minLength',
