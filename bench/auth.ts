@@ -14,7 +14,8 @@
  *     routing, validation, lockout check, DB reads/writes, session issue) gets to the bare argon2id cost.
  * Per sign-in it also prints the CPU time (ms; the main thread's share is the event-loop cost issue 22
  * item 2 targets) and the statements and transactions sent to the database (every caller, counted by
- * `openDatabase({countStatements})`), and at the end the process's peak RSS (MiB).
+ * `openDatabase({countStatements})`), the process's peak RSS (MiB), and last the peak RSS of `tessera start` as a child
+ * process on the same database under the same sign-in load (`serverProcessPhase`).
  * Plus p50/p99 latency (milliseconds, of the counted successful requests) of sign-up and sign-in, the
  * database kind, the Node version and the CPU count.
  *
@@ -49,11 +50,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { limitHeapGrowth } from '../src/util/heap.js';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { ARGON2ID } from '../src/domain/credentials/passwords.js';
-import { closedLoop, cpuTimeMs, loadInWorker, numberOption, quantile } from './lib.js';
+import { limitHeapGrowth } from '../src/util/heap.js';
+import { freePort } from '../test/helpers.js';
+import { closedLoop, cpuTimeMs, loadInWorker, numberOption, peakRssMiB, quantile, startServer, stopServer } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -291,6 +293,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`sign-in/s ÷ verify limit = ${ratio.toFixed(3)}  (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
     if (HOOKS) await hooksPhases(app, signInPhase);
+    await serverProcessPhase(signInBodies, cpus);
   } finally {
     agent.destroy();
     await app?.close();
@@ -414,6 +417,43 @@ async function hooksPhases(app: TesseraApp, signInPhase: (seconds: number) => Pr
     for (const h of created) await hooks.delete(h.id);
   } finally {
     await receivers.terminate();
+  }
+}
+
+/**
+ * Peak RSS of the server as it is deployed (issue 22 item 5: < 250 MiB per server process): `tessera start`
+ * (bin/tessera.js, the compiled dist/) as a child process on the same database, signing in the same users
+ * at the same concurrency for SECONDS after a warm-up, then its `VmHWM` in MiB. This process's own peak,
+ * printed above, also holds the load generator's and tsx's V8 isolates.
+ * @param bodies sign-in request bodies of existing users
+ * @param hashConcurrency argon2id slots of the server, as in the in-process phases
+ */
+async function serverProcessPhase(bodies: string[], hashConcurrency: number): Promise<void> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = await startServer(
+    {
+      TESSERA_DATABASE_URL: databaseUrl,
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: String(port),
+      TESSERA_PUBLIC_URL: url,
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_HASH_CONCURRENCY: String(hashConcurrency),
+      TESSERA_RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000000000',
+    },
+    url,
+  );
+  try {
+    const load = (seconds: number) => loadInWorker({ url: `${url}/api/auth/sign-in`, method: 'POST', headers: { 'content-type': 'application/json' }, bodies, concurrency: CONCURRENCY, seconds, expected: 200 });
+    await load(WARMUP_SECONDS);
+    const r = await load(SECONDS);
+    const peak = peakRssMiB(child.pid!)[0]?.mib ?? Number.NaN;
+    console.log(
+      `server process:        peak RSS ${peak.toFixed(1)} MiB of \`tessera start\` (a child process on the same database) over ${r.ok} sign-ins in ${r.elapsed.toFixed(2)} s, errors ${fmtErrors(r.errors)}  ` +
+        `(target < 250 MiB: ${peak < 250 ? 'met' : 'NOT met'})`,
+    );
+  } finally {
+    await stopServer(child);
   }
 }
 

@@ -1,4 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database, UsersTable } from '../src/storage/schema.js';
 import { Worker } from 'node:worker_threads';
@@ -199,4 +202,51 @@ export async function insertUserRows(db: Kysely<Database>, count: number, row: (
       }
     });
   }
+}
+
+/** Whether `GET <url>/api/status` answers 204 now. */
+function statusAnswers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    http
+      .get(`${url}/api/status`, (response) => {
+        response.resume();
+        resolve(response.statusCode === 204);
+      })
+      .on('error', () => resolve(false));
+  });
+}
+
+/**
+ * Spawns `tessera start` (bin/tessera.js: the compiled dist/ when it is up to date, else src/ through
+ * tsx, as in production) with `env` added to this environment and resolves once `GET <url>/api/status`
+ * answers 204 (within 60 s). `BENCH_SERVER_NODE_ARGS` adds Node flags to the server
+ * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * @throws when the server exits or does not answer in time
+ */
+export async function startServer(env: Record<string, string>, url: string): Promise<ChildProcess> {
+  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(import.meta.dirname, '..', 'bin', 'tessera.js'), 'start'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    if (exited) throw new Error('the server exited during start');
+    if (await statusAnswers(url)) return child;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the server did not answer within 60 s');
+}
+
+/** SIGTERM, then waits for the server (and its workers) to exit. */
+export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }

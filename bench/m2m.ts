@@ -52,7 +52,7 @@
  *                                         with `node --cpu-prof` profiles the token endpoint alone)
  * With the defaults the whole run takes roughly 30 s.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
@@ -67,7 +67,7 @@ import { toUserRow } from '../src/storage/kysely-store.js';
 import type { UsersTable } from '../src/storage/schema.js';
 import { userRecord } from '../test/fixtures.js';
 import { freePort } from '../test/helpers.js';
-import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, peakRssMiB, processTreeCpuMs, quantile, insertUserRows } from './lib.js';
+import { cpuTimeMs, type LoadResult, loadInWorker, numberOption, peakRssMiB, processTreeCpuMs, quantile, insertUserRows, startServer, stopServer } from './lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -198,45 +198,6 @@ async function seedUsers(app: TesseraApp, count: number): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 // Server process
-
-/**
- * Spawns `tessera start` (bin/tessera.js: the compiled dist/ when it is up to date, else src/ through
- * tsx, as in production) with `env` added to this environment and
- * resolves once `GET <url>/api/status` answers 204 (within 60 s).
- * @throws when the server exits or does not answer in time
- */
-async function startServer(env: Record<string, string>, url: string): Promise<ChildProcess> {
-  // BENCH_SERVER_NODE_ARGS: extra Node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(import.meta.dirname, '..', 'bin', 'tessera.js'), 'start'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  const deadline = performance.now() + 60_000;
-  while (performance.now() < deadline) {
-    if (exited) throw new Error('the server exited during start');
-    try {
-      if ((await send(`${url}/api/status`, 'GET', {})).status === 204) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the server did not answer within 60 s');
-}
-
-/** SIGTERM, then waits for the server (and its workers) to exit. */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Main
