@@ -16,6 +16,22 @@ import { type Kysely, type Migration, sql } from 'kysely';
  *   any update of a searchable column. The store asks it for candidates and then applies the caller's
  *   exact condition to them (storage/user-search.ts), so results are the same as a scan's.
  */
+/**
+ * PostgreSQL: this migration's GIN trigram index on `lower(column)` of each searchable column, where pg_trgm
+ * is installed. Migration 0030 replaces them with one index and recreates them with this when undone.
+ */
+export async function createColumnTrigramIndexes(db: Kysely<any>): Promise<void> {
+  await sql`do $$ begin
+      if exists (select 1 from pg_extension where extname = 'pg_trgm') then
+        create index if not exists users_search_id_trgm on users using gin (lower(id) gin_trgm_ops);
+        create index if not exists users_search_username_trgm on users using gin (lower(username) gin_trgm_ops);
+        create index if not exists users_search_email_trgm on users using gin (lower(primary_email) gin_trgm_ops);
+        create index if not exists users_search_phone_trgm on users using gin (lower(primary_phone) gin_trgm_ops);
+        create index if not exists users_search_name_trgm on users using gin (lower(name) gin_trgm_ops);
+      end if;
+    end $$`.execute(db);
+}
+
 export const migration: Migration = {
   async up(db: Kysely<any>) {
     const postgres = sql`${0}`.compile(db).sql === '$1';
@@ -25,15 +41,7 @@ export const migration: Migration = {
         exception when others then
           raise warning 'pg_trgm could not be created (%): user search will scan the users table', sqlerrm;
         end $$`.execute(db);
-      await sql`do $$ begin
-          if exists (select 1 from pg_extension where extname = 'pg_trgm') then
-            create index if not exists users_search_id_trgm on users using gin (lower(id) gin_trgm_ops);
-            create index if not exists users_search_username_trgm on users using gin (lower(username) gin_trgm_ops);
-            create index if not exists users_search_email_trgm on users using gin (lower(primary_email) gin_trgm_ops);
-            create index if not exists users_search_phone_trgm on users using gin (lower(primary_phone) gin_trgm_ops);
-            create index if not exists users_search_name_trgm on users using gin (lower(name) gin_trgm_ops);
-          end if;
-        end $$`.execute(db);
+      await createColumnTrigramIndexes(db);
       return;
     }
     await sql`create table user_search_ids (rid integer primary key, user_id varchar(64) not null unique)`.execute(db);

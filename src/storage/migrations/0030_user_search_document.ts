@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { createColumnTrigramIndexes } from './0019_user_search.js';
 
 /** Migration 0019's per-column trigram indexes, which this one replaces. */
 const COLUMN_INDEXES = ['users_search_id_trgm', 'users_search_username_trgm', 'users_search_email_trgm', 'users_search_phone_trgm', 'users_search_name_trgm'];
@@ -36,15 +37,7 @@ export const migration: Migration = {
   },
   async down(db: Kysely<any>) {
     if (sql`${0}`.compile(db).sql !== '$1') return;
-    await sql`do $$ begin
-        if exists (select 1 from pg_extension where extname = 'pg_trgm') then
-          create index if not exists users_search_id_trgm on users using gin (lower(id) gin_trgm_ops);
-          create index if not exists users_search_username_trgm on users using gin (lower(username) gin_trgm_ops);
-          create index if not exists users_search_email_trgm on users using gin (lower(primary_email) gin_trgm_ops);
-          create index if not exists users_search_phone_trgm on users using gin (lower(primary_phone) gin_trgm_ops);
-          create index if not exists users_search_name_trgm on users using gin (lower(name) gin_trgm_ops);
-        end if;
-      end $$`.execute(db);
+    await createColumnTrigramIndexes(db);
     await sql`drop index if exists users_search_trgm`.execute(db);
   },
 };
