@@ -1,5 +1,5 @@
 import { generateSync } from 'otplib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABS } from '../../src/account-center/pages.js';
 import { ALL_EDIT, freshPgDatabase, PG_URL } from '../helpers.js';
@@ -59,9 +59,28 @@ describe.skipIf(!HAVE_CHROMIUM).each(targets)('account center in Chromium (%s)',
     await Promise.all([page.waitForURL(`${t.origin}/account/**`), page.locator('button[type="submit"]').first().click()]);
   }
 
-  /** Submits a form by clicking `button` and waits for the next page. */
+  /**
+   * Submits a form by clicking `button` and waits until the page answering it has loaded. The click has
+   * its own timeout, shorter than the navigation's, so a click that cannot land says why; a navigation
+   * that fails names its network error.
+   */
   async function submit(page: Page, button: string) {
-    await Promise.all([page.waitForLoadState('load'), page.waitForEvent('framenavigated'), page.click(button)]);
+    const failures: string[] = [];
+    const onFailed = (r: Request) => {
+      if (r.isNavigationRequest()) failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`);
+    };
+    page.on('requestfailed', onFailed);
+    const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    navigated.catch(() => undefined); // awaited below; a click error must not leave it unhandled
+    try {
+      await page.locator(button).first().click({ timeout: 30_000 });
+      await navigated.catch((error: Error) => {
+        throw new Error(`${error.message}; failed navigation requests: ${failures.join('; ') || 'none'}`);
+      });
+      await page.waitForLoadState('load');
+    } finally {
+      page.off('requestfailed', onFailed);
+    }
   }
 
   /** Answers "Confirm it's you" when the section asks for it. */
