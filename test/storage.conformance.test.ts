@@ -404,6 +404,9 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         expect(typeof found?.expiresAt).toBe('number');
         expect(await store.sessions.findByTokenHash('0'.repeat(64))).toBeUndefined();
         expect(await store.sessions.findById('missing')).toBeUndefined();
+        // The joined lookup answers the same session and exactly the user findById reads.
+        expect(await store.sessions.findWithUserByTokenHash(s.tokenHash)).toEqual({ session: s, user: await store.users.findById(owner.id) });
+        expect(await store.sessions.findWithUserByTokenHash('0'.repeat(64))).toBeUndefined();
 
         const bare = session(owner.id, { ip: null, userAgent: null, amr: [] });
         await store.sessions.insert(bare);

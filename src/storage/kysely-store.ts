@@ -243,6 +243,42 @@ class KyselySessionStore implements SessionStore {
     return row ? toSession(row) : undefined;
   }
 
+  private readonly withUserByTokenHash = prepared(() => this.db, (hash: string) =>
+    this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .select([
+        'sessions.id as s_id',
+        'sessions.token_hash as s_token_hash',
+        'sessions.amr as s_amr',
+        'sessions.ip as s_ip',
+        'sessions.user_agent as s_user_agent',
+        'sessions.created_at as s_created_at',
+        'sessions.last_used_at as s_last_used_at',
+        'sessions.expires_at as s_expires_at',
+      ])
+      .where('sessions.token_hash', '=', hash),
+  );
+
+  async findWithUserByTokenHash(tokenHash: string) {
+    const [row] = await this.withUserByTokenHash(tokenHash);
+    if (!row) return undefined;
+    const { s_id, s_token_hash, s_amr, s_ip, s_user_agent, s_created_at, s_last_used_at, s_expires_at, ...user } = row;
+    const session = toSession({
+      id: s_id,
+      user_id: user.id,
+      token_hash: s_token_hash,
+      amr: s_amr,
+      ip: s_ip,
+      user_agent: s_user_agent,
+      created_at: s_created_at,
+      last_used_at: s_last_used_at,
+      expires_at: s_expires_at,
+    });
+    return { session, user: toUser(user) };
+  }
+
   async findById(id: string) {
     const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toSession(row) : undefined;

@@ -151,6 +151,12 @@ export interface SessionRecord {
 export interface SessionStore {
   insert(session: SessionRecord): Promise<void>;
   findByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
+  /**
+   * The session stored under `tokenHash` and the user it belongs to, in one query (first-party
+   * requests resolve both on every call). Undefined when no session has that hash or its user is gone.
+   * Expiry is not checked here: that rule is the session service's.
+   */
+  findWithUserByTokenHash(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | undefined>;
   findById(id: string): Promise<SessionRecord | undefined>;
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Records use at `at` (ms). */

@@ -93,14 +93,19 @@ export class SessionService {
    */
   async authenticate(token: string): Promise<ResolvedSession> {
     if (!token.startsWith(SESSION_TOKEN_PREFIX)) throw new AppError('auth.unauthorized');
-    return this.live(await this.store.sessions.findByTokenHash(sha256Hex(token)));
+    // The session and its user in one query: every first-party request comes through here.
+    const found = await this.store.sessions.findWithUserByTokenHash(sha256Hex(token));
+    return this.live(found?.session, found?.user);
   }
 
-  /** The one liveness rule of a found session (see {@link authenticate}). */
-  private async live(session: SessionRecord | undefined): Promise<ResolvedSession> {
+  /**
+   * The one liveness rule of a found session (see {@link authenticate}). `loaded` is the session's
+   * user when the lookup already read it (otherwise it is read here).
+   */
+  private async live(session: SessionRecord | undefined, loaded?: UserRecord): Promise<ResolvedSession> {
     const now = this.clock.now();
     if (!session || this.effectiveExpiry(session) <= now) throw new AppError('auth.unauthorized');
-    const user = await this.store.users.findById(session.userId);
+    const user = loaded?.id === session.userId ? loaded : await this.store.users.findById(session.userId);
     if (!user || user.isSuspended) throw new AppError('auth.unauthorized');
     if (now - session.lastUsedAt >= TOUCH_INTERVAL_MS) {
       await this.store.sessions.touch(session.id, now);
