@@ -116,6 +116,29 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         expect(await store.users.findById('nope')).toBeUndefined();
       });
 
+      it('a lookup from outside an open transaction never reads its uncommitted rows', async () => {
+        // The hot lookups (prepared.ts) run on SQLite's one connection directly when no transaction is open;
+        // while another flow's transaction is open between its awaits they must wait for it (SQLite) or read
+        // the committed state from another connection (PostgreSQL): a row that is rolled back is never seen.
+        const ghost = user({ username: 'ghost' });
+        let written!: () => void;
+        const insertWritten = new Promise<void>((resolve) => (written = resolve));
+        // Started before the transaction, so it is not in the transaction's ambient scope.
+        const outside = (async () => {
+          await insertWritten;
+          return store.users.findById(ghost.id);
+        })();
+        const transaction = store.transaction(async () => {
+          await store.users.insert(ghost);
+          written();
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          throw new Error('roll back');
+        });
+        await expect(transaction).rejects.toThrow('roll back');
+        expect(await outside).toBeUndefined();
+        expect(await store.users.findById(ghost.id)).toBeUndefined();
+      });
+
       it('finds by username exactly (case-sensitive)', async () => {
         const u = user({ username: 'CaseUser' });
         await store.users.insert(u);

@@ -76,7 +76,9 @@ export function openDatabase(
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     const cached = withStatementCache(sqlite, counts);
-    const db = ambient(new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) }));
+    const root = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    SQLITE_CONNECTIONS.set(root, cached);
+    const db = ambient(root);
     return { db, dialect: 'sqlite', sqlite: cached, ...(counts ? { counts } : {}), close: () => db.destroy() };
   }
   const pgDriver = require('pg') as typeof pg;
@@ -147,6 +149,25 @@ const PG_POOLS = new WeakMap<Kysely<any>, pg.Pool>();
 export function pgPoolOf(db: Kysely<any>): pg.Pool | undefined {
   // Inside an ambient transaction the view stands for the transaction: no pool, the query joins it.
   return PG_POOLS.get(currentOf(db));
+}
+
+/** The (statement-caching) better-sqlite3 connection under each SQLite Kysely instance {@link openDatabase} made. */
+const SQLITE_CONNECTIONS = new WeakMap<Kysely<any>, BetterSqlite3.Database>();
+
+/**
+ * The better-sqlite3 connection of a Kysely instance made by {@link openDatabase} for SQLite, when a
+ * statement may run on it directly **now**, or undefined:
+ * - inside an ambient transaction (the view stands for the transaction: the query must join it through Kysely);
+ * - while any transaction is open on the connection (another flow's, between its awaits): Kysely's
+ *   connection mutex makes a query wait for its COMMIT, and running it directly would read that
+ *   transaction's uncommitted rows;
+ * - PostgreSQL, or an instance made elsewhere.
+ * With no transaction open, a direct synchronous statement sees exactly what a query queued on Kysely's
+ * mutex would (committed rows) and skips its per-query promise chain. Used by {@link prepared} hot queries.
+ */
+export function sqliteConnectionOf(db: Kysely<any>): BetterSqlite3.Database | undefined {
+  const connection = SQLITE_CONNECTIONS.get(currentOf(db));
+  return connection && !connection.inTransaction ? connection : undefined;
 }
 
 /** Prepared statements kept per SQLite connection (our queries are a few dozen distinct texts). */
