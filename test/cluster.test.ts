@@ -20,12 +20,12 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 45_000): Promise<T> {
+async function waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -50,6 +50,7 @@ describe('tessera start with TESSERA_WORKERS=2', () => {
   let dir: string;
   let server: ChildProcess;
   let base: string;
+  let output = '';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
@@ -64,9 +65,11 @@ describe('tessera start with TESSERA_WORKERS=2', () => {
         TESSERA_DATABASE_URL: `sqlite:${join(dir, 'tessera.db')}`,
         TESSERA_LOG_LEVEL: 'warn',
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await waitFor('the workers to answer', async () => {
+    // The server's own log lines (warn and above), named in a failure to start.
+    for (const stream of [server.stdout!, server.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+    await waitFor(() => `the workers to answer (server log: ${output || 'nothing'})`, async () => {
       const status = await fetch(`${base}/api/status`).then((r) => r.status).catch(() => 0);
       return status === 204 && childrenOf(server.pid!).length === 2 ? true : undefined;
     });
