@@ -101,10 +101,14 @@ export class KyselyIdentityStore implements IdentityStore {
     return row ? toIdentity(row) : undefined;
   }
 
+  // Prepared: LeanCloud's `/1.1/users/me` (authData) and Logto's user views read it on every request.
+  private readonly byUser = prepared(() => this.db, (userId: string) =>
+    this.db.selectFrom('user_identities').selectAll().where('user_id', '=', userId).orderBy('provider'),
+  );
+
   /** {@inheritDoc IdentityStore.listByUser} */
   async listByUser(userId: string) {
-    const rows = await this.db.selectFrom('user_identities').selectAll().where('user_id', '=', userId).orderBy('provider').execute();
-    return rows.map(toIdentity);
+    return (await this.byUser(userId)).map(toIdentity);
   }
 
   /**
