@@ -2,7 +2,7 @@
  * Account API benchmark (issue 8 "Done when"): `GET /api/my-account` req/s with a valid opaque OIDC
  * access token, on SQLite (temp file) and, when `TESSERA_TEST_PG_URL` (or `BENCH_PG_URL`) names a
  * PostgreSQL server, on a fresh PostgreSQL database — each next to a bare Fastify hello-world measured
- * in the same run, with the ratio (target ≥ 0.4). Figures are printed, never asserted.
+ * in the same run, with the ratio (target ≥ 0.4 on SQLite, ≥ 0.25 on PostgreSQL). Figures are printed, never asserted.
  *
  * The access token is minted by the app's own OIDC provider (`provider.AccessToken`, no resource, scope
  * `openid profile email phone`), exactly what the authorization code flow stores; each request resolves
@@ -201,9 +201,11 @@ async function run(label: string, databaseUrl: string) {
       );
     }
     const ratio = accountTotal / helloTotal;
+    // Issue 22 item 3: ≥ 0.4 of bare Fastify on SQLite, ≥ 0.25 on PostgreSQL (a network round trip per query).
+    const target = label === 'PostgreSQL' ? 0.25 : 0.4;
     console.log(
       `${label.padEnd(10)} GET /api/my-account ${(accountTotal / ROUNDS).toFixed(0).padStart(6)} req/s (errors ${errors})  ` +
-        `hello-world ${(helloTotal / ROUNDS).toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(2)} (target ≥ 0.40: ${ratio >= 0.4 ? 'met' : 'NOT met'})`,
+        `hello-world ${(helloTotal / ROUNDS).toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(2)} (target ≥ ${target.toFixed(2)}: ${ratio >= target ? 'met' : 'NOT met'})`,
     );
     if (CLIENT === 'worker') console.log(
       `${''.padEnd(10)} capacity (req/s ÷ event-loop busy share): GET /api/my-account ${(accountCapacity / ROUNDS).toFixed(0)}, ` +
