@@ -322,6 +322,10 @@ describe.each(dialects)('leancloud-storage SDK against /1.1 on %s', (_name, data
     await me.dissociateAuthData('weibo');
     await me.fetch();
     expect(Object.keys(me.get('authData'))).toEqual(['weixin']);
+    // GET /1.1/users/me (become) shows the same authData, read with the session in one statement.
+    const became = await AV.User.become(me.getSessionToken());
+    expect(became.get('authData')).toEqual(me.get('authData'));
+    expect(Object.keys(became.get('authData'))).toEqual(['weixin']);
     await AV.User.logOut();
 
     // Someone else cannot link an account that is already taken.

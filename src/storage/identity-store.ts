@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import { prepared } from './prepared.js';
 import type { Database, UserIdentitiesTable } from './schema.js';
 
@@ -61,6 +61,24 @@ export interface IdentityStore {
 export function isUniqueError(error: unknown): boolean {
   const e = error as { code?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * A scalar subquery giving the identities of the user whose id is `userId` (a column reference) as one JSON
+ * array of `user_identities` rows, in `provider` order as {@link IdentityStore.listByUser} lists them, for
+ * a lookup that loads a user with its identities in one statement. PostgreSQL's driver answers it parsed,
+ * SQLite's as text; {@link identitiesFromAggregate} reads either.
+ */
+export function identitiesAggregate(dialect: 'sqlite' | 'postgres', userId: RawBuilder<unknown>): RawBuilder<unknown> {
+  return dialect === 'postgres'
+    ? sql`(select coalesce(json_agg(json_build_object('user_id', i.user_id, 'provider', i.provider, 'subject', i.subject, 'data', i.data, 'verified', i.verified, 'created_at', i.created_at, 'updated_at', i.updated_at) order by i.provider), '[]'::json) from user_identities i where i.user_id = ${userId})`
+    : sql`(select json_group_array(json_object('user_id', i.user_id, 'provider', i.provider, 'subject', i.subject, 'data', i.data, 'verified', i.verified, 'created_at', i.created_at, 'updated_at', i.updated_at) order by i.provider) from user_identities i where i.user_id = ${userId})`;
+}
+
+/** The identities in the value of an {@link identitiesAggregate} column (JSON text or parsed). */
+export function identitiesFromAggregate(value: unknown): IdentityRecord[] {
+  const rows: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(rows) ? (rows as Array<Selectable<UserIdentitiesTable>>).map(toIdentity) : [];
 }
 
 function toIdentity(row: Selectable<UserIdentitiesTable>): IdentityRecord {

@@ -6,7 +6,7 @@ import { runInTransaction } from './transaction.js';
 import type { DatabaseHandle } from './database.js';
 import { prepared } from './prepared.js';
 import { KyselyVerificationStore } from './verification-store.js';
-import { type IdentityStore, KyselyIdentityStore } from './identity-store.js';
+import { type IdentityRecord, type IdentityStore, identitiesAggregate, identitiesFromAggregate, KyselyIdentityStore } from './identity-store.js';
 import { KyselyLeanCloudStore, type LeanCloudStore } from './leancloud-store.js';
 import { mapUnique, parseJson, toUniqueViolation, toUser, toUserRow, userColumns } from './user-rows.js';
 
@@ -217,7 +217,10 @@ function toSession(row: Selectable<SessionsTable>): SessionRecord {
 }
 
 class KyselySessionStore implements SessionStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
   async insert(s: SessionRecord): Promise<void> {
     await this.db
@@ -243,8 +246,9 @@ class KyselySessionStore implements SessionStore {
     return row ? toSession(row) : undefined;
   }
 
-  private readonly withUserByTokenHash = prepared(() => this.db, (hash: string) =>
-    this.db
+  /** The session under `hash` joined with its user: the user's columns, and the session's aliased `s_*`. */
+  private joinedByTokenHash(hash: string) {
+    return this.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .selectAll('users')
@@ -258,13 +262,20 @@ class KyselySessionStore implements SessionStore {
         'sessions.last_used_at as s_last_used_at',
         'sessions.expires_at as s_expires_at',
       ])
-      .where('sessions.token_hash', '=', hash),
+      .where('sessions.token_hash', '=', hash);
+  }
+
+  private readonly withUserByTokenHash = prepared(() => this.db, (hash: string) => this.joinedByTokenHash(hash));
+
+  private readonly withUserAndIdentitiesByTokenHash = prepared(() => this.db, (hash: string) =>
+    this.joinedByTokenHash(hash).select(identitiesAggregate(this.dialect, sql.ref('users.id')).as('s_identities')),
   );
 
-  async findWithUserByTokenHash(tokenHash: string) {
-    const [row] = await this.withUserByTokenHash(tokenHash);
+  async findWithUserByTokenHash(tokenHash: string, options: { identities?: boolean } = {}) {
+    const [row] = options.identities ? await this.withUserAndIdentitiesByTokenHash(tokenHash) : await this.withUserByTokenHash(tokenHash);
     if (!row) return undefined;
-    const { s_id, s_token_hash, s_amr, s_ip, s_user_agent, s_created_at, s_last_used_at, s_expires_at, ...user } = row;
+    const { s_id, s_token_hash, s_amr, s_ip, s_user_agent, s_created_at, s_last_used_at, s_expires_at, ...rest } = row;
+    const { s_identities, ...user } = rest as typeof rest & { s_identities?: unknown };
     const session = toSession({
       id: s_id,
       user_id: user.id,
@@ -276,7 +287,9 @@ class KyselySessionStore implements SessionStore {
       last_used_at: s_last_used_at,
       expires_at: s_expires_at,
     });
-    return { session, user: toUser(user) };
+    const found: { session: SessionRecord; user: UserRecord; identities?: IdentityRecord[] } = { session, user: toUser(user) };
+    if (options.identities) found.identities = identitiesFromAggregate(s_identities);
+    return found;
   }
 
   async findById(id: string) {
@@ -423,7 +436,7 @@ export class KyselyStore implements Store {
     this.db = handle.db;
     this.dialect = handle.dialect;
     this.users = new KyselyUserStore(handle.db, handle.dialect);
-    this.sessions = new KyselySessionStore(handle.db);
+    this.sessions = new KyselySessionStore(handle.db, handle.dialect);
     this.signInGuards = new KyselySignInGuardStore(handle.db);
     this.verifications = new KyselyVerificationStore(handle.db);
     this.identities = new KyselyIdentityStore(handle.db, handle.dialect);

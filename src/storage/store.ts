@@ -6,7 +6,7 @@
 
 import type { ResourceStore, RoleStore } from './authorization-store.js';
 import type { OrganizationStore } from './organization-store.js';
-import type { IdentityStore } from './identity-store.js';
+import type { IdentityRecord, IdentityStore } from './identity-store.js';
 import type { HookJobStore, HookStore, LogStore } from './hook-store.js';
 import type { ApplicationStore, OidcKeyStore, OidcPayloadStore } from './oidc-store.js';
 import type { PersonalAccessTokenStore, SubjectTokenStore, TokenExchangeAuditStore } from './token-store.js';
@@ -155,8 +155,13 @@ export interface SessionStore {
    * The session stored under `tokenHash` and the user it belongs to, in one query (first-party
    * requests resolve both on every call). Undefined when no session has that hash or its user is gone.
    * Expiry is not checked here: that rule is the session service's.
+   * @param options.identities also read the user's linked identities in the same statement, as
+   *   `IdentityStore.listByUser` lists them (LeanCloud's `/1.1/users/me` shows them as `authData`)
    */
-  findWithUserByTokenHash(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | undefined>;
+  findWithUserByTokenHash(
+    tokenHash: string,
+    options?: { identities?: boolean },
+  ): Promise<{ session: SessionRecord; user: UserRecord; identities?: IdentityRecord[] } | undefined>;
   findById(id: string): Promise<SessionRecord | undefined>;
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Records use at `at` (ms). */

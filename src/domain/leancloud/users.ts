@@ -121,11 +121,12 @@ export class LeanCloudUsers {
   /**
    * Resolves `X-LC-Session` leniently: an unknown, expired or malformed token is simply no session
    * (the SDK sends stale tokens on public calls, and LeanCloud accepts them).
+   * @param options.withIdentities load the session user's identities with it, in the same query (for {@link me})
    */
-  async resolveCaller(master: boolean, token: string | undefined): Promise<LcCaller> {
+  async resolveCaller(master: boolean, token: string | undefined, options: { withIdentities?: boolean } = {}): Promise<LcCaller> {
     if (!token) return { master };
     try {
-      return { master, session: { ...(await this.sessions.authenticate(token)), token } };
+      return { master, session: { ...(await this.sessions.authenticate(token, options)), token } };
     } catch (error) {
       if (isAppError(error)) return { master };
       throw error;
@@ -365,7 +366,10 @@ export class LeanCloudUsers {
    */
   async me(caller: LcCaller): Promise<LcUserView> {
     if (!caller.session) throw new AppError('user.not_found');
-    return this.view(caller.session.user, { issuedToken: caller.session.token });
+    const { user, identities, token } = caller.session;
+    // Identities the caller's resolution already read (resolveCaller `withIdentities`), else read now.
+    if (identities) return { user, identities, acl: undefined, issuedToken: token };
+    return this.view(user, { issuedToken: token });
   }
 
   /**

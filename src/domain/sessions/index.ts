@@ -1,6 +1,7 @@
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
 import type { SessionRecord, Store, UserRecord } from '../../storage/store.js';
+import type { IdentityRecord } from '../../storage/identity-store.js';
 import type { Clock } from '../../util/clock.js';
 import { newId, newSecret, sha256Hex } from '../../util/crypto.js';
 
@@ -39,6 +40,8 @@ export interface IssuedSession {
 export interface ResolvedSession {
   session: SessionRecord;
   user: UserRecord;
+  /** The user's linked identities, when {@link SessionService.authenticate} was asked for them. */
+  identities?: IdentityRecord[];
 }
 
 
@@ -88,14 +91,17 @@ export class SessionService {
 
   /**
    * Resolves a bearer token to its live session and user, recording use.
+   * @param options.withIdentities also load the user's linked identities (in the same query), for a
+   *   caller that shows them (LeanCloud's `/1.1/users/me`)
    * @throws AppError `auth.unauthorized` when the token is unknown, expired (absolute or idle),
    *   revoked, or its user is suspended or gone
    */
-  async authenticate(token: string): Promise<ResolvedSession> {
+  async authenticate(token: string, options: { withIdentities?: boolean } = {}): Promise<ResolvedSession> {
     if (!token.startsWith(SESSION_TOKEN_PREFIX)) throw new AppError('auth.unauthorized');
     // The session and its user in one query: every first-party request comes through here.
-    const found = await this.store.sessions.findWithUserByTokenHash(sha256Hex(token));
-    return this.live(found?.session, found?.user);
+    const found = await this.store.sessions.findWithUserByTokenHash(sha256Hex(token), options.withIdentities ? { identities: true } : {});
+    const resolved = await this.live(found?.session, found?.user);
+    return found?.identities ? { ...resolved, identities: found.identities } : resolved;
   }
 
   /**

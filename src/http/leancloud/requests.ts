@@ -22,12 +22,16 @@ export class LcRequests {
     this.apps.set(request, auth);
   }
 
-  /** The caller: master key or not, and the user of a valid `X-LC-Session` (stale tokens count as none). */
-  caller(request: FastifyRequest): Promise<LcCaller> {
+  /**
+   * The caller: master key or not, and the user of a valid `X-LC-Session` (stale tokens count as none).
+   * Resolved once per request; `options` apply to that first resolution (`withIdentities`: also load the
+   * session user's identities, see {@link LeanCloudUsers.resolveCaller}).
+   */
+  caller(request: FastifyRequest, options: { withIdentities?: boolean } = {}): Promise<LcCaller> {
     let caller = this.callers.get(request);
     if (!caller) {
       const token = request.headers['x-lc-session'];
-      caller = this.users.resolveCaller(this.apps.get(request)?.master ?? false, typeof token === 'string' && token ? token : undefined);
+      caller = this.users.resolveCaller(this.apps.get(request)?.master ?? false, typeof token === 'string' && token ? token : undefined, options);
       this.callers.set(request, caller);
     }
     return caller;

@@ -78,7 +78,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
   });
 
   app.get('/users/me', summary('The user of X-LC-Session, with its sessionToken (211 when the token is not valid)'), async (request) =>
-    toLcUser(await users.me(await requests.caller(request))),
+    toLcUser(await users.me(await requests.caller(request, { withIdentities: true }))),
   );
 
   const get = async (request: FastifyRequest<{ Params: IdParams }>) => {
