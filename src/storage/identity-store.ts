@@ -119,7 +119,7 @@ export class KyselyIdentityStore implements IdentityStore {
     return row ? toIdentity(row) : undefined;
   }
 
-  // Prepared: LeanCloud's `/1.1/users/me` (authData) and Logto's user views read it on every request.
+  // Prepared: the user views of every surface read it per request (LeanCloud's authData, Logto's identities).
   private readonly byUser = prepared(() => this.db, (userId: string) =>
     this.db.selectFrom('user_identities').selectAll().where('user_id', '=', userId).orderBy('provider'),
   );
