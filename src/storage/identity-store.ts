@@ -71,8 +71,9 @@ export function isUniqueError(error: unknown): boolean {
  */
 export function identitiesAggregate(dialect: 'sqlite' | 'postgres', userId: RawBuilder<unknown>): RawBuilder<unknown> {
   return dialect === 'postgres'
-    ? sql`(select coalesce(json_agg(json_build_object('user_id', i.user_id, 'provider', i.provider, 'subject', i.subject, 'data', i.data, 'verified', i.verified, 'created_at', i.created_at, 'updated_at', i.updated_at) order by i.provider), '[]'::json) from user_identities i where i.user_id = ${userId})`
-    : sql`(select json_group_array(json_object('user_id', i.user_id, 'provider', i.provider, 'subject', i.subject, 'data', i.data, 'verified', i.verified, 'created_at', i.created_at, 'updated_at', i.updated_at) order by i.provider) from user_identities i where i.user_id = ${userId})`;
+    ? sql`(select coalesce(json_agg(i order by i.provider), '[]'::json) from user_identities i where i.user_id = ${userId})`
+    : // SQLite has no row-to-JSON: the columns that toIdentity reads, by name.
+      sql`(select json_group_array(json_object('user_id', i.user_id, 'provider', i.provider, 'subject', i.subject, 'data', i.data, 'verified', i.verified, 'created_at', i.created_at, 'updated_at', i.updated_at) order by i.provider) from user_identities i where i.user_id = ${userId})`;
 }
 
 /** The identities in the value of an {@link identitiesAggregate} column (JSON text or parsed). */

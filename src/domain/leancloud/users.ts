@@ -133,9 +133,12 @@ export class LeanCloudUsers {
     }
   }
 
-  /** The view of `user`: loads its identities, and its ACL when `withAcl`. */
-  async view(user: UserRecord, options: { issuedToken?: string; withAcl?: boolean } = {}): Promise<LcUserView> {
-    const [identities, acl] = await Promise.all([this.identities.list(user.id), options.withAcl ? this.store.leancloud.getAcl(user.id) : undefined]);
+  /** The view of `user`: loads its identities (unless given), and its ACL when `withAcl`. */
+  async view(user: UserRecord, options: { issuedToken?: string; withAcl?: boolean; identities?: readonly IdentityRecord[] } = {}): Promise<LcUserView> {
+    const [identities, acl] = await Promise.all([
+      options.identities ?? this.identities.list(user.id),
+      options.withAcl ? this.store.leancloud.getAcl(user.id) : undefined,
+    ]);
     return { user, identities, acl, ...(options.issuedToken ? { issuedToken: options.issuedToken } : {}) };
   }
 
@@ -367,9 +370,8 @@ export class LeanCloudUsers {
   async me(caller: LcCaller): Promise<LcUserView> {
     if (!caller.session) throw new AppError('user.not_found');
     const { user, identities, token } = caller.session;
-    // Identities the caller's resolution already read (resolveCaller `withIdentities`), else read now.
-    if (identities) return { user, identities, acl: undefined, issuedToken: token };
-    return this.view(user, { issuedToken: token });
+    // Identities the caller's resolution already read (resolveCaller `withIdentities`) are not read again.
+    return this.view(user, { issuedToken: token, ...(identities ? { identities } : {}) });
   }
 
   /**
