@@ -84,7 +84,7 @@ export interface ManagementOptions {
  * answered below 400) writes one `info` line `management change` with `{clientId, method, route,
  * params, status}` — the route pattern and its path parameters (ids), never a body, so no value or
  * secret reaches the log; the same facts are written to the audit log (`ManagementApi.Change`, read through
- * `GET /api/logs`).
+ * `GET /api/logs`) before the answer is sent.
  */
 export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (app, options) => {
   // Errors leave in Logto's codes and statuses (errors.ts); the domain keeps ours.
@@ -97,17 +97,24 @@ export const managementRoutes: FastifyPluginAsync<ManagementOptions> = async (ap
     reply.log = log;
     await options.limiter.consume(request.managementCaller.applicationId);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    if (!request.managementCaller || request.method === 'GET' || request.method === 'HEAD' || reply.statusCode >= 400) return;
+  // Before the answer leaves (onSend: its status is final), so that a client reading `GET /api/logs` right
+  // after its change finds it. A failure to record is logged; it does not turn a committed change into an error.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.managementCaller || request.method === 'GET' || request.method === 'HEAD' || reply.statusCode >= 400) return payload;
     request.log.info(
       { audit: { clientId: request.managementCaller.applicationId, method: request.method, route: request.routeOptions.url, params: request.params, status: reply.statusCode } },
       'management change',
     );
-    await options.audit?.record({
-      key: 'ManagementApi.Change',
-      applicationId: request.managementCaller.applicationId,
-      details: { method: request.method, matchedRoute: request.routeOptions.url, params: request.params, status: reply.statusCode },
-    });
+    try {
+      await options.audit?.record({
+        key: 'ManagementApi.Change',
+        applicationId: request.managementCaller.applicationId,
+        details: { method: request.method, matchedRoute: request.routeOptions.url, params: request.params, status: reply.statusCode },
+      });
+    } catch (error) {
+      request.log.error({ err: error }, 'could not record a management change in the audit log');
+    }
+    return payload;
   });
   await app.register(managementUserRoutes, {
     users: options.users,
