@@ -492,13 +492,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         issuer: issuerOf(config),
         audience: managementAudiencesOf(config),
         getKey: oidc.verificationKey,
+        keySetVersion: () => oidc.signingKeysVersion(),
         holdsManagementRole: (clientId) => applications.holdsManagementRole(clientId),
       }),
-      limiter: await limiters.create({
+      // Leased: one store write per 10 requests of a client rather than per request (util/rate-limit.ts).
+      limiter: await limiters.createLeased({
         name: 'management',
         points: config.rateLimit.managementPer10Seconds,
         durationSeconds: 10,
-      }),
+      }, 10),
       users,
       credentials,
       sessions,

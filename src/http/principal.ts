@@ -6,6 +6,7 @@ import type { UserRecord } from '../storage/store.js';
 import { AppError } from '../errors/index.js';
 import type { OpaqueAccessToken } from '../oidc/access-tokens.js';
 import { requestMeta } from './request-meta.js';
+import { VerifiedJwtMemo } from '../util/jwt-memo.js';
 
 export { requestMeta };
 
@@ -51,8 +52,14 @@ export type ManagementAuthorizer = (request: FastifyRequest) => Promise<Manageme
  * 3600 s) after its application is deleted or loses the management role; `holdsManagementRole` is asked
  * on every request (one primary-key lookup), so such a token stops working at once (ASVS 7.4.1: revocation
  * takes effect immediately).
+ * With `keySetVersion`, the signature check is remembered per token and key-set version
+ * ({@link VerifiedJwtMemo}): a client that reuses its token skips the ECDSA check, not the role lookup.
+ * Expiry is still checked on every request, and a key rotation makes every token verify afresh.
  * @param options.holdsManagementRole whether the client id is (still) a machine-to-machine application
  *   with the management role
+ * @param options.keySetVersion the current version of the keys `getKey` resolves (e.g. the OIDC signing
+ *   keys' fingerprint); it must change whenever they change. Without it, every request verifies the signature.
+ * @param options.now the current time in milliseconds since the epoch (default `Date.now`), for expiry
  * @throws AppError `auth.unauthorized` (401: missing, malformed, expired, wrong issuer/audience/signature,
  *   no `sub`, or its application deleted or no longer holding the management role), `auth.forbidden`
  *   (403: valid token without scope `all`)
@@ -63,17 +70,21 @@ export function managementAuthorizer(options: {
   audience: string | string[];
   getKey: JWTVerifyGetKey;
   holdsManagementRole: (clientId: string) => Promise<boolean>;
+  keySetVersion?: () => Promise<string>;
+  now?: () => number;
 }): ManagementAuthorizer {
+  const now = options.now ?? Date.now;
+  const memo = options.keySetVersion ? new VerifiedJwtMemo() : undefined;
+  const verify = async (token: string) =>
+    (await jwtVerify(token, options.getKey, { issuer: options.issuer, audience: options.audience, typ: 'at+jwt', currentDate: new Date(now()) })).payload;
   return async (request) => {
     const token = bearerToken(request);
     if (!token) throw new AppError('auth.unauthorized');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, options.getKey, {
-        issuer: options.issuer,
-        audience: options.audience,
-        typ: 'at+jwt',
-      }));
+      payload = memo && options.keySetVersion
+        ? await memo.verify(token, await options.keySetVersion(), Math.floor(now() / 1000), () => verify(token))
+        : await verify(token);
     } catch {
       throw new AppError('auth.unauthorized');
     }

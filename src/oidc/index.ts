@@ -101,6 +101,16 @@ export class OidcService {
     return this.localKeys(header, token);
   };
 
+  /**
+   * The version of the current signing keys (their fingerprint), after the same refresh check as
+   * {@link current}: it changes whenever {@link verificationKey}'s keys change, so a verifier that
+   * remembers checked signatures (`VerifiedJwtMemo`) can tell when to check again.
+   */
+  async signingKeysVersion(): Promise<string> {
+    await this.current();
+    return this.fingerprint;
+  }
+
   /** The current provider's Node request handler (built once per provider instance). */
   async requestHandler(): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
     await this.current();

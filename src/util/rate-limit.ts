@@ -37,6 +37,20 @@ export class RateLimiters {
 
   /** Creates (and, for SQL stores, prepares the table of) one limiter. */
   async create(spec: LimitSpec): Promise<Limiter> {
+    return new Limiter(await this.store(spec));
+  }
+
+  /**
+   * Creates a limiter of request rates whose points this node takes from the shared store `leaseSize` at
+   * a time ({@link LeasedLimiter}): one store write per `leaseSize` requests instead of one per request.
+   * For limits that protect capacity (the Management API's requests per client), not for security
+   * budgets: lockouts and code guesses count every attempt in the store (`create`).
+   */
+  async createLeased(spec: LimitSpec, leaseSize: number): Promise<LeasedLimiter> {
+    return new LeasedLimiter(await this.store(spec), leaseSize);
+  }
+
+  private async store(spec: LimitSpec): Promise<RateLimiterAbstract> {
     const base = { keyPrefix: `rl_${spec.name}`, points: spec.points, duration: spec.durationSeconds };
     let limiter: RateLimiterAbstract;
     if (this.redis) {
@@ -58,7 +72,7 @@ export class RateLimiters {
     } else {
       limiter = new RateLimiterMemory(base);
     }
-    return new Limiter(limiter);
+    return limiter;
   }
 
   async close(): Promise<void> {
@@ -110,8 +124,105 @@ export class Limiter {
     }
   }
 
+  /** The points the store counts for `key` in its current window (0 when none). */
+  async spent(key: string): Promise<number> {
+    return (await this.inner.get(key))?.consumedPoints ?? 0;
+  }
+
   /** Forgets `key`'s count. */
   async reset(key: string): Promise<void> {
     await this.inner.delete(key);
+  }
+}
+
+/** This node's share of one key's budget in the current window of the shared store. */
+interface Lease {
+  /** Points taken from the store and not yet spent here. */
+  left: number;
+  /** When the store's window ends (ms since the epoch, this node's clock): the lease ends with it. */
+  until: number;
+  /** The store's remaining points after this node's last reservation (a bound for the next one). */
+  storeRemaining: number;
+  /** The store refused: every request for the key is refused here until `until`. */
+  refused: boolean;
+}
+
+/**
+ * A rate limit whose points a node reserves from the shared store (rate-limiter-flexible, as
+ * {@link Limiter}) in leases of up to `leaseSize`, and spends locally. A client that makes many requests
+ * then costs the store one write per `leaseSize` requests instead of one per request. On PostgreSQL
+ * that write is a round trip and an `INSERT … ON CONFLICT` on every Management API request.
+ *
+ * What a client may do, per window of the store:
+ * - **Never more than `points` across all nodes.** Every request is covered by a point the store
+ *   counted.
+ * - **On one node, exactly `points`.** A lease is never larger than what the store said was left after
+ *   this node's previous lease.
+ * - **With N nodes, at least `points − N·(leaseSize − 1)`.** Points leased to a node that the client
+ *   stops calling stay unspent until the window ends.
+ *
+ * Once the store refuses a lease, the node answers 429 for that key until the window ends, without asking
+ * the store again. Leases live in memory: a restart forgets unspent points, which the store still counts.
+ * Concurrent requests for a key share one reservation.
+ */
+export class LeasedLimiter {
+  private readonly leases = new Map<string, Lease>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  /**
+   * @param inner the shared store's limiter (its `points` per `duration` are the limit)
+   * @param leaseSize the most points reserved at once (≥ 1; 1 makes every request a store write)
+   * @param now the current time in milliseconds since the epoch
+   */
+  constructor(
+    private readonly inner: RateLimiterAbstract,
+    private readonly leaseSize: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!Number.isInteger(leaseSize) || leaseSize < 1) throw new RangeError('leaseSize must be a positive integer');
+  }
+
+  /**
+   * Spends one point for `key`, from this node's lease or from a new one.
+   * @throws AppError `request.rate_limited` (429) with `retryAfterSeconds` when the store refuses
+   *   (the key spent its points in this window)
+   */
+  async consume(key: string): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      const lease = this.leases.get(key);
+      if (lease && now < lease.until) {
+        if (lease.refused) throw new AppError('request.rate_limited', { retryAfterSeconds: Math.max(1, Math.ceil((lease.until - now) / 1000)) });
+        if (lease.left > 0) {
+          lease.left -= 1;
+          return;
+        }
+      }
+      const inFlight = this.pending.get(key);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const reservation = this.reserve(key, lease && now < lease.until ? lease : undefined, now);
+      this.pending.set(key, reservation);
+      try {
+        await reservation;
+      } finally {
+        this.pending.delete(key);
+      }
+    }
+  }
+
+  /** Takes a lease from the store: `leaseSize` points, or what the store had left after our last lease. */
+  private async reserve(key: string, current: Lease | undefined, now: number): Promise<void> {
+    const size = Math.max(1, Math.min(this.leaseSize, this.inner.points, current ? current.storeRemaining : Infinity));
+    if (this.leases.size >= 1000) for (const [k, l] of this.leases) if (l.until <= now) this.leases.delete(k);
+    try {
+      const res = await this.inner.consume(key, size);
+      this.leases.set(key, { left: size, until: now + res.msBeforeNext, storeRemaining: res.remainingPoints, refused: false });
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      this.leases.set(key, { left: 0, until: now + error.msBeforeNext, storeRemaining: 0, refused: true });
+    }
   }
 }

@@ -41,7 +41,7 @@ declare module 'fastify' {
 export interface ManagementOptions {
   authorize: ManagementAuthorizer;
   /** Requests per client per window (issue 4: 200 per 10 s). */
-  limiter: Limiter;
+  limiter: Pick<Limiter, 'consume'>;
   users: UserService;
   /** Password changes (`PATCH /users/:userId/password`). */
   credentials: CredentialService;
