@@ -191,6 +191,12 @@ describe.each(dialects)('tessera import logto on %s', (name, database) => {
       const token = await managementToken(t.base, ADMIN_ID, ADMIN_SECRET);
       const got = await (await t.call('GET', '/api/users/lgt0ada00001', { token })).json();
       expect(got).toMatchObject({ id: 'lgt0ada00001', primaryPhone: '8613800138001', identities: { github: { userId: 'gh-ada', details: { login: 'ada' } } } });
+      // The list answers the same identities (read with its page), for the newest page and a search.
+      for (const query of ['page_size=100', 'search.username=ada_lg&mode.username=exact']) {
+        const list = (await (await t.call('GET', `/api/users?${query}`, { token })).json()) as Array<{ id: string; identities: unknown }>;
+        expect(list.find((u) => u.id === 'lgt0ada00001')?.identities).toEqual(got.identities);
+        expect(list.find((u) => u.id === 'lgt0bob00002')?.identities ?? {}).toEqual({});
+      }
     } finally {
       await t.close();
     }

@@ -411,6 +411,45 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
       });
     });
 
+    describe('users.list withIdentities (the page and its identities in one statement)', () => {
+      const base = { terms: [], joint: 'or' as const, caseSensitive: false, offset: 0, limit: 20, withIdentities: true };
+      it('answers, for every listed user, exactly what listByUser lists, in its order: newest page, search, and a search past the cap', async () => {
+        const linked = user({ id: 'l'.repeat(24), username: 'linked', createdAt: T + 2 });
+        const bare = user({ id: 'm'.repeat(24), username: 'bare', createdAt: T + 1 });
+        for (const u of [linked, bare]) await store.users.insert(u);
+        await store.identities.upsert({ userId: linked.id, provider: 'weixin', subject: 'wx-1', data: { openid: 'wx-1', nested: { a: [1, 'two'] }, text: '{"not":"parsed"}' }, verified: true, createdAt: T + 1, updatedAt: T + 4 });
+        await store.identities.upsert({ userId: linked.id, provider: 'anonymous', subject: 'anon-1', data: {}, imported: true, createdAt: T + 2, updatedAt: T + 2 });
+        await store.identities.upsert({ userId: linked.id, provider: 'Zeta', subject: 'z-1', data: { n: 9007199254740991 }, verified: true, createdAt: T + 3, updatedAt: T + 3 });
+        const listed = await store.identities.listByUser(linked.id);
+        expect(listed).toHaveLength(3);
+        const expected = new Map([[linked.id, listed], [bare.id, []]]);
+
+        const newest = await store.users.list(base);
+        expect(newest.users.map((u) => u.username)).toEqual(['linked', 'bare']);
+        expect(newest.identities).toEqual(expected);
+        expect(newest.identities?.get(linked.id)?.map((i) => i.provider)).toEqual(listed.map((i) => i.provider));
+        // The users are the same as without the option, which answers no identities at all.
+        const plain = await store.users.list({ ...base, withIdentities: false });
+        expect(plain).toEqual({ users: newest.users, total: 2 });
+
+        const searched = await store.users.list({ ...base, terms: [{ fields: ['username'], values: ['%link%'], mode: 'like' }] });
+        expect(searched.users.map((u) => u.username)).toEqual(['linked']);
+        expect(searched.identities).toEqual(new Map([[linked.id, listed]]));
+        expect((await store.users.list({ ...base, terms: [{ fields: ['username'], values: ['nobody'], mode: 'exact' }] })).identities).toEqual(new Map());
+
+        // Past SEARCH_CANDIDATE_CAP the page is read by the broad path: the identities still come with it.
+        await store.transaction(async () => {
+          for (let i = 0; i < SEARCH_CANDIDATE_CAP + 2; i++) await store.users.insert(user({ id: `g${String(i).padStart(23, '0')}`, username: `herd_${i}`, primaryEmail: null, createdAt: T - 10 - i }));
+        });
+        await store.identities.upsert({ userId: `g${'0'.repeat(23)}`, provider: 'github', subject: 'gh-1', data: { login: 'herd' }, createdAt: T, updatedAt: T });
+        const broad = await store.users.list({ ...base, terms: [{ fields: ['username'], values: ['herd%'], mode: 'like' }], limit: 2 });
+        expect(broad.total).toBe(SEARCH_CANDIDATE_CAP + 2);
+        expect(broad.users.map((u) => u.username)).toEqual(['herd_0', 'herd_1']);
+        expect(broad.identities).toEqual(new Map([[`g${'0'.repeat(23)}`, await store.identities.listByUser(`g${'0'.repeat(23)}`)], [`g${'0'.repeat(22)}1`, []]]));
+        expect(broad.identities?.get(`g${'0'.repeat(23)}`)).toHaveLength(1);
+      });
+    });
+
     describe('sessions', () => {
       let owner: UserRecord;
       beforeEach(async () => {

@@ -41,6 +41,7 @@ import {
   type SignInGuardState,
   type SignInGuardStore,
   type UserListQuery,
+  type UserPage,
   type UserSearchField,
   type VerificationStore,
   type Store,
@@ -69,7 +70,7 @@ class KyselyUserStore implements UserStore {
 
   private pageReader: UserPageReader | undefined;
   private get pages(): UserPageReader {
-    return (this.pageReader ??= new UserPageReader(this.db));
+    return (this.pageReader ??= new UserPageReader(this.db, this.dialect));
   }
 
   private async one(rows: Promise<Array<Selectable<UsersTable>>>) {
@@ -133,7 +134,7 @@ class KyselyUserStore implements UserStore {
     return countUsers(this.db);
   }
 
-  async list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
+  async list(query: UserListQuery): Promise<UserPage> {
     const indexed: Array<number[] | undefined> = [];
     if (this.dialect === 'sqlite') {
       for (const term of query.terms) {
@@ -183,8 +184,8 @@ class KyselyUserStore implements UserStore {
       return query.joint === 'and' ? eb.and(narrowed) : eb.or(narrowed);
     };
     // storage/user-list.ts: the counter and covering index without a search, one statement for most searches.
-    const { rows, total } = await this.pages.read(query.terms.length === 0 ? undefined : where, query);
-    return { users: rows.map(toUser), total };
+    const { rows, total, identities } = await this.pages.read(query.terms.length === 0 ? undefined : where, query);
+    return identities ? { users: rows.map(toUser), total, identities } : { users: rows.map(toUser), total };
   }
 }
 

@@ -105,7 +105,20 @@ export interface UserStore {
    * One page of users matching `query.search`, newest first (`createdAt` desc, then id desc), and
    * the number of all matching users.
    */
-  list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }>;
+  /**
+   * One page of users, newest first, and the number of users matching (see {@link UserListQuery}).
+   * With `query.withIdentities`, also each listed user's identities (ordered by provider, as
+   * {@link IdentityStore.listByUser}), read in the same statement as the page.
+   */
+  list(query: UserListQuery): Promise<UserPage>;
+}
+
+/** What {@link UserStore.list} answers. */
+export interface UserPage {
+  users: UserRecord[];
+  total: number;
+  /** By user id, every listed user (an empty list when it has none); only with `withIdentities`. */
+  identities?: Map<string, IdentityRecord[]>;
 }
 
 /** Columns a user search may look at (Logto's searchable user fields). */
@@ -130,6 +143,8 @@ export interface UserListQuery {
   caseSensitive: boolean;
   offset: number;
   limit: number;
+  /** Also read the listed users' identities (default false). */
+  withIdentities?: boolean;
 }
 
 /** One signed-in device. */

@@ -1,4 +1,5 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Expression, sql } from 'kysely';
+import { type IdentityRecord, identitiesAggregate, identitiesFromAggregate } from './identity-store.js';
 import { prepared } from './prepared.js';
 import type { Database, UsersTable } from './schema.js';
 
@@ -28,49 +29,75 @@ export async function countUsers(db: Kysely<Database>): Promise<number> {
   return Number(r.n);
 }
 
-/** A `users` row with the count a page statement adds to each row (`null` when it has none). */
-type CountedRow = Selectable<UsersTable> & { matched_total: number | string | null };
+/**
+ * A `users` row with the count a page statement adds to each row (`null` when it has none) and, when
+ * asked for, the user's identities as an {@link identitiesAggregate} value.
+ */
+type CountedRow = Selectable<UsersTable> & { matched_total: number | string | null; identities_json?: unknown };
 
-/** Strips the count a page statement added to each row. */
-function withoutCount(rows: CountedRow[]): Selectable<UsersTable>[] {
-  return rows.map(({ matched_total: _count, ...row }) => row);
+/** A page's rows without the columns the statement added, and the identities they carried (when asked). */
+function split(rows: CountedRow[], withIdentities: boolean): { rows: Selectable<UsersTable>[]; identities?: Map<string, IdentityRecord[]> } {
+  const identities = withIdentities ? new Map<string, IdentityRecord[]>() : undefined;
+  const plain = rows.map(({ matched_total: _count, identities_json: aggregate, ...row }) => {
+    identities?.set(row.id, identitiesFromAggregate(aggregate));
+    return row;
+  });
+  return identities ? { rows: plain, identities } : { rows: plain };
+}
+
+/** A page of users as {@link UserPageReader.read} answers it. */
+export interface UserRowsPage {
+  rows: Selectable<UsersTable>[];
+  total: number;
+  /** By user id (only when asked for): each listed user's identities, ordered by provider. */
+  identities?: Map<string, IdentityRecord[]>;
 }
 
 /** Reads pages of users, newest first, for one database (see the notes above on how). */
 export class UserPageReader {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
-  /** The newest-first page and the users counter, in one prepared statement. */
-  private readonly newest = prepared(() => this.db, (limit: number, offset: number) =>
-    this.db
-      .selectFrom('users')
-      .selectAll('users')
-      .select((eb) => eb.selectFrom('row_counts').select('row_counts.n').where('row_counts.table_name', '=', 'users').as('matched_total'))
-      .where('users.id', 'in', (eb) =>
-        eb.selectFrom('users as u').select('u.id').orderBy('u.created_at', 'desc').orderBy('u.id', 'desc').limit(limit).offset(offset),
-      )
-      .orderBy('users.created_at', 'desc')
-      .orderBy('users.id', 'desc'),
+  /** The newest-first page and the users counter, in one prepared statement (and, in the second, each user's identities). */
+  private readonly newest = [false, true].map((withIdentities) =>
+    prepared(() => this.db, (limit: number, offset: number) =>
+      this.db
+        .selectFrom('users')
+        .selectAll('users')
+        .select((eb) => eb.selectFrom('row_counts').select('row_counts.n').where('row_counts.table_name', '=', 'users').as('matched_total'))
+        .$if(withIdentities, (qb) => qb.select(identitiesAggregate(this.dialect, sql.ref('users.id')).as('identities_json')))
+        .where('users.id', 'in', (eb) =>
+          eb.selectFrom('users as u').select('u.id').orderBy('u.created_at', 'desc').orderBy('u.id', 'desc').limit(limit).offset(offset),
+        )
+        .orderBy('users.created_at', 'desc')
+        .orderBy('users.id', 'desc'),
+    ),
   );
 
   /**
    * One page of users, newest first (`created_at` desc, then `id` desc), and the number of all users
    * matching `where` (every user when `where` is undefined).
-   * @param page `offset` and `limit` in rows
+   * @param page `offset` and `limit` in rows; `withIdentities` also reads each listed user's identities
+   *   in the same statement (an {@link identitiesAggregate} column)
    */
-  async read(where: UserCondition | undefined, page: { offset: number; limit: number }): Promise<{ rows: Selectable<UsersTable>[]; total: number }> {
+  async read(where: UserCondition | undefined, page: { offset: number; limit: number; withIdentities?: boolean }): Promise<UserRowsPage> {
+    const withIdentities = page.withIdentities === true;
+    const identitiesColumn = identitiesAggregate(this.dialect, sql.ref('users.id')).as('identities_json');
     if (!where) {
-      const rows = (await this.newest(page.limit, page.offset)) as CountedRow[];
+      const rows = (await this.newest[withIdentities ? 1 : 0]!(page.limit, page.offset)) as CountedRow[];
       const counted = rows[0]?.matched_total;
       // An empty page (an offset past the end) or a missing counter row: count apart.
       const total = counted === undefined || counted === null ? await countUsers(this.db) : Number(counted);
-      return { rows: withoutCount(rows), total };
+      return { ...split(rows, withIdentities), total };
     }
     const rows = (await this.db
       .with((cte) => cte('matches').materialized(), (db) => db.selectFrom('users').select(['users.id', 'users.created_at']).where(where).limit(SEARCH_CANDIDATE_CAP + 1))
       .selectFrom('users')
       .selectAll('users')
       .select((eb) => eb.selectFrom('matches').select((m) => m.fn.countAll<number>().as('n')).as('matched_total'))
+      .$if(withIdentities, (qb) => qb.select(identitiesColumn))
       .where('users.id', 'in', (eb) =>
         eb.selectFrom('matches').select('matches.id').orderBy('matches.created_at', 'desc').orderBy('matches.id', 'desc').limit(page.limit).offset(page.offset),
       )
@@ -86,12 +113,21 @@ export class UserPageReader {
         .executeTakeFirstOrThrow();
       matched = Number(r.n);
     }
-    if (matched <= SEARCH_CANDIDATE_CAP) return { rows: withoutCount(rows), total: matched };
+    if (matched <= SEARCH_CANDIDATE_CAP) return { ...split(rows, withIdentities), total: matched };
     const [broad, count] = await Promise.all([
-      this.db.selectFrom('users').selectAll().where(where).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
+      this.db
+        .selectFrom('users')
+        .selectAll('users')
+        .$if(withIdentities, (qb) => qb.select(identitiesColumn))
+        .where(where)
+        .orderBy('users.created_at', 'desc')
+        .orderBy('users.id', 'desc')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
       this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
     ]);
-    return { rows: broad, total: Number(count.n) };
+    return { ...split(broad as CountedRow[], withIdentities), total: Number(count.n) };
   }
 }
 

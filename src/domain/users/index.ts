@@ -1,6 +1,6 @@
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
-import { UniqueViolation, type Store, type UserListQuery, type UserPatch, type UserProfile, type UserRecord } from '../../storage/store.js';
+import { UniqueViolation, type Store, type UserListQuery, type UserPage, type UserPatch, type UserProfile, type UserRecord } from '../../storage/store.js';
 import type { Clock } from '../../util/clock.js';
 import { newId } from '../../util/crypto.js';
 import { type IdentifierKind, normalizeEmail, normalizePhone, validateUsername } from './identifiers.js';
@@ -289,9 +289,10 @@ export class UserService {
 
   /**
    * One page of users, newest first, and the number of all matches.
-   * @param query search terms and paging (offset/limit in rows)
+   * @param query search terms and paging (offset/limit in rows); `withIdentities` also answers each
+   *   listed user's identities (read with the page: one statement for most pages)
    */
-  list(query: UserListQuery): Promise<{ users: UserRecord[]; total: number }> {
+  list(query: UserListQuery): Promise<UserPage> {
     return this.store.users.list(query);
   }
 

@@ -20,7 +20,7 @@ export interface ManagementUsersOptions {
   credentials: CredentialService;
   sessions: SessionService;
   /** Users' third-party identities (the `identities` map of every user answer). */
-  identities: Pick<IdentityService, 'list' | 'listMany'>;
+  identities: Pick<IdentityService, 'list'>;
   /** Users' connected applications (OAuth grants). */
   grants: Pick<AccountService, 'listGrants' | 'revokeGrant'>;
   publicUrl: string;
@@ -136,10 +136,10 @@ export const managementUserRoutes: FastifyPluginAsyncZod<ManagementUsersOptions>
     async (request, reply) => {
       const { page, page_size: pageSize, ...rest } = request.query;
       const search = parseUserSearch(rest);
-      const { users: found, total } = await users.list({ ...search, ...pageWindow(page, pageSize) });
+      // The page's identities come with the page (one statement for most pages).
+      const { users: found, total, identities: linked } = await users.list({ ...search, ...pageWindow(page, pageSize), withIdentities: true });
       setPaginationHeaders(request, reply, publicUrl, { page, pageSize, total });
-      const linked = await identities.listMany(found.map((u) => u.id));
-      return found.map((u) => toLogtoUser(u, linked.get(u.id) ?? []));
+      return found.map((u) => toLogtoUser(u, linked?.get(u.id) ?? []));
     },
   );
 
