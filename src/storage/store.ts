@@ -102,13 +102,9 @@ export interface UserStore {
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
   /**
-   * One page of users matching `query.search`, newest first (`createdAt` desc, then id desc), and
-   * the number of all matching users.
-   */
-  /**
-   * One page of users, newest first, and the number of users matching (see {@link UserListQuery}).
-   * With `query.withIdentities`, also each listed user's identities (ordered by provider, as
-   * {@link IdentityStore.listByUser}), read in the same statement as the page.
+   * One page of users matching `query.terms`, newest first (`createdAt` desc, then id desc), and the
+   * number of all matching users. With `query.withIdentities`, also each listed user's identities
+   * (ordered by provider, as {@link IdentityStore.listByUser}), read in the same statement as the page.
    */
   list(query: UserListQuery): Promise<UserPage>;
 }

@@ -84,7 +84,7 @@ export class UserPageReader {
    */
   async read(where: UserCondition | undefined, page: { offset: number; limit: number; withIdentities?: boolean }): Promise<UserRowsPage> {
     const withIdentities = page.withIdentities === true;
-    const identitiesColumn = identitiesAggregate(this.dialect, sql.ref('users.id')).as('identities_json');
+    const identitiesColumn = () => identitiesAggregate(this.dialect, sql.ref('users.id')).as('identities_json');
     if (!where) {
       const rows = (await this.newest[withIdentities ? 1 : 0]!(page.limit, page.offset)) as CountedRow[];
       const counted = rows[0]?.matched_total;
@@ -97,7 +97,7 @@ export class UserPageReader {
       .selectFrom('users')
       .selectAll('users')
       .select((eb) => eb.selectFrom('matches').select((m) => m.fn.countAll<number>().as('n')).as('matched_total'))
-      .$if(withIdentities, (qb) => qb.select(identitiesColumn))
+      .$if(withIdentities, (qb) => qb.select(identitiesColumn()))
       .where('users.id', 'in', (eb) =>
         eb.selectFrom('matches').select('matches.id').orderBy('matches.created_at', 'desc').orderBy('matches.id', 'desc').limit(page.limit).offset(page.offset),
       )
@@ -118,7 +118,7 @@ export class UserPageReader {
       this.db
         .selectFrom('users')
         .selectAll('users')
-        .$if(withIdentities, (qb) => qb.select(identitiesColumn))
+        .$if(withIdentities, (qb) => qb.select(identitiesColumn()))
         .where(where)
         .orderBy('users.created_at', 'desc')
         .orderBy('users.id', 'desc')
