@@ -138,6 +138,12 @@ class KyselyUserStore implements UserStore {
     const indexed: Array<number[] | undefined> = [];
     if (this.dialect === 'sqlite') {
       for (const term of query.terms) {
+        // A case-insensitive exact term is `lower(column) IN (…)`, which the B-trees of migration 0031
+        // answer directly; the trigram candidates would only cost time.
+        if (term.mode === 'exact' && !query.caseSensitive) {
+          indexed.push(undefined);
+          continue;
+        }
         const match = searchIndexQuery(term.fields.map((f) => SEARCH_COLUMNS[f]), term.values, term.mode);
         indexed.push(match ? await indexCandidates(this.db, match) : undefined);
       }

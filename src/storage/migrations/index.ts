@@ -29,6 +29,7 @@ import { migration as m0027 } from './0027_log_count.js';
 import { migration as m0028 } from './0028_authorization_version.js';
 import { migration as m0029 } from './0029_delivery_indexes.js';
 import { migration as m0030 } from './0030_user_search_document.js';
+import { migration as m0031 } from './0031_sqlite_exact_search.js';
 
 /**
  * Versioned migrations, applied in name order by `tessera migrate` and at start. One file per
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   '0028_authorization_version': m0028,
   '0029_delivery_indexes': m0029,
   '0030_user_search_document': m0030,
+  '0031_sqlite_exact_search': m0031,
 };
 
 /** Supplies the in-code migrations to Kysely's `Migrator`. */
