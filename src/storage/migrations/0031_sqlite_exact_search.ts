@@ -1,5 +1,14 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
+/** The searchable columns and their indexes: the names migration 0020 uses on PostgreSQL. */
+const EXACT_SEARCH_INDEXES = [
+  ['id', 'users_lower_id_idx'],
+  ['username', 'users_lower_username_idx'],
+  ['primary_email', 'users_lower_email_idx'],
+  ['primary_phone', 'users_lower_phone_idx'],
+  ['name', 'users_lower_name_idx'],
+] as const;
+
 /**
  * SQLite: the B-trees on `lower(column)` that migration 0020 gave PostgreSQL, for exact user search
  * (issue 22 item 4: `GET /api/users?search.username=X&mode.username=exact` is `lower(username) IN (…)`).
@@ -12,15 +21,6 @@ import { type Kysely, type Migration, sql } from 'kysely';
  * SQLite's `lower()` folds ASCII only, and the index holds the same expression the query compares. So the
  * results are exactly what they were: the query has not changed, only how it is answered.
  */
-/** The searchable columns and their indexes: the names migration 0020 uses on PostgreSQL. */
-const EXACT_SEARCH_INDEXES = [
-  ['id', 'users_lower_id_idx'],
-  ['username', 'users_lower_username_idx'],
-  ['primary_email', 'users_lower_email_idx'],
-  ['primary_phone', 'users_lower_phone_idx'],
-  ['name', 'users_lower_name_idx'],
-] as const;
-
 export const migration: Migration = {
   async up(db: Kysely<any>) {
     if (sql`${0}`.compile(db).sql === '$1') return;
