@@ -470,13 +470,13 @@ function storeSuite(name: string, open: () => Promise<Opened>) {
         expect(await store.sessions.findWithUserByTokenHash(s.tokenHash)).toEqual({ session: s, user: await store.users.findById(owner.id) });
         expect(await store.sessions.findWithUserByTokenHash('0'.repeat(64))).toBeUndefined();
         // With identities: none yet, then exactly what listByUser lists, in its order, in the same statement.
-        expect(await store.sessions.findWithUserByTokenHash(s.tokenHash, { identities: true })).toEqual({ session: s, user: await store.users.findById(owner.id), identities: [] });
+        expect(await store.sessions.findWithUserByTokenHash(s.tokenHash, { withIdentities: true })).toEqual({ session: s, user: await store.users.findById(owner.id), identities: [] });
         await store.identities.upsert({ userId: owner.id, provider: 'weixin', subject: 'wx-1', data: { openid: 'wx-1', nested: { a: [1, 'two'] }, text: '{"not":"parsed"}' }, verified: true, createdAt: T + 1, updatedAt: T + 4 });
         await store.identities.upsert({ userId: owner.id, provider: 'anonymous', subject: 'anon-1', data: {}, imported: true, createdAt: T + 2, updatedAt: T + 2 });
         await store.identities.upsert({ userId: owner.id, provider: 'Zeta', subject: 'z-1', data: { n: 9007199254740991 }, verified: true, createdAt: T + 3, updatedAt: T + 3 });
         const listed = await store.identities.listByUser(owner.id);
         expect(listed).toHaveLength(3);
-        const withIdentities = await store.sessions.findWithUserByTokenHash(s.tokenHash, { identities: true });
+        const withIdentities = await store.sessions.findWithUserByTokenHash(s.tokenHash, { withIdentities: true });
         expect(withIdentities).toEqual({ session: s, user: await store.users.findById(owner.id), identities: listed });
         expect(withIdentities?.identities?.map((i) => i.provider)).toEqual(listed.map((i) => i.provider));
         // Without the option the answer is as before (no identities key).

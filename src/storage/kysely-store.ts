@@ -278,8 +278,8 @@ class KyselySessionStore implements SessionStore {
     this.joinedByTokenHash(hash).select(identitiesAggregate(this.dialect, sql.ref('users.id')).as('s_identities')),
   );
 
-  async findWithUserByTokenHash(tokenHash: string, options: { identities?: boolean } = {}) {
-    const [row] = options.identities ? await this.withUserAndIdentitiesByTokenHash(tokenHash) : await this.withUserByTokenHash(tokenHash);
+  async findWithUserByTokenHash(tokenHash: string, options: { withIdentities?: boolean } = {}) {
+    const [row] = options.withIdentities ? await this.withUserAndIdentitiesByTokenHash(tokenHash) : await this.withUserByTokenHash(tokenHash);
     if (!row) return undefined;
     const { s_id, s_token_hash, s_amr, s_ip, s_user_agent, s_created_at, s_last_used_at, s_expires_at, ...rest } = row;
     const { s_identities, ...user } = rest as typeof rest & { s_identities?: unknown };
@@ -295,7 +295,7 @@ class KyselySessionStore implements SessionStore {
       expires_at: s_expires_at,
     });
     const found: { session: SessionRecord; user: UserRecord; identities?: IdentityRecord[] } = { session, user: toUser(user) };
-    if (options.identities) found.identities = identitiesFromAggregate(s_identities);
+    if (options.withIdentities) found.identities = identitiesFromAggregate(s_identities);
     return found;
   }
 

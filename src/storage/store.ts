@@ -166,12 +166,12 @@ export interface SessionStore {
    * The session stored under `tokenHash` and the user it belongs to, in one query (first-party
    * requests resolve both on every call). Undefined when no session has that hash or its user is gone.
    * Expiry is not checked here: that rule is the session service's.
-   * @param options.identities also read the user's linked identities in the same statement, as
+   * @param options.withIdentities also read the user's linked identities in the same statement, as
    *   `IdentityStore.listByUser` lists them (LeanCloud's `/1.1/users/me` shows them as `authData`)
    */
   findWithUserByTokenHash(
     tokenHash: string,
-    options?: { identities?: boolean },
+    options?: { withIdentities?: boolean },
   ): Promise<{ session: SessionRecord; user: UserRecord; identities?: IdentityRecord[] } | undefined>;
   findById(id: string): Promise<SessionRecord | undefined>;
   listByUser(userId: string): Promise<SessionRecord[]>;

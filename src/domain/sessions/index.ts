@@ -99,7 +99,7 @@ export class SessionService {
   async authenticate(token: string, options: { withIdentities?: boolean } = {}): Promise<ResolvedSession> {
     if (!token.startsWith(SESSION_TOKEN_PREFIX)) throw new AppError('auth.unauthorized');
     // The session and its user in one query: every first-party request comes through here.
-    const found = await this.store.sessions.findWithUserByTokenHash(sha256Hex(token), options.withIdentities ? { identities: true } : {});
+    const found = await this.store.sessions.findWithUserByTokenHash(sha256Hex(token), options);
     const resolved = await this.live(found?.session, found?.user);
     return found?.identities ? { ...resolved, identities: found.identities } : resolved;
   }
