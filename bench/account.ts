@@ -44,7 +44,7 @@ import { limitHeapGrowth } from '../src/util/heap.js';
 import { createApp, type TesseraApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { securityHeaders } from '../src/util/security-headers.js';
-import { closedLoop, loadInWorker } from './lib.js';
+import { closedLoop, freePort, loadInWorker } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
@@ -110,15 +110,6 @@ async function stackFloor() {
   app.get('/', { schema: { response: { 200: z.object({ hello: z.string() }) } } }, async () => ({ hello: 'world' }));
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { url, close: () => app.close() };
-}
-
-/** A free port (so `publicUrl` can name it before the app listens). */
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Builds the app, enables the account center, and mints an opaque access token for a new user. */

@@ -14,13 +14,12 @@
  * Options: --rounds (12), --seconds per phase (2), --path (the request path, default /api/users?page_size=20).
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { loadInWorker } from './lib.js';
+import { freePort, loadInWorker, statCpuMs } from './lib.js';
 
 const { values: flags } = parseArgs({
   options: { a: { type: 'string' }, b: { type: 'string' }, pg: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' }, path: { type: 'string' } },
@@ -29,18 +28,12 @@ if (!flags.a || !flags.b) throw new Error('--a and --b name the two checkouts (e
 const ROUNDS = Number(flags.rounds ?? 12);
 const SECONDS = Number(flags.seconds ?? 2);
 const REQUEST_PATH = flags.path ?? '/api/users?page_size=20';
-const TICK_US = 1e6 / 100; // /proc stat times are in clock ticks (USER_HZ 100)
 
-/** utime + stime of one /proc stat line, µs. */
-const statCpu = (line: string) => {
-  const fields = line.slice(line.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-};
-/** CPU time of each thread of this process, µs (threads that ended in between read as NaN). */
+/** CPU time of each thread of this process, in µs (threads that ended in between read as NaN). */
 const threads = () =>
   Object.fromEntries(fs.readdirSync('/proc/self/task').map((t) => {
     try {
-      return [t, statCpu(fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8'))];
+      return [t, statCpuMs(fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8')) * 1000];
     } catch {
       return [t, Number.NaN];
     }
@@ -55,21 +48,13 @@ const postgresCpu = () => {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const line = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (line.includes('(postgres)')) sum += statCpu(line);
+      if (line.includes('(postgres)')) sum += statCpuMs(line) * 1000;
     } catch {
       // the process ended
     }
   }
   return sum;
 };
-
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 async function pgAdmin(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: flags.pg });

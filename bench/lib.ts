@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database, UsersTable } from '../src/storage/schema.js';
@@ -37,10 +38,7 @@ export function cpuTimeMs(): { process: number; mainThread: number } {
   const usage = process.cpuUsage();
   let mainThread = Number.NaN;
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    mainThread = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    mainThread = statCpuMs(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'));
   } catch {
     mainThread = Number.NaN;
   }
@@ -53,11 +51,7 @@ export function cpuTimeMs(): { process: number; mainThread: number } {
  * A child that exited is no longer counted.
  */
 export function processTreeCpuMs(pid: number): number {
-  const statOf = (p: number) => {
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  };
+  const statOf = (p: number) => statCpuMs(readFileSync(`/proc/${p}/stat`, 'utf8'));
   try {
     let total = statOf(pid);
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
@@ -100,6 +94,27 @@ export function peakRssMiB(pid: number): Array<{ pid: number; mib: number }> {
 
 /** USER_HZ: Linux reports per-thread CPU time in these ticks (100 on every mainstream build). */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The CPU time (utime + stime), in **milliseconds**, in the text of a Linux `/proc/<pid>/stat` or
+ * `/proc/<pid>/task/<tid>/stat` file: fields 14 and 15 (1-based), counted after the parenthesised command name.
+ */
+export function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (so a `publicUrl` can name it before a server listens). */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 /** Outcome of one closed-loop load phase run by {@link loadInWorker}. */
 export interface LoadResult {

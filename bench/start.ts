@@ -25,13 +25,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { numberOption, quantile } from './lib.js';
+import { freePort, numberOption, quantile } from './lib.js';
 
 const { values: flags } = parseArgs({
   options: { runs: { type: 'string' }, idle: { type: 'string' }, pg: { type: 'string' } },
@@ -46,17 +45,6 @@ const bin = path.join(root, 'bin', 'tessera.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-start-'));
 const databaseUrl = pgUrl ?? `sqlite:${path.join(dir, 'tessera.db')}`;
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function baseEnv(port: number): NodeJS.ProcessEnv {
   return {
