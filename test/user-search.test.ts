@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../src/storage/database.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
 import type { UserSearchField, UserRecord } from '../src/storage/store.js';
-import { pgSearchDocumentLike, requiredSubstrings } from '../src/storage/user-list.js';
+import { commonTrigrams, SAMPLE_MAX_AGE_MS, SAMPLE_ROWS, selectiveSubstrings, TrigramStatistics } from '../src/storage/trigram-statistics.js';
+import { countUsers, pgSearchDocumentLike, requiredSubstrings, searchIndexQuery, trigramStatistics } from '../src/storage/user-list.js';
 import { T, userRecord } from './fixtures.js';
 import { forEachStorage, type OpenedStore } from './storage-targets.js';
 
@@ -23,6 +24,55 @@ describe('requiredSubstrings', () => {
     expect(requiredSubstrings('%李小龙%', 'like')).toEqual(['李小龙']);
     expect(requiredSubstrings('a_b', 'exact')).toEqual(['a_b']);
     expect(requiredSubstrings('ab', 'exact')).toEqual([]);
+  });
+});
+
+describe('selectiveSubstrings (trigram-statistics.ts)', () => {
+  const common = new Set(['use', 'ser', 'er_']);
+  it('cut each run where its trigrams are common, and keep the runs when nothing selective is left', () => {
+    expect(selectiveSubstrings(['user', '4242'], common)).toEqual(['4242']);
+    expect(selectiveSubstrings(['user_4242'], common)).toEqual(['r_4242']);
+    // Trigrams compare lower-cased; the substrings keep the run's case.
+    expect(selectiveSubstrings(['USER_4242'], common)).toEqual(['R_4242']);
+    // Two stretches around a common trigram share a character, so they stay two substrings.
+    expect(selectiveSubstrings(['abcdef'], new Set(['bcd']))).toEqual(['abc', 'cdef']);
+    expect(selectiveSubstrings(['李小龙x'], new Set(['李小龙']))).toEqual(['小龙x']);
+    expect(selectiveSubstrings(['user'], common)).toEqual(['user']);
+    expect(selectiveSubstrings(['user', 'ser'], common)).toEqual(['user', 'ser']);
+    expect(selectiveSubstrings(['user', '4242'], new Set())).toEqual(['user', '4242']);
+  });
+
+  it('answer only substrings of the runs, each long enough for a trigram index (generated)', () => {
+    const alphabet = fc.constantFrom('a', 'b', 'c', 'A', '_', 'é', '李');
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: alphabet, minLength: 3, maxLength: 9 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.string({ unit: alphabet, minLength: 3, maxLength: 3 }), { maxLength: 12 }),
+        (runs, trigrams) => {
+          const selective = selectiveSubstrings(runs, new Set(trigrams.map((t) => t.toLowerCase())));
+          expect(selective.length).toBeGreaterThan(0);
+          for (const part of selective) {
+            expect([...part].length).toBeGreaterThanOrEqual(3);
+            // Contained in a run, so in every value that contains the runs.
+            expect(runs.some((run) => run.includes(part))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('commonTrigrams counts each sampled user once, over all five columns, lower-cased', () => {
+    const none = { id: null, username: null, primary_email: null, primary_phone: null, name: null };
+    const sample = [
+      { ...none, username: 'user_1', name: 'Aaaa Aaaa' },
+      { ...none, username: 'USER_2', primary_email: 'user_2@example.com' },
+      { ...none, id: 'bob', name: 'Bob' },
+    ];
+    const found = commonTrigrams(sample);
+    expect([...found].sort()).toEqual(['er_', 'ser', 'use']);
+    expect(commonTrigrams(sample, 0.3).has('aaa')).toBe(true);
+    expect(commonTrigrams([]).size).toBe(0);
   });
 });
 
@@ -137,6 +187,50 @@ forEachStorage((name, open) => {
       if (!postgres()) await store.users.update(target.id, { name: target.name ?? 'Restored Name' });
     });
 
+    it('leaves the trigrams most users hold out of the index lookup, and finds exactly what a scan finds', async () => {
+      const db = opened.handle.db;
+      const dialect = opened.handle.dialect;
+      // Every fixture id ends in 00000000 and two users in three have an …@Example.COM address.
+      const common = await trigramStatistics(db, dialect).commonTrigrams();
+      for (const trigram of ['000', 'exa', '.co']) expect(common.has(trigram)).toBe(true);
+      for (const trigram of ['ali', 'bob', '李小龙']) expect(common.has(trigram)).toBe(false);
+      if (postgres()) {
+        const condition = pgSearchDocumentLike('%alice%example.com%', common)!;
+        expect(sql`select 1 where ${condition}`.compile(db).parameters).toEqual(['%alice%']);
+        const plan = await db.transaction().execute(async (trx) => {
+          await sql`set local enable_seqscan = off`.execute(trx);
+          return (await sql<{ 'QUERY PLAN': string }>`explain select id from users where ${condition}`.execute(trx)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        });
+        expect(plan).toContain('Bitmap Index Scan on users_search_trgm');
+        // Every trigram common: the whole pattern, as without statistics.
+        expect(sql`select 1 where ${pgSearchDocumentLike('%example.com%', common)!}`.compile(db).parameters).toEqual(['%%example.com%%']);
+      } else {
+        expect(searchIndexQuery(['primary_email'], ['%alice%example.com%'], 'like', common)).toBe('{primary_email} : ("alice")');
+        expect(searchIndexQuery(['primary_email'], ['%example.com%'], 'like', common)).toBe('{primary_email} : ("example.com")');
+      }
+      for (const value of ['%alice%example.com%', '%example.com%', '%0000%', '%ob_1%', '%1@example%', '%李小龙%']) {
+        expect((await search(FIELDS, [value], 'like')).ids).toEqual(await scan(FIELDS, [value], 'like'));
+      }
+    });
+
+    it('reads a new sample once the old one is older than SAMPLE_MAX_AGE_MS', async () => {
+      const db = opened.handle.db;
+      let now = 1_000_000;
+      const statistics = new TrigramStatistics(db, opened.handle.dialect, () => countUsers(db), () => now);
+      expect((await statistics.commonTrigrams()).has('qqz')).toBe(false);
+      const added: UserRecord[] = [];
+      for (let i = 0; i < users.length + 10; i++) {
+        const u = userRecord({ username: `qqz_${i}`, createdAt: T + 10_000 + i });
+        await store.users.insert(u);
+        added.push(u);
+      }
+      now += SAMPLE_MAX_AGE_MS - 1;
+      expect((await statistics.commonTrigrams()).has('qqz')).toBe(false);
+      now += 1;
+      expect((await statistics.commonTrigrams()).has('qqz')).toBe(true);
+      for (const u of added) await store.users.delete(u.id);
+    });
+
     it('reads candidates from the index (SQLite: an entry missing from users_search is not found; PostgreSQL: the search document condition is answered by its trigram index)', async () => {
       if (postgres()) {
         const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'users' and indexname like 'users_search%'`.execute(opened.handle.db);
@@ -158,6 +252,36 @@ forEachStorage((name, open) => {
       expect((await search(['name'], ['%yggdrasil%'], 'like')).ids).toEqual([]);
       // Two characters cannot use a trigram index: that search scans, and still finds the user.
       expect((await search(['name'], ['%yg%'], 'like')).ids).toEqual([target.id]);
+    });
+  });
+});
+
+forEachStorage((name, open) => {
+  describe(`trigram statistics from a sample of a larger table — ${name}`, () => {
+    let opened: OpenedStore;
+    afterAll(() => opened?.cleanup());
+
+    it(`samples at most ${SAMPLE_ROWS} users spread over the table and finds what most of them hold`, async () => {
+      opened = await open();
+      await migrateToLatest(opened.handle.db);
+      const store = new KyselyStore(opened.handle);
+      for (let i = 0; i < 3 * SAMPLE_ROWS; i++) {
+        await store.users.insert(userRecord({ username: `member_${i}`, name: i % 4 === 0 ? `Rare ${i}` : null, createdAt: T + i }));
+      }
+      const db = opened.handle.db;
+      let sampled = 0;
+      const statistics = new TrigramStatistics(db, opened.handle.dialect, async () => {
+        sampled++;
+        return countUsers(db);
+      });
+      const common = await statistics.commonTrigrams();
+      expect(sampled).toBe(1);
+      // Every user holds member_; a quarter have a name starting with "Rare".
+      for (const trigram of ['mem', 'emb', 'ber', 'er_']) expect(common.has(trigram)).toBe(true);
+      expect(common.has('rar')).toBe(false);
+      // Concurrent callers share the sample in memory.
+      await Promise.all([statistics.commonTrigrams(), statistics.commonTrigrams()]);
+      expect(sampled).toBe(1);
     });
   });
 });

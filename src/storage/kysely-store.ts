@@ -33,7 +33,7 @@ import { type AuthingKeyStore, KyselyAuthingKeyStore } from './authing-key-store
 import { type AccountAuditStore, KyselyAccountAuditStore } from './account-audit-store.js';
 import { KyselyMfaStore, type MfaStore } from './mfa-store.js';
 import { type ConnectorStore, KyselyConnectorStore, KyselySocialSessionStore, KyselySocialTokenSetStore, type SocialSessionStore, type SocialTokenSetStore } from './connector-store.js';
-import { countUsers, indexCandidates, pgSearchDocumentLike, searchIndexQuery, sqliteSearchCandidates, UserPageReader } from './user-list.js';
+import { countUsers, indexCandidates, pgSearchDocumentLike, searchIndexQuery, sqliteSearchCandidates, trigramStatistics, UserPageReader } from './user-list.js';
 import type { Database, SessionsTable, UsersTable } from './schema.js';
 import {
   type SessionRecord,
@@ -136,6 +136,9 @@ class KyselyUserStore implements UserStore {
 
   async list(query: UserListQuery): Promise<UserPage> {
     const indexed: Array<number[] | undefined> = [];
+    // Trigrams most users hold are not looked up in the trigram indexes (trigram-statistics.ts).
+    const usesTrigrams = query.terms.some((term) => (this.dialect === 'sqlite' ? term.mode === 'like' || query.caseSensitive : term.mode === 'like' && !query.caseSensitive));
+    const common = usesTrigrams ? await trigramStatistics(this.db, this.dialect).commonTrigrams() : new Set<string>();
     if (this.dialect === 'sqlite') {
       for (const term of query.terms) {
         // A case-insensitive exact term is `lower(column) IN (…)`, which the B-trees of migration 0031
@@ -144,7 +147,7 @@ class KyselyUserStore implements UserStore {
           indexed.push(undefined);
           continue;
         }
-        const match = searchIndexQuery(term.fields.map((f) => SEARCH_COLUMNS[f]), term.values, term.mode);
+        const match = searchIndexQuery(term.fields.map((f) => SEARCH_COLUMNS[f]), term.values, term.mode, common);
         indexed.push(match ? await indexCandidates(this.db, match) : undefined);
       }
     }
@@ -157,7 +160,7 @@ class KyselyUserStore implements UserStore {
             term.values.map((value) => {
               const v = value.toLowerCase();
               const exact = eb.or(term.fields.map((field) => sql<SqlBool>`lower(${eb.ref(SEARCH_COLUMNS[field])}) like ${v} escape ''`));
-              const narrowed = pgSearchDocumentLike(v);
+              const narrowed = pgSearchDocumentLike(v, common);
               return narrowed ? eb.and([narrowed, exact]) : exact;
             }),
           );

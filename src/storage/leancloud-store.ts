@@ -2,7 +2,8 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { toUniqueViolation, toUser, userColumns } from './user-rows.js';
 import type { Database } from './schema.js';
 import type { LcAcl, LeanCloudStore, UserColumnFilter, UserCondition, UserOrderKey, UserPageQuery, UserPatch, UserQueryColumn, UserRecord } from './store.js';
-import { indexCandidates, PG_USER_SEARCH_DOCUMENT, searchIndexQuery } from './user-list.js';
+import { indexCandidates, PG_USER_SEARCH_DOCUMENT, searchIndexQuery, trigramStatistics } from './user-list.js';
+import { selectiveSubstrings, TRIGRAM } from './trigram-statistics.js';
 
 export type { LcAcl, LeanCloudStore, TimeRange, UserColumnFilter, UserCondition, UserOrderKey, UserPageQuery, UserQueryColumn } from './store.js';
 
@@ -291,20 +292,27 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
     }
     if (this.postgres) {
       // Each lower-cased run is a substring of the column's lower case, so of the search document too.
-      if (DOCUMENT_COLUMNS.has(cond.column)) {
-        for (const run of runs.filter((r) => r.length >= 3)) parts.push(sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${likeEscape(run)}%`}`);
+      // Only the selective parts of the runs: trigrams most users hold are not looked up (trigram-statistics.ts).
+      const long = runs.filter((r) => r.length >= TRIGRAM);
+      if (DOCUMENT_COLUMNS.has(cond.column) && long.length > 0) {
+        const common = await trigramStatistics(this.db, 'postgres').commonTrigrams();
+        for (const run of selectiveSubstrings(long, common)) parts.push(sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${likeEscape(run)}%`}`);
       }
       return done();
     }
     const fts = FTS_COLUMNS[cond.column];
     if (fts) {
       // Exact text: any 3+ character literal; case-insensitive: the ASCII runs only.
-      const terms = ci ? runs.filter((r) => r.length >= 3) : [...text].length >= 3 ? [text] : [];
+      const terms = ci ? runs.filter((r) => r.length >= TRIGRAM) : [...text].length >= TRIGRAM ? [text] : [];
       if (terms.length > 0) {
         let lookup = this.candidates.get(cond);
         if (lookup === undefined) {
-          const match = terms.map((t) => searchIndexQuery([fts], [t], 'exact')).join(' AND ');
-          lookup = indexCandidates(this.db, match).then((r) => r ?? null);
+          lookup = (async () => {
+            // Only the selective parts of the terms: trigrams most users hold are not looked up (trigram-statistics.ts).
+            const common = await trigramStatistics(this.db, 'sqlite').commonTrigrams();
+            const match = selectiveSubstrings(terms, common).map((t) => searchIndexQuery([fts], [t], 'exact')).join(' AND ');
+            return (await indexCandidates(this.db, match)) ?? null;
+          })();
           this.candidates.set(cond, lookup);
         }
         const rids = await lookup;

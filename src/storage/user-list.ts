@@ -2,6 +2,7 @@ import { type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, typ
 import { type IdentityRecord, identitiesAggregate, identitiesFromAggregate } from './identity-store.js';
 import { prepared } from './prepared.js';
 import type { Database, UsersTable } from './schema.js';
+import { selectiveSubstrings, TRIGRAM, TrigramStatistics } from './trigram-statistics.js';
 
 /**
  * How `GET /api/users` reads one page and the total (measured with 1 000 000 users, `npm run bench:m2m`):
@@ -145,14 +146,32 @@ export const PG_USER_SEARCH_DOCUMENT = sql<string>`lower(coalesce(users.id, '') 
  * value is a substring of the search document ({@link PG_USER_SEARCH_DOCUMENT}). Undefined when the pattern
  * has no literal run of {@link TRIGRAM} characters, which a trigram index cannot look up. Callers AND it
  * with the exact condition, which decides. `ESCAPE ''` as in the exact condition: `\` is literal.
+ *
+ * With `common` trigrams ({@link TrigramStatistics}), the condition names only the pattern's selective
+ * substrings ({@link selectiveSubstrings}), one `LIKE '%…%'` each, so the index does not read the posting
+ * lists of trigrams most users hold; without any, or when none was left out, it is the whole pattern.
  */
-export function pgSearchDocumentLike(pattern: string): Expression<SqlBool> | undefined {
-  if (requiredSubstrings(pattern, 'like').length === 0) return undefined;
-  return sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${pattern}%`} escape ''`;
+export function pgSearchDocumentLike(pattern: string, common: ReadonlySet<string> = new Set()): Expression<SqlBool> | undefined {
+  const runs = requiredSubstrings(pattern, 'like');
+  if (runs.length === 0) return undefined;
+  const selective = selectiveSubstrings(runs, common);
+  if (selective.length === runs.length && selective.every((s, i) => s === runs[i])) {
+    return sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${pattern}%`} escape ''`;
+  }
+  return sql<SqlBool>`(${sql.join(
+    selective.map((s) => sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${s}%`} escape ''`),
+    sql` and `,
+  )})`;
 }
 
-/** Fewest characters a trigram index can look up (pg_trgm and FTS5's trigram tokenizer alike). */
-const TRIGRAM = 3;
+const statisticsByDatabase = new WeakMap<Kysely<Database>, TrigramStatistics>();
+
+/** The {@link TrigramStatistics} of one database handle, shared by the stores that search it. */
+export function trigramStatistics(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): TrigramStatistics {
+  let statistics = statisticsByDatabase.get(db);
+  if (!statistics) statisticsByDatabase.set(db, (statistics = new TrigramStatistics(db, dialect, () => countUsers(db))));
+  return statistics;
+}
 
 /**
  * Most candidates a search takes from SQLite's trigram index. A literal that common (`%user%` among
@@ -174,14 +193,16 @@ export function requiredSubstrings(value: string, mode: 'exact' | 'like'): strin
 /**
  * SQLite: an FTS5 query (migration 0019's `users_search`, trigram tokenizer, case-insensitive) for the
  * users whose searchable `columns` may match one of `values`: for each value, every required substring
- * ({@link requiredSubstrings}) in one of the columns. Undefined when a value has none.
+ * ({@link requiredSubstrings}) in one of the columns, or with `common` trigrams ({@link TrigramStatistics})
+ * only their selective parts ({@link selectiveSubstrings}). Undefined when a value has none.
  */
-export function searchIndexQuery(columns: readonly string[], values: readonly string[], mode: 'exact' | 'like'): string | undefined {
+export function searchIndexQuery(columns: readonly string[], values: readonly string[], mode: 'exact' | 'like', common: ReadonlySet<string> = new Set()): string | undefined {
   const filter = `{${columns.join(' ')}}`;
   const perValue: string[] = [];
   for (const value of values) {
-    const runs = requiredSubstrings(value, mode);
-    if (runs.length === 0) return undefined;
+    const required = requiredSubstrings(value, mode);
+    if (required.length === 0) return undefined;
+    const runs = selectiveSubstrings(required, common);
     perValue.push(`${filter} : (${runs.map((r) => `"${r.replaceAll('"', '""')}"`).join(' AND ')})`);
   }
   return perValue.join(' OR ');
