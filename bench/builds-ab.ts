@@ -11,7 +11,9 @@
  * Usage (the other checkout e.g. `git worktree add ../base <commit> && (cd ../base && npm ci)`):
  *   npx tsx bench/builds-ab.ts --a ../base --b .                 # SQLite temp files
  *   npx tsx bench/builds-ab.ts --a ../base --b . --pg postgres://postgres@127.0.0.1:5432/test
- * Options: --rounds (12), --seconds per phase (2), --path (the request path, default /api/users?page_size=20).
+ * Options: --rounds (12), --seconds per phase (2), --path (the request path, default /api/users?page_size=20),
+ *   --database URL: both builds serve this existing database (e.g. one `bench:m2m --seed-into` made), which is
+ *   neither seeded nor dropped; only for read-only paths.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,12 +24,14 @@ import pg from 'pg';
 import { freePort, loadInWorker, statCpuMs } from './lib.js';
 
 const { values: flags } = parseArgs({
-  options: { a: { type: 'string' }, b: { type: 'string' }, pg: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' }, path: { type: 'string' } },
+  options: { a: { type: 'string' }, b: { type: 'string' }, pg: { type: 'string' }, database: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' }, path: { type: 'string' } },
 });
 if (!flags.a || !flags.b) throw new Error('--a and --b name the two checkouts (each with a built dist/)');
 const ROUNDS = Number(flags.rounds ?? 12);
 const SECONDS = Number(flags.seconds ?? 2);
 const REQUEST_PATH = flags.path ?? '/api/users?page_size=20';
+/** Whether the servers run on PostgreSQL (then its processes' CPU is measured too). */
+const ON_PG = Boolean(flags.pg) || (flags.database?.startsWith('postgres') ?? false);
 
 /** CPU time of each thread of this process, in µs (threads that ended in between read as NaN). */
 const threads = () =>
@@ -73,7 +77,7 @@ interface Server {
   close(): Promise<void>;
 }
 
-/** Starts one checkout's build on a fresh database with 40 users and an admin M2M app; returns its URL and token. */
+/** Starts one checkout's build on a fresh database with 40 users (or on `--database`) and an admin M2M app; returns its URL and token. */
 async function start(label: string, checkout: string): Promise<Server> {
   const dist = path.resolve(checkout, 'dist');
   const { createApp } = await import(pathToFileURL(path.join(dist, 'app.js')).href);
@@ -81,7 +85,10 @@ async function start(label: string, checkout: string): Promise<Server> {
   const name = `tessera_builds_ab_${label}_${process.pid}`;
   let databaseUrl: string;
   let drop: () => Promise<void>;
-  if (flags.pg) {
+  if (flags.database) {
+    databaseUrl = flags.database;
+    drop = async () => {};
+  } else if (flags.pg) {
     await pgAdmin(`create database ${name}`);
     const url = new URL(flags.pg);
     url.pathname = `/${name}`;
@@ -99,7 +106,7 @@ async function start(label: string, checkout: string): Promise<Server> {
   const secret = 'builds-ab-admin-secret-0123456789';
   const app = await createApp(parseConfig({ databaseUrl, logLevel: 'silent', host: '127.0.0.1', port, publicUrl, adminClientId: 'builds-ab-admin', adminClientSecret: secret, rateLimit: { managementPer10Seconds: 1e9 } }));
   const base: string = await app.listen();
-  for (let i = 0; i < 40; i++) await app.services.users.create({ username: `user_${i}`, email: `u${i}@example.com`, name: `User ${i}` });
+  if (!flags.database) for (let i = 0; i < 40; i++) await app.services.users.create({ username: `user_${i}`, email: `u${i}@example.com`, name: `User ${i}` });
   const token = await fetch(`${base}/oidc/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`builds-ab-admin:${secret}`).toString('base64')}` },
@@ -120,21 +127,21 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of round % 2 ? [...servers].reverse() : servers) {
       const t0 = threads();
-      const p0 = flags.pg ? postgresCpu() : 0;
+      const p0 = ON_PG ? postgresCpu() : 0;
       const r = await loadInWorker({ url: s.url, method: 'GET', headers: s.headers, concurrency: 8, seconds: SECONDS, expected: 200 });
       const into = results.get(s.label)!;
       into.server.push(threadDelta(t0, threads()) / r.ok);
-      if (flags.pg) into.database.push((postgresCpu() - p0) / r.ok);
+      if (ON_PG) into.database.push((postgresCpu() - p0) / r.ok);
       into.rate.push(r.ok / r.elapsed);
     }
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? Number.NaN;
-  console.log(`GET ${REQUEST_PATH}, ${flags.pg ? 'PostgreSQL' : 'SQLite'}, ${ROUNDS} rounds of ${SECONDS} s, 8 in flight, ${os.availableParallelism()} CPUs, Node ${process.version} (medians per request)`);
+  console.log(`GET ${REQUEST_PATH}, ${ON_PG ? 'PostgreSQL' : 'SQLite'}, ${ROUNDS} rounds of ${SECONDS} s, 8 in flight, ${os.availableParallelism()} CPUs, Node ${process.version} (medians per request)`);
   for (const s of servers) {
     const r = results.get(s.label)!;
     console.log(
       `${s.label} (${s.label === 'a' ? flags.a : flags.b}): server ${median(r.server).toFixed(0)} µs` +
-        (flags.pg ? `, PostgreSQL ${median(r.database).toFixed(0)} µs` : '') +
+        (ON_PG ? `, PostgreSQL ${median(r.database).toFixed(0)} µs` : '') +
         `, ${median(r.rate).toFixed(0)} req/s`,
     );
   }
