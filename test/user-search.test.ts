@@ -5,7 +5,7 @@ import { migrateToLatest } from '../src/storage/database.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
 import type { UserSearchField, UserRecord } from '../src/storage/store.js';
 import { commonTrigrams, SAMPLE_MAX_AGE_MS, SAMPLE_ROWS, selectiveSubstrings, TrigramStatistics } from '../src/storage/trigram-statistics.js';
-import { countUsers, pgSearchDocumentLike, requiredSubstrings, searchIndexQuery, trigramStatistics } from '../src/storage/user-list.js';
+import { countUsers, pgSearchDocumentLike, pgSelectiveSubstrings, requiredSubstrings, searchIndexQuery, trigramStatistics } from '../src/storage/user-list.js';
 import { T, userRecord } from './fixtures.js';
 import { forEachStorage, type OpenedStore } from './storage-targets.js';
 
@@ -40,6 +40,15 @@ describe('selectiveSubstrings (trigram-statistics.ts)', () => {
     expect(selectiveSubstrings(['user'], common)).toEqual(['user']);
     expect(selectiveSubstrings(['user', 'ser'], common)).toEqual(['user', 'ser']);
     expect(selectiveSubstrings(['user', '4242'], new Set())).toEqual(['user', '4242']);
+  });
+
+  it('on PostgreSQL keep only substrings from which pg_trgm takes a trigram (three letters or digits in a row)', () => {
+    expect(pgSelectiveSubstrings(['user', '4242'], common)).toEqual(['4242']);
+    expect(pgSelectiveSubstrings(['user_4242'], common)).toEqual(['r_4242']);
+    // `b_@cd` has no three word characters in a row: a GIN scan for it alone would read the whole index.
+    expect(selectiveSubstrings(['ab_@cd'], new Set(['ab_']))).toEqual(['b_@cd']);
+    expect(pgSelectiveSubstrings(['ab_@cd'], new Set(['ab_']))).toEqual(['ab_@cd']);
+    expect(pgSelectiveSubstrings(['ab_@cd', 'zed9'], new Set(['ab_']))).toEqual(['zed9']);
   });
 
   it('answer only substrings of the runs, each long enough for a trigram index (generated)', () => {

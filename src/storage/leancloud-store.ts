@@ -2,7 +2,7 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { toUniqueViolation, toUser, userColumns } from './user-rows.js';
 import type { Database } from './schema.js';
 import type { LcAcl, LeanCloudStore, UserColumnFilter, UserCondition, UserOrderKey, UserPageQuery, UserPatch, UserQueryColumn, UserRecord } from './store.js';
-import { indexCandidates, PG_USER_SEARCH_DOCUMENT, searchIndexQuery, trigramStatistics } from './user-list.js';
+import { indexCandidates, PG_USER_SEARCH_DOCUMENT, pgSelectiveSubstrings, searchIndexQuery, trigramStatistics } from './user-list.js';
 import { selectiveSubstrings, TRIGRAM } from './trigram-statistics.js';
 
 export type { LcAcl, LeanCloudStore, TimeRange, UserColumnFilter, UserCondition, UserOrderKey, UserPageQuery, UserQueryColumn } from './store.js';
@@ -296,7 +296,7 @@ export class KyselyLeanCloudStore implements LeanCloudStore {
       const long = runs.filter((r) => r.length >= TRIGRAM);
       if (DOCUMENT_COLUMNS.has(cond.column) && long.length > 0) {
         const common = await trigramStatistics(this.db, 'postgres').commonTrigrams();
-        for (const run of selectiveSubstrings(long, common)) parts.push(sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${likeEscape(run)}%`}`);
+        for (const run of pgSelectiveSubstrings(long, common)) parts.push(sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${likeEscape(run)}%`}`);
       }
       return done();
     }

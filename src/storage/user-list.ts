@@ -154,7 +154,7 @@ export const PG_USER_SEARCH_DOCUMENT = sql<string>`lower(coalesce(users.id, '') 
 export function pgSearchDocumentLike(pattern: string, common: ReadonlySet<string> = new Set()): Expression<SqlBool> | undefined {
   const runs = requiredSubstrings(pattern, 'like');
   if (runs.length === 0) return undefined;
-  const selective = selectiveSubstrings(runs, common);
+  const selective = pgSelectiveSubstrings(runs, common);
   if (selective.length === runs.length && selective.every((s, i) => s === runs[i])) {
     return sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${pattern}%`} escape ''`;
   }
@@ -162,6 +162,17 @@ export function pgSearchDocumentLike(pattern: string, common: ReadonlySet<string
     selective.map((s) => sql<SqlBool>`${PG_USER_SEARCH_DOCUMENT} like ${`%${s}%`} escape ''`),
     sql` and `,
   )})`;
+}
+
+/**
+ * PostgreSQL: {@link selectiveSubstrings} of `runs` that pg_trgm can look up, or `runs` when there is none.
+ * pg_trgm takes trigrams from words of letters and digits only; a substring without three of them in a row
+ * (`r_4` cut from `user_4242`) may give it no trigram, and a LIKE without any makes a GIN scan read the
+ * whole index, so such substrings are not used.
+ */
+export function pgSelectiveSubstrings(runs: readonly string[], common: ReadonlySet<string>): string[] {
+  const selective = selectiveSubstrings(runs, common).filter((s) => /[\p{L}\p{N}]{3}/u.test(s));
+  return selective.length > 0 ? selective : [...runs];
 }
 
 const statisticsByDatabase = new WeakMap<Kysely<Database>, TrigramStatistics>();
