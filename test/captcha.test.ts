@@ -150,12 +150,12 @@ describe.each(dialects)('sign-in captcha on %s', (_name, database) => {
 });
 
 describe('the captcha picture (svg-captcha)', () => {
-  it('draws each character of the given answer as one filled path, and the SVG has no text at all', () => {
+  it('draws each character of the given answer as one filled path, and the SVG has no text at all', async () => {
     // Whole answers only (five characters): a shorter one, such as a lone '9', can occur by chance in the
     // random colours and noise-line coordinates of the markup.
     for (let i = 0; i + 5 <= CAPTCHA_ALPHABET.length; i += 5) {
       const answer = CAPTCHA_ALPHABET.slice(i, i + 5);
-      const svg = renderCaptchaSvg(answer);
+      const svg = await renderCaptchaSvg(answer);
       expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="200" height="60"/);
       expect((svg.match(/<path fill=/g) ?? []).length).toBe(answer.length);
       expect(svg).not.toMatch(/<text|<image|<use|<style|font|href|<script/i);
