@@ -1,6 +1,6 @@
 import type { CustomFieldValue } from '../../domain/account/custom-fields.js';
 import type { UserRecord } from '../../storage/store.js';
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max'; // the metadata domain/users/identifiers.ts loads
+import { libphonenumber } from '../../domain/users/identifiers.js';
 
 /**
  * Authing's `User` (shared/specs/authing.md §2) of one of ours: every field the SDK's fixed documents
@@ -12,7 +12,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max'; // the metad
 /** `+8613800138000` → `{phone: '13800138000', phoneCountryCode: '+86'}` (null phone → nulls). */
 export function authingPhone(e164: string | null): { phone: string | null; phoneCountryCode: string | null } {
   if (!e164) return { phone: null, phoneCountryCode: null };
-  const parsed = parsePhoneNumberFromString(e164);
+  const parsed = libphonenumber().parsePhoneNumberFromString(e164);
   return parsed ? { phone: parsed.nationalNumber, phoneCountryCode: `+${parsed.countryCallingCode}` } : { phone: e164, phoneCountryCode: null };
 }
 
