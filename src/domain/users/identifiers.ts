@@ -8,9 +8,9 @@ let phoneNumbers: PhoneNumbers | undefined;
 /**
  * libphonenumber-js with its full ("max") metadata, loaded at the first phone number rather than at start
  * (issue 22 item 1: its ES module build is 93 modules; `tessera start` imported its code 40–190 ms sooner
- * without them). Synchronous: its CommonJS build through `require`. Every phone rule reads it from here.
+ * without them). Synchronous: its CommonJS build through `require`. The phone rules below read it.
  */
-export function libphonenumber(): PhoneNumbers {
+function libphonenumber(): PhoneNumbers {
   return (phoneNumbers ??= createRequire(import.meta.url)('libphonenumber-js/max') as PhoneNumbers);
 }
 
@@ -37,6 +37,16 @@ export function normalizePhone(raw: string, defaultRegion?: string): string {
   const phone = libphonenumber().parsePhoneNumberFromString(raw.trim(), defaultRegion as CountryCode | undefined);
   if (!phone || !phone.isValid()) throw new AppError('user.invalid_phone');
   return phone.number;
+}
+
+/**
+ * The parts of a stored E.164 number (`+8613800138000` → `{countryCallingCode: '86', nationalNumber:
+ * '13800138000'}`), for surfaces that show a phone split (Authing's `phone` and `phoneCountryCode`).
+ * Undefined when libphonenumber-js cannot parse it (a number stored before validation was stricter).
+ */
+export function phoneNumberParts(e164: string): { countryCallingCode: string; nationalNumber: string } | undefined {
+  const parsed = libphonenumber().parsePhoneNumberFromString(e164);
+  return parsed ? { countryCallingCode: parsed.countryCallingCode, nationalNumber: parsed.nationalNumber } : undefined;
 }
 
 /** Native usernames: start with a letter or `_`, then letters, digits, `_`, `.`, `-`; 1–128 characters. */

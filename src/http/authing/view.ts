@@ -1,6 +1,6 @@
 import type { CustomFieldValue } from '../../domain/account/custom-fields.js';
 import type { UserRecord } from '../../storage/store.js';
-import { libphonenumber } from '../../domain/users/identifiers.js';
+import { phoneNumberParts } from '../../domain/users/identifiers.js';
 
 /**
  * Authing's `User` (shared/specs/authing.md §2) of one of ours: every field the SDK's fixed documents
@@ -12,8 +12,8 @@ import { libphonenumber } from '../../domain/users/identifiers.js';
 /** `+8613800138000` → `{phone: '13800138000', phoneCountryCode: '+86'}` (null phone → nulls). */
 export function authingPhone(e164: string | null): { phone: string | null; phoneCountryCode: string | null } {
   if (!e164) return { phone: null, phoneCountryCode: null };
-  const parsed = libphonenumber().parsePhoneNumberFromString(e164);
-  return parsed ? { phone: parsed.nationalNumber, phoneCountryCode: `+${parsed.countryCallingCode}` } : { phone: e164, phoneCountryCode: null };
+  const parts = phoneNumberParts(e164);
+  return parts ? { phone: parts.nationalNumber, phoneCountryCode: `+${parts.countryCallingCode}` } : { phone: e164, phoneCountryCode: null };
 }
 
 /** A phone as the SDK sends it (a national number, and maybe `phoneCountryCode` such as `+86`), for the domain's normaliser. */
