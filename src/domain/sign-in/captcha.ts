@@ -53,20 +53,17 @@ export interface IssuedCaptcha {
 type DrawCaptcha = (text: string, options: NonNullable<Parameters<typeof svgCaptcha.create>[0]>) => string;
 
 /**
- * svg-captcha, loaded at the first captcha rather than at start: it reads and parses its font when loaded
- * (issue 22 item 1; measured: `tessera start` imported its modules 50–70 ms sooner with it left out).
- */
-let drawCaptcha: Promise<DrawCaptcha> | undefined;
-
-/**
  * Draws `answer` as an SVG with svg-captcha: each character a filled path of its font's outline
  * (slightly jittered) in dark grey, among 5 grey noise curves, 200 × 60 px, on an opaque light
  * background (svg-captcha's own `background` option would switch to random, often pale, colours).
  * No `<text>`, no font reference, no answer in the markup.
+ * @returns the SVG markup
  */
 export async function renderCaptchaSvg(answer: string): Promise<string> {
-  drawCaptcha ??= import('svg-captcha').then((module) => module.default as unknown as DrawCaptcha);
-  const svg = (await drawCaptcha)(answer, { width: 200, height: 60, fontSize: 60, noise: 5, color: false });
+  // Loaded at the first captcha, not at start: svg-captcha reads and parses its font when loaded (issue 22
+  // item 1; `tessera start` imported its modules 50–70 ms sooner without it). Later imports are cached.
+  const { default: draw } = await import('svg-captcha');
+  const svg = (draw as unknown as DrawCaptcha)(answer, { width: 200, height: 60, fontSize: 60, noise: 5, color: false });
   return svg.replace('>', '><rect width="100%" height="100%" fill="#f4f4f0"/>');
 }
 
