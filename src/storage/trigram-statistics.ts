@@ -69,6 +69,8 @@ export function commonTrigrams(users: readonly SampledUser[], share = COMMON_TRI
       if (!value) continue;
       if (ASCII.test(value)) {
         // One code unit per code point, and lower-casing the whole string is lower-casing each: no arrays.
+        // The count runs on the event loop; for 512 users of the benchmark's shape it took 30–35 ms cold
+        // this way against 45–66 ms through lowerCodePoints (2026-12-06, separate processes).
         const lower = value.toLowerCase();
         for (let i = 0; i + TRIGRAM <= lower.length; i++) own.add(lower.slice(i, i + TRIGRAM));
         continue;
