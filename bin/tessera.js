@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `tessera` executable. It runs the compiled JavaScript in dist/, which `npm ci` / `npm install`
-// build through the `prepare` script (`npm run build`). When dist/ is missing, or a file under src/ is
+// build through the `prepare` script (`npm run build`): the bundle in dist/bundle/ (scripts/bundle.mjs;
+// it starts sooner), else tsc's modules in dist/cli/. When dist/ is missing, or a file under src/ is
 // newer than the last build (a checkout being edited), it runs the TypeScript sources through tsx
 // instead and says so on stderr, so it never runs stale code.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -32,7 +33,7 @@ function newest(dir) {
 
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 if (built > 0 && newest(`${root}src`) <= built) {
-  await import('../dist/cli/main.js');
+  await import(existsSync(`${root}dist/bundle/main.js`) ? '../dist/bundle/main.js' : '../dist/cli/main.js');
 } else {
   process.stderr.write(
     `tessera: running the TypeScript sources through tsx (dist/ is ${built > 0 ? 'older than src/' : 'missing'}; \`npm run build\` compiles it)\n`,
