@@ -1,10 +1,12 @@
 // Bundles the compiled server (dist/cli/main.js, tsc's output) and the pure-JavaScript libraries it
-// imports into ES module chunks under dist/bundle/, which bin/tessera.js runs (issue 22 item 1).
+// imports into one CommonJS file, dist/bundle/tessera.cjs, which bin/tessera.js runs (issue 22 item 1).
 //
 // Why: on Node 20 a start resolves, reads and compiles about 1 300 modules one file at a time (a stat
-// and a package.json lookup per import, a URL per ES module). The bundle is a few dozen files: at the
-// time of writing `node bin/tessera.js start` answered its first request in a median 1 333 ms against
-// 2 089 ms unbundled (6 alternated starts each, SQLite; /work/prof style A/B in the issue note).
+// and a package.json lookup per import, a URL per ES module). Alternated starts of `node bin/tessera.js
+// start` on a SQLite file (the note of 2026-12-06 on issue 22): 1 696 ms to the first answer unbundled,
+// 1 213 ms as ES module chunks (median of 6 each); then, median of 10 alternated rounds another time,
+// 1 644 ms as ES module chunks, 1 529 ms as this one CommonJS file, and 1 350 ms with its V8 code cache,
+// which Node 20 keeps only for scripts compiled through `vm.Script` (bin/tessera.js; ES modules have none).
 //
 // What stays a separate file loaded from node_modules at run time:
 // - native addons and the packages that load them (better-sqlite3, @node-rs/*, pg-native);
@@ -12,21 +14,27 @@
 //   libphonenumber-js, @zxcvbn-ts/*): esbuild leaves such calls alone, and they resolve from
 //   dist/bundle/ up to the same node_modules;
 // - @fastify/swagger-ui and @fastify/static, which serve files from their own folders;
+// - the libraries src/ imports only when first needed (svg-captcha, qrcode, @simplewebauthn/server,
+//   prom-client), so that a start does not parse them: their `import()` becomes a `require()` at that
+//   first use;
 // - Fastify's default schema compilers (ajv, fast-json-stringify and their wrappers): Fastify requires
-//   them only when a route has no compiler of its own, which no Tessera route lacks (app.ts); bundled,
-//   they would sit in the chunk that start loads (test/start-lazy-modules.test.ts).
+//   them only when a route has no compiler of its own, which no Tessera route lacks (app.ts).
+// test/start-lazy-modules.test.ts checks that none of these is loaded at start.
 // An external package is required at run time from dist/bundle/, so the build checks that it resolves
 // there to the same file as from the module that imports it (one copy in node_modules, no nested version).
-// A dynamic `import('x')` becomes its own chunk, loaded only when the import runs (lazy modules stay lazy).
+// Tessera's own modules that src/ imports with `import()` (the CLI's commands, the surfaces' optional
+// parts) are in the file but run only when first imported.
 //
 // node_modules stays where it is (the bundle is not a standalone artefact), so a bundled CommonJS module
-// that reads its own files (`__dirname`, `__filename`: svg-captcha's font, pino's worker, swagger's
-// package.json) is given its original location, computed at run time from the chunk's own URL and the
-// path from dist/bundle/ to the module's folder; a Docker image that copies dist/ and node_modules/ side by
-// side keeps the relation.
+// that reads its own files (`__dirname`, `__filename`: pino's worker, swagger's package.json) is given its
+// original location, computed at run time from the bundle's own folder and the path from dist/bundle/ to
+// the module's folder; a Docker image that copies dist/ and node_modules/ side by side keeps the relation.
+// `import.meta.url` (src/ uses it only for createRequire) becomes the bundle's own URL.
 //
-// Writes dist/bundle/meta.json (esbuild's metafile: which inputs each chunk holds), read by
-// test/start-lazy-modules.test.ts.
+// Also writes dist/bundle/meta.json (esbuild's metafile: which modules the bundle holds, read by
+// test/start-lazy-modules.test.ts) and dist/bundle/tessera.cjs.sha256 (the bundle's SHA-256, which names
+// its code cache: V8 itself checks only the source's length).
+import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -43,7 +51,14 @@ export const EXTERNAL = [
   '@fastify/ajv-compiler',
   '@fastify/fast-json-stringify-compiler',
   'fast-json-stringify',
+  'svg-captcha',
+  'qrcode',
+  '@simplewebauthn/server',
+  'prom-client',
 ];
+
+/** The bundle, relative to the checkout. */
+export const BUNDLE = 'dist/bundle/tessera.cjs';
 
 /** The package an import specifier names (`@scope/name` or `name`), or undefined for a relative path or builtin. */
 function packageName(specifier) {
@@ -58,11 +73,12 @@ function isExternal(name) {
 }
 
 /**
- * Bundles `${root}dist/cli/main.js` into `${root}dist/bundle/`.
+ * Bundles `${root}dist/cli/main.js` into `${root}${BUNDLE}`, with meta.json and the SHA-256 beside it.
  * @param root the checkout's folder, with a trailing slash
  * @param esbuild the esbuild module (its `build` function)
- * @returns the output files' names (relative to dist/bundle/)
- * @throws esbuild's error when an import cannot be resolved or a file does not parse
+ * @returns the bundle's SHA-256 (hex)
+ * @throws esbuild's error when an import cannot be resolved or a file does not parse; Error when the
+ *   output holds a raw U+2028/U+2029
  */
 export async function bundle(root, esbuild) {
   const outdir = `${root}dist/bundle`;
@@ -110,22 +126,21 @@ export async function bundle(root, esbuild) {
   const result = await esbuild.build({
     absWorkingDir: root.replace(/[\\/]$/, ''),
     entryPoints: [`${root}dist/cli/main.js`],
-    outdir,
+    outfile: `${root}${BUNDLE}`,
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     charset: 'ascii',
     platform: 'node',
     target: 'node20.19',
-    // CommonJS modules inside an ES module chunk reach Node's builtins and external packages through this
-    // `require`; the two others locate a module's own files (ownLocation).
+    // `import('x')` of an external package becomes `require('x')` when first run.
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__tesseraImportMetaUrl' },
+    // The bundle's own folder and URL, for ownLocation and import.meta.url.
     banner: {
       js:
-        "import { createRequire as __tesseraCreateRequire } from 'node:module';\n" +
-        "import __tesseraBundlePath from 'node:path';\n" +
-        "import { fileURLToPath as __tesseraFileURLToPath } from 'node:url';\n" +
-        'const require = __tesseraCreateRequire(import.meta.url);\n' +
-        'const __tesseraBundleDir = __tesseraBundlePath.dirname(__tesseraFileURLToPath(import.meta.url));',
+        "const __tesseraBundlePath = require('node:path');\n" +
+        'const __tesseraBundleDir = __dirname;\n' +
+        "const __tesseraImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
     },
     plugins: [externals, ownLocation],
     // No source maps, as tsc writes none for dist/: each module in a chunk starts with a comment naming
@@ -135,14 +150,17 @@ export async function bundle(root, esbuild) {
     logLevel: 'warning',
   });
   // esbuild escapes non-ASCII characters in code (`charset: 'ascii'`) but keeps the comments it keeps as
-  // they are. One such character makes Node decode the whole chunk the slow way and V8 hold its source
-  // as a two-byte string: the 3.5 MB chunk start loads took 24–27 ms to decode instead of 10–11 ms. They
-  // are escaped here as UTF-16 code units, which means the same thing should one ever be in code.
-  for (const file of Object.keys(result.metafile.outputs)) {
-    const path = join(root, file);
-    const text = await readFile(path, 'utf8');
-    if (/[^\x00-\x7f]/.test(text)) await writeFile(path, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  }
+  // they are. One such character makes V8 hold the whole source as a two-byte string, and Node decode
+  // it the slow way (a 3.5 MB file: 24–27 ms instead of 10–11 ms). They are escaped here as UTF-16 code
+  // units, which means the same thing should one ever be in code.
+  const path = `${root}${BUNDLE}`;
+  let text = await readFile(path, 'utf8');
+  // A line or paragraph separator ends a `//` comment: escaped, it would no longer.
+  if (/[\u2028\u2029]/.test(text)) throw new Error(`${BUNDLE}: a raw U+2028 or U+2029 that escaping could change the meaning of`);
+  text = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  await writeFile(path, text);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  await writeFile(`${path}.sha256`, `${sha256}\n`);
   await writeFile(`${outdir}/meta.json`, JSON.stringify(result.metafile));
-  return Object.keys(result.metafile.outputs).map((file) => relative(outdir, `${root}${file}`));
+  return sha256;
 }

@@ -40,8 +40,8 @@ program
   .action(async () => {
     const cfg = await config();
     const { limitHeapGrowth } = await import('../util/heap.js');
-    limitHeapGrowth(cfg.heapGrowingPercent);
     if (cfg.workers > 1 && cluster.isPrimary) {
+      limitHeapGrowth(cfg.heapGrowingPercent);
       const { runPrimary } = await import('./cluster.js');
       await runPrimary(cfg, cfg.workers);
       return;
@@ -50,6 +50,11 @@ program
     const app = await createApp(cfg);
     const url = await app.listen();
     app.server.log.info({ url, database: app.database.dialect, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) }, 'tessera listening');
+    // The compiled code is saved while V8's flags are still those the next start compiles under; the
+    // heap growth cap (a V8 flag) matters under load, not for the first second.
+    const { writeCompileCache } = await import('../util/compile-cache.js');
+    writeCompileCache();
+    limitHeapGrowth(cfg.heapGrowingPercent);
     let stopping = false;
     // Stop accepting, let the requests in flight finish, close the database; exit 1 if that takes longer
     // than shutdownTimeoutSeconds (whether started by npm, a supervisor or a terminal).

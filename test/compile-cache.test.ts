@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers.js';
+
+// Issue 22 item 1: `tessera start` compiles the bundle with the V8 code cache of the previous start
+// (bin/tessera.js). A code cache is code the server runs, so it is kept only where no other user can
+// write: a folder and a file that belong to the server's user, the file mode 0600.
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Starts `bin/tessera.js start` with NODE_COMPILE_CACHE=`cache`, waits for the first answer, stops it. */
+async function startOnce(cache: string, database: string): Promise<void> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'bin', 'tessera.js'), 'start'], {
+    cwd: root,
+    env: { ...process.env, NODE_COMPILE_CACHE: cache, TESSERA_DATABASE_URL: `sqlite:${database}`, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(port), TESSERA_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.status === 204, () => false)); i++) {
+      if (i > 300 || child.exitCode !== null) throw new Error(`the server did not start:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The cache is written just after the server starts listening.
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  }
+  expect(stderr, 'bin/tessera.js ran src/ through tsx: run `npm run build`').not.toContain('running the TypeScript sources');
+}
+
+describe.runIf(typeof process.getuid === 'function')('the code cache of the bundle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-compile-cache-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is written to a private folder it makes, as a file only its user may read and write', async () => {
+    const cache = join(dir, 'private');
+    await startOnce(cache, join(dir, 'a.db'));
+    expect(statSync(cache).mode & 0o777).toBe(0o700);
+    const files = readdirSync(cache);
+    expect(files).toHaveLength(1);
+    expect(statSync(join(cache, files[0]!)).mode & 0o777).toBe(0o600);
+  }, 60_000);
+
+  it('is not used in a folder other users may write: nothing is written there', async () => {
+    const cache = join(dir, 'shared');
+    mkdirSync(cache);
+    chmodSync(cache, 0o777);
+    await startOnce(cache, join(dir, 'b.db'));
+    expect(existsSync(cache) && readdirSync(cache)).toEqual([]);
+  }, 60_000);
+});
