@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import module from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
@@ -100,8 +101,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the bundled server (dist/bundle) with real clie
     expect(written.length).toBeGreaterThan(0);
     await stop();
     await start(port);
-    // The second start compiled from that cache: V8 accepted it, so nothing was written again.
-    expect(cacheFiles()).toEqual(written);
+    // The second start compiled from that cache: V8 accepted it, so nothing was written again (Node 20:
+    // bin/tessera.js's own cache; Node 22+ manages its compile cache folder itself).
+    if (!(module as { enableCompileCache?: unknown }).enableCompileCache) expect(cacheFiles()).toEqual(written);
     browser = await launchChromium();
   }, 60_000);
 
