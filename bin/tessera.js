@@ -25,6 +25,16 @@ module.enableCompileCache?.();
 const WRITE_COMPILE_CACHE = Symbol.for('tessera.compileCache.write');
 
 /**
+ * Whether `path` belongs to user `uid` and no other user may write it (always true where there are no
+ * POSIX users, `uid` undefined).
+ */
+function ownedAndPrivate(path, uid) {
+  if (uid === undefined) return true;
+  const stats = statSync(path);
+  return stats.uid === uid && (stats.mode & 0o022) === 0;
+}
+
+/**
  * Runs the bundle (a CommonJS file). Node 22.1+ requires it, and its compile cache (enabled above) keeps
  * the compiled code. Node 20 keeps compiled code only for what is compiled through `vm.Script`, so it is
  * compiled here as Node compiles a CommonJS module, with the V8 code cache of an earlier start when there
@@ -39,16 +49,6 @@ const WRITE_COMPILE_CACHE = Symbol.for('tessera.compileCache.write');
  * the machine cannot plant one in a shared temp folder.
  * @param file the bundle's path
  */
-/**
- * Whether `path` belongs to user `uid` and no other user may write it (always true where there are no
- * POSIX users, `uid` undefined).
- */
-function ownedAndPrivate(path, uid) {
-  if (uid === undefined) return true;
-  const stats = statSync(path);
-  return stats.uid === uid && (stats.mode & 0o022) === 0;
-}
-
 function runBundle(file) {
   const require = module.createRequire(import.meta.url);
   if (module.enableCompileCache) {
@@ -65,9 +65,12 @@ function runBundle(file) {
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     if (ownedAndPrivate(folder, uid)) {
       const key = createHash('sha256').update(`${sha256}\0${process.version}\0${process.arch}`).digest('hex').slice(0, 32);
-      cacheFile = join(folder, `${key}.v8`);
-      if (existsSync(cacheFile)) cached = ownedAndPrivate(cacheFile, uid) ? readFileSync(cacheFile) : undefined;
-      if (existsSync(cacheFile) && cached === undefined) cacheFile = undefined;
+      const candidate = join(folder, `${key}.v8`);
+      if (!existsSync(candidate)) cacheFile = candidate;
+      else if (ownedAndPrivate(candidate, uid)) {
+        cacheFile = candidate;
+        cached = readFileSync(candidate);
+      }
     }
   } catch {
     cacheFile = undefined;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,19 @@ describe.runIf(OWN_CACHE)('the code cache of the bundle (Node 20)', () => {
     const files = readdirSync(cache);
     expect(files).toHaveLength(1);
     expect(statSync(join(cache, files[0]!)).mode & 0o777).toBe(0o600);
+  }, 60_000);
+
+  it('is not used, nor replaced, when its file may be written by other users', async () => {
+    const cache = join(dir, 'private');
+    const [file] = readdirSync(cache);
+    // Were it read, V8 would refuse this and the start would write a new cache over it.
+    writeFileSync(join(cache, file!), 'not a code cache');
+    chmodSync(join(cache, file!), 0o666);
+    const before = statSync(join(cache, file!)).mtimeMs;
+    await startOnce(cache, join(dir, 'a.db'));
+    expect(readdirSync(cache)).toEqual([file]);
+    expect(statSync(join(cache, file!)).mtimeMs).toBe(before);
+    expect(statSync(join(cache, file!)).mode & 0o777).toBe(0o666);
   }, 60_000);
 
   it('is not used in a folder other users may write: nothing is written there', async () => {
