@@ -50,9 +50,8 @@ function ownedAndPrivate(path, uid) {
  * @param file the bundle's path
  */
 function runBundle(file) {
-  const require = module.createRequire(import.meta.url);
   if (module.enableCompileCache) {
-    require(file);
+    module.createRequire(import.meta.url)(file);
     return;
   }
   const source = readFileSync(file, 'utf8');

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import module from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './helpers.js';
+import { freePort, startTesseraProcess } from './helpers.js';
 
 // Issue 22 item 1: on Node 20 `tessera start` compiles the bundle with the V8 code cache of the previous
 // start (bin/tessera.js). A code cache is code the server runs, so it is kept only where no other user
@@ -13,31 +11,12 @@ import { freePort } from './helpers.js';
 // the bundle's compiled code in its own compile cache instead (module.enableCompileCache), where these
 // rules are Node's.
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
 /** Starts `bin/tessera.js start` with NODE_COMPILE_CACHE=`cache`, waits for the first answer, stops it. */
 async function startOnce(cache: string, database: string): Promise<void> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'bin', 'tessera.js'), 'start'], {
-    cwd: root,
-    env: { ...process.env, NODE_COMPILE_CACHE: cache, TESSERA_DATABASE_URL: `sqlite:${database}`, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(port), TESSERA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  try {
-    for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.status === 204, () => false)); i++) {
-      if (i > 300 || child.exitCode !== null) throw new Error(`the server did not start:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // The cache is written just after the server starts listening.
-    await new Promise((r) => setTimeout(r, 500));
-  } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  }
-  expect(stderr, 'bin/tessera.js ran src/ through tsx: run `npm run build`').not.toContain('running the TypeScript sources');
+  const server = await startTesseraProcess(await freePort(), { NODE_COMPILE_CACHE: cache, TESSERA_DATABASE_URL: `sqlite:${database}` });
+  // The cache is written just after the server starts listening.
+  await new Promise((r) => setTimeout(r, 500));
+  await server.stop();
 }
 
 const OWN_CACHE = typeof process.getuid === 'function' && !(module as { enableCompileCache?: unknown }).enableCompileCache;

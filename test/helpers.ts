@@ -1,4 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { createApp, type AppOptions, type TesseraApp } from '../src/app.js';
@@ -161,4 +164,49 @@ export async function freshPgDatabase(baseUrl: string): Promise<{ url: string; d
       await c.end();
     },
   };
+}
+
+/** A `tessera start` child process (see {@link startTesseraProcess}). */
+export interface TesseraProcess {
+  child: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM (a graceful stop), then waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node [nodeArgs] bin/tessera.js start` as a user does, on 127.0.0.1:`port`, with `env` over this
+ * process's environment, and resolves once `GET /api/status` answers 204 (polled every 100 ms, up to
+ * 30 s). Fails if bin/tessera.js fell back to the TypeScript sources (dist/ older than src/: run
+ * `npm run build`), so that a test of the built server never tests something else.
+ * @throws Error with the process's output when it exits or does not answer in time
+ */
+export async function startTesseraProcess(port: number, env: Record<string, string>, nodeArgs: string[] = []): Promise<TesseraProcess> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'tessera.js'), 'start'], {
+    cwd: root,
+    env: { ...process.env, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(port), TESSERA_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.status === 204, () => false)); i++) {
+      if (i > 300 || child.exitCode !== null) throw new Error(`tessera start did not answer:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (output.includes('running the TypeScript sources')) throw new Error('bin/tessera.js ran src/ through tsx: run `npm run build`');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { child, output: () => output, stop };
 }

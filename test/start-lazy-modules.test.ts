@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './helpers.js';
+import { freePort, startTesseraProcess } from './helpers.js';
 
 // Issue 22 item 1: `tessera start` answers sooner when libraries that only some requests need are loaded
 // at their first use. The built server (dist/, which `npm test` compiles first) is started in a child
@@ -86,33 +86,12 @@ describe('modules `tessera start` leaves for later', () => {
       `const M = require('node:module'); const { appendFileSync } = require('node:fs'); const load = M._load;\n` +
         `M._load = function (request, parent, isMain) { const e = load.apply(this, arguments); try { appendFileSync(${JSON.stringify(log)}, M._resolveFilename(request, parent, isMain) + '\\n'); } catch {} return e; };\n`,
     );
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--require', join(dir, 'cjs-hook.cjs'), join(root, 'bin', 'tessera.js'), 'start'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
-        TESSERA_DATABASE_URL: `sqlite:${join(dir, 'bundle.db')}`,
-        TESSERA_HOST: '127.0.0.1',
-        TESSERA_PORT: String(port),
-        TESSERA_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    try {
-      for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.status === 204, () => false)); i++) {
-        if (i > 300 || child.exitCode !== null) throw new Error(`the bundle did not start:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    }
-    expect(stderr, 'bin/tessera.js ran src/ through tsx: run `npm run build`').not.toContain('running the TypeScript sources');
+    const server = await startTesseraProcess(
+      await freePort(),
+      { NODE_ENV: 'production', NODE_COMPILE_CACHE: join(dir, 'compile-cache'), TESSERA_DATABASE_URL: `sqlite:${join(dir, 'bundle.db')}` },
+      ['--require', join(dir, 'cjs-hook.cjs')],
+    );
+    await server.stop();
     const loaded = new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean).map(packageOf).filter((p) => p !== undefined));
     // The listing sees what start requires from node_modules (so an empty listing cannot pass).
     expect(loaded.has('better-sqlite3')).toBe(true);

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import module from 'node:module';
@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers.js';
-import { HAVE_CHROMIUM, launchChromium, type Site, startSite } from './chromium.js';
+import { freePort, startTesseraProcess, type TesseraProcess } from '../helpers.js';
+import { HAVE_CHROMIUM, launchChromium, pkceRequest, type Site, startSite } from './chromium.js';
 
 /**
  * Issue 22 item 1: `tessera start` runs the esbuild bundle dist/bundle/tessera.cjs (scripts/bundle.mjs),
@@ -29,8 +29,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the bundled server (dist/bundle) with real clie
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bundle-'));
   const databaseUrl = `sqlite:${join(dir, 'bundle.db')}`;
   const compileCache = join(dir, 'compile-cache');
-  let server: ChildProcess | undefined;
-  let output = '';
+  let server: TesseraProcess | undefined;
   let base = '';
   let rp: Site;
   let rpOrigin = '';
@@ -44,37 +43,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the bundled server (dist/bundle) with real clie
 
   /** Starts `tessera start` and waits for its first answer. */
   async function start(port: number): Promise<void> {
-    output = '';
-    server = spawn(process.execPath, [bin, 'start'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        NODE_COMPILE_CACHE: compileCache,
-        TESSERA_DATABASE_URL: databaseUrl,
-        TESSERA_HOST: '127.0.0.1',
-        TESSERA_PORT: String(port),
-        TESSERA_PUBLIC_URL: base,
-        TESSERA_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    for (let i = 0; !(await fetch(`${base}/api/status`).then((r) => r.status === 204, () => false)); i++) {
-      if (i > 300 || server.exitCode !== null) throw new Error(`the bundled server did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(output, 'bin/tessera.js ran src/ through tsx: run `npm run build`').not.toContain('running the TypeScript sources');
+    server = await startTesseraProcess(port, { NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache, TESSERA_DATABASE_URL: databaseUrl, TESSERA_PUBLIC_URL: base });
   }
 
-  /** Stops the server with SIGTERM (a graceful stop) and waits for it to exit. */
-  async function stop(): Promise<void> {
-    if (!server || server.exitCode !== null) return;
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  /** Stops the server gracefully. */
+  const stop = async () => server?.stop();
 
   /** The code cache files and their modification times (ms). */
   const cacheFiles = () => (existsSync(compileCache) ? readdirSync(compileCache).map((f) => [f, statSync(join(compileCache, f)).mtimeMs] as const) : []);
@@ -136,16 +109,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the bundled server (dist/bundle) with real clie
     });
     expect(enable.status, await enable.clone().text()).toBe(200);
 
-    const config = await client.discovery(new URL(`${base}/oidc`), spa.id, { token_endpoint_auth_method: 'none' }, client.None(), { execute: [client.allowInsecureRequests] });
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: `${rpOrigin}/callback`,
-      scope: 'openid profile',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
+    const { config, url, verifier, state } = await pkceRequest(base, spa.id, `${rpOrigin}/callback`, 'openid profile');
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
@@ -205,6 +169,6 @@ describe.skipIf(!HAVE_CHROMIUM)('the bundled server (dist/bundle) with real clie
     const users = await fetch(`${base}/api/users?page=1&page_size=5`, { headers: { authorization: `Bearer ${await managementToken()}` } });
     expect(users.status).toBe(200);
     expect(((await users.json()) as unknown[]).length).toBeGreaterThanOrEqual(1);
-    expect(output).not.toMatch(/"level":(50|60)/);
+    expect(server!.output()).not.toMatch(/"level":(50|60)/);
   });
 });

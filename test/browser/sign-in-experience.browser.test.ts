@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../helpers.js';
 import { extractCode, type SmtpSink, startSmtpSink } from '../peers.js';
-import { HAVE_CHROMIUM, launchChromium, type Site, startSite } from './chromium.js';
+import { HAVE_CHROMIUM, launchChromium, pkceRequest, type Site, startSite } from './chromium.js';
 import { addVirtualAuthenticator, enrolPasskey, type LocalhostApp, startAppOnLocalhost, watchPage } from './passkey.js';
 import { checkPage } from './ui-check.js';
 
@@ -85,19 +85,13 @@ describe.skipIf(!HAVE_CHROMIUM).each(dialects)('sign-in experience in Chromium o
 
   /** Opens an authorization request (code + PKCE) of `clientId` in a new context whose browser language is `locale`. */
   async function authorize(options: { locale?: string; clientId?: string; scope?: string; prompt?: string; context?: BrowserContext } = {}): Promise<Flow> {
-    const config = await client.discovery(new URL(`${t.origin}/oidc`), options.clientId ?? spaId, { token_endpoint_auth_method: 'none' }, client.None(), {
-      execute: [client.allowInsecureRequests],
-    });
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: `${rpOrigin}/callback`,
-      scope: options.scope ?? 'openid profile email',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      ...(options.prompt ? { prompt: options.prompt } : {}),
-    });
+    const { config, url, verifier, state } = await pkceRequest(
+      t.origin,
+      options.clientId ?? spaId,
+      `${rpOrigin}/callback`,
+      options.scope ?? 'openid profile email',
+      options.prompt ? { prompt: options.prompt } : {},
+    );
     const context = options.context ?? (await browser.newContext({ locale: options.locale ?? 'en-US' }));
     const page = await context.newPage();
     const seen = watchPage(page);
