@@ -18,6 +18,45 @@ export async function managementToken(base: string, clientId: string, clientSecr
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
+/** An authorization request (authorization code + PKCE S256) built by openid-client. */
+export interface PkceRequest {
+  /** The issuer's configuration from discovery, for the code grant that follows. */
+  config: client.Configuration;
+  /** The authorization URL to open. */
+  url: URL;
+  verifier: string;
+  state: string;
+}
+
+/**
+ * Discovers `${base}/oidc` (http allowed: 127.0.0.1) for client `clientId` and builds an authorization
+ * request (RFC 7636 S256 challenge, a random state) for `redirectUri`. A public client (no `secret`)
+ * authenticates with `none` at the token endpoint, a confidential one with client_secret_basic.
+ * @param extra more authorization parameters (`prompt`, …)
+ */
+export async function pkceRequest(
+  base: string,
+  app: { id: string; secret?: string },
+  redirectUri: string,
+  scope: string,
+  extra: Record<string, string> = {},
+): Promise<PkceRequest> {
+  const config = app.secret
+    ? await client.discovery(new URL(`${base}/oidc`), app.id, app.secret, client.ClientSecretBasic(app.secret), { execute: [client.allowInsecureRequests] })
+    : await client.discovery(new URL(`${base}/oidc`), app.id, { token_endpoint_auth_method: 'none' }, client.None(), { execute: [client.allowInsecureRequests] });
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...extra,
+  });
+  return { config, url, verifier, state };
+}
+
 /** An authorization request of `app` opened in a fresh cookie-keeping client, at the hosted sign-in page. */
 export interface SignInPage {
   browser: Browser;
@@ -40,18 +79,7 @@ export interface SignInPage {
  */
 export async function openSignInPage(base: string, app: { id: string; secret: string }, redirectUri: string, scope = 'openid'): Promise<SignInPage> {
   const browser = new Browser();
-  const config = await client.discovery(new URL(`${base}/oidc`), app.id, app.secret, client.ClientSecretBasic(app.secret), {
-    execute: [client.allowInsecureRequests],
-  });
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
+  const { config, url, verifier, state } = await pkceRequest(base, app, redirectUri, scope);
   const { res, url: pageUrl } = await browser.follow(url.href, base);
   const html = await res.text();
   const form = /action="([^"]+\/login)"/.exec(html);

@@ -8,7 +8,8 @@ import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTesseraProcess, type TesseraProcess } from '../helpers.js';
-import { HAVE_CHROMIUM, launchChromium, pkceRequest, type Site, startSite } from './chromium.js';
+import { pkceRequest } from '../oidc-helpers.js';
+import { HAVE_CHROMIUM, launchChromium, type Site, startSite } from './chromium.js';
 
 /**
  * Issue 22 item 1: `tessera start` runs the esbuild bundle dist/bundle/tessera.cjs (scripts/bundle.mjs),
@@ -109,7 +110,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the bundled server (dist/bundle) with real clie
     });
     expect(enable.status, await enable.clone().text()).toBe(200);
 
-    const { config, url, verifier, state } = await pkceRequest(base, spa.id, `${rpOrigin}/callback`, 'openid profile');
+    const { config, url, verifier, state } = await pkceRequest(base, { id: spa.id }, `${rpOrigin}/callback`, 'openid profile');
     const context = await browser.newContext();
     try {
       const page = await context.newPage();

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as client from 'openid-client';
 import { chromium, type Browser } from 'playwright-core';
 
 /**
@@ -54,36 +53,4 @@ export async function startSite(handler: (req: IncomingMessage, res: ServerRespo
         server.close(() => resolve());
       }),
   };
-}
-
-/** A public client's authorization request (authorization code + PKCE S256), built by openid-client. */
-export interface PkceRequest {
-  /** The issuer's configuration from discovery, for the code grant that follows. */
-  config: client.Configuration;
-  /** The authorization URL to open in the browser. */
-  url: URL;
-  verifier: string;
-  state: string;
-}
-
-/**
- * Discovers `${base}/oidc` (http allowed: 127.0.0.1) for the public client `clientId` and builds an
- * authorization request (RFC 7636 S256 challenge, a random state) for `redirectUri`.
- * @param extra more authorization parameters (`prompt`, …)
- */
-export async function pkceRequest(base: string, clientId: string, redirectUri: string, scope: string, extra: Record<string, string> = {}): Promise<PkceRequest> {
-  const config = await client.discovery(new URL(`${base}/oidc`), clientId, { token_endpoint_auth_method: 'none' }, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
-  return { config, url, verifier, state };
 }

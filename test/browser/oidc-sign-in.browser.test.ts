@@ -2,7 +2,8 @@ import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, type RunningApp, startAppWithPublicUrl } from '../helpers.js';
-import { HAVE_CHROMIUM, launchChromium, pkceRequest, type Site, startSite } from './chromium.js';
+import { pkceRequest } from '../oidc-helpers.js';
+import { HAVE_CHROMIUM, launchChromium, type Site, startSite } from './chromium.js';
 
 /**
  * The hosted sign-in page at /oidc driven by real headless Chromium (issue 14, item 1): what a person
@@ -58,7 +59,7 @@ describe.skipIf(!HAVE_CHROMIUM).each(dialects)('hosted sign-in page in Chromium 
 
   /** Opens the authorization request of the SPA client in a fresh browser context, up to the sign-in page. */
   async function authorize(): Promise<{ context: BrowserContext; page: Page; config: client.Configuration; verifier: string; state: string }> {
-    const { config, url, verifier, state } = await pkceRequest(t.base, clientId, `${rpOrigin}/callback`, 'openid profile');
+    const { config, url, verifier, state } = await pkceRequest(t.base, { id: clientId }, `${rpOrigin}/callback`, 'openid profile');
     const context = await browser.newContext();
     const page = await context.newPage();
     const answer = await page.goto(url.href);

@@ -2,7 +2,8 @@ import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSKEY_LIBRARY } from '../../src/oidc/passkey-script.js';
-import { HAVE_CHROMIUM, launchChromium, pkceRequest, type Site, startSite } from './chromium.js';
+import { pkceRequest } from '../oidc-helpers.js';
+import { HAVE_CHROMIUM, launchChromium, type Site, startSite } from './chromium.js';
 import { type LocalhostApp, passkeyUser, startAppOnLocalhost } from './passkey.js';
 
 /**
@@ -43,7 +44,7 @@ describe.skipIf(!HAVE_CHROMIUM)('passkey on the hosted MFA step in Chromium', ()
     const user = await passkeyUser(browser, t, `passkey${Date.now().toString(36)}`, PW);
     const { page } = user;
     try {
-      const { config, url, verifier, state } = await pkceRequest(t.origin, clientId, `${rpOrigin}/callback`, 'openid');
+      const { config, url, verifier, state } = await pkceRequest(t.origin, { id: clientId }, `${rpOrigin}/callback`, 'openid');
       await page.goto(url.href);
       await page.fill('input[name="identifier"]', user.username);
       await page.fill('input[name="password"]', PW);

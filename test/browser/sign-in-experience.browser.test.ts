@@ -5,7 +5,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../helpers.js';
 import { extractCode, type SmtpSink, startSmtpSink } from '../peers.js';
-import { HAVE_CHROMIUM, launchChromium, pkceRequest, type Site, startSite } from './chromium.js';
+import { pkceRequest } from '../oidc-helpers.js';
+import { HAVE_CHROMIUM, launchChromium, type Site, startSite } from './chromium.js';
 import { addVirtualAuthenticator, enrolPasskey, type LocalhostApp, startAppOnLocalhost, watchPage } from './passkey.js';
 import { checkPage } from './ui-check.js';
 
@@ -87,7 +88,7 @@ describe.skipIf(!HAVE_CHROMIUM).each(dialects)('sign-in experience in Chromium o
   async function authorize(options: { locale?: string; clientId?: string; scope?: string; prompt?: string; context?: BrowserContext } = {}): Promise<Flow> {
     const { config, url, verifier, state } = await pkceRequest(
       t.origin,
-      options.clientId ?? spaId,
+      { id: options.clientId ?? spaId },
       `${rpOrigin}/callback`,
       options.scope ?? 'openid profile email',
       options.prompt ? { prompt: options.prompt } : {},
