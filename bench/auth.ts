@@ -10,10 +10,12 @@
  *     only 201 responses count (anything else is reported as an error).
  *  3. sign-in/s — real HTTP `POST /api/auth/sign-in {username, password}` for the users created in
  *     step 2, same concurrency, fixed duration; only 200 responses count.
- *  4. the ratio sign-in/s ÷ verify limit (target ≥ 0.9): how close the full sign-in path (HTTP,
- *     routing, validation, lockout check, DB reads/writes, session issue) gets to the bare argon2id cost.
+ *  4. the ratio sign-in/s ÷ verify limit (issue 22: target ≥ 0.88 on SQLite, ≥ 0.85 on PostgreSQL):
+ *     how close the full sign-in path (HTTP, routing, validation, lockout check, DB reads/writes,
+ *     session issue) gets to the bare argon2id cost.
  * Per sign-in it also prints the CPU time (ms; the main thread's share is the event-loop cost issue 22
- * item 2 targets; the main thread's share of a bare verify, with no HTTP and no database, is what the
+ * item 2 targets: ≤ 1.0 ms on SQLite, ≤ 1.5 ms on PostgreSQL; printed per round too, where the JIT's
+ * warm-up shows; the main thread's share of a bare verify, with no HTTP and no database, is what the
  * hashing library itself costs the event loop) and the statements and transactions sent to the database (every caller, counted by
  * `openDatabase({countStatements})`), the process's peak RSS (MiB), and last the peak RSS of `tessera start` as a child
  * process on the same database under the same sign-in load (`serverProcessPhase`).
@@ -257,9 +259,12 @@ async function main(): Promise<void> {
       latencies.push(...signIn.latencies);
       for (const [k, v] of signIn.errors) errors.set(k, (errors.get(k) ?? 0) + v);
       const r = signIn.ok / signIn.elapsed / verify.rate;
+      // Per round, so that the JIT's warm-up shows: the first rounds run much of the path before V8 has
+      // optimised it (measured: about 2.8 ms in the first 5 s, 1.7–1.8 ms after 20 s, on SQLite).
       console.log(
         `  round ${round}: verify limit ${fmtRate(verify.rate)} hashes/s, sign-in ${fmtRate(signIn.ok / signIn.elapsed)} /s, ` +
-          `ratio ${r.toFixed(3)}, event loop busy ${(elu.utilization * 100).toFixed(0)} %`,
+          `ratio ${r.toFixed(3)}, event loop busy ${(elu.utilization * 100).toFixed(0)} %, ` +
+          `main thread ${((cpu1.mainThread - cpu0.mainThread) / signIn.ok).toFixed(2)} ms CPU per sign-in`,
       );
     }
     latencies.sort((a, b) => a - b);
@@ -294,7 +299,11 @@ async function main(): Promise<void> {
     // How much of the bare argon2id capacity the whole sign-in path delivers.
     const ratio = signInRate / limit;
     console.log('');
-    console.log(`sign-in/s ÷ verify limit = ${ratio.toFixed(3)}  (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
+    // Issue 22 item 2: the event loop's CPU per sign-in is the target; the ratio follows from it.
+    const targets = pgUrl ? { mainMs: 1.5, ratio: 0.85 } : { mainMs: 1.0, ratio: 0.88 };
+    const mainMs = totals.signInMainCpu / totals.signIns;
+    console.log(`sign-in/s ÷ verify limit = ${ratio.toFixed(3)}  (target ≥ ${targets.ratio}: ${ratio >= targets.ratio ? 'met' : 'NOT met'})`);
+    console.log(`main thread per sign-in = ${mainMs.toFixed(2)} ms CPU  (target ≤ ${targets.mainMs.toFixed(1)} ms: ${mainMs <= targets.mainMs ? 'met' : 'NOT met'})`);
     if (HOOKS) await hooksPhases(app, signInPhase);
     await serverProcessPhase(signInBodies, cpus);
   } finally {
