@@ -260,7 +260,7 @@ async function main(): Promise<void> {
       for (const [k, v] of signIn.errors) errors.set(k, (errors.get(k) ?? 0) + v);
       const r = signIn.ok / signIn.elapsed / verify.rate;
       // Per round, so that the JIT's warm-up shows: the first rounds run much of the path before V8 has
-      // optimised it (measured: about 2.8 ms in the first 5 s, 1.7–1.8 ms after 20 s, on SQLite).
+      // optimised it (measured on SQLite: 3.0 ms in the first round, 2.2–2.6 ms after 20–30 s of sign-ins).
       console.log(
         `  round ${round}: verify limit ${fmtRate(verify.rate)} hashes/s, sign-in ${fmtRate(signIn.ok / signIn.elapsed)} /s, ` +
           `ratio ${r.toFixed(3)}, event loop busy ${(elu.utilization * 100).toFixed(0)} %, ` +
