@@ -143,7 +143,7 @@ export async function bundle(root, esbuild) {
         "const __tesseraImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
     },
     plugins: [externals, ownLocation],
-    // No source maps, as tsc writes none for dist/: each module in a chunk starts with a comment naming
+    // No source maps, as tsc writes none for dist/: each module in the bundle starts with a comment naming
     // its file (`// dist/domain/sign-in/auth.js`), and names are kept (nothing is minified).
     sourcemap: false,
     metafile: true,
